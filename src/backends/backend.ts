@@ -1,0 +1,76 @@
+import type { Observable } from 'rxjs';
+import type { AppendResult, DurabilityMode, EventMetadata, ExpectedVersion, JsonValue, ReadDirection, RecordedEvent } from '../types.js';
+import type { Monitor } from '../engine/monitor.js';
+
+/**
+ * An event after the engine validated it and gave it an id, schema version and timestamp.
+ * The backend adds stream version and global position atomically.
+ */
+export interface PreparedEvent {
+  id: string;
+  /** True when the caller chose the id, so the backend must check it for a retry. */
+  idSupplied: boolean;
+  type: string;
+  schemaVersion: number;
+  timestamp: number;
+  data: JsonValue;
+  metadata: EventMetadata;
+}
+
+/** Optional capabilities, so the engine and the compliance suite know what to expect of a backend. */
+export interface BackendCapabilities {
+  /** Several processes may open the same store and append concurrently. */
+  crossProcess: boolean;
+  /** Data survives the process (and, with `always`, power loss). */
+  persistent: boolean;
+  /** Durability modes the backend honours. */
+  durability: readonly DurabilityMode[];
+  /** Commits of other processes reach `commits$` without a local append. */
+  liveCrossProcess: boolean;
+}
+
+export interface StreamReadOptions {
+  direction: ReadDirection;
+  /** Forward: first version to return; backward: last version to return. Default: the start (forward) or the end (backward). */
+  fromVersion?: number;
+}
+
+/**
+ * The storage contract every backend implements. Reads yield pages (arrays) of
+ * events so that a backend can hand over a whole frame or row batch at once;
+ * the engine flattens, filters and limits them. Iterating must hold only one
+ * page in memory at a time.
+ */
+export interface StorageBackend {
+  readonly kind: string;
+  readonly supports: BackendCapabilities;
+
+  open(context: BackendContext): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Appends atomically: either every event gets consecutive versions and global
+   * positions, or none is written. Checks `expected` and caller-supplied ids
+   * (a retry of an earlier append returns its original result) atomically,
+   * across processes where `supports.crossProcess`.
+   */
+  append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult>;
+
+  /** The stream's current version; 0 when it does not exist. */
+  streamVersion(streamId: string): Promise<number>;
+
+  readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]>;
+
+  /** Events with position >= fromPosition, in position order. */
+  readAll(fromPosition: number): AsyncIterable<readonly RecordedEvent[]>;
+
+  /** The highest committed global position (0 when empty). */
+  headPosition(): Promise<number>;
+
+  /** Emits the head position after commits; with `liveCrossProcess`, other processes' commits too. */
+  readonly commits$: Observable<number>;
+}
+
+export interface BackendContext {
+  monitor: Monitor;
+}

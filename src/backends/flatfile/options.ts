@@ -1,0 +1,18 @@
+import type { DurabilityMode } from '../../types.js';
+
+export interface FlatfileOptions {
+  /** The data folder; created if missing. */
+  dir: string;
+  /** `always` (default): an append resolves after fsync, concurrent appends share one (group commit). `batched`: fsync at most every `batchIntervalMs`. `none`: the OS decides. */
+  durability?: DurabilityMode;
+  /** For `batched`: the longest time between fsyncs, in ms (default 50). */
+  batchIntervalMs?: number;
+  /** A segment file is closed for appends once it reaches this size (default 8 MiB). */
+  segmentBytes?: number;
+  /** A writer lock whose holder stopped refreshing it for this long is taken over (default 10000 ms, at least 2000). */
+  lockStaleMs?: number;
+  /** How often a live subscriber looks for other processes' commits (default 25 ms). */
+  pollMs?: number;
+  /** Largest frame (one append's payload) accepted on write and on read (default 64 MiB). */
+  maxFrameBytes?: number;
+}

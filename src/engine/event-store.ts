@@ -1,0 +1,317 @@
+import { monotonicFactory } from 'ulid';
+import { filter, type Observable } from 'rxjs';
+import { ErrorCode, FfcdbError } from '../errors.js';
+import type { PreparedEvent, StorageBackend } from '../backends/backend.js';
+import type { AppendResult, ExpectedVersion, NewEvent, ReadDirection, RecordedEvent } from '../types.js';
+import { Monitor, type MonitorEvent } from './monitor.js';
+import { followFromCursor } from './subscriptions.js';
+import {
+  LIMITS,
+  assertEventId,
+  assertEventType,
+  assertExpectedVersion,
+  assertJsonValue,
+  assertPositiveInteger,
+  assertStreamId,
+  invalid,
+} from './validation.js';
+
+export interface AppendOptions {
+  expectedVersion?: ExpectedVersion;
+}
+
+export interface ReadStreamOptions {
+  direction?: ReadDirection;
+  /** Forward: the first version returned; backward: the last. */
+  fromVersion?: number;
+  limit?: number;
+  /** Only events of these types. */
+  types?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /** The first global position to return (default 1). */
+  fromPosition?: number;
+  limit?: number;
+  types?: readonly string[];
+}
+
+export interface FeedPage {
+  events: RecordedEvent[];
+  /** Pass as `fromPosition` to read the next page. */
+  nextPosition: number;
+  /** The head position when the page was read. */
+  headPosition: number;
+}
+
+export type AsOf = { version: number } | { time: number | Date };
+
+/**
+ * The engine: validates input, gives events their ids and timestamps, and
+ * serves reads, time travel and subscriptions over any StorageBackend.
+ */
+export class EventStore {
+  readonly #backend: StorageBackend;
+  readonly #monitor: Monitor;
+  readonly #nextId = monotonicFactory();
+  #closed = false;
+
+  private constructor(backend: StorageBackend, monitor: Monitor) {
+    this.#backend = backend;
+    this.#monitor = monitor;
+  }
+
+  static async open(backend: StorageBackend): Promise<EventStore> {
+    const monitor = new Monitor();
+    await backend.open({ monitor });
+    return new EventStore(backend, monitor);
+  }
+
+  get backend(): StorageBackend {
+    return this.#backend;
+  }
+
+  /** Recoveries, timings and errors, for logs and metrics. */
+  get monitor$(): Observable<MonitorEvent> {
+    return this.#monitor.events$;
+  }
+
+  async append(streamId: string, events: NewEvent | readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.#assertOpen();
+    assertStreamId(streamId);
+    const expected = options.expectedVersion ?? 'any';
+    assertExpectedVersion(expected);
+    const list: readonly NewEvent[] = Array.isArray(events) ? events : [events as NewEvent];
+    if (list.length === 0) throw invalid('events', 'must hold at least one event');
+    if (list.length > LIMITS.maxEventsPerAppend) throw invalid('events', `must hold at most ${LIMITS.maxEventsPerAppend} events`);
+    const now = Date.now();
+    const seen = new Set<string>();
+    const prepared = list.map((e, i) => this.#prepare(e, i, now, seen));
+    const started = performance.now();
+    try {
+      const result = await this.#backend.append(streamId, prepared, expected);
+      this.#monitor.emit({ kind: 'operation', op: 'append', ms: performance.now() - started, events: prepared.length });
+      return result;
+    } catch (err) {
+      if (err instanceof FfcdbError) this.#monitor.emit({ kind: 'error', op: 'append', code: err.code, message: err.message });
+      throw err;
+    }
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    this.#assertOpen();
+    assertStreamId(streamId);
+    return this.#backend.streamVersion(streamId);
+  }
+
+  async headPosition(): Promise<number> {
+    this.#assertOpen();
+    return this.#backend.headPosition();
+  }
+
+  /** Reads up to `limit` events of a stream into memory. */
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    for await (const e of this.streamEvents(streamId, options)) out.push(e);
+    return out;
+  }
+
+  /** Streams a stream's events with constant memory. */
+  async *streamEvents(streamId: string, options: ReadStreamOptions = {}): AsyncGenerator<RecordedEvent> {
+    this.#assertOpen();
+    assertStreamId(streamId);
+    const direction = options.direction ?? 'forward';
+    if (direction !== 'forward' && direction !== 'backward') throw invalid('direction', `must be 'forward' or 'backward'`);
+    if (options.fromVersion !== undefined) assertPositiveInteger(options.fromVersion, 'fromVersion', 0);
+    const limit = readLimit(options.limit);
+    const types = typeFilter(options.types);
+    if (limit === 0) return;
+    let count = 0;
+    const backendOptions = options.fromVersion === undefined ? { direction } : { direction, fromVersion: options.fromVersion };
+    for await (const page of this.#backend.readStream(streamId, backendOptions)) {
+      for (const e of page) {
+        if (types && !types.has(e.type)) continue;
+        yield e;
+        if (++count >= limit) return;
+      }
+    }
+  }
+
+  /** One page of the global feed. */
+  async readAll(options: ReadAllOptions = {}): Promise<FeedPage> {
+    this.#assertOpen();
+    const from = options.fromPosition ?? 1;
+    assertPositiveInteger(from, 'fromPosition', 1);
+    const limit = readLimit(options.limit ?? 1000);
+    const types = typeFilter(options.types);
+    const headPosition = await this.#backend.headPosition();
+    const events: RecordedEvent[] = [];
+    let nextPosition = from;
+    if (limit > 0) {
+      outer: for await (const page of this.#backend.readAll(from)) {
+        for (const e of page) {
+          if (e.position > headPosition) break outer;
+          nextPosition = e.position + 1;
+          if (types && !types.has(e.type)) continue;
+          events.push(e);
+          if (events.length >= limit) break outer;
+        }
+      }
+    }
+    if (events.length < limit) nextPosition = Math.max(nextPosition, headPosition + 1);
+    return { events, nextPosition, headPosition };
+  }
+
+  /** Streams the global feed from a position with constant memory, up to the head at the time of each page. */
+  async *streamAll(options: Omit<ReadAllOptions, 'limit'> = {}): AsyncGenerator<RecordedEvent> {
+    this.#assertOpen();
+    const from = options.fromPosition ?? 1;
+    assertPositiveInteger(from, 'fromPosition', 1);
+    const types = typeFilter(options.types);
+    for await (const page of this.#backend.readAll(from)) {
+      for (const e of page) if (!types || types.has(e.type)) yield e;
+    }
+  }
+
+  /** The stream as it was after version N, or at time T (every event with timestamp <= T). */
+  async readStreamAsOf(streamId: string, asOf: AsOf): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    for await (const e of this.streamAsOf(streamId, asOf)) out.push(e);
+    return out;
+  }
+
+  async *streamAsOf(streamId: string, asOf: AsOf): AsyncGenerator<RecordedEvent> {
+    let stop: (e: RecordedEvent) => boolean;
+    if ('version' in asOf) {
+      assertPositiveInteger(asOf.version, 'asOf.version', 0);
+      const v = asOf.version;
+      stop = (e) => e.version > v;
+    } else if ('time' in asOf) {
+      const t = asOf.time instanceof Date ? asOf.time.getTime() : asOf.time;
+      if (typeof t !== 'number' || !Number.isFinite(t)) throw invalid('asOf.time', 'must be a Date or milliseconds since the epoch');
+      stop = (e) => e.timestamp > t;
+    } else {
+      throw invalid('asOf', 'must be { version } or { time }');
+    }
+    for await (const e of this.streamEvents(streamId)) {
+      if (stop(e)) return;
+      yield e;
+    }
+  }
+
+  /** Every event of the stream after `afterVersion` (default 0: from the start), then live. */
+  subscribeToStream(streamId: string, options: { afterVersion?: number; types?: readonly string[] } = {}): Observable<RecordedEvent> {
+    this.#assertOpen();
+    assertStreamId(streamId);
+    const after = options.afterVersion ?? 0;
+    assertPositiveInteger(after, 'afterVersion', 0);
+    const types = typeFilter(options.types);
+    const live = followFromCursor<number>({
+      start: after,
+      commits$: this.#backend.commits$,
+      readAfter: async (cursor, emit, isStopped) => {
+        for await (const page of this.#backend.readStream(streamId, { direction: 'forward', fromVersion: cursor + 1 })) {
+          for (const e of page) {
+            if (isStopped()) return cursor;
+            if (e.version !== cursor + 1) continue;
+            cursor = e.version;
+            emit(e);
+          }
+        }
+        return cursor;
+      },
+    });
+    return types ? live.pipe(filter((e) => types.has(e.type))) : live;
+  }
+
+  /** Every event of the global feed after `afterPosition` (default 0: from the start), then live. */
+  subscribeToAll(options: { afterPosition?: number; types?: readonly string[] } = {}): Observable<RecordedEvent> {
+    this.#assertOpen();
+    const after = options.afterPosition ?? 0;
+    assertPositiveInteger(after, 'afterPosition', 0);
+    const types = typeFilter(options.types);
+    const live = followFromCursor<number>({
+      start: after,
+      commits$: this.#backend.commits$,
+      readAfter: async (cursor, emit, isStopped) => {
+        const head = await this.#backend.headPosition();
+        if (head <= cursor) return cursor;
+        for await (const page of this.#backend.readAll(cursor + 1)) {
+          for (const e of page) {
+            if (isStopped() || e.position > head) return cursor;
+            if (e.position !== cursor + 1) continue;
+            cursor = e.position;
+            emit(e);
+          }
+        }
+        return cursor;
+      },
+    });
+    return types ? live.pipe(filter((e) => types.has(e.type))) : live;
+  }
+
+  /** Head positions as commits happen (this process's, and other processes' where the backend supports it). */
+  get commits$(): Observable<number> {
+    return this.#backend.commits$;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#backend.close();
+    this.#monitor.complete();
+  }
+
+  #prepare(e: NewEvent, index: number, now: number, seen: Set<string>): PreparedEvent {
+    const at = `events[${index}]`;
+    if (e === null || typeof e !== 'object') throw invalid(at, 'must be an object');
+    assertEventType(e.type, `${at}.type`);
+    if (!('data' in e) || e.data === undefined) throw invalid(`${at}.data`, 'is required (use null for no data)');
+    assertJsonValue(e.data, `${at}.data`);
+    if (e.metadata !== undefined && (e.metadata === null || typeof e.metadata !== 'object' || Array.isArray(e.metadata))) {
+      throw invalid(`${at}.metadata`, 'must be an object');
+    }
+    const metadata = stripUndefined(e.metadata ?? {});
+    assertJsonValue(metadata, `${at}.metadata`);
+    for (const key of ['actor', 'correlationId', 'causationId'] as const) {
+      const v = metadata[key];
+      if (v !== undefined && typeof v !== 'string') throw invalid(`${at}.metadata.${key}`, 'must be a string');
+    }
+    const schemaVersion = e.schemaVersion ?? 1;
+    assertPositiveInteger(schemaVersion, `${at}.schemaVersion`, 1);
+    if (schemaVersion > 65_535) throw invalid(`${at}.schemaVersion`, 'must be at most 65535');
+    let id: string;
+    const idSupplied = e.id !== undefined;
+    if (idSupplied) {
+      assertEventId(e.id, `${at}.id`);
+      id = e.id as string;
+      if (seen.has(id)) throw new FfcdbError(ErrorCode.DUPLICATE_EVENT, `${at}.id ${id} appears twice in one append`, { field: `${at}.id`, id });
+      seen.add(id);
+    } else {
+      id = this.#nextId(now);
+    }
+    return { id, idSupplied, type: e.type, schemaVersion, timestamp: now, data: e.data, metadata };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new FfcdbError(ErrorCode.CLOSED, 'the store is closed');
+  }
+}
+
+function readLimit(limit: number | undefined): number {
+  if (limit === undefined) return Number.POSITIVE_INFINITY;
+  assertPositiveInteger(limit, 'limit', 0);
+  return limit;
+}
+
+function typeFilter(types: readonly string[] | undefined): Set<string> | undefined {
+  if (types === undefined) return undefined;
+  if (!Array.isArray(types) || types.some((t) => typeof t !== 'string')) throw invalid('types', 'must be an array of event type names');
+  return new Set(types);
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}

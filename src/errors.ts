@@ -1,0 +1,60 @@
+/**
+ * Every failure the library reports is an FfcdbError with one of these codes.
+ * Callers branch on `code`; `details` carries the machine-readable context
+ * (the file and byte offset of a corruption, the actual version of a conflict, ...).
+ */
+export const ErrorCode = {
+  /** The stream's version did not match the append's expected version. details: { streamId, expected, actual } */
+  CONFLICT: 'CONFLICT',
+  /** A stream, event or file that was asked for does not exist. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** An id (stream id, event id) is not in the allowed alphabet or length. details: { field, value } */
+  INVALID_ID: 'INVALID_ID',
+  /** An argument is malformed: wrong type, out of range, too large. details: { field } */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** An event id is reused with different content, or only part of a batch was already appended. */
+  DUPLICATE_EVENT: 'DUPLICATE_EVENT',
+  /** Stored bytes failed their checksum or structure check and cannot be a torn tail. details: { file, offset } */
+  CORRUPT: 'CORRUPT',
+  /** A path in the data folder is a symlink, not a regular file, or would leave the data folder. details: { path } */
+  UNSAFE_PATH: 'UNSAFE_PATH',
+  /** The cross-process writer lock could not be taken in time, or was lost (fenced). */
+  LOCKED: 'LOCKED',
+  /** The store was closed. */
+  CLOSED: 'CLOSED',
+  /** A write or fsync failed. The store stops acknowledging writes until it is reopened. details: { file, syscall, errno } */
+  IO: 'IO',
+  /** The store failed earlier (I/O error or lost lock) and refuses writes until it is closed and reopened. */
+  FAILED: 'FAILED',
+  /** The data folder was written by an unknown format version or is not a store. */
+  UNSUPPORTED_FORMAT: 'UNSUPPORTED_FORMAT',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class FfcdbError extends Error {
+  override readonly name = 'FfcdbError';
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isFfcdbError(e: unknown, code?: ErrorCode): e is FfcdbError {
+  return e instanceof FfcdbError && (code === undefined || e.code === code);
+}
+
+/** Wraps a Node.js system error from a file operation as an IO error naming the file. */
+export function ioError(err: unknown, file: string, syscall: string): FfcdbError {
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  return new FfcdbError(
+    ErrorCode.IO,
+    `${syscall} failed on ${file}: ${(err as Error | undefined)?.message ?? String(err)}`,
+    { file, syscall, errno },
+    { cause: err },
+  );
+}

@@ -1,0 +1,11 @@
+export { EventStore } from './engine/event-store.js';
+export type { AppendOptions, AsOf, FeedPage, ReadAllOptions, ReadStreamOptions } from './engine/event-store.js';
+export type { MonitorEvent } from './engine/monitor.js';
+export { ErrorCode, FfcdbError, isFfcdbError } from './errors.js';
+export type { BackendCapabilities, PreparedEvent, StorageBackend, StreamReadOptions } from './backends/backend.js';
+export { MemoryBackend } from './backends/memory/memory-backend.js';
+export type * from './types.js';
+export { openStore } from './open-store.js';
+export type { OpenStoreOptions } from './open-store.js';
+export { FlatfileBackend } from './backends/flatfile/flatfile-backend.js';
+export type { FlatfileOptions } from './backends/flatfile/flatfile-backend.js';
