@@ -312,6 +312,9 @@ function typeFilter(types: readonly string[] | undefined): Set<string> | undefin
 
 function stripUndefined<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  // defineProperty, not `out[k] = v`: a `__proto__` key must stay a key (which validation refuses), not set the prototype.
+  for (const [k, v] of Object.entries(o)) {
+    if (v !== undefined) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
   return out as T;
 }

@@ -59,12 +59,17 @@ export function assertExpectedVersion(value: unknown): asserts value is Expected
 
 /**
  * Event data must round-trip exactly through msgpack and JSON: plain objects,
- * arrays, strings, finite numbers, booleans, null and Uint8Array. `__proto__`
- * keys are refused because decoders rename or drop them.
+ * arrays, well-formed strings, finite numbers, booleans, null and Uint8Array.
+ * `__proto__` keys are refused because decoders rename or drop them; strings
+ * with lone surrogates because UTF-8 encoding replaces them with U+FFFD.
  */
 export function assertJsonValue(value: unknown, field: string, depth = 0): asserts value is JsonValue {
   if (depth > LIMITS.maxDepth) throw invalid(field, `is nested deeper than ${LIMITS.maxDepth} levels`);
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'string') {
+    if (!isWellFormed(value)) throw invalid(field, 'holds a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
+    return;
+  }
+  if (value === null || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw invalid(field, `must be a finite number; got ${value}`);
     return;
@@ -81,6 +86,7 @@ export function assertJsonValue(value: unknown, field: string, depth = 0): asser
     }
     for (const key of Object.keys(value)) {
       if (key === '__proto__') throw invalid(`${field}.__proto__`, 'is not an allowed key');
+      if (!isWellFormed(key)) throw invalid(field, 'has a key holding a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
       const v = (value as Record<string, unknown>)[key];
       if (v === undefined) throw invalid(`${field}.${key}`, 'is undefined (omit the key or use null)');
       assertJsonValue(v, `${field}.${key}`, depth + 1);
@@ -88,6 +94,11 @@ export function assertJsonValue(value: unknown, field: string, depth = 0): asser
     return;
   }
   throw invalid(field, `must be JSON-compatible; got ${typeof value}`);
+}
+
+/** String.prototype.isWellFormed (Node 20+; not yet in the ES2022 lib typings). */
+function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 export function invalid(field: string, problem: string): FfcdbError {

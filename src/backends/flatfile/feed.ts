@@ -1,0 +1,275 @@
+import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
+import type { Monitor } from '../../engine/monitor.js';
+import { FEED_MAGIC, FLAG_GROUP_END, type FrameHeader, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
+import type { FileHandles } from './file-handles.js';
+import { FEED_SUFFIX, type Layout, listSegments } from './layout.js';
+import { forwardFrames } from './frame-reader.js';
+import { corruptAt, scanSegment } from './segment-scan.js';
+
+/** Where a stream frame lives, as the feed records it. */
+export interface FeedEntry {
+  streamId: string;
+  /** First version of the stream segment holding the frame. */
+  segment: number;
+  offset: number;
+  length: number;
+  firstVersion: number;
+  firstPosition: number;
+  count: number;
+  /** Where this entry itself lives in the feed. */
+  feedSegment: number;
+  feedOffset: number;
+  groupEnd: boolean;
+}
+
+const SPARSE_EVERY = 64;
+
+/**
+ * The global feed: one small frame per append call, in global position order,
+ * pointing at the stream frame that holds the events. Positions are handed out
+ * under the writer lock and the feed is written in position order, so a reader
+ * that has seen position P has seen every position below it.
+ */
+export class Feed {
+  readonly #layout: Layout;
+  readonly #files: FileHandles;
+  readonly #maxPayload: number;
+  readonly #segmentBytes: number;
+  #segments: number[] = [];
+  /** Highest position whose feed frame is whole (committed, from this process's point of view). */
+  head = 0;
+  #tailSegment = 1;
+  #tailEnd = 0;
+  /** Per segment: [position, offset] of every 64th frame, to start reads near a position. */
+  readonly #sparse = new Map<number, Array<[number, number]>>();
+
+  constructor(layout: Layout, files: FileHandles, maxPayload: number, segmentBytes: number) {
+    this.#layout = layout;
+    this.#files = files;
+    this.#maxPayload = maxPayload;
+    this.#segmentBytes = segmentBytes;
+  }
+
+  /**
+   * Loads the tail. As the writer (holding the lock) a torn tail is cut and
+   * reported; as a reader it is left alone (a writer may be mid-write).
+   * Returns the entries of the last commit group, for the caller to verify.
+   */
+  load(asWriter: boolean, monitor: Monitor): FeedEntry[] {
+    this.#segments = listSegments(this.#layout.feedDir(), FEED_SUFFIX);
+    this.#sparse.clear();
+    if (this.#segments.length === 0) {
+      this.head = 0;
+      this.#tailSegment = 1;
+      this.#tailEnd = 0;
+      return [];
+    }
+    this.#tailSegment = this.#segments.at(-1)!;
+    const file = this.#layout.feedSegmentPath(this.#tailSegment);
+    const buf = this.#files.readAll(file);
+    const scan = scanSegment(buf, file, FEED_MAGIC, this.#maxPayload);
+    if (scan.tornTail && asWriter) {
+      this.#files.truncate(file, scan.validEnd);
+      monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: scan.validEnd, reason: scan.tornTail.reason });
+    }
+    const entries = scan.frames.map((f) => this.#entry(buf, f.offset, f.header, this.#tailSegment, file));
+    entries.forEach((e) => this.#note(e));
+    this.#tailEnd = scan.validEnd;
+    const last = entries.at(-1);
+    this.head = last ? last.firstPosition + last.count - 1 : this.#tailSegment - 1;
+    let groupStart = entries.length - 1;
+    while (groupStart > 0 && !entries[groupStart - 1]!.groupEnd) groupStart--;
+    return entries.slice(Math.max(groupStart, 0));
+  }
+
+  /**
+   * As the new lock holder: bytes past the last whole frame were left by a
+   * writer that died mid-write. They are cut, unless a whole frame follows
+   * them, which makes them damage (CORRUPT) rather than a torn write.
+   */
+  dropTornTail(monitor: Monitor): void {
+    const file = this.#layout.feedSegmentPath(this.#tailSegment);
+    const size = this.#files.size(file);
+    if (size <= this.#tailEnd) return;
+    const rest = this.#files.read(file, this.#tailEnd, size - this.#tailEnd);
+    const scan = scanSegment(rest, file, FEED_MAGIC, this.#maxPayload);
+    if (scan.frames.length > 0) return; // refresh() will read them: a writer finished them after we looked
+    this.#files.truncate(file, this.#tailEnd);
+    monitor.emit({ kind: 'tail-truncated', file, fromBytes: size, toBytes: this.#tailEnd, reason: scan.tornTail?.reason ?? 'partial frame' });
+  }
+
+  /** Cuts the feed back to `offset` in the tail segment (recovery of a commit whose stream frames are missing). */
+  cutTail(offset: number): void {
+    const file = this.#layout.feedSegmentPath(this.#tailSegment);
+    this.#files.truncate(file, offset);
+  }
+
+  /**
+   * Reads feed frames that other processes appended since we last looked.
+   * Stops before a partial frame: its writer may still be writing it.
+   */
+  refresh(): FeedEntry[] {
+    const out: FeedEntry[] = [];
+    for (;;) {
+      const file = this.#layout.feedSegmentPath(this.#tailSegment);
+      const size = this.#files.size(file);
+      if (size > this.#tailEnd) {
+        const buf = this.#files.read(file, this.#tailEnd, size - this.#tailEnd);
+        let at = 0;
+        while (at < buf.length) {
+          const header = parseHeader(buf, at, FEED_MAGIC, this.#maxPayload);
+          if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
+          const entry = this.#entry(buf, at, header, this.#tailSegment, file, this.#tailEnd + at);
+          this.#note(entry);
+          out.push(entry);
+          this.head = entry.firstPosition + entry.count - 1;
+          at += frameLength(header.storedLength);
+        }
+        this.#tailEnd += at;
+      }
+      // A writer starts a new segment only once the tail is full, so only then is a directory listing worth it.
+      if (this.#tailEnd < this.#segmentBytes) return out;
+      const next = listSegments(this.#layout.feedDir(), FEED_SUFFIX).find((s) => s > this.#tailSegment);
+      if (next === undefined) return out;
+      this.#segments.push(next);
+      this.#tailSegment = next;
+      this.#tailEnd = 0;
+    }
+  }
+
+  /**
+   * Lays out feed frames for a commit group. Returns where each goes and the
+   * bytes to write; nothing changes until `committed` is called.
+   */
+  plan(
+    entries: ReadonlyArray<Omit<FeedEntry, 'feedSegment' | 'feedOffset' | 'groupEnd'>>,
+    epoch: number,
+  ): { file: string; segment: number; newSegment: boolean; offset: number; bytes: Buffer; located: FeedEntry[] } {
+    const firstPosition = entries[0]!.firstPosition;
+    const newSegment = this.#tailEnd >= this.#segmentBytes || this.#segments.length === 0;
+    const segment = newSegment ? firstPosition : this.#tailSegment;
+    const offset = newSegment ? 0 : this.#tailEnd;
+    const frames: Buffer[] = [];
+    const located: FeedEntry[] = [];
+    let at = offset;
+    entries.forEach((e, i) => {
+      const groupEnd = i === entries.length - 1;
+      const payload = encodeMsgpack([e.streamId, e.segment, e.offset, e.length]);
+      const frame = encodeFrame(
+        {
+          magic: FEED_MAGIC,
+          flags: groupEnd ? FLAG_GROUP_END : 0,
+          count: e.count,
+          epoch,
+          rawLength: payload.length,
+          linkOffset: 0,
+          linkSegment: 0,
+          firstVersion: e.firstVersion,
+          firstPosition: e.firstPosition,
+        },
+        payload,
+      );
+      frames.push(frame);
+      located.push({ ...e, feedSegment: segment, feedOffset: at, groupEnd });
+      at += frame.length;
+    });
+    return { file: this.#layout.feedSegmentPath(segment), segment, newSegment, offset, bytes: Buffer.concat(frames), located };
+  }
+
+  committed(plan: { segment: number; newSegment: boolean; offset: number; bytes: Buffer; located: FeedEntry[] }): void {
+    if (plan.newSegment) {
+      this.#segments.push(plan.segment);
+      this.#tailSegment = plan.segment;
+    }
+    this.#tailEnd = plan.offset + plan.bytes.length;
+    for (const e of plan.located) this.#note(e);
+    const last = plan.located.at(-1)!;
+    this.head = last.firstPosition + last.count - 1;
+  }
+
+  /** The feed entry at a location, or undefined when no whole feed frame is there. */
+  entryAt(segment: number, offset: number): FeedEntry | undefined {
+    const file = this.#layout.feedSegmentPath(segment);
+    if (this.#files.size(file) < offset + 52) return undefined;
+    const head = this.#files.read(file, offset, 52);
+    const header = parseHeader(head, 0, FEED_MAGIC, this.#maxPayload);
+    if (typeof header === 'string') return undefined;
+    const buf = this.#files.read(file, offset, frameLength(header.storedLength));
+    if (!frameIntact(buf, 0, header)) return undefined;
+    try {
+      return this.#entry(buf, 0, header, segment, file, offset);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Feed entries covering positions >= from, up to the head. Constant memory. */
+  *entriesFrom(from: number): Generator<FeedEntry> {
+    if (from > this.head) return;
+    for (let index = this.#segmentIndexFor(from); index < this.#segments.length; index++) {
+      const segment = this.#segments[index]!;
+      const file = this.#layout.feedSegmentPath(segment);
+      const end = segment === this.#tailSegment ? this.#tailEnd : this.#files.size(file);
+      for (const f of forwardFrames(this.#files, file, this.#startOffset(segment, from), end, FEED_MAGIC, this.#maxPayload)) {
+        if (f.header.firstPosition > this.head) return;
+        if (f.header.firstPosition + f.header.count <= from) continue;
+        yield this.#entry(f.buf, f.at, f.header, segment, file, f.offset);
+      }
+    }
+  }
+
+  #segmentIndexFor(position: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#segments[mid]! <= position) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  #startOffset(segment: number, from: number): number {
+    const marks = this.#sparse.get(segment);
+    if (!marks) return 0;
+    let best = 0;
+    for (const [position, offset] of marks) {
+      if (position > from) break;
+      best = offset;
+    }
+    return best;
+  }
+
+  #note(e: FeedEntry): void {
+    let marks = this.#sparse.get(e.feedSegment);
+    if (!marks) this.#sparse.set(e.feedSegment, (marks = []));
+    const last = marks.at(-1);
+    if (last === undefined || e.firstPosition - last[0] >= SPARSE_EVERY) marks.push([e.firstPosition, e.feedOffset]);
+  }
+
+  #entry(buf: Buffer, at: number, header: FrameHeader, segment: number, file: string, fileOffset = at): FeedEntry {
+    const row = decodeMsgpack(framePayload(buf, at, header));
+    if (
+      !Array.isArray(row) ||
+      row.length !== 4 ||
+      typeof row[0] !== 'string' ||
+      !Number.isSafeInteger(row[1]) ||
+      !Number.isSafeInteger(row[2]) ||
+      !Number.isSafeInteger(row[3])
+    ) {
+      throw corruptAt(file, fileOffset, 'feed frame payload is not [streamId, segment, offset, length]');
+    }
+    return {
+      streamId: row[0],
+      segment: row[1],
+      offset: row[2],
+      length: row[3],
+      firstVersion: header.firstVersion,
+      firstPosition: header.firstPosition,
+      count: header.count,
+      feedSegment: segment,
+      feedOffset: fileOffset,
+      groupEnd: (header.flags & FLAG_GROUP_END) !== 0,
+    };
+  }
+}

@@ -1,0 +1,166 @@
+import fs from 'node:fs';
+import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
+
+/** Test hooks: throwing from one simulates a failing disk for that file. */
+export interface FaultInjection {
+  write?(file: string): void;
+  sync?(file: string): void;
+}
+
+const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW;
+
+/**
+ * An LRU of open file descriptors. Nobody keeps an fd across an await: they
+ * ask for it again, so an evicted (closed, maybe reused) number is never used.
+ * Files with unsynced writes are not evicted until synced.
+ */
+export class FileHandles {
+  readonly #open = new Map<string, number>();
+  readonly #dirty = new Set<string>();
+  readonly #max: number;
+  readonly #faults: FaultInjection | undefined;
+
+  constructor(max: number, faults?: FaultInjection) {
+    this.#max = max;
+    this.#faults = faults;
+  }
+
+  /** Opens an existing file (or creates it when `create`); undefined when it does not exist. */
+  get(file: string, create = false): number | undefined {
+    const fd = this.#open.get(file);
+    if (fd !== undefined) {
+      this.#open.delete(file);
+      this.#open.set(file, fd);
+      return fd;
+    }
+    let opened: number;
+    try {
+      opened = fs.openSync(file, create ? OPEN_FLAGS | fs.constants.O_CREAT : OPEN_FLAGS, 0o644);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !create) return undefined;
+      if (code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is a symlink; the store refuses symlinks`, { path: file });
+      throw ioError(err, file, 'open');
+    }
+    if (!fs.fstatSync(opened).isFile()) {
+      fs.closeSync(opened);
+      throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
+    }
+    this.#open.set(file, opened);
+    this.#evict();
+    return opened;
+  }
+
+  size(file: string): number {
+    const fd = this.get(file);
+    return fd === undefined ? -1 : fs.fstatSync(fd).size;
+  }
+
+  read(file: string, position: number, length: number): Buffer {
+    const fd = this.get(file);
+    if (fd === undefined) throw new FfcdbError(ErrorCode.NOT_FOUND, `${file} does not exist`, { file });
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, buf, got, length - got, position + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === length ? buf : buf.subarray(0, got);
+  }
+
+  readAll(file: string): Buffer {
+    const fd = this.get(file);
+    if (fd === undefined) return Buffer.alloc(0);
+    return this.read(file, 0, fs.fstatSync(fd).size);
+  }
+
+  write(file: string, data: Buffer, position: number, create = false): void {
+    const fd = this.get(file, create)!;
+    this.#dirty.add(file);
+    try {
+      this.#faults?.write?.(file);
+      let done = 0;
+      while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
+    } catch (err) {
+      throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
+    }
+  }
+
+  truncate(file: string, length: number): void {
+    const fd = this.get(file);
+    if (fd === undefined) return;
+    try {
+      fs.ftruncateSync(fd, length);
+      fs.fdatasyncSync(fd);
+    } catch (err) {
+      throw ioError(err, file, 'ftruncate');
+    }
+  }
+
+  /** fdatasyncs every given file in parallel. An error is final: the caller must not retry on this handle. */
+  async sync(files: Iterable<string>): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    for (const file of files) {
+      const fd = this.#open.get(file);
+      if (fd === undefined) continue;
+      jobs.push(
+        new Promise<void>((resolve, reject) => {
+          try {
+            this.#faults?.sync?.(file);
+          } catch (err) {
+            reject(ioError(err, file, 'fdatasync'));
+            return;
+          }
+          fs.fdatasync(fd, (err) => (err ? reject(ioError(err, file, 'fdatasync')) : resolve()));
+        }),
+      );
+    }
+    const results = await Promise.allSettled(jobs);
+    for (const file of files) this.#dirty.delete(file);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.#evict();
+  }
+
+  dirtyFiles(): string[] {
+    return [...this.#dirty];
+  }
+
+  closeAll(): void {
+    for (const fd of this.#open.values()) fs.closeSync(fd);
+    this.#open.clear();
+    this.#dirty.clear();
+  }
+
+  #evict(): void {
+    if (this.#open.size <= this.#max) return;
+    for (const [file, fd] of this.#open) {
+      if (this.#open.size <= this.#max) break;
+      if (this.#dirty.has(file)) continue;
+      this.#open.delete(file);
+      fs.closeSync(fd);
+    }
+  }
+}
+
+/** fsyncs directories so that new entries in them survive power loss. */
+export async function syncDirectories(dirs: Iterable<string>, faults?: FaultInjection): Promise<void> {
+  await Promise.all(
+    [...dirs].map(
+      (dir) =>
+        new Promise<void>((resolve, reject) => {
+          fs.open(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY, (err, fd) => {
+            if (err) return reject(ioError(err, dir, 'open'));
+            try {
+              faults?.sync?.(dir);
+            } catch (e) {
+              fs.close(fd, () => reject(ioError(e, dir, 'fsync')));
+              return;
+            }
+            fs.fsync(fd, (syncErr) => fs.close(fd, () => (syncErr ? reject(ioError(syncErr, dir, 'fsync')) : resolve())));
+          });
+        }),
+    ),
+  );
+}

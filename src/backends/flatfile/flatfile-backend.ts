@@ -1,0 +1,552 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Observable, Subject, share } from 'rxjs';
+import { encodeEvents } from '../../codec/event-codec.js';
+import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
+import { Monitor } from '../../engine/monitor.js';
+import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../types.js';
+import { type StoredRef, checkExpectedVersion, findRetry } from '../append-rules.js';
+import type { BackendCapabilities, BackendContext, PreparedEvent, StorageBackend, StreamReadOptions } from '../backend.js';
+import { Feed, type FeedEntry } from './feed.js';
+import { FLAG_LZ4, STREAM_MAGIC, encodeFrame, frameIntact, frameLength, parseHeader, setLink } from './frame.js';
+import { type FaultInjection, FileHandles, syncDirectories } from './file-handles.js';
+import { EPOCH_FILE, FEED_DIR, LOCK_DIR, Layout, STORE_FILE, STREAMS_DIR } from './layout.js';
+import type { FlatfileOptions } from './options.js';
+import { type StreamState, StreamLog } from './stream-log.js';
+import { WriterLock } from './writer-lock.js';
+
+export type { FlatfileOptions } from './options.js';
+
+const FORMAT = { format: 'flatfile-chat-db', version: 1 };
+/** Appends committed together at most; bounds one group's memory and latency. */
+const MAX_GROUP = 1024;
+/** A busy writer hands the lock over to other processes at least this often. */
+const MAX_LOCK_HOLD_MS = 50;
+const LOCK_TIMEOUT_MS = 30_000;
+const MAX_CACHED_STREAMS = 4096;
+
+interface PendingAppend {
+  streamId: string;
+  events: readonly PreparedEvent[];
+  expected: ExpectedVersion;
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+interface PlannedFrame {
+  pending: PendingAppend;
+  draft: StreamState;
+  file: string;
+  newSegment: boolean;
+  offset: number;
+  frame: Buffer;
+  result: AppendResult;
+  ids: Array<[string, StoredRef]>;
+}
+
+/**
+ * The embedded default: one append-only segmented log per stream plus the
+ * global feed, in a local folder. See the README for the format and the
+ * recovery rules.
+ */
+export class FlatfileBackend implements StorageBackend {
+  readonly kind = 'flatfile';
+  readonly supports: BackendCapabilities = {
+    crossProcess: true,
+    persistent: true,
+    durability: ['always', 'batched', 'none'],
+    liveCrossProcess: true,
+  };
+  readonly commits$: Observable<number>;
+
+  readonly #options: Required<Omit<FlatfileOptions, 'faults'>> & { faults?: FaultInjection };
+  readonly #localCommits = new Subject<number>();
+  #monitor = new Monitor();
+  #layout!: Layout;
+  #files!: FileHandles;
+  #feed!: Feed;
+  #streams!: StreamLog;
+  #lock!: WriterLock;
+  readonly #states = new Map<string, StreamState>();
+  #epoch = 0;
+  #queue: PendingAppend[] = [];
+  #committer: Promise<void> | undefined;
+  #failure: FfcdbError | undefined;
+  #open = false;
+  #syncTimer: NodeJS.Timeout | undefined;
+  #pendingSync: Promise<void> | undefined;
+
+  constructor(options: FlatfileOptions & { faults?: FaultInjection }) {
+    if (!options || typeof options.dir !== 'string' || options.dir.length === 0) {
+      throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, 'dir must name the data folder', { field: 'dir' });
+    }
+    const durability = options.durability ?? 'always';
+    if (!['always', 'batched', 'none'].includes(durability)) {
+      throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, `durability must be 'always', 'batched' or 'none'; got ${String(durability)}`, { field: 'durability' });
+    }
+    this.#options = {
+      dir: options.dir,
+      durability,
+      batchIntervalMs: positive(options.batchIntervalMs, 50, 'batchIntervalMs'),
+      segmentBytes: positive(options.segmentBytes, 8 * 1024 * 1024, 'segmentBytes'),
+      lockStaleMs: positive(options.lockStaleMs, 10_000, 'lockStaleMs'),
+      pollMs: positive(options.pollMs, 25, 'pollMs'),
+      maxFrameBytes: positive(options.maxFrameBytes, 64 * 1024 * 1024, 'maxFrameBytes'),
+      ...(options.faults ? { faults: options.faults } : {}),
+    };
+    const polled = new Observable<number>((subscriber) => {
+      const timer = setInterval(() => {
+        if (!this.#open) return;
+        try {
+          if (this.#refreshFromFeed().length > 0) subscriber.next(this.#feed.head);
+        } catch (err) {
+          subscriber.error(err);
+        }
+      }, this.#options.pollMs);
+      timer.unref();
+      const local = this.#localCommits.subscribe(subscriber);
+      return () => {
+        clearInterval(timer);
+        local.unsubscribe();
+      };
+    });
+    this.commits$ = polled.pipe(share());
+  }
+
+  async open(context?: BackendContext): Promise<void> {
+    if (this.#open) return;
+    if (context) this.#monitor = context.monitor;
+    const root = prepareRoot(this.#options.dir);
+    this.#layout = new Layout(root);
+    this.#files = new FileHandles(512, this.#options.faults);
+    this.#feed = new Feed(this.#layout, this.#files, this.#options.maxFrameBytes, Math.max(this.#options.segmentBytes, 1 << 20));
+    this.#streams = new StreamLog(this.#layout, this.#files, this.#feed, this.#options.maxFrameBytes, this.#monitor);
+    this.#lock = new WriterLock(root, this.#options.lockStaleMs, (err) => this.#fail(err));
+    fs.mkdirSync(path.join(root, FEED_DIR), { recursive: true });
+    fs.mkdirSync(path.join(root, STREAMS_DIR), { recursive: true });
+    await this.#lock.acquire(LOCK_TIMEOUT_MS);
+    try {
+      this.#recover();
+      this.#epoch = nextEpoch(root);
+    } finally {
+      await this.#lock.release();
+    }
+    this.#open = true;
+    if (this.#options.durability === 'batched') {
+      this.#syncTimer = setInterval(() => void this.#syncBatched(), this.#options.batchIntervalMs);
+      this.#syncTimer.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    await this.#committer;
+    clearInterval(this.#syncTimer);
+    if (!this.#failure) {
+      await this.#pendingSync;
+      await this.#files.sync(this.#files.dirtyFiles()).catch(() => undefined);
+    }
+    await this.#lock.release().catch(() => undefined);
+    this.#files.closeAll();
+    this.#states.clear();
+    this.#localCommits.complete();
+  }
+
+  append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    if (!this.#open) return Promise.reject(closedError());
+    if (this.#failure) return Promise.reject(failedError(this.#failure));
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#queue.push({ streamId, events, expected, resolve, reject });
+      this.#committer ??= this.#runCommitter().finally(() => (this.#committer = undefined));
+    });
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    this.#assertReadable();
+    this.#refreshFromFeed();
+    return this.#state(streamId).version;
+  }
+
+  async headPosition(): Promise<number> {
+    this.#assertReadable();
+    this.#refreshFromFeed();
+    return this.#feed.head;
+  }
+
+  async *readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]> {
+    this.#assertReadable();
+    this.#refreshFromFeed();
+    const state = this.#state(streamId);
+    // A snapshot of the committed extent: appends that land while we iterate are not half-read.
+    const snapshot: StreamState = { ...state, segments: [...state.segments] };
+    const from = options.fromVersion ?? (options.direction === 'forward' ? 1 : snapshot.version);
+    for (const page of this.#streams.read(snapshot, options.direction, Math.min(from, snapshot.version))) {
+      if (!this.#open) throw closedError();
+      yield page;
+    }
+  }
+
+  async *readAll(fromPosition: number): AsyncIterable<readonly RecordedEvent[]> {
+    this.#assertReadable();
+    this.#refreshFromFeed();
+    for (const entry of this.#feed.entriesFrom(fromPosition)) {
+      if (!this.#open) throw closedError();
+      const events = this.#streams.readFrame(entry.streamId, this.#layout.streamDir(entry.streamId), entry.segment, entry.offset, entry.length);
+      yield entry.firstPosition < fromPosition ? events.slice(fromPosition - entry.firstPosition) : events;
+    }
+  }
+
+  // ---- committing -------------------------------------------------------
+
+  async #runCommitter(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        if (this.#failure) {
+          this.#rejectQueued(failedError(this.#failure));
+          break;
+        }
+        if (!this.#lock.held) {
+          await this.#lock.acquire(LOCK_TIMEOUT_MS);
+          this.#adoptForeignCommits();
+        }
+        const group = this.#queue.splice(0, MAX_GROUP);
+        await this.#commit(group);
+        // Sequential writers append again as soon as they are resolved: keep the lock for them.
+        if (this.#queue.length === 0) await nextTurn();
+        if (this.#queue.length === 0 || Date.now() - this.#lock.heldSince > MAX_LOCK_HOLD_MS) await this.#lock.release();
+      }
+    } catch (err) {
+      const failure = err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'commit');
+      if (failure.code === ErrorCode.LOCKED) this.#rejectQueued(failure);
+      else {
+        this.#fail(failure);
+        this.#rejectQueued(failedError(failure));
+      }
+    } finally {
+      if (this.#lock.held) await this.#lock.release().catch(() => undefined);
+    }
+  }
+
+  /** Under the lock: learn what other processes committed, and clear up after a writer that died mid-write. */
+  #adoptForeignCommits(): void {
+    this.#refreshFromFeed();
+    this.#feed.dropTornTail(this.#monitor);
+  }
+
+  async #commit(group: PendingAppend[]): Promise<void> {
+    const planned: PlannedFrame[] = [];
+    const drafts = new Map<string, StreamState>();
+    const dirsToSync = new Set<string>();
+    let nextPosition = this.#feed.head + 1;
+    for (const pending of group) {
+      try {
+        const plan = this.#plan(pending, drafts, nextPosition);
+        if (plan === undefined) continue;
+        planned.push(plan);
+        nextPosition = plan.result.lastPosition + 1;
+      } catch (err) {
+        pending.reject(err);
+      }
+    }
+    if (planned.length === 0) return;
+
+    const feedPlan = this.#feed.plan(
+      planned.map((p) => ({
+        streamId: p.pending.streamId,
+        segment: p.draft.segments.at(-1)!,
+        offset: p.offset,
+        length: p.frame.length,
+        firstVersion: p.result.firstVersion,
+        firstPosition: p.result.firstPosition,
+        count: p.pending.events.length,
+      })),
+      this.#epoch,
+    );
+    planned.forEach((p, i) => setLink(p.frame, feedPlan.segment, feedPlan.located[i]!.feedOffset));
+
+    try {
+      // Stream frames first, then the feed: a whole feed frame always points at a whole stream frame.
+      const touched = new Set<string>([feedPlan.file]);
+      for (const p of planned) {
+        if (p.newSegment) {
+          for (const d of this.#streams.ensureDir(p.draft.dir)) dirsToSync.add(d);
+          dirsToSync.add(p.draft.dir);
+          this.#files.get(p.file, true);
+          if (this.#files.size(p.file) > 0) {
+            this.#monitor.emit({ kind: 'orphan-removed', file: p.file, offset: 0, reason: 'an uncommitted segment was started over' });
+            this.#files.truncate(p.file, 0);
+          }
+        }
+        this.#files.write(p.file, p.frame, p.offset);
+        touched.add(p.file);
+      }
+      if (feedPlan.newSegment) dirsToSync.add(this.#layout.feedDir());
+      this.#files.write(feedPlan.file, feedPlan.bytes, feedPlan.offset, true);
+      if (this.#options.durability === 'always') {
+        await Promise.all([this.#files.sync(touched), syncDirectories(dirsToSync, this.#options.faults)]);
+      } else if (dirsToSync.size > 0 && this.#options.durability === 'batched') {
+        await syncDirectories(dirsToSync, this.#options.faults);
+      }
+    } catch (err) {
+      const failure = err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'commit');
+      this.#fail(failure);
+      for (const p of planned) p.pending.reject(failure);
+      return;
+    }
+
+    this.#feed.committed(feedPlan);
+    for (const p of planned) {
+      const state = this.#states.get(p.pending.streamId);
+      if (state) {
+        Object.assign(state, p.draft, { ids: state.ids });
+        for (const [id, ref] of p.ids) state.ids?.set(id, ref);
+      }
+    }
+    for (const p of planned) p.pending.resolve(p.result);
+    this.#localCommits.next(this.#feed.head);
+  }
+
+  /** Checks one append against its stream and lays out its frame. Undefined when it is a retry (already resolved). */
+  #plan(pending: PendingAppend, drafts: Map<string, StreamState>, firstPosition: number): PlannedFrame | undefined {
+    const { streamId, events, expected } = pending;
+    let draft = drafts.get(streamId);
+    if (!draft) {
+      const state = this.#writerState(streamId);
+      draft = { ...state, segments: [...state.segments] };
+      drafts.set(streamId, draft);
+    }
+    if (events.some((e) => e.idSupplied)) {
+      const state = this.#states.get(streamId)!;
+      state.ids ??= this.#streams.buildIdIndex(state);
+      const ids = state.ids;
+      const retry = findRetry(streamId, events, (id) => ids.get(id) ?? draftIds(drafts, streamId).get(id));
+      if (retry) {
+        pending.resolve(retry);
+        return undefined;
+      }
+    }
+    checkExpectedVersion(streamId, expected, draft.version);
+
+    const firstVersion = draft.version + 1;
+    let timestamp = draft.lastTimestamp;
+    const bodies = events.map((e) => {
+      timestamp = Math.max(timestamp, e.timestamp);
+      return { ...e, timestamp };
+    });
+    const payload = encodeEvents(bodies);
+    if (payload.stored.length > this.#options.maxFrameBytes) {
+      throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, `events encode to ${payload.stored.length} bytes; one append may hold at most ${this.#options.maxFrameBytes}`, {
+        field: 'events',
+      });
+    }
+    const frame = encodeFrame(
+      {
+        magic: STREAM_MAGIC,
+        flags: payload.compressed ? FLAG_LZ4 : 0,
+        count: events.length,
+        epoch: this.#epoch,
+        rawLength: payload.rawLength,
+        linkOffset: 0,
+        linkSegment: 0,
+        firstVersion,
+        firstPosition,
+      },
+      payload.stored,
+    );
+    const newSegment = draft.segments.length === 0 || draft.tailEnd >= this.#options.segmentBytes;
+    if (newSegment) {
+      draft.segments.push(firstVersion);
+      draft.tailEnd = 0;
+    }
+    const offset = draft.tailEnd;
+    draft.tailEnd += frame.length;
+    draft.version = firstVersion + events.length - 1;
+    draft.lastTimestamp = timestamp;
+    const result: AppendResult = {
+      streamId,
+      firstVersion,
+      lastVersion: draft.version,
+      firstPosition,
+      lastPosition: firstPosition + events.length - 1,
+      duplicate: false,
+    };
+    const ids = events.map((e, i): [string, StoredRef] => [e.id, { version: firstVersion + i, position: firstPosition + i }]);
+    for (const [id, ref] of ids) draftIds(drafts, streamId).set(id, ref);
+    return { pending, draft, file: this.#layout.segmentPath(draft.dir, draft.segments.at(-1)!), newSegment, offset, frame, result, ids };
+  }
+
+  /** The stream's state as the writer sees it: bytes past the committed end are leftovers of a dead writer. */
+  #writerState(streamId: string): StreamState {
+    let state = this.#states.get(streamId);
+    if (state && state.segments.length > 0) {
+      const tail = this.#layout.segmentPath(state.dir, state.segments.at(-1)!);
+      if (this.#files.size(tail) !== state.tailEnd) state = undefined;
+    }
+    if (!state) {
+      state = this.#streams.load(streamId, true);
+      this.#cache(state);
+    }
+    return state;
+  }
+
+  #state(streamId: string): StreamState {
+    let state = this.#states.get(streamId);
+    if (!state) {
+      state = this.#streams.load(streamId, false);
+      this.#cache(state);
+    }
+    return state;
+  }
+
+  #cache(state: StreamState): void {
+    this.#states.delete(state.id);
+    this.#states.set(state.id, state);
+    if (this.#states.size > MAX_CACHED_STREAMS) this.#states.delete(this.#states.keys().next().value!);
+  }
+
+  /** Reads other processes' commits from the feed and forgets what we knew of the streams they touched. */
+  #refreshFromFeed(): FeedEntry[] {
+    const foreign = this.#feed.refresh();
+    for (const e of foreign) this.#states.delete(e.streamId);
+    return foreign;
+  }
+
+  /**
+   * Opening under the lock: cut a torn feed tail, then check that every stream
+   * frame of the last commit group is whole. If one is not (power failed before
+   * its fsync), that group was never acknowledged: cut it from the feed and the streams.
+   */
+  #recover(): void {
+    const lastGroup = this.#feed.load(true, this.#monitor);
+    const bad = lastGroup.findIndex((e) => !this.#streamFrameWhole(e));
+    if (bad === -1) return;
+    const cut = lastGroup.slice(bad);
+    this.#feed.cutTail(cut[0]!.feedOffset);
+    this.#monitor.emit({ kind: 'tail-truncated', file: this.#layout.feedSegmentPath(cut[0]!.feedSegment), fromBytes: -1, toBytes: cut[0]!.feedOffset, reason: 'stream frame of the last commit group missing' });
+    for (const e of cut) {
+      const file = this.#layout.segmentPath(this.#layout.streamDir(e.streamId), e.segment);
+      if (this.#files.size(file) > e.offset) {
+        this.#files.truncate(file, e.offset);
+        this.#monitor.emit({ kind: 'orphan-removed', file, offset: e.offset, reason: 'its commit group was cut from the feed' });
+      }
+    }
+    this.#feed.load(true, this.#monitor);
+  }
+
+  #streamFrameWhole(e: FeedEntry): boolean {
+    const file = this.#layout.segmentPath(this.#layout.streamDir(e.streamId), e.segment);
+    if (this.#files.size(file) < e.offset + e.length) return false;
+    const buf = this.#files.read(file, e.offset, e.length);
+    const header = parseHeader(buf, 0, STREAM_MAGIC, this.#options.maxFrameBytes);
+    return (
+      typeof header !== 'string' &&
+      frameLength(header.storedLength) === e.length &&
+      frameIntact(buf, 0, header) &&
+      header.firstVersion === e.firstVersion &&
+      header.firstPosition === e.firstPosition &&
+      header.count === e.count
+    );
+  }
+
+  async #syncBatched(): Promise<void> {
+    if (this.#pendingSync || this.#failure) return;
+    const dirty = this.#files.dirtyFiles();
+    if (dirty.length === 0) return;
+    this.#pendingSync = this.#files
+      .sync(dirty)
+      .catch((err) => this.#fail(err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'fdatasync')))
+      .finally(() => (this.#pendingSync = undefined));
+    await this.#pendingSync;
+  }
+
+  /** After a failed write or fsync nothing more is acknowledged: the page cache may not match the disk. */
+  #fail(err: FfcdbError): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    this.#states.clear();
+    this.#monitor.emit({ kind: 'error', op: 'store', code: err.code, message: err.message });
+  }
+
+  #rejectQueued(err: FfcdbError): void {
+    for (const p of this.#queue.splice(0)) p.reject(err);
+  }
+
+  #assertReadable(): void {
+    if (!this.#open) throw closedError();
+  }
+}
+
+function draftIds(drafts: Map<string, StreamState>, streamId: string): Map<string, StoredRef> {
+  const draft = drafts.get(streamId)!;
+  draft.ids ??= new Map();
+  return draft.ids;
+}
+
+function prepareRoot(dir: string): string {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw ioError(err, dir, 'mkdir');
+  }
+  const root = fs.realpathSync(dir);
+  const marker = path.join(root, STORE_FILE);
+  if (fs.existsSync(marker)) {
+    let found: unknown;
+    try {
+      found = JSON.parse(fs.readFileSync(marker, 'utf8'));
+    } catch {
+      found = undefined;
+    }
+    const f = found as { format?: unknown; version?: unknown } | undefined;
+    if (f?.format !== FORMAT.format || f.version !== FORMAT.version) {
+      throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${marker} does not describe a flatfile-chat-db store of format version ${FORMAT.version}`, { file: marker });
+    }
+    return root;
+  }
+  const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR);
+  if (others.length > 0) {
+    throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${root} is not empty and holds no ${STORE_FILE}: refusing to use it as a store`, { dir: root });
+  }
+  try {
+    fs.writeFileSync(marker, `${JSON.stringify(FORMAT)}\n`, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, marker, 'write');
+  }
+  return root;
+}
+
+/** Each opening of the store for writing gets the next epoch; frames carry it so a file shows who wrote it. */
+function nextEpoch(root: string): number {
+  const file = path.join(root, EPOCH_FILE);
+  let current = 0;
+  try {
+    current = Number.parseInt(fs.readFileSync(file, 'utf8'), 10) || 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, file, 'read');
+  }
+  const next = (current + 1) % 0x1_0000_0000;
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, String(next));
+  fs.renameSync(tmp, file);
+  return next;
+}
+
+function positive(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, `${field} must be a positive integer; got ${String(value)}`, { field });
+  }
+  return value;
+}
+
+function closedError(): FfcdbError {
+  return new FfcdbError(ErrorCode.CLOSED, 'the store is closed');
+}
+
+function failedError(cause: FfcdbError): FfcdbError {
+  return new FfcdbError(ErrorCode.FAILED, `the store stopped accepting writes after an earlier failure (${cause.code}: ${cause.message}); close and reopen it`, {
+    cause: cause.code,
+  });
+}

@@ -1,0 +1,222 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import { decodeEvents } from '../../codec/event-codec.js';
+import type { Monitor } from '../../engine/monitor.js';
+import { ioError } from '../../errors.js';
+import type { RecordedEvent } from '../../types.js';
+import type { StoredRef } from '../append-rules.js';
+import type { Feed } from './feed.js';
+import { FLAG_LZ4, type FrameHeader, STREAM_MAGIC, framePayload } from './frame.js';
+import { backwardFrames, forwardFrames } from './frame-reader.js';
+import type { FileHandles } from './file-handles.js';
+import { type Layout, SEGMENT_SUFFIX, isRealDirectory, listSegments } from './layout.js';
+import { corruptAt, scanSegment } from './segment-scan.js';
+
+/** What the store knows about one stream's files. */
+export interface StreamState {
+  id: string;
+  dir: string;
+  /** First versions of the segment files, ascending. */
+  segments: number[];
+  version: number;
+  lastTimestamp: number;
+  /** End of the last committed frame in the last segment. */
+  tailEnd: number;
+  /** Event id -> version and position, built on the first append that brings its own ids. */
+  ids?: Map<string, StoredRef>;
+}
+
+export class StreamLog {
+  readonly #layout: Layout;
+  readonly #files: FileHandles;
+  readonly #feed: Feed;
+  readonly #maxPayload: number;
+  readonly #monitor: Monitor;
+  readonly #checkedDirs = new Set<string>();
+
+  constructor(layout: Layout, files: FileHandles, feed: Feed, maxPayload: number, monitor: Monitor) {
+    this.#layout = layout;
+    this.#files = files;
+    this.#feed = feed;
+    this.#maxPayload = maxPayload;
+    this.#monitor = monitor;
+  }
+
+  /**
+   * Reads a stream's tail and decides where its committed data ends. Frames
+   * whose feed frame is missing (a writer died between the two writes) are not
+   * committed: the writer cuts them, a reader ignores them.
+   */
+  load(streamId: string, asWriter: boolean): StreamState {
+    const dir = this.#layout.streamDir(streamId);
+    const state: StreamState = { id: streamId, dir, segments: [], version: 0, lastTimestamp: 0, tailEnd: 0 };
+    if (!this.#dirExists(dir)) return state;
+    const segments = listSegments(dir, SEGMENT_SUFFIX);
+    while (segments.length > 0) {
+      const first = segments.at(-1)!;
+      const file = this.#layout.segmentPath(dir, first);
+      const buf = this.#files.readAll(file);
+      const scan = scanSegment(buf, file, STREAM_MAGIC, this.#maxPayload);
+      let end = scan.validEnd;
+      if (scan.tornTail && asWriter) {
+        this.#files.truncate(file, end);
+        this.#monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: end, reason: scan.tornTail.reason });
+      }
+      let frames = scan.frames;
+      while (frames.length > 0 && !this.#committed(streamId, first, frames.at(-1)!.offset, frames.at(-1)!.header, end)) {
+        const orphan = frames.at(-1)!;
+        if (asWriter) {
+          this.#files.truncate(file, orphan.offset);
+          this.#monitor.emit({ kind: 'orphan-removed', file, offset: orphan.offset, reason: 'no feed frame refers to this stream frame' });
+        }
+        end = orphan.offset;
+        frames = frames.slice(0, -1);
+      }
+      if (frames.length === 0 && segments.length > 1) {
+        // A segment holding nothing committed: the next append starts it over.
+        if (asWriter) fs.rmSync(file);
+        segments.pop();
+        continue;
+      }
+      state.segments = segments;
+      state.tailEnd = end;
+      const last = frames.at(-1);
+      if (last) {
+        state.version = last.header.firstVersion + last.header.count - 1;
+        const events = this.#decode(file, buf, last.offset, last.header);
+        state.lastTimestamp = Math.max(...events.map((e) => e.timestamp));
+      } else {
+        state.version = first - 1;
+      }
+      return state;
+    }
+    return state;
+  }
+
+  /** The ids of every event in the stream, for retry detection. Reads the whole stream once. */
+  buildIdIndex(state: StreamState): Map<string, StoredRef> {
+    const ids = new Map<string, StoredRef>();
+    for (const page of this.read(state, 'forward', 1)) for (const e of page) ids.set(e.id, { version: e.version, position: e.position });
+    return ids;
+  }
+
+  /** Pages of committed events, forward from `from` or backward from `from`. */
+  *read(state: StreamState, direction: 'forward' | 'backward', from: number): Generator<RecordedEvent[]> {
+    if (state.segments.length === 0 || state.version === 0) return;
+    if (direction === 'forward') {
+      for (let i = segmentIndexFor(state.segments, from); i < state.segments.length; i++) {
+        const file = this.#layout.segmentPath(state.dir, state.segments[i]!);
+        const end = i === state.segments.length - 1 ? state.tailEnd : this.#files.size(file);
+        for (const f of forwardFrames(this.#files, file, 0, end, STREAM_MAGIC, this.#maxPayload)) {
+          if (f.header.firstVersion + f.header.count <= from) continue;
+          const page = this.#events(state.id, file, f.buf, f.at, f.offset, f.header);
+          yield from > f.header.firstVersion ? page.slice(from - f.header.firstVersion) : page;
+        }
+      }
+    } else {
+      for (let i = segmentIndexFor(state.segments, from); i >= 0; i--) {
+        const file = this.#layout.segmentPath(state.dir, state.segments[i]!);
+        const end = i === state.segments.length - 1 ? state.tailEnd : this.#files.size(file);
+        for (const f of backwardFrames(this.#files, file, end, STREAM_MAGIC, this.#maxPayload)) {
+          if (f.header.firstVersion > from) continue;
+          const page = this.#events(state.id, file, f.buf, f.at, f.offset, f.header).reverse();
+          const last = f.header.firstVersion + f.header.count - 1;
+          yield last > from ? page.slice(last - from) : page;
+        }
+      }
+    }
+  }
+
+  /** The events of one stream frame, found through a feed entry. */
+  readFrame(streamId: string, dir: string, segment: number, offset: number, length: number): RecordedEvent[] {
+    const file = this.#layout.segmentPath(dir, segment);
+    if (this.#files.size(file) < offset + length) throw corruptAt(file, offset, 'the feed points at a frame past the end of this file');
+    for (const f of forwardFrames(this.#files, file, offset, offset + length, STREAM_MAGIC, this.#maxPayload)) {
+      return this.#events(streamId, file, f.buf, f.at, f.offset, f.header);
+    }
+    throw corruptAt(file, offset, 'the feed points at a frame that is not there');
+  }
+
+  #committed(streamId: string, segment: number, offset: number, header: FrameHeader, end: number): boolean {
+    if (header.firstPosition + header.count - 1 > this.#feed.head) return false;
+    const entry = this.#feed.entryAt(header.linkSegment, header.linkOffset);
+    return (
+      entry !== undefined &&
+      entry.streamId === streamId &&
+      entry.segment === segment &&
+      entry.offset === offset &&
+      entry.offset + entry.length <= end &&
+      entry.firstVersion === header.firstVersion &&
+      entry.firstPosition === header.firstPosition &&
+      entry.count === header.count
+    );
+  }
+
+  #events(streamId: string, file: string, buf: Buffer, at: number, offset: number, header: FrameHeader): RecordedEvent[] {
+    return this.#decode(file, buf, at, header, offset).map((e, i) => ({
+      id: e.id,
+      streamId,
+      version: header.firstVersion + i,
+      position: header.firstPosition + i,
+      type: e.type,
+      schemaVersion: e.schemaVersion,
+      timestamp: e.timestamp,
+      data: e.data,
+      metadata: e.metadata,
+    }));
+  }
+
+  #decode(file: string, buf: Buffer, at: number, header: FrameHeader, offset = at) {
+    const events = decodeEvents(framePayload(buf, at, header), (header.flags & FLAG_LZ4) !== 0, header.rawLength, header.count);
+    if (!events) throw corruptAt(file, offset, 'payload does not decode to the events its header declares');
+    return events;
+  }
+
+  /** Every folder from the data folder down to the stream's must be a real directory. */
+  #dirExists(dir: string): boolean {
+    if (this.#checkedDirs.has(dir)) return true;
+    const parts = path.relative(this.#layout.root, dir).split(path.sep);
+    let p = this.#layout.root;
+    for (const part of parts) {
+      p = path.join(p, part);
+      if (this.#checkedDirs.has(p)) continue;
+      if (!isRealDirectory(p)) return false;
+      this.#checkedDirs.add(p);
+    }
+    return true;
+  }
+
+  /** Creates the stream's folders; returns the folders whose new entries need an fsync. */
+  ensureDir(dir: string): string[] {
+    const created: string[] = [];
+    const parts = path.relative(this.#layout.root, dir).split(path.sep);
+    let p = this.#layout.root;
+    for (const part of parts) {
+      const parent = p;
+      p = path.join(p, part);
+      if (this.#checkedDirs.has(p)) continue;
+      if (!isRealDirectory(p)) {
+        try {
+          fs.mkdirSync(p);
+          created.push(parent);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, p, 'mkdir');
+          isRealDirectory(p);
+        }
+      }
+      this.#checkedDirs.add(p);
+    }
+    return created;
+  }
+}
+
+function segmentIndexFor(segments: readonly number[], version: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (segments[mid]! <= version) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

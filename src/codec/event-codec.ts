@@ -1,0 +1,84 @@
+import { Packr } from 'msgpackr';
+import { compressSync, uncompressSync } from 'lz4-napi';
+import type { EventMetadata, JsonValue } from '../types.js';
+
+/**
+ * The payload of a stream frame: a msgpack array of
+ * [id, type, schemaVersion, timestamp, data, metadata] per event. Stream id,
+ * version and position live in the frame header and the path.
+ *
+ * Records and structured-clone extensions are off: bytes read back are
+ * untrusted, and the format must stay plain msgpack that any reader decodes.
+ */
+const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false, bundleStrings: false, mapsAsObjects: true });
+
+/** Payloads smaller than this are not worth compressing. */
+const COMPRESS_MIN_BYTES = 128;
+
+export interface StoredEventBody {
+  id: string;
+  type: string;
+  schemaVersion: number;
+  timestamp: number;
+  data: JsonValue;
+  metadata: EventMetadata;
+}
+
+export interface EncodedPayload {
+  stored: Uint8Array;
+  rawLength: number;
+  compressed: boolean;
+}
+
+export function encodeMsgpack(value: unknown): Buffer {
+  return packr.pack(value);
+}
+
+export function decodeMsgpack(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
+
+export function encodeEvents(events: readonly StoredEventBody[]): EncodedPayload {
+  const raw = packr.pack(events.map((e) => [e.id, e.type, e.schemaVersion, e.timestamp, e.data, e.metadata]));
+  if (raw.length >= COMPRESS_MIN_BYTES) {
+    const compressed = compressSync(raw);
+    if (compressed.length < raw.length) return { stored: compressed, rawLength: raw.length, compressed: true };
+  }
+  return { stored: raw, rawLength: raw.length, compressed: false };
+}
+
+/** Returns undefined when the bytes do not decode to `count` well-formed events. */
+export function decodeEvents(stored: Uint8Array, compressed: boolean, rawLength: number, count: number): StoredEventBody[] | undefined {
+  let raw: Uint8Array;
+  try {
+    raw = compressed ? uncompressSync(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)) : stored;
+  } catch {
+    return undefined;
+  }
+  if (raw.length !== rawLength) return undefined;
+  let rows: unknown;
+  try {
+    rows = packr.unpack(raw);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(rows) || rows.length !== count) return undefined;
+  const out: StoredEventBody[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const r = rows[i];
+    if (
+      !Array.isArray(r) ||
+      r.length !== 6 ||
+      typeof r[0] !== 'string' ||
+      typeof r[1] !== 'string' ||
+      typeof r[2] !== 'number' ||
+      typeof r[3] !== 'number' ||
+      r[5] === null ||
+      typeof r[5] !== 'object'
+    ) {
+      return undefined;
+    }
+    out[i] = { id: r[0], type: r[1], schemaVersion: r[2], timestamp: r[3], data: r[4] as JsonValue, metadata: r[5] as EventMetadata };
+  }
+  return out;
+}
