@@ -36,6 +36,8 @@ export class Feed {
   readonly #maxPayload: number;
   readonly #segmentBytes: number;
   #segments: number[] = [];
+  /** Set while this process writes a commit group: its own frames are not news to it. */
+  writing = false;
   /** Highest position whose feed frame is whole (committed, from this process's point of view). */
   head = 0;
   #tailSegment = 1;
@@ -110,6 +112,7 @@ export class Feed {
    */
   refresh(): FeedEntry[] {
     const out: FeedEntry[] = [];
+    if (this.writing) return out;
     for (;;) {
       const file = this.#layout.feedSegmentPath(this.#tailSegment);
       const size = this.#files.size(file);

@@ -193,7 +193,7 @@ export class FlatfileBackend implements StorageBackend {
     this.#refreshFromFeed();
     for (const entry of this.#feed.entriesFrom(fromPosition)) {
       if (!this.#open) throw closedError();
-      const events = this.#streams.readFrame(entry.streamId, this.#layout.streamDir(entry.streamId), entry.segment, entry.offset, entry.length);
+      const events = this.#streams.readFrame(entry.streamId, entry.segment, entry.offset, entry.length);
       yield entry.firstPosition < fromPosition ? events.slice(fromPosition - entry.firstPosition) : events;
     }
   }
@@ -266,6 +266,7 @@ export class FlatfileBackend implements StorageBackend {
     );
     planned.forEach((p, i) => setLink(p.frame, feedPlan.segment, feedPlan.located[i]!.feedOffset));
 
+    this.#feed.writing = true;
     try {
       // Stream frames first, then the feed: a whole feed frame always points at a whole stream frame.
       const touched = new Set<string>([feedPlan.file]);
@@ -294,6 +295,8 @@ export class FlatfileBackend implements StorageBackend {
       this.#fail(failure);
       for (const p of planned) p.pending.reject(failure);
       return;
+    } finally {
+      this.#feed.writing = false;
     }
 
     this.#feed.committed(feedPlan);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { decodeEvents } from '../../codec/event-codec.js';
 import type { Monitor } from '../../engine/monitor.js';
-import { ioError } from '../../errors.js';
+import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import type { RecordedEvent } from '../../types.js';
 import type { StoredRef } from '../append-rules.js';
 import type { Feed } from './feed.js';
@@ -33,6 +33,7 @@ export class StreamLog {
   readonly #maxPayload: number;
   readonly #monitor: Monitor;
   readonly #checkedDirs = new Set<string>();
+  readonly #dirs = new Map<string, string>();
 
   constructor(layout: Layout, files: FileHandles, feed: Feed, maxPayload: number, monitor: Monitor) {
     this.#layout = layout;
@@ -48,7 +49,7 @@ export class StreamLog {
    * committed: the writer cuts them, a reader ignores them.
    */
   load(streamId: string, asWriter: boolean): StreamState {
-    const dir = this.#layout.streamDir(streamId);
+    const dir = this.#dirOf(streamId);
     const state: StreamState = { id: streamId, dir, segments: [], version: 0, lastTimestamp: 0, tailEnd: 0 };
     if (!this.#dirExists(dir)) return state;
     const segments = listSegments(dir, SEGMENT_SUFFIX);
@@ -128,13 +129,25 @@ export class StreamLog {
   }
 
   /** The events of one stream frame, found through a feed entry. */
-  readFrame(streamId: string, dir: string, segment: number, offset: number, length: number): RecordedEvent[] {
-    const file = this.#layout.segmentPath(dir, segment);
-    if (this.#files.size(file) < offset + length) throw corruptAt(file, offset, 'the feed points at a frame past the end of this file');
-    for (const f of forwardFrames(this.#files, file, offset, offset + length, STREAM_MAGIC, this.#maxPayload)) {
-      return this.#events(streamId, file, f.buf, f.at, f.offset, f.header);
+  readFrame(streamId: string, segment: number, offset: number, length: number): RecordedEvent[] {
+    const file = this.#layout.segmentPath(this.#dirOf(streamId), segment);
+    try {
+      for (const f of forwardFrames(this.#files, file, offset, offset + length, STREAM_MAGIC, this.#maxPayload)) return this.#events(streamId, file, f.buf, f.at, f.offset, f.header);
+    } catch (err) {
+      if (!(err instanceof FfcdbError) || err.code !== ErrorCode.NOT_FOUND) throw err;
     }
-    throw corruptAt(file, offset, 'the feed points at a frame that is not there');
+    throw corruptAt(file, offset, 'the feed points at a stream frame that is not there');
+  }
+
+  /** Stream folders by id, remembered: hashing every id of a replay would cost more than reading it. */
+  #dirOf(streamId: string): string {
+    let dir = this.#dirs.get(streamId);
+    if (dir === undefined) {
+      dir = this.#layout.streamDir(streamId);
+      if (this.#dirs.size >= 65_536) this.#dirs.clear();
+      this.#dirs.set(streamId, dir);
+    }
+    return dir;
   }
 
   #committed(streamId: string, segment: number, offset: number, header: FrameHeader, end: number): boolean {
