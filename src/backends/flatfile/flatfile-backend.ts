@@ -181,8 +181,10 @@ export class FlatfileBackend implements StorageBackend {
     const state = this.#state(streamId);
     // A snapshot of the committed extent: appends that land while we iterate are not half-read.
     const snapshot: StreamState = { ...state, segments: [...state.segments] };
-    const from = options.fromVersion ?? (options.direction === 'forward' ? 1 : snapshot.version);
-    for (const page of this.#streams.read(snapshot, options.direction, Math.min(from, snapshot.version))) {
+    const from =
+      options.direction === 'forward' ? Math.max(1, options.fromVersion ?? 1) : Math.min(options.fromVersion ?? snapshot.version, snapshot.version);
+    if (options.direction === 'forward' ? from > snapshot.version : from < 1) return;
+    for (const page of this.#streams.read(snapshot, options.direction, from)) {
       if (!this.#open) throw closedError();
       yield page;
     }
