@@ -27,6 +27,12 @@ export class FileHandles {
 
   /** Opens an existing file (or creates it when `create`); undefined when it does not exist. */
   get(file: string, create = false): number | undefined {
+    const fd = this.#get(file, create);
+    this.#evict(file);
+    return fd;
+  }
+
+  #get(file: string, create: boolean): number | undefined {
     const fd = this.#open.get(file);
     if (fd !== undefined) {
       this.#open.delete(file);
@@ -47,7 +53,6 @@ export class FileHandles {
       throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
     }
     this.#open.set(file, opened);
-    this.#evict();
     return opened;
   }
 
@@ -76,8 +81,8 @@ export class FileHandles {
   }
 
   write(file: string, data: Buffer, position: number, create = false): void {
-    const fd = this.get(file, create)!;
     this.#dirty.add(file);
+    const fd = this.get(file, create)!;
     try {
       this.#faults?.write?.(file);
       let done = 0;
@@ -133,11 +138,12 @@ export class FileHandles {
     this.#dirty.clear();
   }
 
-  #evict(): void {
+  /** Closes the least recently used clean files beyond the limit, never `keep` (the one just asked for). */
+  #evict(keep?: string): void {
     if (this.#open.size <= this.#max) return;
     for (const [file, fd] of this.#open) {
       if (this.#open.size <= this.#max) break;
-      if (this.#dirty.has(file)) continue;
+      if (this.#dirty.has(file) || file === keep) continue;
       this.#open.delete(file);
       fs.closeSync(fd);
     }

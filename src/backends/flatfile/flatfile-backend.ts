@@ -37,6 +37,8 @@ interface PendingAppend {
 interface PlannedFrame {
   pending: PendingAppend;
   draft: StreamState;
+  /** First version of the segment the frame goes to (the draft may roll on to a newer one within the group). */
+  segment: number;
   file: string;
   newSegment: boolean;
   offset: number;
@@ -257,7 +259,7 @@ export class FlatfileBackend implements StorageBackend {
     const feedPlan = this.#feed.plan(
       planned.map((p) => ({
         streamId: p.pending.streamId,
-        segment: p.draft.segments.at(-1)!,
+        segment: p.segment,
         offset: p.offset,
         length: p.frame.length,
         firstVersion: p.result.firstVersion,
@@ -379,7 +381,8 @@ export class FlatfileBackend implements StorageBackend {
     };
     const ids = events.map((e, i): [string, StoredRef] => [e.id, { version: firstVersion + i, position: firstPosition + i }]);
     for (const [id, ref] of ids) draftIds(drafts, streamId).set(id, ref);
-    return { pending, draft, file: this.#layout.segmentPath(draft.dir, draft.segments.at(-1)!), newSegment, offset, frame, result, ids };
+    const segment = draft.segments.at(-1)!;
+    return { pending, draft, segment, file: this.#layout.segmentPath(draft.dir, segment), newSegment, offset, frame, result, ids };
   }
 
   /** The stream's state as the writer sees it: bytes past the committed end are leftovers of a dead writer. */

@@ -1,4 +1,4 @@
-import { type FrameHeader, HEADER_BYTES, TRAILER_BYTES, frameIntact, frameLength, parseHeader } from './frame.js';
+import { FRAME_OVERHEAD, type FrameHeader, HEADER_BYTES, TRAILER_BYTES, frameIntact, frameLength, parseHeader } from './frame.js';
 import type { FileHandles } from './file-handles.js';
 import { corruptAt } from './segment-scan.js';
 
@@ -43,24 +43,30 @@ export function* forwardFrames(files: FileHandles, file: string, start: number, 
 
 /** Frames of [0, end) of a file, last to first, walking the trailers back in large chunks. */
 export function* backwardFrames(files: FileHandles, file: string, end: number, magic: number, maxPayload: number): Generator<ReadFrame> {
+  /** Reads [from, to) whole, or reports the file as shorter than its committed extent. */
+  const readRange = (from: number, to: number): Buffer => {
+    const got = files.read(file, from, to - from);
+    if (got.length !== to - from) throw corruptAt(file, from + got.length, 'file is shorter than its committed data');
+    return got;
+  };
   let chunkStart = Math.max(0, end - CHUNK);
-  let buf = end > 0 ? files.read(file, chunkStart, end - chunkStart) : Buffer.alloc(0);
+  let buf = end > 0 ? readRange(chunkStart, end) : Buffer.alloc(0);
   let frameEnd = end;
   while (frameEnd > 0) {
     if (frameEnd - chunkStart < TRAILER_BYTES) {
       chunkStart = Math.max(0, frameEnd - CHUNK);
-      buf = files.read(file, chunkStart, frameEnd - chunkStart);
+      buf = readRange(chunkStart, frameEnd);
     }
     const trailerAt = frameEnd - TRAILER_BYTES - chunkStart;
     if (trailerAt < 0) throw corruptAt(file, frameEnd, 'no room for a frame trailer');
     const length = buf.readUInt32LE(trailerAt);
     const offset = frameEnd - length;
-    if (length < HEADER_BYTES + TRAILER_BYTES || offset < 0 || buf.readUInt32LE(trailerAt + 4) !== magic) {
+    if (length < FRAME_OVERHEAD || length > maxPayload + FRAME_OVERHEAD || offset < 0 || buf.readUInt32LE(trailerAt + 4) !== magic) {
       throw corruptAt(file, frameEnd - TRAILER_BYTES, 'bad frame trailer');
     }
     if (offset < chunkStart) {
       chunkStart = Math.max(0, Math.min(offset, frameEnd - CHUNK));
-      buf = files.read(file, chunkStart, frameEnd - chunkStart);
+      buf = readRange(chunkStart, frameEnd);
     }
     const at = offset - chunkStart;
     const header = parseHeader(buf, at, magic, maxPayload);

@@ -27,7 +27,11 @@ export function scanSegment(buf: Buffer, file: string, magic: number, maxPayload
     const header = parseHeader(buf, at, magic, maxPayload);
     const problem = typeof header === 'string' ? header : frameIntact(buf, at, header) ? undefined : 'checksum';
     if (problem !== undefined) {
-      const next = findWholeFrame(buf, at + 1, magic, maxPayload);
+      // Positions only grow, so a real frame after the damaged one starts past the previous frame's end + 1.
+      // (A frame's bytes inside a torn frame's payload, e.g. an uploaded log file, have older positions.)
+      const prev = frames.at(-1)?.header;
+      const minPosition = prev ? prev.firstPosition + prev.count + 1 : 1;
+      const next = findWholeFrame(buf, at + 1, magic, maxPayload, minPosition);
       if (next !== undefined) throw corruptAt(file, at, `${problem}; a whole frame follows at byte ${next}`);
       return { frames, validEnd: at, tornTail: { reason: problem } };
     }
@@ -37,12 +41,12 @@ export function scanSegment(buf: Buffer, file: string, magic: number, maxPayload
   return { frames, validEnd: at };
 }
 
-function findWholeFrame(buf: Buffer, from: number, magic: number, maxPayload: number): number | undefined {
+function findWholeFrame(buf: Buffer, from: number, magic: number, maxPayload: number, minPosition: number): number | undefined {
   const magicBytes = Buffer.alloc(4);
   magicBytes.writeUInt32LE(magic, 0);
   for (let at = buf.indexOf(magicBytes, from); at !== -1; at = buf.indexOf(magicBytes, at + 1)) {
     const header = parseHeader(buf, at, magic, maxPayload);
-    if (typeof header !== 'string' && frameIntact(buf, at, header)) return at;
+    if (typeof header !== 'string' && header.firstPosition >= minPosition && frameIntact(buf, at, header)) return at;
   }
   return undefined;
 }
