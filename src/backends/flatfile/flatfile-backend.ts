@@ -25,6 +25,9 @@ const MAX_GROUP = 1024;
 const MAX_LOCK_HOLD_MS = 50;
 const LOCK_TIMEOUT_MS = 30_000;
 const MAX_CACHED_STREAMS = 4096;
+/** Feed replay reads this many frames (or events) per page, with one read per stream file touched. */
+const READ_BATCH_FRAMES = 256;
+const READ_BATCH_EVENTS = 2048;
 
 interface PendingAppend {
   streamId: string;
@@ -195,11 +198,22 @@ export class FlatfileBackend implements StorageBackend {
   async *readAll(fromPosition: number): AsyncIterable<readonly RecordedEvent[]> {
     this.#assertReadable();
     this.#refreshFromFeed();
+    let batch: FeedEntry[] = [];
+    let events = 0;
+    const page = (): RecordedEvent[] => {
+      const out: RecordedEvent[] = [];
+      for (const frame of this.#streams.readFrames(batch)) for (const e of frame) if (e.position >= fromPosition) out.push(e);
+      batch = [];
+      events = 0;
+      return out;
+    };
     for (const entry of this.#feed.entriesFrom(fromPosition)) {
       if (!this.#open) throw closedError();
-      const events = this.#streams.readFrame(entry.streamId, entry.segment, entry.offset, entry.length);
-      yield entry.firstPosition < fromPosition ? events.slice(fromPosition - entry.firstPosition) : events;
+      batch.push(entry);
+      events += entry.count;
+      if (batch.length >= READ_BATCH_FRAMES || events >= READ_BATCH_EVENTS) yield page();
     }
+    if (batch.length > 0) yield page();
   }
 
   // ---- committing -------------------------------------------------------

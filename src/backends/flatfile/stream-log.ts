@@ -5,8 +5,8 @@ import type { Monitor } from '../../engine/monitor.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import type { RecordedEvent } from '../../types.js';
 import type { StoredRef } from '../append-rules.js';
-import type { Feed } from './feed.js';
-import { FLAG_LZ4, type FrameHeader, STREAM_MAGIC, framePayload } from './frame.js';
+import type { Feed, FeedEntry } from './feed.js';
+import { FLAG_LZ4, type FrameHeader, STREAM_MAGIC, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import { backwardFrames, forwardFrames } from './frame-reader.js';
 import type { FileHandles } from './file-handles.js';
 import { type Layout, SEGMENT_SUFFIX, isRealDirectory, listSegments } from './layout.js';
@@ -128,15 +128,54 @@ export class StreamLog {
     }
   }
 
-  /** The events of one stream frame, found through a feed entry. */
-  readFrame(streamId: string, segment: number, offset: number, length: number): RecordedEvent[] {
-    const file = this.#layout.segmentPath(this.#dirOf(streamId), segment);
+  /**
+   * The events of the stream frames that feed entries point at, in the entries'
+   * order. Entries of one file are read with one read of the span they cover:
+   * between two committed frames of a stream there are only committed frames of
+   * that stream, all of them in the same stretch of the feed.
+   */
+  readFrames(entries: readonly FeedEntry[]): RecordedEvent[][] {
+    const spans = new Map<string, { start: number; end: number; buf?: Buffer }>();
+    const files = entries.map((e) => {
+      const file = this.#layout.segmentPath(this.#dirOf(e.streamId), e.segment);
+      const span = spans.get(file);
+      if (!span) spans.set(file, { start: e.offset, end: e.offset + e.length });
+      else {
+        span.start = Math.min(span.start, e.offset);
+        span.end = Math.max(span.end, e.offset + e.length);
+      }
+      return file;
+    });
+    return entries.map((e, i) => {
+      const file = files[i]!;
+      const span = spans.get(file)!;
+      span.buf ??= this.#readSpan(file, span.start, span.end);
+      const at = e.offset - span.start;
+      const header = parseHeader(span.buf, at, STREAM_MAGIC, this.#maxPayload);
+      if (
+        typeof header === 'string' ||
+        frameLength(header.storedLength) !== e.length ||
+        header.firstVersion !== e.firstVersion ||
+        header.firstPosition !== e.firstPosition ||
+        header.count !== e.count ||
+        !frameIntact(span.buf, at, header)
+      ) {
+        throw corruptAt(file, e.offset, `the stream frame does not match its feed frame (positions ${e.firstPosition}..${e.firstPosition + e.count - 1})`);
+      }
+      return this.#events(e.streamId, file, span.buf, at, e.offset, header);
+    });
+  }
+
+  #readSpan(file: string, start: number, end: number): Buffer {
+    let buf: Buffer;
     try {
-      for (const f of forwardFrames(this.#files, file, offset, offset + length, STREAM_MAGIC, this.#maxPayload)) return this.#events(streamId, file, f.buf, f.at, f.offset, f.header);
+      buf = this.#files.read(file, start, end - start);
     } catch (err) {
-      if (!(err instanceof FfcdbError) || err.code !== ErrorCode.NOT_FOUND) throw err;
+      if (err instanceof FfcdbError && err.code === ErrorCode.NOT_FOUND) throw corruptAt(file, start, 'the feed points into a segment file that does not exist');
+      throw err;
     }
-    throw corruptAt(file, offset, 'the feed points at a stream frame that is not there');
+    if (buf.length !== end - start) throw corruptAt(file, start + buf.length, 'the feed points past the end of this segment file');
+    return buf;
   }
 
   /** Stream folders by id, remembered: hashing every id of a replay would cost more than reading it. */
