@@ -64,6 +64,7 @@ export class EventStore {
   static async open(backend: StorageBackend): Promise<EventStore> {
     const monitor = new Monitor();
     await backend.open({ monitor });
+    monitor.opened();
     return new EventStore(backend, monitor);
   }
 

@@ -1,4 +1,4 @@
-import { Subject, type Observable } from 'rxjs';
+import { Subject, concat, defer, from, type Observable } from 'rxjs';
 
 /** What the store reports about itself: recoveries, operation timings, failures. */
 export type MonitorEvent =
@@ -8,12 +8,28 @@ export type MonitorEvent =
   | { kind: 'error'; op: string; code: string; message: string }
   | { kind: 'lock'; state: 'acquired' | 'released' | 'compromised' | 'stale-taken-over'; detail?: string };
 
+/** At most this many events from opening are kept for late subscribers. */
+const OPENING_EVENTS = 1000;
+
 export class Monitor {
   readonly #subject = new Subject<MonitorEvent>();
-  readonly events$: Observable<MonitorEvent> = this.#subject.asObservable();
+  /**
+   * What happened while the store was opening (recovery cuts, lock take-overs).
+   * Nobody can subscribe to a store before its open resolves, so every
+   * subscriber gets these first, then the live events.
+   */
+  readonly #opening: MonitorEvent[] = [];
+  #opened = false;
+  readonly events$: Observable<MonitorEvent> = defer(() => concat(from(this.#opening.slice()), this.#subject));
 
   emit(event: MonitorEvent): void {
+    if (!this.#opened && this.#opening.length < OPENING_EVENTS) this.#opening.push(event);
     this.#subject.next(event);
+  }
+
+  /** The store finished opening: later events are delivered live only. */
+  opened(): void {
+    this.#opened = true;
   }
 
   complete(): void {

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// The project's test command (`npm test`): runs every uvu test file (`*.test.ts`)
+// under test/ and then property-tests/, with TypeScript loaded through tsx, and
+// ends with one line `N passed, N failed`. Exits non-zero when a test fails or a
+// test file cannot be loaded.
+//
+// Each folder runs in its own child process (this script with `--folder`), which
+// imports the files one by one, so a file that fails to load is reported and
+// counted as a failure while the other files still run.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const FOLDERS = ['test', 'property-tests'];
+const PATTERN = '\\.test\\.ts$';
+
+if (process.argv[2] === '--folder') await runFolder(process.argv[3]);
+else await main();
+
+async function main() {
+  let passed = 0;
+  let failed = 0;
+  for (const folder of FOLDERS) {
+    if (!existsSync(folder) || (await testFiles(folder)).length === 0) {
+      console.log(`(no test files in ${folder}/, skipped)\n`);
+      continue;
+    }
+    const { code, output } = await runChild(folder);
+    // uvu's totals come last, after anything the tests printed.
+    const count = (label) => Number([...output.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))].at(-1)?.[1] ?? 0);
+    const total = count('Total');
+    const ok = count('Passed');
+    const notLoaded = count('Not loaded');
+    // uvu's Total leaves out skipped tests, so everything run and not passed failed.
+    let folderFailed = total - ok + notLoaded;
+    warnAboutCutShortSuites(output);
+    // A crash before uvu printed its totals still fails the run.
+    if (code !== 0 && folderFailed === 0) {
+      console.log(`${folder}/: the test process exited with ${code} before reporting a failure; counted as 1 failure`);
+      folderFailed = 1;
+    }
+    passed += ok;
+    failed += folderFailed;
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+/**
+ * uvu stops a suite without a word when a hook throws, or when a test throws an
+ * error whose `details` is not a string (an FfcdbError's is an object): its
+ * reporter crashes on it. The tests it never ran still count as failed; say why.
+ */
+function warnAboutCutShortSuites(output) {
+  for (const [, suite, marks, total] of output.matchAll(/^(.*?)([•✘ ]*)\(\d+ \/ (\d+)\)$/gm)) {
+    const ran = marks.replace(/ /g, '').length;
+    if (ran < Number(total)) {
+      console.log(`note: suite "${suite.trim() || '(unnamed)'}" stopped after ${ran} of ${total} tests: a hook threw, or a test threw an error uvu cannot print (such as an FfcdbError, whose details are an object); the rest count as failed`);
+    }
+  }
+}
+
+/** Runs one folder in a child process, echoing its output and keeping a copy (without colours) to read the totals from. */
+function runChild(folder) {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    if (process.stdout.isTTY && !env.NO_COLOR) env.FORCE_COLOR = '1';
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--folder', folder], {
+      stdio: ['inherit', 'pipe', 'inherit'],
+      env,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      output += chunk.toString('utf8');
+    });
+    child.on('close', (code, signal) => resolve({ code: code ?? signal, output: output.replace(/\x1b\[[0-9;]*m/g, '') }));
+  });
+}
+
+async function testFiles(folder) {
+  const { parse } = await import('uvu/parse');
+  return (await parse(folder, PATTERN)).suites;
+}
+
+/** In the child: what `uvu <folder> <pattern>` does, but a file that fails to load does not stop the others. */
+async function runFolder(folder) {
+  const files = await testFiles(folder);
+  globalThis.UVU_DEFER = 1;
+  const uvu = await import('uvu');
+  let notLoaded = 0;
+  for (const [index, file] of files.entries()) {
+    globalThis.UVU_INDEX = index;
+    globalThis.UVU_QUEUE.push([`${folder}/${file.name}`]);
+    try {
+      await import(pathToFileURL(file.file).href);
+    } catch (err) {
+      notLoaded++;
+      console.log(`\n  ✘ ${folder}/${file.name} failed to load:\n${err?.stack ?? err}\n`);
+    }
+  }
+  await uvu.exec();
+  console.log(`  Not loaded: ${notLoaded}\n`);
+  // Exit explicitly, so a handle a test forgot to close cannot hang the run,
+  // but only once stdout is flushed (a pipe may still hold uvu's report).
+  const code = notLoaded > 0 ? 1 : (process.exitCode ?? 0);
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,189 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import {
+  LIMITS,
+  assertEventId,
+  assertEventType,
+  assertExpectedVersion,
+  assertJsonValue,
+  assertPositiveInteger,
+  assertStreamId,
+  invalid,
+} from '../../src/engine/validation.js';
+
+/** Runs fn and returns the FfcdbError it threw; fails when it throws nothing or something else. */
+function thrown(fn: () => unknown): FfcdbError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof FfcdbError) return err;
+    throw new Error(`expected an FfcdbError, got ${String(err)}`);
+  }
+  throw new Error('expected an FfcdbError, nothing was thrown');
+}
+
+function fails(fn: () => unknown, code: string, field?: string): void {
+  const err = thrown(fn);
+  assert.is(err.code, code, err.message);
+  if (field !== undefined) assert.is(err.details.field, field);
+}
+
+function nested(depth: number): unknown {
+  let v: unknown = 0;
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+}
+
+const streamIds = suite('validation: stream ids');
+
+streamIds('accepts letters, digits, underscore and dash, starting with a letter or digit', () => {
+  for (const id of ['a', 'Z', '7', 'session-1', 'user_42', 'A-b_C-9', '0-0', 'x'.repeat(128)]) assertStreamId(id);
+});
+
+streamIds('refuses ids that could escape or name a folder: dots, separators, empty, too long', () => {
+  for (const id of ['', '.', '..', '../x', 'a/b', 'a\\b', 'a.b', '.hidden', 'x'.repeat(129), 'x'.repeat(200)]) {
+    fails(() => assertStreamId(id), ErrorCode.INVALID_ID, 'streamId');
+  }
+});
+
+streamIds('refuses ids starting with a dash or underscore (they read as command-line options or hidden names)', () => {
+  fails(() => assertStreamId('-rf'), ErrorCode.INVALID_ID);
+  fails(() => assertStreamId('_x'), ErrorCode.INVALID_ID);
+});
+
+streamIds('refuses whitespace, control characters, NUL and non-ASCII letters', () => {
+  for (const id of ['a b', ' a', 'a\n', 'a\0b', 'café', 'Ａ', 'a\u202Eb']) fails(() => assertStreamId(id), ErrorCode.INVALID_ID);
+});
+
+streamIds('refuses non-strings', () => {
+  for (const id of [undefined, null, 1, {}, ['a'], Symbol('a')]) fails(() => assertStreamId(id), ErrorCode.INVALID_ID);
+});
+
+streamIds('the error names the field and the offending value, cut to 200 characters', () => {
+  const err = thrown(() => assertStreamId('y'.repeat(500), 'session'));
+  assert.is(err.details.field, 'session');
+  assert.is(err.details.value, 'y'.repeat(200));
+  assert.match(err.message, /^session must be/);
+  assert.is(thrown(() => assertStreamId(42)).details.value, 'number');
+});
+
+const eventIds = suite('validation: event ids');
+
+eventIds('accepts ULIDs, UUIDs and namespaced ids with dots and colons', () => {
+  for (const id of ['01HZY3K5W8N2C4Q6R8T0V2X4Z6', '3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'msg:42', 'a.b.c', 'x'.repeat(128)]) assertEventId(id);
+});
+
+eventIds('refuses empty, too long, separators, spaces and leading punctuation', () => {
+  for (const id of ['', 'x'.repeat(129), 'a/b', 'a b', '.a', ':a', '-a', 'é']) fails(() => assertEventId(id), ErrorCode.INVALID_ID, 'id');
+});
+
+eventIds('refuses non-strings', () => {
+  for (const id of [1, null, {}]) fails(() => assertEventId(id), ErrorCode.INVALID_ID);
+});
+
+const types = suite('validation: event types');
+
+types('accepts namespaced names like message.added and chat/MessageAdded', () => {
+  for (const t of ['message.added', 'chat/MessageAdded', 'a', 'v1:session-created', 'x'.repeat(128)]) assertEventType(t);
+});
+
+types('refuses empty, too long, leading digits or punctuation, spaces and non-strings with INVALID_ARGUMENT', () => {
+  for (const t of ['', 'x'.repeat(129), '1abc', '.a', 'a b', 'a\n', 3, null]) fails(() => assertEventType(t, 'type'), ErrorCode.INVALID_ARGUMENT, 'type');
+});
+
+const integers = suite('validation: integers and expected versions');
+
+integers('assertPositiveInteger accepts safe integers at or above the minimum', () => {
+  assertPositiveInteger(1, 'n');
+  assertPositiveInteger(0, 'n', 0);
+  assertPositiveInteger(Number.MAX_SAFE_INTEGER, 'n');
+});
+
+integers('assertPositiveInteger refuses values below the minimum, fractions, NaN, infinities, unsafe integers and strings', () => {
+  for (const v of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 1, '1', null, undefined, 1n]) {
+    fails(() => assertPositiveInteger(v, 'limit'), ErrorCode.INVALID_ARGUMENT, 'limit');
+  }
+  fails(() => assertPositiveInteger(-1, 'limit', 0), ErrorCode.INVALID_ARGUMENT);
+});
+
+integers('assertExpectedVersion accepts any, no_stream, exists and integers >= 0', () => {
+  for (const v of ['any', 'no_stream', 'exists', 0, 1, 1_000_000]) assertExpectedVersion(v);
+});
+
+integers('assertExpectedVersion refuses other strings, negatives, fractions, NaN and null', () => {
+  for (const v of ['ANY', 'none', '', -1, 0.5, Number.NaN, null, {}]) fails(() => assertExpectedVersion(v), ErrorCode.INVALID_ARGUMENT, 'expectedVersion');
+});
+
+const json = suite('validation: event data');
+
+json('accepts null, booleans, finite numbers, strings, Uint8Array, arrays and plain objects, nested', () => {
+  assertJsonValue(
+    { n: null, t: true, f: false, i: -42, x: 1.5e300, s: 'héllo 👋', b: new Uint8Array([0, 255]), a: [1, 'two', [3]], o: { deep: { er: [] } }, e: '' },
+    'data',
+  );
+  for (const v of [null, 0, 'x', [], {}, Buffer.from('x'), Object.create(null)]) assertJsonValue(v, 'data');
+});
+
+json('refuses NaN and the infinities, naming the path to the bad value', () => {
+  fails(() => assertJsonValue(Number.NaN, 'data'), ErrorCode.INVALID_ARGUMENT, 'data');
+  fails(() => assertJsonValue({ a: [1, Number.POSITIVE_INFINITY] }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.a[1]');
+  fails(() => assertJsonValue({ a: Number.NEGATIVE_INFINITY }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.a');
+});
+
+json('refuses undefined values inside objects and arrays (they would vanish on the way to disk)', () => {
+  fails(() => assertJsonValue({ a: undefined }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.a');
+  fails(() => assertJsonValue([1, undefined], 'data'), ErrorCode.INVALID_ARGUMENT, 'data[1]');
+  // eslint-disable-next-line no-sparse-arrays
+  fails(() => assertJsonValue([1, , 3], 'data'), ErrorCode.INVALID_ARGUMENT, 'data[1]');
+  fails(() => assertJsonValue(undefined, 'data'), ErrorCode.INVALID_ARGUMENT, 'data');
+});
+
+json('refuses functions, symbols and bigints', () => {
+  fails(() => assertJsonValue({ f: () => 1 }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.f');
+  fails(() => assertJsonValue(Symbol('s'), 'data'), ErrorCode.INVALID_ARGUMENT);
+  fails(() => assertJsonValue({ big: 10n }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.big');
+});
+
+json('refuses class instances, Dates, Maps, Sets and other typed arrays', () => {
+  class Point {
+    x = 1;
+  }
+  for (const v of [new Point(), new Date(0), new Map(), new Set(), new Float64Array(2), new ArrayBuffer(2), /re/]) {
+    fails(() => assertJsonValue({ v }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.v');
+  }
+});
+
+json('refuses an own __proto__ key, which decoders would drop or turn into a prototype', () => {
+  fails(() => assertJsonValue(JSON.parse('{"__proto__": {"admin": true}}'), 'data'), ErrorCode.INVALID_ARGUMENT, 'data.__proto__');
+  fails(() => assertJsonValue({ list: [JSON.parse('{"ok": 1, "__proto__": 1}')] }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.list[0].__proto__');
+});
+
+json('accepts keys that only look dangerous, like constructor and prototype', () => {
+  assertJsonValue({ constructor: 1, prototype: { toString: 'x' } }, 'data');
+});
+
+json('refuses strings and keys with lone surrogates, which UTF-8 cannot carry unchanged', () => {
+  fails(() => assertJsonValue('a\uD800b', 'data'), ErrorCode.INVALID_ARGUMENT, 'data');
+  fails(() => assertJsonValue({ t: ['\uDC00'] }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.t[0]');
+  fails(() => assertJsonValue({ ['k\uD83D']: 1 }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data');
+  assertJsonValue('\uD83D\uDC4B', 'data'); // a proper pair (👋) is fine
+});
+
+json(`accepts nesting up to ${LIMITS.maxDepth} levels and refuses deeper (and so cycles)`, () => {
+  assertJsonValue(nested(LIMITS.maxDepth), 'data');
+  fails(() => assertJsonValue(nested(LIMITS.maxDepth + 2), 'data'), ErrorCode.INVALID_ARGUMENT);
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+  fails(() => assertJsonValue(cycle, 'data'), ErrorCode.INVALID_ARGUMENT);
+});
+
+json('invalid() builds an INVALID_ARGUMENT error naming the field', () => {
+  const err = invalid('limit', 'must be positive');
+  assert.instance(err, FfcdbError);
+  assert.is(err.code, ErrorCode.INVALID_ARGUMENT);
+  assert.is(err.message, 'limit must be positive');
+  assert.equal(err.details, { field: 'limit' });
+});
+
+for (const s of [streamIds, eventIds, types, integers, json]) s.run();
