@@ -12,7 +12,7 @@ export const ErrorCode = {
   INVALID_ID: 'INVALID_ID',
   /** An argument is malformed: wrong type, out of range, too large. details: { field } */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
-  /** An event id is reused with different content, or only part of a batch was already appended. */
+  /** An event id appears twice in one append, or only some of a batch's ids are already stored (a retry must resend the same batch). Retries are recognised by id alone. */
   DUPLICATE_EVENT: 'DUPLICATE_EVENT',
   /** Stored bytes failed their checksum or structure check and cannot be a torn tail. details: { file, offset } */
   CORRUPT: 'CORRUPT',

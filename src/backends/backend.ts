@@ -52,7 +52,8 @@ export interface StorageBackend {
    * Appends atomically: either every event gets consecutive versions and global
    * positions, or none is written. Checks `expected` and caller-supplied ids
    * (a retry of an earlier append returns its original result) atomically,
-   * across processes where `supports.crossProcess`.
+   * across processes where `supports.crossProcess`. Raises a timestamp below
+   * the stream's last one to that value, so time travel can rely on order.
    */
   append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult>;
 
@@ -67,7 +68,7 @@ export interface StorageBackend {
   /** The highest committed global position (0 when empty). */
   headPosition(): Promise<number>;
 
-  /** Emits the head position after commits; with `liveCrossProcess`, other processes' commits too. */
+  /** Emits the head position after commits; with `liveCrossProcess`, other processes' commits too. Completes on close, which ends live subscriptions. */
   readonly commits$: Observable<number>;
 }
 

@@ -5,8 +5,7 @@ export type MonitorEvent =
   | { kind: 'tail-truncated'; file: string; fromBytes: number; toBytes: number; reason: string }
   | { kind: 'orphan-removed'; file: string; offset: number; reason: string }
   | { kind: 'operation'; op: string; ms: number; events?: number }
-  | { kind: 'error'; op: string; code: string; message: string }
-  | { kind: 'lock'; state: 'acquired' | 'released' | 'compromised' | 'stale-taken-over'; detail?: string };
+  | { kind: 'error'; op: string; code: string; message: string };
 
 /** At most this many events from opening are kept for late subscribers. */
 const OPENING_EVENTS = 1000;
