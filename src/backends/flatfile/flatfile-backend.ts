@@ -284,6 +284,11 @@ export class FlatfileBackend implements StorageBackend {
     );
     planned.forEach((p, i) => setLink(p.frame, feedPlan.segment, feedPlan.located[i]!.feedOffset));
 
+    if (this.#failure) {
+      // Fenced (the lock was lost) while planning: another writer may own the files now.
+      for (const p of planned) p.pending.reject(failedError(this.#failure));
+      return;
+    }
     this.#feed.writing = true;
     try {
       // Stream frames first, then the feed: a whole feed frame always points at a whole stream frame.
