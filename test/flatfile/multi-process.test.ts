@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { flatfileSuite } from './unit-helpers.js';
 import type { Subscription } from 'rxjs';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
@@ -18,7 +18,7 @@ import type { WorkerConfig } from '../support/store-worker.js';
 import { checkAcks, checkConsistency, formatProblems, readSnapshot, snapshotText } from '../support/verify.js';
 import { type Ack, canonAppended, canonStored, eventFor, parseLines } from '../support/workload.js';
 
-const test = suite('flatfile: several processes on one data folder');
+const test = flatfileSuite('flatfile: several processes on one data folder');
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -67,7 +67,10 @@ async function startTogether(dir: string, configs: Array<Omit<WorkerConfig, 'mod
   for (const w of workers) {
     while (!w.stdout().includes('"kind":"ready"')) {
       const exited = w.child.exitCode !== null || w.child.signalCode !== null;
-      if (exited || Date.now() > deadline) throw new Error(`a worker did not get ready: ${(await w.finished).stderr}`);
+      if (exited || Date.now() > deadline) {
+        for (const other of workers) other.child.kill('SIGKILL');
+        throw new Error(`a worker did not get ready within 60 s: ${(await w.finished).stderr}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -77,7 +80,14 @@ async function startTogether(dir: string, configs: Array<Omit<WorkerConfig, 'mod
 
 async function finishAll(workers: Worker[]): Promise<Ack[]> {
   const runs = await Promise.all(workers.map((w) => withTimeout(w.finished, 120_000, 'a worker to finish')));
-  for (const r of runs) assert.is(r.code, 0, `a worker failed:\n${r.stderr}`);
+  for (const r of runs) {
+    assert.is(r.code, 0, `a worker failed:\n${r.stderr}`);
+    const acks = acksOf(r.stdout).length;
+    assert.ok(
+      r.stdout.includes('"kind":"done"'),
+      `a worker exited (code 0) after ${acks} acknowledged appends without finishing its loops: its pending appends never settled and its event loop ran empty`,
+    );
+  }
   return runs.flatMap((r) => acksOf(r.stdout));
 }
 
@@ -163,6 +173,37 @@ test('4 processes that all open a new, empty data folder before anyone appends: 
   const acks = await finishAll(workers);
   assert.is(acks.length, CHILDREN * 2 * APPENDS);
   await checkAgainstAcks(dir, acks);
+});
+
+test('writers opened with different segmentBytes on one folder agree on the feed after it rolls over to a new feed segment', async () => {
+  // Two stores in this process stand in for two processes (each has its own state; they share only the
+  // folder and the writer lock). B's feed segments are 1 MiB, A's 8 MiB (the default).
+  const dir = tempDir();
+  const a = await EventStore.open(new FlatfileBackend({ dir, durability: 'none' }));
+  // The feed's first segment exists before B opens (B opening an empty folder is the test above).
+  await a.append('a', { type: 't', data: 'a1' });
+  const b = await EventStore.open(new FlatfileBackend({ dir, durability: 'none', segmentBytes: 1 << 20 }));
+  try {
+    let n = 0;
+    while (fs.readdirSync(path.join(dir, 'feed')).length < 2) {
+      await Promise.all(Array.from({ length: 1000 }, () => b.append(`b${n % 50}`, { type: 't', data: n++ })));
+      assert.ok(n < 100_000, 'the feed rolled over');
+    }
+    const head = await b.headPosition();
+    assert.is(await a.headPosition(), head, "A sees B's commits in the new feed segment");
+    const r = await a.append('a', { type: 't', data: 'a2' });
+    assert.is(r.firstPosition, head + 1, 'the next position');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  const store = await open(dir);
+  try {
+    const snap = await readSnapshot(store);
+    assert.equal(checkConsistency(snap).slice(0, 10), []);
+  } finally {
+    await store.close();
+  }
 });
 
 test('expected-version conflicts are detected across processes: exactly one of the racers wins each version, the others get CONFLICT with the actual version', async () => {

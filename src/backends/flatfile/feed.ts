@@ -23,6 +23,7 @@ export interface FeedEntry {
 }
 
 const SPARSE_EVERY = 64;
+export const MIN_FEED_SEGMENT_BYTES = 1 << 20;
 
 /**
  * The global feed: one small frame per append call, in global position order,
@@ -45,11 +46,12 @@ export class Feed {
   /** Per segment: [position, offset] of every 64th frame, to start reads near a position. */
   readonly #sparse = new Map<number, Array<[number, number]>>();
 
+  /** `segmentBytes` is raised to MIN_FEED_SEGMENT_BYTES: readers in other processes rely on that floor. */
   constructor(layout: Layout, files: FileHandles, maxPayload: number, segmentBytes: number) {
     this.#layout = layout;
     this.#files = files;
     this.#maxPayload = maxPayload;
-    this.#segmentBytes = segmentBytes;
+    this.#segmentBytes = Math.max(segmentBytes, MIN_FEED_SEGMENT_BYTES);
   }
 
   /**
@@ -113,6 +115,14 @@ export class Feed {
   refresh(): FeedEntry[] {
     const out: FeedEntry[] = [];
     if (this.writing) return out;
+    if (this.#segments.length === 0) {
+      // The store was empty when we looked; another process may have started the feed since.
+      const first = listSegments(this.#layout.feedDir(), FEED_SUFFIX)[0];
+      if (first === undefined) return out;
+      this.#segments = [first];
+      this.#tailSegment = first;
+      this.#tailEnd = 0;
+    }
     for (;;) {
       const file = this.#layout.feedSegmentPath(this.#tailSegment);
       const size = this.#files.size(file);
@@ -130,8 +140,9 @@ export class Feed {
         }
         this.#tailEnd += at;
       }
-      // A writer starts a new segment only once the tail is full, so only then is a directory listing worth it.
-      if (this.#tailEnd < this.#segmentBytes) return out;
+      // A writer starts a new segment only once the tail holds at least MIN_FEED_SEGMENT_BYTES (whatever
+      // segment size that writer was opened with), so only then is a directory listing worth it.
+      if (this.#tailEnd < MIN_FEED_SEGMENT_BYTES) return out;
       const next = listSegments(this.#layout.feedDir(), FEED_SUFFIX).find((s) => s > this.#tailSegment);
       if (next === undefined) return out;
       this.#segments.push(next);

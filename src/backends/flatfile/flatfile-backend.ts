@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject, share } from 'rxjs';
 import { encodeEvents } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
@@ -11,7 +11,7 @@ import type { BackendCapabilities, BackendContext, PreparedEvent, StorageBackend
 import { Feed, type FeedEntry } from './feed.js';
 import { FLAG_LZ4, STREAM_MAGIC, encodeFrame, frameIntact, frameLength, parseHeader, setLink } from './frame.js';
 import { type FaultInjection, FileHandles, syncDirectories } from './file-handles.js';
-import { EPOCH_FILE, FEED_DIR, LOCK_DIR, Layout, STORE_FILE, STREAMS_DIR } from './layout.js';
+import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_WAITING_FILE, Layout, STORE_FILE, STREAMS_DIR } from './layout.js';
 import type { FlatfileOptions } from './options.js';
 import { type StreamState, StreamLog } from './stream-log.js';
 import { WriterLock } from './writer-lock.js';
@@ -21,8 +21,12 @@ export type { FlatfileOptions } from './options.js';
 const FORMAT = { format: 'flatfile-chat-db', version: 1 };
 /** Appends committed together at most; bounds one group's memory and latency. */
 const MAX_GROUP = 1024;
-/** A busy writer hands the lock over to other processes at least this often. */
-const MAX_LOCK_HOLD_MS = 50;
+/** A busy writer hands the lock to a waiting process after holding it this long. */
+const LOCK_HOLD_MS = 50;
+/** ... and then waits this long before asking for it again (waiters retry at least every 10 ms). */
+const LOCK_HANDOFF_MS = 15;
+/** An idle writer keeps the lock this long for its next append. */
+const LOCK_IDLE_MS = 2;
 const LOCK_TIMEOUT_MS = 30_000;
 const MAX_CACHED_STREAMS = 4096;
 /** Feed replay reads this many frames (or events) per page, with one read per stream file touched. */
@@ -74,12 +78,17 @@ export class FlatfileBackend implements StorageBackend {
   #streams!: StreamLog;
   #lock!: WriterLock;
   readonly #states = new Map<string, StreamState>();
+  /** Lock tenures (acquisitions) so far, and the tenure in which each cached stream's tail was last checked. */
+  #tenure = 0;
+  readonly #checked = new Map<string, number>();
   #epoch = 0;
   #queue: PendingAppend[] = [];
   #committer: Promise<void> | undefined;
+  #committing = false;
   #failure: FfcdbError | undefined;
   #open = false;
   #syncTimer: NodeJS.Timeout | undefined;
+  #idleRelease: NodeJS.Timeout | undefined;
   #pendingSync: Promise<void> | undefined;
 
   constructor(options: FlatfileOptions & { faults?: FaultInjection }) {
@@ -122,16 +131,16 @@ export class FlatfileBackend implements StorageBackend {
   async open(context?: BackendContext): Promise<void> {
     if (this.#open) return;
     if (context) this.#monitor = context.monitor;
-    const root = prepareRoot(this.#options.dir);
+    const root = makeRoot(this.#options.dir);
     this.#layout = new Layout(root);
     this.#files = new FileHandles(512, this.#options.faults);
-    this.#feed = new Feed(this.#layout, this.#files, this.#options.maxFrameBytes, Math.max(this.#options.segmentBytes, 1 << 20));
+    this.#feed = new Feed(this.#layout, this.#files, this.#options.maxFrameBytes, this.#options.segmentBytes);
     this.#streams = new StreamLog(this.#layout, this.#files, this.#feed, this.#options.maxFrameBytes, this.#monitor);
     this.#lock = new WriterLock(root, this.#options.lockStaleMs, (err) => this.#fail(err));
-    fs.mkdirSync(path.join(root, FEED_DIR), { recursive: true });
-    fs.mkdirSync(path.join(root, STREAMS_DIR), { recursive: true });
+    // Under the lock, so that processes opening a new folder together agree on what it is.
     await this.#lock.acquire(LOCK_TIMEOUT_MS);
     try {
+      claimStore(root);
       this.#recover();
       this.#epoch = nextEpoch(root);
     } finally {
@@ -149,6 +158,7 @@ export class FlatfileBackend implements StorageBackend {
     this.#open = false;
     await this.#committer;
     clearInterval(this.#syncTimer);
+    clearTimeout(this.#idleRelease);
     if (!this.#failure) {
       await this.#pendingSync;
       await this.#files.sync(this.#files.dirtyFiles()).catch(() => undefined);
@@ -164,7 +174,10 @@ export class FlatfileBackend implements StorageBackend {
     if (this.#failure) return Promise.reject(failedError(this.#failure));
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ streamId, events, expected, resolve, reject });
-      this.#committer ??= this.#runCommitter().finally(() => (this.#committer = undefined));
+      if (!this.#committing) {
+        this.#committing = true;
+        this.#committer = this.#runCommitter();
+      }
     });
   }
 
@@ -219,23 +232,31 @@ export class FlatfileBackend implements StorageBackend {
   // ---- committing -------------------------------------------------------
 
   async #runCommitter(): Promise<void> {
+    clearTimeout(this.#idleRelease);
+    let failed = false;
     try {
       while (this.#queue.length > 0) {
         if (this.#failure) {
           this.#rejectQueued(failedError(this.#failure));
           break;
         }
+        if (this.#lock.held && Date.now() - this.#lock.heldSince > LOCK_HOLD_MS) {
+          if (this.#lock.othersWaiting(LOCK_HOLD_MS)) {
+            // Another process is waiting: hand the lock over and step back long enough for it to notice.
+            await this.#lock.release();
+            await sleep(LOCK_HANDOFF_MS);
+          } else this.#lock.heldSince = Date.now();
+        }
         if (!this.#lock.held) {
           await this.#lock.acquire(LOCK_TIMEOUT_MS);
+          this.#tenure++;
+          this.#checked.clear();
           this.#adoptForeignCommits();
         }
-        const group = this.#queue.splice(0, MAX_GROUP);
-        await this.#commit(group);
-        // Sequential writers append again as soon as they are resolved: keep the lock for them.
-        if (this.#queue.length === 0) await nextTurn();
-        if (this.#queue.length === 0 || Date.now() - this.#lock.heldSince > MAX_LOCK_HOLD_MS) await this.#lock.release();
+        await this.#commit(this.#queue.splice(0, MAX_GROUP));
       }
     } catch (err) {
+      failed = true;
       const failure = err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'commit');
       if (failure.code === ErrorCode.LOCKED) this.#rejectQueued(failure);
       else {
@@ -243,7 +264,18 @@ export class FlatfileBackend implements StorageBackend {
         this.#rejectQueued(failedError(failure));
       }
     } finally {
-      if (this.#lock.held) await this.#lock.release().catch(() => undefined);
+      // Cleared in the same tick as the loop saw an empty queue, so the next append starts a new committer.
+      this.#committing = false;
+      // A writer that appends again as soon as it is resolved finds the lock still held: no lock round per append.
+      if (this.#lock.held) {
+        if (failed || !this.#open) await this.#lock.release().catch(() => undefined);
+        else {
+          this.#idleRelease = setTimeout(() => {
+            if (!this.#committing) void this.#lock.release().catch(() => undefined);
+          }, LOCK_IDLE_MS);
+          this.#idleRelease.unref();
+        }
+      }
     }
   }
 
@@ -407,7 +439,8 @@ export class FlatfileBackend implements StorageBackend {
   /** The stream's state as the writer sees it: bytes past the committed end are leftovers of a dead writer. */
   #writerState(streamId: string): StreamState {
     let state = this.#states.get(streamId);
-    if (state && state.segments.length > 0) {
+    // Checked once per lock tenure: while we hold the lock nobody else writes.
+    if (state && state.segments.length > 0 && this.#checked.get(streamId) !== this.#tenure) {
       const tail = this.#layout.segmentPath(state.dir, state.segments.at(-1)!);
       if (this.#files.size(tail) !== state.tailEnd) state = undefined;
     }
@@ -415,6 +448,7 @@ export class FlatfileBackend implements StorageBackend {
       state = this.#streams.load(streamId, true);
       this.#cache(state);
     }
+    this.#checked.set(streamId, this.#tenure);
     return state;
   }
 
@@ -511,13 +545,17 @@ function draftIds(drafts: Map<string, StreamState>, streamId: string): Map<strin
   return draft.ids;
 }
 
-function prepareRoot(dir: string): string {
+function makeRoot(dir: string): string {
   try {
     fs.mkdirSync(dir, { recursive: true });
+    return fs.realpathSync(dir);
   } catch (err) {
     throw ioError(err, dir, 'mkdir');
   }
-  const root = fs.realpathSync(dir);
+}
+
+/** Checks that the folder is a store of our format, or makes an empty folder one. Runs under the writer lock. */
+function claimStore(root: string): void {
   const marker = path.join(root, STORE_FILE);
   if (fs.existsSync(marker)) {
     let found: unknown;
@@ -530,18 +568,15 @@ function prepareRoot(dir: string): string {
     if (f?.format !== FORMAT.format || f.version !== FORMAT.version) {
       throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${marker} does not describe a flatfile-chat-db store of format version ${FORMAT.version}`, { file: marker });
     }
-    return root;
+  } else {
+    const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE);
+    if (others.length > 0) {
+      throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${root} is not empty and holds no ${STORE_FILE}: refusing to use it as a store`, { dir: root });
+    }
+    fs.writeFileSync(marker, `${JSON.stringify(FORMAT)}\n`);
   }
-  const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR);
-  if (others.length > 0) {
-    throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${root} is not empty and holds no ${STORE_FILE}: refusing to use it as a store`, { dir: root });
-  }
-  try {
-    fs.writeFileSync(marker, `${JSON.stringify(FORMAT)}\n`, { flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, marker, 'write');
-  }
-  return root;
+  fs.mkdirSync(path.join(root, FEED_DIR), { recursive: true });
+  fs.mkdirSync(path.join(root, STREAMS_DIR), { recursive: true });
 }
 
 /** Each opening of the store for writing gets the next epoch; frames carry it so a file shows who wrote it. */
