@@ -11,7 +11,7 @@ import type { BackendCapabilities, BackendContext, PreparedEvent, StorageBackend
 import { Feed, type FeedEntry } from './feed.js';
 import { FLAG_LZ4, STREAM_MAGIC, encodeFrame, frameIntact, frameLength, parseHeader, setLink } from './frame.js';
 import { type FaultInjection, FileHandles, syncDirectories } from './file-handles.js';
-import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_WAITING_FILE, Layout, STORE_FILE, STREAMS_DIR } from './layout.js';
+import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_WAITING_FILE, Layout, STORE_FILE, STREAMS_DIR, isRealDirectory } from './layout.js';
 import type { FlatfileOptions } from './options.js';
 import { type StreamState, StreamLog } from './stream-log.js';
 import { WriterLock } from './writer-lock.js';
@@ -575,8 +575,10 @@ function claimStore(root: string): void {
     }
     fs.writeFileSync(marker, `${JSON.stringify(FORMAT)}\n`);
   }
-  fs.mkdirSync(path.join(root, FEED_DIR), { recursive: true });
-  fs.mkdirSync(path.join(root, STREAMS_DIR), { recursive: true });
+  for (const dir of [FEED_DIR, STREAMS_DIR]) {
+    const p = path.join(root, dir);
+    if (!isRealDirectory(p)) fs.mkdirSync(p);
+  }
 }
 
 /** Each opening of the store for writing gets the next epoch; frames carry it so a file shows who wrote it. */

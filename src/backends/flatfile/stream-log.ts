@@ -137,7 +137,9 @@ export class StreamLog {
   readFrames(entries: readonly FeedEntry[]): RecordedEvent[][] {
     const spans = new Map<string, { start: number; end: number; buf?: Buffer }>();
     const files = entries.map((e) => {
-      const file = this.#layout.segmentPath(this.#dirOf(e.streamId), e.segment);
+      const dir = this.#dirOf(e.streamId);
+      if (!this.#dirExists(dir)) throw corruptAt(this.#layout.segmentPath(dir, e.segment), e.offset, 'the feed points into a stream folder that does not exist');
+      const file = this.#layout.segmentPath(dir, e.segment);
       const span = spans.get(file);
       if (!span) spans.set(file, { start: e.offset, end: e.offset + e.length });
       else {
