@@ -103,6 +103,21 @@ export class FileHandles {
     }
   }
 
+  /** Deletes a file, closing our descriptor first so no later write lands in the unlinked inode. */
+  remove(file: string): void {
+    const fd = this.#open.get(file);
+    if (fd !== undefined) {
+      this.#open.delete(file);
+      this.#dirty.delete(file);
+      fs.closeSync(fd);
+    }
+    try {
+      fs.rmSync(file);
+    } catch (err) {
+      throw ioError(err, file, 'unlink');
+    }
+  }
+
   /** fdatasyncs every given file in parallel. An error is final: the caller must not retry on this handle. */
   async sync(files: Iterable<string>): Promise<void> {
     const jobs: Promise<void>[] = [];

@@ -75,7 +75,7 @@ export class StreamLog {
       }
       if (frames.length === 0 && segments.length > 1) {
         // A segment holding nothing committed: the next append starts it over.
-        if (asWriter) fs.rmSync(file);
+        if (asWriter) this.#files.remove(file);
         segments.pop();
         continue;
       }
