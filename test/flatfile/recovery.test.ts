@@ -485,6 +485,31 @@ for (const [label, leftover] of [
   });
 }
 
+test("a store that read a stream while a dead writer's uncommitted segment was there reads the segment another writer started over in its place", async () => {
+  // Two stores in this process stand in for two processes: they share only the folder.
+  const dir = tempDir();
+  const options = { segmentBytes: 100 };
+  const setup = await open(dir, undefined, options);
+  await setup.append('s1', ev(1));
+  await setup.close();
+  const next = path.join(path.dirname(onlySegment(dir, 's1')), '0000000000000002.seg');
+  fs.writeFileSync(next, ''); // a dead writer's new, empty segment
+
+  const reader = await open(dir, undefined, options);
+  const writer = await open(dir, undefined, options);
+  try {
+    assert.equal((await reader.readStream('s1')).map((e) => e.version), [1]);
+    await writer.append('s1', ev(2)); // removes the empty segment and starts it over
+    await writer.append('s1', ev(3));
+    assert.equal((await writer.readStream('s1')).map((e) => e.version), [1, 2, 3]);
+    assert.equal((await reader.readStream('s1')).map((e) => e.version), [1, 2, 3], 'the other store reads the new segment, not the unlinked one it had open');
+    assert.equal((await reader.readAll()).events.map((e) => e.position), [1, 2, 3]);
+  } finally {
+    await reader.close();
+    await writer.close();
+  }
+});
+
 test('a commit group in which one stream rolls over to a new segment is read back whole after reopening', async () => {
   const dir = tempDir();
   const store = await open(dir, undefined, { segmentBytes: 300 });

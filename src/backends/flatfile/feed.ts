@@ -37,6 +37,12 @@ export class Feed {
   readonly #maxPayload: number;
   readonly #segmentBytes: number;
   #segments: number[] = [];
+  /**
+   * Every entry at or below this position is known to be on disk (fsynced by
+   * whoever wrote it). Feed frames carry the value their writer knew, in the
+   * link-segment field; recovery need only check entries above it.
+   */
+  syncedThrough = 0;
   /** Set while this process writes a commit group: its own frames are not news to it. */
   writing = false;
   /** Highest position whose feed frame is whole (committed, from this process's point of view). */
@@ -77,6 +83,7 @@ export class Feed {
       monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: scan.validEnd, reason: scan.tornTail.reason });
     }
     const entries = scan.frames.map((f) => this.#entry(buf, f.offset, f.header, this.#tailSegment, file));
+    for (const f of scan.frames) this.syncedThrough = Math.max(this.syncedThrough, f.header.linkSegment);
     entries.forEach((e) => this.#note(e));
     this.#tailEnd = scan.validEnd;
     const last = entries.at(-1);
@@ -102,10 +109,17 @@ export class Feed {
     monitor.emit({ kind: 'tail-truncated', file, fromBytes: size, toBytes: this.#tailEnd, reason: scan.tornTail?.reason ?? 'partial frame' });
   }
 
-  /** Cuts the feed back to `offset` in the tail segment (recovery of a commit whose stream frames are missing). */
-  cutTail(offset: number): void {
-    const file = this.#layout.feedSegmentPath(this.#tailSegment);
-    this.#files.truncate(file, offset);
+  /** Cuts the feed back to a location: that segment is truncated there and every later segment removed. */
+  cutAt(segment: number, offset: number): void {
+    for (const later of this.#segments.filter((s) => s > segment)) this.#files.remove(this.#layout.feedSegmentPath(later));
+    this.#files.truncate(this.#layout.feedSegmentPath(segment), offset);
+  }
+
+  /** The files of feed segments holding positions from..to. */
+  segmentFiles(from: number, to: number): string[] {
+    return this.#segments
+      .filter((s, i) => s <= to && (this.#segments[i + 1] ?? Number.POSITIVE_INFINITY) > from)
+      .map((s) => this.#layout.feedSegmentPath(s));
   }
 
   /**
@@ -133,6 +147,7 @@ export class Feed {
           const header = parseHeader(buf, at, FEED_MAGIC, this.#maxPayload);
           if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
           const entry = this.#entry(buf, at, header, this.#tailSegment, file, this.#tailEnd + at);
+          this.syncedThrough = Math.max(this.syncedThrough, header.linkSegment);
           this.#note(entry);
           out.push(entry);
           this.head = entry.firstPosition + entry.count - 1;
@@ -177,7 +192,7 @@ export class Feed {
           epoch,
           rawLength: payload.length,
           linkOffset: 0,
-          linkSegment: 0,
+          linkSegment: Math.min(this.syncedThrough, e.firstPosition - 1),
           firstVersion: e.firstVersion,
           firstPosition: e.firstPosition,
         },

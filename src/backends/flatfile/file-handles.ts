@@ -12,11 +12,14 @@ const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW;
 /**
  * An LRU of open file descriptors. Nobody keeps an fd across an await: they
  * ask for it again, so an evicted (closed, maybe reused) number is never used.
- * Files with unsynced writes are not evicted until synced.
+ * A file is not closed while an fsync on it is in flight. Closing a file with
+ * unsynced writes is fine: a later fsync through a new descriptor flushes the
+ * same inode.
  */
 export class FileHandles {
   readonly #open = new Map<string, number>();
-  readonly #dirty = new Set<string>();
+  /** Files with an fsync in flight, and how many. */
+  readonly #syncing = new Map<string, number>();
   readonly #max: number;
   readonly #faults: FaultInjection | undefined;
 
@@ -81,7 +84,6 @@ export class FileHandles {
   }
 
   write(file: string, data: Buffer, position: number, create = false): void {
-    this.#dirty.add(file);
     const fd = this.get(file, create)!;
     try {
       this.#faults?.write?.(file);
@@ -108,7 +110,6 @@ export class FileHandles {
     const fd = this.#open.get(file);
     if (fd !== undefined) {
       this.#open.delete(file);
-      this.#dirty.delete(file);
       fs.closeSync(fd);
     }
     try {
@@ -121,8 +122,17 @@ export class FileHandles {
   /** fdatasyncs every given file in parallel. An error is final: the caller must not retry on this handle. */
   async sync(files: Iterable<string>): Promise<void> {
     const jobs: Promise<void>[] = [];
-    for (const file of files) {
-      const fd = this.#open.get(file);
+    // Pinned before any is opened, so opening one cannot close another.
+    const pinned = [...new Set(files)];
+    for (const file of pinned) this.#syncing.set(file, (this.#syncing.get(file) ?? 0) + 1);
+    for (const file of pinned) {
+      let fd: number | undefined;
+      try {
+        fd = this.get(file);
+      } catch (err) {
+        jobs.push(Promise.reject(err));
+        continue;
+      }
       if (fd === undefined) continue;
       jobs.push(
         new Promise<void>((resolve, reject) => {
@@ -137,20 +147,24 @@ export class FileHandles {
       );
     }
     const results = await Promise.allSettled(jobs);
-    for (const file of files) this.#dirty.delete(file);
+    for (const file of pinned) {
+      const n = this.#syncing.get(file)! - 1;
+      if (n === 0) this.#syncing.delete(file);
+      else this.#syncing.set(file, n);
+    }
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     this.#evict();
   }
 
-  dirtyFiles(): string[] {
-    return [...this.#dirty];
+  /** Files with an fsync in flight (which the LRU keeps open). */
+  syncingFiles(): string[] {
+    return [...this.#syncing.keys()];
   }
 
   closeAll(): void {
     for (const fd of this.#open.values()) fs.closeSync(fd);
     this.#open.clear();
-    this.#dirty.clear();
   }
 
   /** Closes the least recently used clean files beyond the limit, never `keep` (the one just asked for). */
@@ -158,7 +172,7 @@ export class FileHandles {
     if (this.#open.size <= this.#max) return;
     for (const [file, fd] of this.#open) {
       if (this.#open.size <= this.#max) break;
-      if (this.#dirty.has(file) || file === keep) continue;
+      if (this.#syncing.has(file) || file === keep) continue;
       this.#open.delete(file);
       fs.closeSync(fd);
     }

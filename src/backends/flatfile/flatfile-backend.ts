@@ -11,7 +11,7 @@ import type { BackendCapabilities, BackendContext, PreparedEvent, StorageBackend
 import { Feed, type FeedEntry } from './feed.js';
 import { FLAG_LZ4, STREAM_MAGIC, encodeFrame, frameIntact, frameLength, parseHeader, setLink } from './frame.js';
 import { type FaultInjection, FileHandles, syncDirectories } from './file-handles.js';
-import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_WAITING_FILE, Layout, STORE_FILE, STREAMS_DIR, isRealDirectory } from './layout.js';
+import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_WAITING_FILE, Layout, STORE_FILE, STREAMS_DIR, SYNCED_FILE, isRealDirectory } from './layout.js';
 import type { FlatfileOptions } from './options.js';
 import { type StreamState, StreamLog } from './stream-log.js';
 import { WriterLock } from './writer-lock.js';
@@ -141,7 +141,7 @@ export class FlatfileBackend implements StorageBackend {
     await this.#lock.acquire(LOCK_TIMEOUT_MS);
     try {
       claimStore(root);
-      this.#recover();
+      await this.#recover();
       this.#epoch = nextEpoch(root);
     } finally {
       await this.#lock.release();
@@ -159,10 +159,8 @@ export class FlatfileBackend implements StorageBackend {
     await this.#committer;
     clearInterval(this.#syncTimer);
     clearTimeout(this.#idleRelease);
-    if (!this.#failure) {
-      await this.#pendingSync;
-      await this.#files.sync(this.#files.dirtyFiles()).catch(() => undefined);
-    }
+    await this.#pendingSync;
+    if (!this.#failure && this.#options.durability !== 'always') await this.#syncThrough(this.#feed.head).catch(() => undefined);
     await this.#lock.release().catch(() => undefined);
     this.#files.closeAll();
     this.#states.clear();
@@ -342,6 +340,8 @@ export class FlatfileBackend implements StorageBackend {
       this.#files.write(feedPlan.file, feedPlan.bytes, feedPlan.offset, true);
       if (this.#options.durability === 'always') {
         await Promise.all([this.#files.sync(touched), syncDirectories(dirsToSync, this.#options.faults)]);
+        // Everything below this group was already durable, so now everything through it is.
+        if (this.#feed.syncedThrough >= planned[0]!.result.firstPosition - 1) this.#feed.syncedThrough = planned.at(-1)!.result.lastPosition;
       } else if (dirsToSync.size > 0 && this.#options.durability === 'batched') {
         await syncDirectories(dirsToSync, this.#options.faults);
       }
@@ -475,25 +475,66 @@ export class FlatfileBackend implements StorageBackend {
   }
 
   /**
-   * Opening under the lock: cut a torn feed tail, then check that every stream
-   * frame of the last commit group is whole. If one is not (power failed before
-   * its fsync), that group was never acknowledged: cut it from the feed and the streams.
+   * Opening under the lock: cut a torn feed tail, then check every feed entry
+   * above the last position known to be on disk (and the last commit group):
+   * its stream frame must be whole. The first one that is not (power failed before its fsync) was never
+   * durable, and neither is anything after it in a consistent history: the feed
+   * and the streams are cut back to just before it, an exact prefix.
    */
-  #recover(): void {
+  async #recover(): Promise<void> {
     const lastGroup = this.#feed.load(true, this.#monitor);
-    const bad = lastGroup.findIndex((e) => !this.#streamFrameWhole(e));
-    if (bad === -1) return;
-    const cut = lastGroup.slice(bad);
-    this.#feed.cutTail(cut[0]!.feedOffset);
-    this.#monitor.emit({ kind: 'tail-truncated', file: this.#layout.feedSegmentPath(cut[0]!.feedSegment), fromBytes: -1, toBytes: cut[0]!.feedOffset, reason: 'stream frame of the last commit group missing' });
-    for (const e of cut) {
-      const file = this.#layout.segmentPath(this.#layout.streamDir(e.streamId), e.segment);
-      if (this.#files.size(file) > e.offset) {
-        this.#files.truncate(file, e.offset);
-        this.#monitor.emit({ kind: 'orphan-removed', file, offset: e.offset, reason: 'its commit group was cut from the feed' });
+    this.#feed.syncedThrough = Math.max(this.#feed.syncedThrough, readSynced(this.#layout.root));
+    // The last group is always checked too: it is cheap, and it catches a tail cut after the fact.
+    const from = Math.min(this.#feed.syncedThrough + 1, lastGroup[0]?.firstPosition ?? Number.POSITIVE_INFINITY);
+    let bad: FeedEntry | undefined;
+    for (const e of this.#feed.entriesFrom(from)) {
+      if (!this.#streamFrameWhole(e)) {
+        bad = e;
+        break;
       }
     }
-    this.#feed.load(true, this.#monitor);
+    if (bad) {
+      // Stream frames at or after the cut, found through the entries being cut, lowest offset per file.
+      const cuts = new Map<string, number>();
+      for (const e of this.#feed.entriesFrom(bad.firstPosition)) {
+        const file = this.#layout.segmentPath(this.#layout.streamDir(e.streamId), e.segment);
+        cuts.set(file, Math.min(cuts.get(file) ?? e.offset, e.offset));
+      }
+      this.#feed.cutAt(bad.feedSegment, bad.feedOffset);
+      this.#monitor.emit({
+        kind: 'tail-truncated',
+        file: this.#layout.feedSegmentPath(bad.feedSegment),
+        fromBytes: -1,
+        toBytes: bad.feedOffset,
+        reason: `the stream frame for position ${bad.firstPosition} never reached the disk`,
+      });
+      for (const [file, offset] of cuts) {
+        if (this.#files.size(file) > offset) {
+          this.#files.truncate(file, offset);
+          this.#monitor.emit({ kind: 'orphan-removed', file, offset, reason: 'its commit was cut from the feed' });
+        }
+      }
+      this.#feed.load(true, this.#monitor);
+    }
+    await this.#syncThrough(this.#feed.head);
+  }
+
+  /**
+   * Makes every committed entry through `target` durable, whoever wrote it:
+   * fsyncs the stream files and feed segments they live in, then records
+   * `target` in the `synced` file so recovery need not check them again.
+   */
+  async #syncThrough(target: number): Promise<void> {
+    const from = this.#feed.syncedThrough + 1;
+    if (target < from) return;
+    const files = new Set<string>(this.#feed.segmentFiles(from, target));
+    for (const e of this.#feed.entriesFrom(from)) {
+      if (e.firstPosition > target) break;
+      files.add(this.#layout.segmentPath(this.#layout.streamDir(e.streamId), e.segment));
+    }
+    await this.#files.sync(files);
+    writeSynced(this.#layout.root, target);
+    this.#feed.syncedThrough = Math.max(this.#feed.syncedThrough, target);
   }
 
   #streamFrameWhole(e: FeedEntry): boolean {
@@ -512,11 +553,8 @@ export class FlatfileBackend implements StorageBackend {
   }
 
   async #syncBatched(): Promise<void> {
-    if (this.#pendingSync || this.#failure) return;
-    const dirty = this.#files.dirtyFiles();
-    if (dirty.length === 0) return;
-    this.#pendingSync = this.#files
-      .sync(dirty)
+    if (this.#pendingSync || this.#failure || this.#feed.syncedThrough >= this.#feed.head) return;
+    this.#pendingSync = this.#syncThrough(this.#feed.head)
       .catch((err) => this.#fail(err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'fdatasync')))
       .finally(() => (this.#pendingSync = undefined));
     await this.#pendingSync;
@@ -578,6 +616,33 @@ function claimStore(root: string): void {
   for (const dir of [FEED_DIR, STREAMS_DIR]) {
     const p = path.join(root, dir);
     if (!isRealDirectory(p)) fs.mkdirSync(p);
+  }
+}
+
+function readSynced(root: string): number {
+  try {
+    const value = Number.parseInt(fs.readFileSync(path.join(root, SYNCED_FILE), 'utf8'), 10);
+    return Number.isSafeInteger(value) && value > 0 ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Replaced whole (write, fsync, rename): a torn or lost update only makes recovery check more. */
+function writeSynced(root: string, position: number): void {
+  const file = path.join(root, SYNCED_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, String(position));
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    throw ioError(err, file, 'write');
   }
 }
 

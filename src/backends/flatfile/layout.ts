@@ -9,6 +9,7 @@ import { assertStreamId } from '../../engine/validation.js';
  *
  *   ffcdb.json                       marks the folder as a store, names the format version
  *   epoch                            last writer epoch handed out (decimal)
+ *   synced                           a global position through which every event is known to be on disk (decimal)
  *   writer.lock/                     proper-lockfile's lock directory
  *   writer.waiting                   touched by processes waiting for the lock, so a busy holder hands it over
  *   feed/<first position>.feed       global feed segments, 16-digit zero-padded names
@@ -19,6 +20,7 @@ import { assertStreamId } from '../../engine/validation.js';
  */
 export const STORE_FILE = 'ffcdb.json';
 export const EPOCH_FILE = 'epoch';
+export const SYNCED_FILE = 'synced';
 export const LOCK_DIR = 'writer.lock';
 export const LOCK_WAITING_FILE = 'writer.waiting';
 export const FEED_DIR = 'feed';

@@ -53,45 +53,51 @@ export class StreamLog {
     const state: StreamState = { id: streamId, dir, segments: [], version: 0, lastTimestamp: 0, tailEnd: 0 };
     if (!this.#dirExists(dir)) return state;
     const segments = listSegments(dir, SEGMENT_SUFFIX);
-    while (segments.length > 0) {
-      const first = segments.at(-1)!;
-      const file = this.#layout.segmentPath(dir, first);
-      const buf = this.#files.readAll(file);
-      const scan = scanSegment(buf, file, STREAM_MAGIC, this.#maxPayload);
-      let end = scan.validEnd;
-      if (scan.tornTail && asWriter) {
-        this.#files.truncate(file, end);
-        this.#monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: end, reason: scan.tornTail.reason });
+    if (segments.length === 0) return state;
+    const first = segments.at(-1)!;
+    const file = this.#layout.segmentPath(dir, first);
+    const buf = this.#files.readAll(file);
+    const scan = scanSegment(buf, file, STREAM_MAGIC, this.#maxPayload);
+    let end = scan.validEnd;
+    if (scan.tornTail && asWriter) {
+      this.#files.truncate(file, end);
+      this.#monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: end, reason: scan.tornTail.reason });
+    }
+    let frames = scan.frames;
+    while (frames.length > 0 && !this.#committed(streamId, first, frames.at(-1)!.offset, frames.at(-1)!.header, end)) {
+      const orphan = frames.at(-1)!;
+      if (asWriter) {
+        this.#files.truncate(file, orphan.offset);
+        this.#monitor.emit({ kind: 'orphan-removed', file, offset: orphan.offset, reason: 'no feed frame refers to this stream frame' });
       }
-      let frames = scan.frames;
-      while (frames.length > 0 && !this.#committed(streamId, first, frames.at(-1)!.offset, frames.at(-1)!.header, end)) {
-        const orphan = frames.at(-1)!;
-        if (asWriter) {
-          this.#files.truncate(file, orphan.offset);
-          this.#monitor.emit({ kind: 'orphan-removed', file, offset: orphan.offset, reason: 'no feed frame refers to this stream frame' });
-        }
-        end = orphan.offset;
-        frames = frames.slice(0, -1);
-      }
-      if (frames.length === 0 && segments.length > 1) {
-        // A segment holding nothing committed: the next append starts it over.
-        if (asWriter) this.#files.remove(file);
-        segments.pop();
-        continue;
-      }
-      state.segments = segments;
-      state.tailEnd = end;
-      const last = frames.at(-1);
-      if (last) {
-        state.version = last.header.firstVersion + last.header.count - 1;
-        const events = this.#decode(file, buf, last.offset, last.header);
-        state.lastTimestamp = Math.max(...events.map((e) => e.timestamp));
-      } else {
-        state.version = first - 1;
-      }
+      end = orphan.offset;
+      frames = frames.slice(0, -1);
+    }
+    state.segments = segments;
+    state.tailEnd = end;
+    const last = frames.at(-1);
+    if (last) {
+      state.version = last.header.firstVersion + last.header.count - 1;
+      state.lastTimestamp = this.#lastTimestamp(file, buf, last.offset, last.header);
       return state;
     }
+    // The last segment holds nothing committed. It stays (the next append, whose version
+    // it is named for, goes into it): deleting it would leave other processes holding a
+    // descriptor to a file whose name a new one takes.
+    state.version = first - 1;
+    if (segments.length > 1) {
+      const previous = this.#layout.segmentPath(dir, segments.at(-2)!);
+      for (const f of backwardFrames(this.#files, previous, this.#files.size(previous), STREAM_MAGIC, this.#maxPayload)) {
+        if (f.header.firstVersion + f.header.count !== first) throw corruptAt(file, 0, `segment ${first} does not follow the last version of ${previous}`);
+        state.lastTimestamp = this.#lastTimestamp(previous, f.buf, f.at, f.header, f.offset);
+        break;
+      }
+    }
     return state;
+  }
+
+  #lastTimestamp(file: string, buf: Buffer, at: number, header: FrameHeader, offset = at): number {
+    return Math.max(...this.#decode(file, buf, at, header, offset).map((e) => e.timestamp));
   }
 
   /** The ids of every event in the stream, for retry detection. Reads the whole stream once. */
