@@ -81,18 +81,32 @@ export class StreamLog {
       state.lastTimestamp = this.#lastTimestamp(file, buf, last.offset, last.header);
       return state;
     }
-    // The last segment holds nothing committed. It stays (the next append, whose version
-    // it is named for, goes into it): deleting it would leave other processes holding a
-    // descriptor to a file whose name a new one takes.
-    state.version = first - 1;
-    if (segments.length > 1) {
-      const previous = this.#layout.segmentPath(dir, segments.at(-2)!);
+    // The last segment holds nothing committed (nor, after a recovery cut, may the ones before it).
+    // The first empty one stays as the tail: the next append, whose version it is named for, goes
+    // into it. Deleting it would leave other processes holding a descriptor to a file whose name a
+    // new one takes. Empty segments after it (named for versions that were never committed) go.
+    let kept = segments.length - 1;
+    let version = 0;
+    for (let i = segments.length - 2; i >= 0 && version === 0; i--) {
+      const previous = this.#layout.segmentPath(dir, segments[i]!);
       for (const f of backwardFrames(this.#files, previous, this.#files.size(previous), STREAM_MAGIC, this.#maxPayload)) {
-        if (f.header.firstVersion + f.header.count !== first) throw corruptAt(file, 0, `segment ${first} does not follow the last version of ${previous}`);
+        version = f.header.firstVersion + f.header.count - 1;
         state.lastTimestamp = this.#lastTimestamp(previous, f.buf, f.at, f.header, f.offset);
+        // An empty segment named for the next version is the tail; otherwise this one is.
+        if (segments[i + 1] !== version + 1) {
+          kept = i;
+          state.tailEnd = f.offset + frameLength(f.header.storedLength);
+        }
         break;
       }
+      if (version === 0) kept = i;
     }
+    if (state.tailEnd === 0 && segments[kept] !== version + 1) {
+      throw corruptAt(this.#layout.segmentPath(dir, segments[kept]!), 0, `segment ${segments[kept]} does not follow version ${version}, the stream's last`);
+    }
+    if (asWriter) for (const extra of segments.slice(kept + 1)) this.#files.remove(this.#layout.segmentPath(dir, extra));
+    state.segments = segments.slice(0, kept + 1);
+    state.version = version;
     return state;
   }
 
