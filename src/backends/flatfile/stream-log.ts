@@ -54,8 +54,40 @@ export class StreamLog {
     if (!this.#dirExists(dir)) return state;
     const segments = listSegments(dir, SEGMENT_SUFFIX);
     if (segments.length === 0) return state;
-    const first = segments.at(-1)!;
-    const file = this.#layout.segmentPath(dir, first);
+    // Normally only the last segment is read. Segments left with nothing committed (a dead
+    // writer's new segment, or what a recovery cut emptied) send us one further back.
+    let lastNonEmpty = -1;
+    for (let i = segments.length - 1; i >= 0 && lastNonEmpty === -1; i--) {
+      const { file, buf, frames, end } = this.#committedFrames(streamId, dir, segments[i]!, asWriter);
+      const last = frames.at(-1);
+      if (!last) continue;
+      lastNonEmpty = i;
+      state.version = last.header.firstVersion + last.header.count - 1;
+      state.lastTimestamp = Math.max(...this.#decode(file, buf, last.offset, last.header).map((e) => e.timestamp));
+      state.tailEnd = end;
+    }
+    // The tail is the segment after the last committed frame's when that one is named for the next
+    // version (the next append goes into it), else the last committed frame's own. Empty segments after
+    // the tail are named for versions never committed: the writer removes them.
+    let tail = lastNonEmpty;
+    if (lastNonEmpty === -1 || segments[lastNonEmpty + 1] === state.version + 1) {
+      tail = lastNonEmpty + 1;
+      state.tailEnd = 0;
+      if (segments[tail] !== state.version + 1) {
+        throw corruptAt(this.#layout.segmentPath(dir, segments[tail]!), 0, `segment ${segments[tail]} does not follow version ${state.version}, the stream's last`);
+      }
+    }
+    if (asWriter) for (const extra of segments.slice(tail + 1)) this.#files.remove(this.#layout.segmentPath(dir, extra));
+    state.segments = segments.slice(0, tail + 1);
+    return state;
+  }
+
+  /**
+   * A segment's whole frames, less those at its end that are not committed (no feed frame
+   * refers to them: a writer died between its two writes). The writer cuts what it drops.
+   */
+  #committedFrames(streamId: string, dir: string, segment: number, asWriter: boolean) {
+    const file = this.#layout.segmentPath(dir, segment);
     const buf = this.#files.readAll(file);
     const scan = scanSegment(buf, file, STREAM_MAGIC, this.#maxPayload);
     let end = scan.validEnd;
@@ -64,7 +96,7 @@ export class StreamLog {
       this.#monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: end, reason: scan.tornTail.reason });
     }
     let frames = scan.frames;
-    while (frames.length > 0 && !this.#committed(streamId, first, frames.at(-1)!.offset, frames.at(-1)!.header, end)) {
+    while (frames.length > 0 && !this.#committed(streamId, segment, frames.at(-1)!.offset, frames.at(-1)!.header, end)) {
       const orphan = frames.at(-1)!;
       if (asWriter) {
         this.#files.truncate(file, orphan.offset);
@@ -73,46 +105,10 @@ export class StreamLog {
       end = orphan.offset;
       frames = frames.slice(0, -1);
     }
-    state.segments = segments;
-    state.tailEnd = end;
-    const last = frames.at(-1);
-    if (last) {
-      state.version = last.header.firstVersion + last.header.count - 1;
-      state.lastTimestamp = this.#lastTimestamp(file, buf, last.offset, last.header);
-      return state;
-    }
-    // The last segment holds nothing committed (nor, after a recovery cut, may the ones before it).
-    // The first empty one stays as the tail: the next append, whose version it is named for, goes
-    // into it. Deleting it would leave other processes holding a descriptor to a file whose name a
-    // new one takes. Empty segments after it (named for versions that were never committed) go.
-    let kept = segments.length - 1;
-    let version = 0;
-    for (let i = segments.length - 2; i >= 0 && version === 0; i--) {
-      const previous = this.#layout.segmentPath(dir, segments[i]!);
-      for (const f of backwardFrames(this.#files, previous, this.#files.size(previous), STREAM_MAGIC, this.#maxPayload)) {
-        version = f.header.firstVersion + f.header.count - 1;
-        state.lastTimestamp = this.#lastTimestamp(previous, f.buf, f.at, f.header, f.offset);
-        // An empty segment named for the next version is the tail; otherwise this one is.
-        if (segments[i + 1] !== version + 1) {
-          kept = i;
-          state.tailEnd = f.offset + frameLength(f.header.storedLength);
-        }
-        break;
-      }
-      if (version === 0) kept = i;
-    }
-    if (state.tailEnd === 0 && segments[kept] !== version + 1) {
-      throw corruptAt(this.#layout.segmentPath(dir, segments[kept]!), 0, `segment ${segments[kept]} does not follow version ${version}, the stream's last`);
-    }
-    if (asWriter) for (const extra of segments.slice(kept + 1)) this.#files.remove(this.#layout.segmentPath(dir, extra));
-    state.segments = segments.slice(0, kept + 1);
-    state.version = version;
-    return state;
+    return { file, buf, frames, end };
   }
 
-  #lastTimestamp(file: string, buf: Buffer, at: number, header: FrameHeader, offset = at): number {
-    return Math.max(...this.#decode(file, buf, at, header, offset).map((e) => e.timestamp));
-  }
+
 
   /** The ids of every event in the stream, for retry detection. Reads the whole stream once. */
   buildIdIndex(state: StreamState): Map<string, StoredRef> {
