@@ -33,6 +33,8 @@ export interface StreamReadOptions {
   direction: ReadDirection;
   /** Forward: first version to return; backward: last version to return. Default: the start (forward) or the end (backward). */
   fromVersion?: number;
+  /** How many events the caller will take at most (a hint: a backend may read less ahead; the engine enforces the limit). */
+  limit?: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { compressSync, uncompressSync } from 'lz4-napi';
-import type { EventMetadata, JsonValue } from '../types.js';
+import type { EventMetadata, JsonValue, RecordedEvent } from '../types.js';
 
 /**
  * The payload of a stream frame: a msgpack array of
@@ -54,6 +54,49 @@ export function encodeEvents(events: readonly StoredEventBody[]): EncodedPayload
 
 /** Returns undefined when the bytes do not decode to `count` well-formed events. */
 export function decodeEvents(stored: Uint8Array, compressed: boolean, rawLength: number, count: number): StoredEventBody[] | undefined {
+  return decodeRows(stored, compressed, rawLength, count)?.map((r) => ({
+    id: r[0],
+    type: r[1],
+    schemaVersion: r[2],
+    timestamp: r[3],
+    data: r[4],
+    metadata: r[5],
+  }));
+}
+
+/** Decodes straight into the events a reader gets, given what the frame header and path say. */
+export function decodeRecorded(
+  stored: Uint8Array,
+  compressed: boolean,
+  rawLength: number,
+  count: number,
+  streamId: string,
+  firstVersion: number,
+  firstPosition: number,
+): RecordedEvent[] | undefined {
+  const rows = decodeRows(stored, compressed, rawLength, count);
+  if (!rows) return undefined;
+  const out: RecordedEvent[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const r = rows[i]!;
+    out[i] = {
+      id: r[0],
+      streamId,
+      version: firstVersion + i,
+      position: firstPosition + i,
+      type: r[1],
+      schemaVersion: r[2],
+      timestamp: r[3],
+      data: r[4],
+      metadata: r[5],
+    };
+  }
+  return out;
+}
+
+type Row = [string, string, number, number, JsonValue, EventMetadata];
+
+function decodeRows(stored: Uint8Array, compressed: boolean, rawLength: number, count: number): Row[] | undefined {
   let raw: Uint8Array;
   try {
     raw = compressed ? uncompressSync(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)) : stored;
@@ -68,9 +111,7 @@ export function decodeEvents(stored: Uint8Array, compressed: boolean, rawLength:
     return undefined;
   }
   if (!Array.isArray(rows) || rows.length !== count) return undefined;
-  const out: StoredEventBody[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const r = rows[i];
+  for (const r of rows) {
     if (
       !Array.isArray(r) ||
       r.length !== 6 ||
@@ -83,7 +124,6 @@ export function decodeEvents(stored: Uint8Array, compressed: boolean, rawLength:
     ) {
       return undefined;
     }
-    out[i] = { id: r[0], type: r[1], schemaVersion: r[2], timestamp: r[3], data: r[4] as JsonValue, metadata: r[5] as EventMetadata };
   }
-  return out;
+  return rows as Row[];
 }

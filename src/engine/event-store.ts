@@ -1,7 +1,7 @@
 import { monotonicFactory } from 'ulid';
 import { filter, type Observable } from 'rxjs';
 import { ErrorCode, FfcdbError } from '../errors.js';
-import type { PreparedEvent, StorageBackend } from '../backends/backend.js';
+import type { PreparedEvent, StorageBackend, StreamReadOptions } from '../backends/backend.js';
 import type { AppendResult, ExpectedVersion, NewEvent, ReadDirection, RecordedEvent } from '../types.js';
 import { Monitor, type MonitorEvent } from './monitor.js';
 import { followFromCursor } from './subscriptions.js';
@@ -113,28 +113,36 @@ export class EventStore {
   /** Reads up to `limit` events of a stream into memory. */
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    for await (const e of this.streamEvents(streamId, options)) out.push(e);
+    for await (const page of this.#streamPages(streamId, options)) for (const e of page) out.push(e);
     return out;
   }
 
   /** Streams a stream's events with constant memory. */
   async *streamEvents(streamId: string, options: ReadStreamOptions = {}): AsyncGenerator<RecordedEvent> {
+    for await (const page of this.#streamPages(streamId, options)) yield* page;
+  }
+
+  /** The backend's pages, filtered and cut to the limit: one await per page, not per event. */
+  async *#streamPages(streamId: string, options: ReadStreamOptions): AsyncGenerator<readonly RecordedEvent[]> {
     this.#assertOpen();
     assertStreamId(streamId);
     const direction = options.direction ?? 'forward';
     if (direction !== 'forward' && direction !== 'backward') throw invalid('direction', `must be 'forward' or 'backward'`);
     if (options.fromVersion !== undefined) assertPositiveInteger(options.fromVersion, 'fromVersion', 0);
-    const limit = readLimit(options.limit);
+    let remaining = readLimit(options.limit);
     const types = typeFilter(options.types);
-    if (limit === 0) return;
-    let count = 0;
-    const backendOptions = options.fromVersion === undefined ? { direction } : { direction, fromVersion: options.fromVersion };
+    if (remaining === 0) return;
+    const backendOptions: StreamReadOptions = { direction };
+    if (options.fromVersion !== undefined) backendOptions.fromVersion = options.fromVersion;
+    if (!types && Number.isFinite(remaining)) backendOptions.limit = remaining;
     for await (const page of this.#backend.readStream(streamId, backendOptions)) {
-      for (const e of page) {
-        if (types && !types.has(e.type)) continue;
-        yield e;
-        if (++count >= limit) return;
+      const kept = types ? page.filter((e) => types.has(e.type)) : page;
+      if (kept.length >= remaining) {
+        yield kept.slice(0, remaining);
+        return;
       }
+      remaining -= kept.length;
+      if (kept.length > 0) yield kept;
     }
   }
 

@@ -44,7 +44,7 @@ export class FileHandles {
     }
     let opened: number;
     try {
-      opened = fs.openSync(file, create ? OPEN_FLAGS | fs.constants.O_CREAT : OPEN_FLAGS, 0o644);
+      opened = this.#openFile(file, create);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && !create) return undefined;
@@ -167,11 +167,27 @@ export class FileHandles {
     this.#open.clear();
   }
 
+  #openFile(file: string, create: boolean): number {
+    const flags = create ? OPEN_FLAGS | fs.constants.O_CREAT : OPEN_FLAGS;
+    try {
+      return fs.openSync(file, flags, 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EMFILE' || this.#open.size === 0) throw err;
+      // The process ran out of descriptors (its limit is below ours, or others use many): give back half of ours.
+      this.#shrink(Math.floor(this.#open.size / 2));
+      return fs.openSync(file, flags, 0o644);
+    }
+  }
+
   /** Closes the least recently used clean files beyond the limit, never `keep` (the one just asked for). */
   #evict(keep?: string): void {
-    if (this.#open.size <= this.#max) return;
+    if (this.#open.size > this.#max) this.#shrink(this.#max, keep);
+  }
+
+  /** Closes least recently used files until at most `target` are open, sparing files being fsynced and `keep`. */
+  #shrink(target: number, keep?: string): void {
     for (const [file, fd] of this.#open) {
-      if (this.#open.size <= this.#max) break;
+      if (this.#open.size <= target) break;
       if (this.#syncing.has(file) || file === keep) continue;
       this.#open.delete(file);
       fs.closeSync(fd);

@@ -107,6 +107,7 @@ export class FlatfileBackend implements StorageBackend {
       lockStaleMs: positive(options.lockStaleMs, 10_000, 'lockStaleMs'),
       pollMs: positive(options.pollMs, 25, 'pollMs'),
       maxFrameBytes: positive(options.maxFrameBytes, 64 * 1024 * 1024, 'maxFrameBytes'),
+      maxOpenFiles: positive(options.maxOpenFiles, 2048, 'maxOpenFiles'),
       ...(options.faults ? { faults: options.faults } : {}),
     };
     const polled = new Observable<number>((subscriber) => {
@@ -133,7 +134,7 @@ export class FlatfileBackend implements StorageBackend {
     if (context) this.#monitor = context.monitor;
     const root = makeRoot(this.#options.dir);
     this.#layout = new Layout(root);
-    this.#files = new FileHandles(512, this.#options.faults);
+    this.#files = new FileHandles(this.#options.maxOpenFiles, this.#options.faults);
     this.#feed = new Feed(this.#layout, this.#files, this.#options.maxFrameBytes, this.#options.segmentBytes);
     this.#streams = new StreamLog(this.#layout, this.#files, this.#feed, this.#options.maxFrameBytes, this.#monitor);
     this.#lock = new WriterLock(root, this.#options.lockStaleMs, (err) => this.#fail(err));
@@ -200,10 +201,18 @@ export class FlatfileBackend implements StorageBackend {
     const from =
       options.direction === 'forward' ? Math.max(1, options.fromVersion ?? 1) : Math.min(options.fromVersion ?? snapshot.version, snapshot.version);
     if (options.direction === 'forward' ? from > snapshot.version : from < 1) return;
-    for (const page of this.#streams.read(snapshot, options.direction, from)) {
+    // Frames are gathered into pages of up to READ_BATCH_EVENTS (or the caller's limit): one await per page.
+    const pageSize = Math.min(options.limit ?? READ_BATCH_EVENTS, READ_BATCH_EVENTS);
+    let page: RecordedEvent[] = [];
+    for (const frame of this.#streams.read(snapshot, options.direction, from)) {
       if (!this.#open) throw closedError();
-      yield page;
+      for (const e of frame) page.push(e);
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
+      }
     }
+    if (page.length > 0) yield page;
   }
 
   async *readAll(fromPosition: number): AsyncIterable<readonly RecordedEvent[]> {

@@ -13,6 +13,8 @@ export interface FlatfileOptions {
   lockStaleMs?: number;
   /** How often a live subscriber looks for other processes' commits (default 25 ms). */
   pollMs?: number;
+  /** Most segment files kept open at once (default 2048); a replay touching more streams reopens them. */
+  maxOpenFiles?: number;
   /** Largest frame (one append's payload) accepted on write and on read (default 64 MiB). */
   maxFrameBytes?: number;
 }

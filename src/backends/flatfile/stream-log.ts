@@ -1,6 +1,6 @@
 import path from 'node:path';
 import fs from 'node:fs';
-import { decodeEvents } from '../../codec/event-codec.js';
+import { decodeRecorded } from '../../codec/event-codec.js';
 import type { Monitor } from '../../engine/monitor.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import type { RecordedEvent } from '../../types.js';
@@ -63,7 +63,7 @@ export class StreamLog {
       if (!last) continue;
       lastNonEmpty = i;
       state.version = last.header.firstVersion + last.header.count - 1;
-      state.lastTimestamp = Math.max(...this.#decode(file, buf, last.offset, last.header).map((e) => e.timestamp));
+      state.lastTimestamp = Math.max(...this.#events(streamId, file, buf, last.offset, last.offset, last.header).map((e) => e.timestamp));
       state.tailEnd = end;
     }
     // The tail is the segment after the last committed frame's when that one is named for the next
@@ -223,21 +223,8 @@ export class StreamLog {
   }
 
   #events(streamId: string, file: string, buf: Buffer, at: number, offset: number, header: FrameHeader): RecordedEvent[] {
-    return this.#decode(file, buf, at, header, offset).map((e, i) => ({
-      id: e.id,
-      streamId,
-      version: header.firstVersion + i,
-      position: header.firstPosition + i,
-      type: e.type,
-      schemaVersion: e.schemaVersion,
-      timestamp: e.timestamp,
-      data: e.data,
-      metadata: e.metadata,
-    }));
-  }
-
-  #decode(file: string, buf: Buffer, at: number, header: FrameHeader, offset = at) {
-    const events = decodeEvents(framePayload(buf, at, header), (header.flags & FLAG_LZ4) !== 0, header.rawLength, header.count);
+    const payload = framePayload(buf, at, header);
+    const events = decodeRecorded(payload, (header.flags & FLAG_LZ4) !== 0, header.rawLength, header.count, streamId, header.firstVersion, header.firstPosition);
     if (!events) throw corruptAt(file, offset, 'payload does not decode to the events its header declares');
     return events;
   }
