@@ -10,7 +10,8 @@ import type { EventMetadata, JsonValue, RecordedEvent } from '../types.js';
  * Records and structured-clone extensions are off: bytes read back are
  * untrusted, and the format must stay plain msgpack that any reader decodes.
  */
-const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false, bundleStrings: false, mapsAsObjects: true });
+// copyBuffers: binary data read back must own its bytes, not pin (or alias) the read buffer.
+const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false, bundleStrings: false, mapsAsObjects: true, copyBuffers: true });
 
 /**
  * lz4 pays where it saves a real share of a sizeable payload. A single chat
