@@ -64,8 +64,8 @@ export interface StorageBackend {
 
   readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]>;
 
-  /** Events with position >= fromPosition, in position order. */
-  readAll(fromPosition: number): AsyncIterable<readonly RecordedEvent[]>;
+  /** Events with position >= fromPosition, in position order. `limit` is a hint, as in StreamReadOptions. */
+  readAll(fromPosition: number, limit?: number): AsyncIterable<readonly RecordedEvent[]>;
 
   /** The highest committed global position (0 when empty). */
   headPosition(): Promise<number>;

@@ -157,7 +157,7 @@ export class EventStore {
     const events: RecordedEvent[] = [];
     let nextPosition = from;
     if (limit > 0) {
-      outer: for await (const page of this.#backend.readAll(from)) {
+      outer: for await (const page of this.#backend.readAll(from, types ? undefined : limit)) {
         for (const e of page) {
           if (e.position > headPosition) break outer;
           nextPosition = e.position + 1;

@@ -29,9 +29,9 @@ const LOCK_HANDOFF_MS = 15;
 const LOCK_IDLE_MS = 2;
 const LOCK_TIMEOUT_MS = 30_000;
 const MAX_CACHED_STREAMS = 4096;
-/** Feed replay reads this many frames (or events) per page, with one read per stream file touched. */
-const READ_BATCH_FRAMES = 256;
-const READ_BATCH_EVENTS = 2048;
+/** Reads gather this many frames (or events) per page; a feed page costs one read per stream file it touches. */
+const READ_BATCH_FRAMES = 4096;
+const READ_BATCH_EVENTS = 8192;
 
 interface PendingAppend {
   streamId: string;
@@ -215,7 +215,7 @@ export class FlatfileBackend implements StorageBackend {
     if (page.length > 0) yield page;
   }
 
-  async *readAll(fromPosition: number): AsyncIterable<readonly RecordedEvent[]> {
+  async *readAll(fromPosition: number, limit?: number): AsyncIterable<readonly RecordedEvent[]> {
     this.#assertReadable();
     this.#refreshFromFeed();
     let batch: FeedEntry[] = [];
@@ -231,7 +231,7 @@ export class FlatfileBackend implements StorageBackend {
       if (!this.#open) throw closedError();
       batch.push(entry);
       events += entry.count;
-      if (batch.length >= READ_BATCH_FRAMES || events >= READ_BATCH_EVENTS) yield page();
+      if (batch.length >= READ_BATCH_FRAMES || events >= Math.min(limit ?? READ_BATCH_EVENTS, READ_BATCH_EVENTS)) yield page();
     }
     if (batch.length > 0) yield page();
   }
