@@ -138,9 +138,10 @@ async function streamCuts(kind: 'tail' | 'earlier', numRuns: number, options: { 
         fc.pre(candidates.length > 0);
         const { file, frames } = candidates[pick % candidates.length]!;
         const rel = path.relative(orig, file);
-        // An earlier group can only be lost if it never reached the disk: a power failure before the
-        // 'none' store was closed (and synced). Without the `synced` record, as then, recovery checks it.
-        if (kind === 'earlier') fs.rmSync(path.join(orig, 'synced'), { force: true });
+        // Frames can only be lost if they never reached the disk: a crash or power failure before the
+        // 'none' store was closed (closing syncs and records it in `synced`). Without that record, as
+        // then, recovery checks them. (Cutting synced data is damage: see the damage property.)
+        fs.rmSync(path.join(orig, 'synced'), { force: true });
         const snapshot = new FolderSnapshot(orig);
         const streamId = path.basename(path.dirname(file));
         const size = fs.statSync(file).size;

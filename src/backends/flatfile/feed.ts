@@ -1,6 +1,6 @@
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import type { Monitor } from '../../engine/monitor.js';
-import { FEED_MAGIC, FLAG_GROUP_END, type FrameHeader, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
+import { FEED_MAGIC, FLAG_GROUP_END, FRAME_OVERHEAD, type FrameHeader, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import type { FileHandles } from './file-handles.js';
 import { FEED_SUFFIX, type Layout, listSegments } from './layout.js';
 import { forwardFrames } from './frame-reader.js';
@@ -278,15 +278,21 @@ export class Feed {
 
   #entry(buf: Buffer, at: number, header: FrameHeader, segment: number, file: string, fileOffset = at): FeedEntry {
     const row = decodeMsgpack(framePayload(buf, at, header));
+    // Every declared number is checked before anything is read or allocated for it.
     if (
       !Array.isArray(row) ||
       row.length !== 4 ||
       typeof row[0] !== 'string' ||
       !Number.isSafeInteger(row[1]) ||
+      row[1] < 1 ||
+      row[1] > header.firstVersion ||
       !Number.isSafeInteger(row[2]) ||
-      !Number.isSafeInteger(row[3])
+      row[2] < 0 ||
+      !Number.isSafeInteger(row[3]) ||
+      row[3] < FRAME_OVERHEAD ||
+      row[3] > this.#maxPayload + FRAME_OVERHEAD
     ) {
-      throw corruptAt(file, fileOffset, 'feed frame payload is not [streamId, segment, offset, length]');
+      throw corruptAt(file, fileOffset, 'feed frame payload is not a valid [streamId, segment, offset, length]');
     }
     return {
       streamId: row[0],

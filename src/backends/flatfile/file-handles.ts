@@ -61,7 +61,12 @@ export class FileHandles {
 
   size(file: string): number {
     const fd = this.get(file);
-    return fd === undefined ? -1 : fs.fstatSync(fd).size;
+    if (fd === undefined) return -1;
+    try {
+      return fs.fstatSync(fd).size;
+    } catch (err) {
+      throw ioError(err, file, 'fstat');
+    }
   }
 
   read(file: string, position: number, length: number): Buffer {
@@ -69,10 +74,14 @@ export class FileHandles {
     if (fd === undefined) throw new FfcdbError(ErrorCode.NOT_FOUND, `${file} does not exist`, { file });
     const buf = Buffer.allocUnsafe(length);
     let got = 0;
-    while (got < length) {
-      const n = fs.readSync(fd, buf, got, length - got, position + got);
-      if (n === 0) break;
-      got += n;
+    try {
+      while (got < length) {
+        const n = fs.readSync(fd, buf, got, length - got, position + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } catch (err) {
+      throw ioError(err, file, 'read');
     }
     return got === length ? buf : buf.subarray(0, got);
   }
@@ -80,7 +89,7 @@ export class FileHandles {
   readAll(file: string): Buffer {
     const fd = this.get(file);
     if (fd === undefined) return Buffer.alloc(0);
-    return this.read(file, 0, fs.fstatSync(fd).size);
+    return this.read(file, 0, this.size(file));
   }
 
   write(file: string, data: Buffer, position: number, create = false): void {

@@ -11,7 +11,7 @@ import type { BackendCapabilities, BackendContext, PreparedEvent, StorageBackend
 import { Feed, type FeedEntry } from './feed.js';
 import { FLAG_LZ4, STREAM_MAGIC, encodeFrame, frameIntact, frameLength, parseHeader, setLink } from './frame.js';
 import { type FaultInjection, FileHandles, syncDirectories } from './file-handles.js';
-import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_WAITING_FILE, Layout, STORE_FILE, STREAMS_DIR, SYNCED_FILE, isRealDirectory } from './layout.js';
+import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE, Layout, STORE_FILE, STREAMS_DIR, SYNCED_FILE, isRealDirectory } from './layout.js';
 import type { FlatfileOptions } from './options.js';
 import { type StreamState, StreamLog } from './stream-log.js';
 import { WriterLock } from './writer-lock.js';
@@ -161,11 +161,14 @@ export class FlatfileBackend implements StorageBackend {
     clearInterval(this.#syncTimer);
     clearTimeout(this.#idleRelease);
     await this.#pendingSync;
-    if (!this.#failure && this.#options.durability !== 'always') await this.#syncThrough(this.#feed.head).catch(() => undefined);
+    let syncError: unknown;
+    // Everything committed goes to disk and into `synced`, so the next opening checks nothing twice.
+    if (!this.#failure) await this.#syncThrough(this.#feed.head).catch((err) => (syncError = err));
     await this.#lock.release().catch(() => undefined);
     this.#files.closeAll();
     this.#states.clear();
     this.#localCommits.complete();
+    if (syncError) throw syncError;
   }
 
   append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
@@ -296,16 +299,28 @@ export class FlatfileBackend implements StorageBackend {
     const planned: PlannedFrame[] = [];
     const drafts = new Map<string, StreamState>();
     const dirsToSync = new Set<string>();
+    /** Retries of appends planned in this very group: settled with it, not before it is durable. */
+    const retries: Array<{ pending: PendingAppend; result: AppendResult }> = [];
     let nextPosition = this.#feed.head + 1;
     for (const pending of group) {
       try {
-        const plan = this.#plan(pending, drafts, nextPosition);
+        const plan = this.#plan(pending, drafts, nextPosition, retries);
         if (plan === undefined) continue;
         planned.push(plan);
         nextPosition = plan.result.lastPosition + 1;
       } catch (err) {
+        // A bad append is refused alone; a failing disk (cutting a dead writer's leftovers) stops the store.
+        if (err instanceof FfcdbError && err.code === ErrorCode.IO) this.#fail(err);
         pending.reject(err);
       }
+    }
+    const settleRetries = (failure?: FfcdbError) => {
+      for (const r of retries) (failure ? r.pending.reject(failure) : r.pending.resolve(r.result));
+    };
+    if (this.#failure) {
+      for (const p of planned) p.pending.reject(failedError(this.#failure));
+      settleRetries(failedError(this.#failure));
+      return;
     }
     if (planned.length === 0) return;
 
@@ -323,13 +338,11 @@ export class FlatfileBackend implements StorageBackend {
     );
     planned.forEach((p, i) => setLink(p.frame, feedPlan.segment, feedPlan.located[i]!.feedOffset));
 
-    if (this.#failure) {
-      // Fenced (the lock was lost) while planning: another writer may own the files now.
-      for (const p of planned) p.pending.reject(failedError(this.#failure));
-      return;
-    }
     this.#feed.writing = true;
     try {
+      // Fencing: if another process holds the lock now or wrote to the feed, our lock was taken over (our
+      // event loop may have stalled past the stale time before the lock library could tell us). Write nothing.
+      this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset);
       // Stream frames first, then the feed: a whole feed frame always points at a whole stream frame.
       const touched = new Set<string>([feedPlan.file]);
       for (const p of planned) {
@@ -349,18 +362,26 @@ export class FlatfileBackend implements StorageBackend {
       this.#files.write(feedPlan.file, feedPlan.bytes, feedPlan.offset, true);
       if (this.#options.durability === 'always') {
         await Promise.all([this.#files.sync(touched), syncDirectories(dirsToSync, this.#options.faults)]);
-        // Everything below this group was already durable, so now everything through it is.
-        if (this.#feed.syncedThrough >= planned[0]!.result.firstPosition - 1) this.#feed.syncedThrough = planned.at(-1)!.result.lastPosition;
       } else if (dirsToSync.size > 0 && this.#options.durability === 'batched') {
         await syncDirectories(dirsToSync, this.#options.faults);
+      }
+      // Still ours? Nothing may have been appended after our frames, and the lock must not have been lost meanwhile.
+      if (this.#failure) throw this.#failure;
+      this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset + feedPlan.bytes.length);
+      if (this.#options.durability === 'always' && this.#feed.syncedThrough >= planned[0]!.result.firstPosition - 1) {
+        // Everything below this group was already durable, so now everything through it is.
+        this.#feed.syncedThrough = planned.at(-1)!.result.lastPosition;
       }
     } catch (err) {
       const failure = err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'commit');
       this.#fail(failure);
+      if (failure.code !== ErrorCode.LOCKED) this.#cutBack(feedPlan, planned);
       for (const p of planned) p.pending.reject(failure);
+      settleRetries(failure);
       return;
     } finally {
-      this.#feed.writing = false;
+      // After a failure the frames a failed commit may have left are not news to this process: stay deaf.
+      if (!this.#failure) this.#feed.writing = false;
     }
 
     this.#feed.committed(feedPlan);
@@ -372,11 +393,45 @@ export class FlatfileBackend implements StorageBackend {
       }
     }
     for (const p of planned) p.pending.resolve(p.result);
+    settleRetries();
     this.#localCommits.next(this.#feed.head);
   }
 
+  #assertFeedUnchanged(file: string, expectedSize: number): void {
+    if (!this.#lock.stillOurs()) {
+      throw new FfcdbError(ErrorCode.LOCKED, 'another process took the writer lock over; this store is fenced and must be reopened', { file });
+    }
+    const size = this.#files.size(file);
+    if (size !== expectedSize && size !== -1) {
+      throw new FfcdbError(
+        ErrorCode.LOCKED,
+        `the feed changed under this writer (${file} is ${size} bytes, expected ${expectedSize}): another process took the lock over; this store is fenced`,
+        { file },
+      );
+    }
+  }
+
+  /**
+   * Best effort after a failed commit: take back what it wrote, so that nobody
+   * (this process's next opening included) mistakes it for a commit. If this
+   * fails too, recovery finds the frames; the append was reported as failed.
+   */
+  #cutBack(feedPlan: { file: string; offset: number }, planned: readonly PlannedFrame[]): void {
+    try {
+      this.#files.truncate(feedPlan.file, feedPlan.offset);
+      for (const p of planned) this.#files.truncate(p.file, p.offset);
+    } catch {
+      // The disk is failing; the store is already failed and reports the first error.
+    }
+  }
+
   /** Checks one append against its stream and lays out its frame. Undefined when it is a retry (already resolved). */
-  #plan(pending: PendingAppend, drafts: Map<string, StreamState>, firstPosition: number): PlannedFrame | undefined {
+  #plan(
+    pending: PendingAppend,
+    drafts: Map<string, StreamState>,
+    firstPosition: number,
+    retries: Array<{ pending: PendingAppend; result: AppendResult }>,
+  ): PlannedFrame | undefined {
     const { streamId, events, expected } = pending;
     let draft = drafts.get(streamId);
     if (!draft) {
@@ -388,9 +443,16 @@ export class FlatfileBackend implements StorageBackend {
       const state = this.#states.get(streamId)!;
       state.ids ??= this.#streams.buildIdIndex(state);
       const ids = state.ids;
-      const retry = findRetry(streamId, events, (id) => ids.get(id) ?? draftIds(drafts, streamId).get(id));
+      const planned = draftIds(drafts, streamId);
+      let inThisGroup = false;
+      const retry = findRetry(streamId, events, (id) => {
+        const found = ids.get(id) ?? planned.get(id);
+        if (found && !ids.has(id)) inThisGroup = true;
+        return found;
+      });
       if (retry) {
-        pending.resolve(retry);
+        if (inThisGroup) retries.push({ pending, result: retry });
+        else pending.resolve(retry);
         return undefined;
       }
     }
@@ -492,7 +554,8 @@ export class FlatfileBackend implements StorageBackend {
    */
   async #recover(): Promise<void> {
     const lastGroup = this.#feed.load(true, this.#monitor);
-    this.#feed.syncedThrough = Math.max(this.#feed.syncedThrough, readSynced(this.#layout.root));
+    // Never above the head: a feed whose torn tail was just cut may hold less than `synced` once said.
+    this.#feed.syncedThrough = Math.min(Math.max(this.#feed.syncedThrough, readSynced(this.#layout.root)), this.#feed.head);
     // The last group is always checked too: it is cheap, and it catches a tail cut after the fact.
     const from = Math.min(this.#feed.syncedThrough + 1, lastGroup[0]?.firstPosition ?? Number.POSITIVE_INFINITY);
     let bad: FeedEntry | undefined;
@@ -502,6 +565,9 @@ export class FlatfileBackend implements StorageBackend {
         break;
       }
     }
+    // Below the synced position a bad frame is damage to data that was on disk: it is reported when
+    // read (CORRUPT), never cut, and nothing after it is touched.
+    if (bad && bad.firstPosition <= this.#feed.syncedThrough) bad = undefined;
     if (bad) {
       // Stream frames at or after the cut, found through the entries being cut, lowest offset per file.
       const cuts = new Map<string, number>();
@@ -524,6 +590,7 @@ export class FlatfileBackend implements StorageBackend {
         }
       }
       this.#feed.load(true, this.#monitor);
+      this.#feed.syncedThrough = Math.min(this.#feed.syncedThrough, this.#feed.head);
     }
     await this.#syncThrough(this.#feed.head);
   }
@@ -541,7 +608,10 @@ export class FlatfileBackend implements StorageBackend {
       if (e.firstPosition > target) break;
       files.add(this.#layout.segmentPath(this.#layout.streamDir(e.streamId), e.segment));
     }
-    await this.#files.sync(files);
+    // In chunks: every file being fsynced is held open, and there may be more than descriptors allow.
+    const all = [...files];
+    const chunk = Math.max(1, Math.floor(this.#options.maxOpenFiles / 4));
+    for (let i = 0; i < all.length; i += chunk) await this.#files.sync(all.slice(i, i + chunk));
     writeSynced(this.#layout.root, target);
     this.#feed.syncedThrough = Math.max(this.#feed.syncedThrough, target);
   }
@@ -603,6 +673,14 @@ function makeRoot(dir: string): string {
 
 /** Checks that the folder is a store of our format, or makes an empty folder one. Runs under the writer lock. */
 function claimStore(root: string): void {
+  try {
+    claimStoreFiles(root);
+  } catch (err) {
+    throw err instanceof FfcdbError ? err : ioError(err, root, 'open store');
+  }
+}
+
+function claimStoreFiles(root: string): void {
   const marker = path.join(root, STORE_FILE);
   if (fs.existsSync(marker)) {
     let found: unknown;
@@ -616,7 +694,7 @@ function claimStore(root: string): void {
       throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${marker} does not describe a flatfile-chat-db store of format version ${FORMAT.version}`, { file: marker });
     }
   } else {
-    const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE);
+    const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE && n !== LOCK_OWNER_FILE);
     if (others.length > 0) {
       throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${root} is not empty and holds no ${STORE_FILE}: refusing to use it as a store`, { dir: root });
     }
@@ -666,8 +744,12 @@ function nextEpoch(root: string): number {
   }
   const next = (current + 1) % 0x1_0000_0000;
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, String(next));
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, String(next));
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    throw ioError(err, file, 'write');
+  }
   return next;
 }
 

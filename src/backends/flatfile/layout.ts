@@ -12,6 +12,7 @@ import { assertStreamId } from '../../engine/validation.js';
  *   synced                           a global position through which every event is known to be on disk (decimal)
  *   writer.lock/                     proper-lockfile's lock directory
  *   writer.waiting                   touched by processes waiting for the lock, so a busy holder hands it over
+ *   writer.owner                     a token the lock's current holder wrote, so a writer can tell it still holds it
  *   feed/<first position>.feed       global feed segments, 16-digit zero-padded names
  *   streams/ab/cd/<stream id>/<first version>.seg
  *
@@ -23,6 +24,7 @@ export const EPOCH_FILE = 'epoch';
 export const SYNCED_FILE = 'synced';
 export const LOCK_DIR = 'writer.lock';
 export const LOCK_WAITING_FILE = 'writer.waiting';
+export const LOCK_OWNER_FILE = 'writer.owner';
 export const FEED_DIR = 'feed';
 export const STREAMS_DIR = 'streams';
 export const SEGMENT_SUFFIX = '.seg';

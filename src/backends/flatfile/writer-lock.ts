@@ -3,7 +3,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { ErrorCode, FfcdbError } from '../../errors.js';
-import { LOCK_DIR, LOCK_WAITING_FILE } from './layout.js';
+import { randomBytes } from 'node:crypto';
+import { LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE } from './layout.js';
+import { ioError } from '../../errors.js';
 
 /**
  * The cross-process writer lock (proper-lockfile: an atomic mkdir whose mtime
@@ -16,12 +18,15 @@ export class WriterLock {
   readonly #staleMs: number;
   readonly #onLost: (err: FfcdbError) => void;
   readonly #waitingFile: string;
+  readonly #ownerFile: string;
+  #token = '';
   #release: (() => Promise<void>) | undefined;
   heldSince = 0;
 
   constructor(root: string, staleMs: number, onLost: (err: FfcdbError) => void) {
     this.#root = root;
     this.#waitingFile = path.join(root, LOCK_WAITING_FILE);
+    this.#ownerFile = path.join(root, LOCK_OWNER_FILE);
     this.#staleMs = Math.max(2000, staleMs);
     this.#onLost = onLost;
   }
@@ -53,9 +58,17 @@ export class WriterLock {
           },
         });
         this.heldSince = Date.now();
+        this.#token = `${process.pid}-${randomBytes(8).toString('hex')}`;
+        try {
+          fs.writeFileSync(this.#ownerFile, this.#token);
+        } catch (err) {
+          await this.release();
+          throw ioError(err, this.#ownerFile, 'write');
+        }
         return;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+        if (err instanceof FfcdbError) throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw ioError(err, path.join(this.#root, LOCK_DIR), 'lock');
         if (Date.now() >= deadline) {
           throw new FfcdbError(ErrorCode.LOCKED, `another process held the writer lock on ${this.#root} for longer than ${timeoutMs} ms`, { dir: this.#root }, { cause: err });
         }
@@ -63,6 +76,19 @@ export class WriterLock {
         await sleep(wait * (0.5 + Math.random()));
         wait = Math.min(wait * 1.5, 10);
       }
+    }
+  }
+
+  /**
+   * Whether the lock is still ours: another process that took it over (after our
+   * event loop stalled past the stale time, say) has written its own token.
+   */
+  stillOurs(): boolean {
+    if (!this.#release) return false;
+    try {
+      return fs.readFileSync(this.#ownerFile, 'utf8') === this.#token;
+    } catch {
+      return false;
     }
   }
 
@@ -90,8 +116,10 @@ export class WriterLock {
 
   async release(): Promise<void> {
     const release = this.#release;
-    this.#release = undefined;
     if (!release) return;
+    // Our token goes with the lock (a folder that turned out not to be a store is left as it was).
+    if (this.stillOurs()) fs.rmSync(this.#ownerFile, { force: true });
+    this.#release = undefined;
     try {
       await release();
     } catch (err) {
