@@ -15,6 +15,7 @@ import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE, Lay
 import type { FlatfileOptions } from './options.js';
 import { type StreamState, StreamLog } from './stream-log.js';
 import { WriterLock } from './writer-lock.js';
+import { CommitJournal, type JournalWrite } from './commit-journal.js';
 
 export type { FlatfileOptions } from './options.js';
 
@@ -28,6 +29,8 @@ const LOCK_HANDOFF_MS = 15;
 /** An idle writer keeps the lock this long for its next append. */
 const LOCK_IDLE_MS = 2;
 const LOCK_TIMEOUT_MS = 30_000;
+/** Size of a writer's commit journal ('always' mode); a commit group too large for it is fsynced in place. */
+const JOURNAL_BYTES = 16 * 1024 * 1024;
 const MAX_CACHED_STREAMS = 4096;
 /** Reads gather this many frames (or events) per page; a feed page costs one read per stream file it touches. */
 const READ_BATCH_FRAMES = 4096;
@@ -89,6 +92,9 @@ export class FlatfileBackend implements StorageBackend {
   #open = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #idleRelease: NodeJS.Timeout | undefined;
+  #journal: CommitJournal | undefined;
+  /** Folders with new entries not yet fsynced; the next checkpoint syncs them. */
+  readonly #newDirs = new Set<string>();
   #pendingSync: Promise<void> | undefined;
 
   constructor(options: FlatfileOptions & { faults?: FaultInjection }) {
@@ -147,6 +153,7 @@ export class FlatfileBackend implements StorageBackend {
     } finally {
       await this.#lock.release();
     }
+    if (this.#options.durability === 'always') this.#journal = CommitJournal.create(root, this.#epoch, JOURNAL_BYTES, this.#options.faults);
     this.#open = true;
     if (this.#options.durability === 'batched') {
       this.#syncTimer = setInterval(() => void this.#syncBatched(), this.#options.batchIntervalMs);
@@ -164,6 +171,9 @@ export class FlatfileBackend implements StorageBackend {
     let syncError: unknown;
     // Everything committed goes to disk and into `synced`, so the next opening checks nothing twice.
     if (!this.#failure) await this.#syncThrough(this.#feed.head).catch((err) => (syncError = err));
+    // Once everything is synced the journal holds nothing needed; otherwise the next opening replays it.
+    this.#journal?.close(!this.#failure && !syncError);
+    this.#journal = undefined;
     await this.#lock.release().catch(() => undefined);
     this.#files.closeAll();
     this.#states.clear();
@@ -345,6 +355,7 @@ export class FlatfileBackend implements StorageBackend {
       this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset);
       // Stream frames first, then the feed: a whole feed frame always points at a whole stream frame.
       const touched = new Set<string>([feedPlan.file]);
+      const writes: JournalWrite[] = [];
       for (const p of planned) {
         if (p.newSegment) {
           for (const d of this.#streams.ensureDir(p.draft.dir)) dirsToSync.add(d);
@@ -357,21 +368,16 @@ export class FlatfileBackend implements StorageBackend {
         }
         this.#files.write(p.file, p.frame, p.offset);
         touched.add(p.file);
+        writes.push({ file: p.file, offset: p.offset, bytes: p.frame });
       }
       if (feedPlan.newSegment) dirsToSync.add(this.#layout.feedDir());
       this.#files.write(feedPlan.file, feedPlan.bytes, feedPlan.offset, true);
-      if (this.#options.durability === 'always') {
-        await Promise.all([this.#files.sync(touched), syncDirectories(dirsToSync, this.#options.faults)]);
-      } else if (dirsToSync.size > 0 && this.#options.durability === 'batched') {
-        await syncDirectories(dirsToSync, this.#options.faults);
-      }
+      writes.push({ file: feedPlan.file, offset: feedPlan.offset, bytes: feedPlan.bytes });
+      for (const d of dirsToSync) this.#newDirs.add(d);
+      if (this.#options.durability === 'always') await this.#makeDurable(writes, touched, planned[0]!.result.firstPosition, planned.at(-1)!.result.lastPosition);
       // Still ours? Nothing may have been appended after our frames, and the lock must not have been lost meanwhile.
       if (this.#failure) throw this.#failure;
       this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset + feedPlan.bytes.length);
-      if (this.#options.durability === 'always' && this.#feed.syncedThrough >= planned[0]!.result.firstPosition - 1) {
-        // Everything below this group was already durable, so now everything through it is.
-        this.#feed.syncedThrough = planned.at(-1)!.result.lastPosition;
-      }
     } catch (err) {
       const failure = err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'commit');
       this.#fail(failure);
@@ -395,6 +401,28 @@ export class FlatfileBackend implements StorageBackend {
     for (const p of planned) p.pending.resolve(p.result);
     settleRetries();
     this.#localCommits.next(this.#feed.head);
+  }
+
+  /**
+   * `always` mode: the group's bytes go into the commit journal, one fdatasync
+   * on a preallocated file. When the journal is full, a checkpoint first syncs
+   * the logs and lets it start over; a group too large for it is fsynced in place.
+   */
+  async #makeDurable(writes: readonly JournalWrite[], touched: Set<string>, firstPosition: number, lastPosition: number): Promise<void> {
+    const journal = this.#journal!;
+    const record = journal.record(writes, firstPosition, lastPosition - firstPosition + 1, this.#epoch);
+    if (record && !journal.fits(record)) {
+      await this.#syncThrough(firstPosition - 1);
+      journal.rewind();
+    }
+    if (record && journal.fits(record)) {
+      await journal.append(record);
+      return;
+    }
+    await this.#files.sync(touched);
+    await syncDirectories(this.#newDirs, this.#options.faults);
+    this.#newDirs.clear();
+    if (this.#feed.syncedThrough >= firstPosition - 1) this.#feed.syncedThrough = lastPosition;
   }
 
   #assertFeedUnchanged(file: string, expectedSize: number): void {
@@ -553,6 +581,7 @@ export class FlatfileBackend implements StorageBackend {
    * and the streams are cut back to just before it, an exact prefix.
    */
   async #recover(): Promise<void> {
+    CommitJournal.replay(this.#layout.root, readSynced(this.#layout.root), this.#monitor);
     const lastGroup = this.#feed.load(true, this.#monitor);
     // Never above the head: a feed whose torn tail was just cut may hold less than `synced` once said.
     this.#feed.syncedThrough = Math.min(Math.max(this.#feed.syncedThrough, readSynced(this.#layout.root)), this.#feed.head);
@@ -593,6 +622,7 @@ export class FlatfileBackend implements StorageBackend {
       this.#feed.syncedThrough = Math.min(this.#feed.syncedThrough, this.#feed.head);
     }
     await this.#syncThrough(this.#feed.head);
+    CommitJournal.removeDead(this.#layout.root);
   }
 
   /**
@@ -612,6 +642,9 @@ export class FlatfileBackend implements StorageBackend {
     const all = [...files];
     const chunk = Math.max(1, Math.floor(this.#options.maxOpenFiles / 4));
     for (let i = 0; i < all.length; i += chunk) await this.#files.sync(all.slice(i, i + chunk));
+    const dirs = [...this.#newDirs];
+    await syncDirectories(dirs, this.#options.faults);
+    for (const d of dirs) this.#newDirs.delete(d);
     writeSynced(this.#layout.root, target);
     this.#feed.syncedThrough = Math.max(this.#feed.syncedThrough, target);
   }

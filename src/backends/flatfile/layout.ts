@@ -14,6 +14,7 @@ import { assertStreamId } from '../../engine/validation.js';
  *   writer.waiting                   touched by processes waiting for the lock, so a busy holder hands it over
  *   writer.owner                     a token the lock's current holder wrote, so a writer can tell it still holds it
  *   feed/<first position>.feed       global feed segments, 16-digit zero-padded names
+ *   journal/<epoch>-<pid>.journal    a writer's commit journal (durability 'always')
  *   streams/ab/cd/<stream id>/<first version>.seg
  *
  * `ab/cd` are the first four hex digits of sha256(stream id): 65,536 leaf
@@ -26,6 +27,7 @@ export const LOCK_DIR = 'writer.lock';
 export const LOCK_WAITING_FILE = 'writer.waiting';
 export const LOCK_OWNER_FILE = 'writer.owner';
 export const FEED_DIR = 'feed';
+export const JOURNAL_DIR = 'journal';
 export const STREAMS_DIR = 'streams';
 export const SEGMENT_SUFFIX = '.seg';
 export const FEED_SUFFIX = '.feed';

@@ -20,6 +20,8 @@ export class WriterLock {
   readonly #waitingFile: string;
   readonly #ownerFile: string;
   #token = '';
+  #ownerFd: number | undefined;
+  readonly #tokenBuf = Buffer.alloc(64);
   #release: (() => Promise<void>) | undefined;
   heldSince = 0;
 
@@ -61,6 +63,9 @@ export class WriterLock {
         this.#token = `${process.pid}-${randomBytes(8).toString('hex')}`;
         try {
           fs.writeFileSync(this.#ownerFile, this.#token);
+          // Kept open: checking the token is then one read. A process that takes the lock over
+          // rewrites this same file (it is only removed by its holder, on release).
+          this.#ownerFd = fs.openSync(this.#ownerFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
         } catch (err) {
           await this.release();
           throw ioError(err, this.#ownerFile, 'write');
@@ -84,9 +89,10 @@ export class WriterLock {
    * event loop stalled past the stale time, say) has written its own token.
    */
   stillOurs(): boolean {
-    if (!this.#release) return false;
+    if (!this.#release || this.#ownerFd === undefined) return false;
     try {
-      return fs.readFileSync(this.#ownerFile, 'utf8') === this.#token;
+      const n = fs.readSync(this.#ownerFd, this.#tokenBuf, 0, this.#tokenBuf.length, 0);
+      return this.#tokenBuf.toString('utf8', 0, n) === this.#token;
     } catch {
       return false;
     }
@@ -119,6 +125,8 @@ export class WriterLock {
     if (!release) return;
     // Our token goes with the lock (a folder that turned out not to be a store is left as it was).
     if (this.stillOurs()) fs.rmSync(this.#ownerFile, { force: true });
+    if (this.#ownerFd !== undefined) fs.closeSync(this.#ownerFd);
+    this.#ownerFd = undefined;
     this.#release = undefined;
     try {
       await release();

@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
+import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
+import type { Monitor } from '../../engine/monitor.js';
+import { encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
+import type { FaultInjection } from './file-handles.js';
+import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR, isRealDirectory } from './layout.js';
+
+export const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
+const JOURNAL_SUFFIX = '.journal';
+const JOURNAL_NAME = /^(\d+)-(\d+)\.journal$/;
+const ZEROS = Buffer.alloc(1 << 20);
+
+/** Bytes a commit wrote to one file, at one offset. */
+export interface JournalWrite {
+  file: string;
+  offset: number;
+  bytes: Buffer;
+}
+
+/**
+ * One writer process's commit journal, for `always` durability. A commit group
+ * writes its stream and feed frames as usual (to the page cache), then the same
+ * bytes once more as one record here, and fdatasyncs only this file. The file
+ * is preallocated and overwritten in place, so that fsync flushes data, not
+ * file-size metadata: one cheap fsync per group, however many sessions it
+ * touched. A checkpoint (fsync of the stream and feed files, recorded in
+ * `synced`) lets the journal start over. On open, records above `synced` are
+ * written again where they belong (idempotent: the same bytes at the same
+ * offsets), which restores what a power failure took from the page cache.
+ *
+ * Records are frames (see frame.ts) with magic 'FFCJ' whose payload is msgpack
+ * [[path relative to the data folder, offset, bytes], ...].
+ */
+export class CommitJournal {
+  readonly #root: string;
+  readonly #file: string;
+  readonly #size: number;
+  readonly #faults: FaultInjection | undefined;
+  #fd: number;
+  #offset = 0;
+
+  private constructor(root: string, file: string, fd: number, size: number, faults?: FaultInjection) {
+    this.#root = root;
+    this.#file = file;
+    this.#fd = fd;
+    this.#size = size;
+    this.#faults = faults;
+  }
+
+  /** Creates this process's journal, zero-filled to `size` and fsynced with its folder entry. */
+  static create(root: string, epoch: number, size: number, faults?: FaultInjection): CommitJournal {
+    const dir = path.join(root, JOURNAL_DIR);
+    const file = path.join(dir, `${epoch}-${process.pid}${JOURNAL_SUFFIX}`);
+    try {
+      if (!isRealDirectory(dir)) fs.mkdirSync(dir);
+      const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+      for (let at = 0; at < size; at += ZEROS.length) fs.writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, size - at), at);
+      fs.fsyncSync(fd);
+      fsyncDir(dir);
+      fsyncDir(root);
+      return new CommitJournal(root, file, fd, size, faults);
+    } catch (err) {
+      throw err instanceof FfcdbError ? err : ioError(err, file, 'create journal');
+    }
+  }
+
+  /** Builds the record for a commit group (undefined when it cannot fit even an empty journal). */
+  record(writes: readonly JournalWrite[], firstPosition: number, count: number, epoch: number): Buffer | undefined {
+    const payload = encodeMsgpack(writes.map((w) => [path.relative(this.#root, w.file), w.offset, w.bytes]));
+    if (frameLength(payload.length) > this.#size || count > 0xffff) return undefined;
+    return encodeFrame(
+      { magic: JOURNAL_MAGIC, flags: 0, count, epoch, rawLength: payload.length, linkOffset: 0, linkSegment: 0, firstVersion: 1, firstPosition },
+      payload,
+    );
+  }
+
+  fits(record: Buffer): boolean {
+    return this.#offset + record.length <= this.#size;
+  }
+
+  /** Writes the record and fdatasyncs the journal. An error is final for this journal, as for any file. */
+  async append(record: Buffer): Promise<void> {
+    try {
+      this.#faults?.write?.(this.#file);
+      fs.writeSync(this.#fd, record, 0, record.length, this.#offset);
+      this.#faults?.sync?.(this.#file);
+    } catch (err) {
+      throw err instanceof FfcdbError ? err : ioError(err, this.#file, 'write');
+    }
+    await new Promise<void>((resolve, reject) => fs.fdatasync(this.#fd, (err) => (err ? reject(ioError(err, this.#file, 'fdatasync')) : resolve())));
+    this.#offset += record.length;
+  }
+
+  /** Everything recorded so far is in the stream and feed files on disk: start over from the beginning. */
+  rewind(): void {
+    this.#offset = 0;
+  }
+
+  /** After a final checkpoint nothing in it is needed: the file goes. */
+  close(remove: boolean): void {
+    fs.closeSync(this.#fd);
+    if (remove) fs.rmSync(this.#file, { force: true });
+  }
+
+  /**
+   * Writes again, where they belong, the records of every journal in the store
+   * (a dead process's, too) that cover positions above `syncedThrough`. Stale
+   * records from before a journal started over lie at or below it.
+   */
+  static replay(root: string, syncedThrough: number, monitor: Monitor): number {
+    const dir = path.join(root, JOURNAL_DIR);
+    if (!isRealDirectory(dir)) return 0;
+    let applied = 0;
+    for (const name of fs.readdirSync(dir)) {
+      if (!JOURNAL_NAME.test(name)) continue;
+      const file = path.join(dir, name);
+      let buf: Buffer;
+      try {
+        buf = readRegularFile(file);
+      } catch (err) {
+        throw err instanceof FfcdbError ? err : ioError(err, file, 'read');
+      }
+      for (let at = 0; at < buf.length; ) {
+        const header = parseHeader(buf, at, JOURNAL_MAGIC, buf.length);
+        if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
+        if (header.firstPosition + header.count - 1 > syncedThrough) {
+          applyRecord(root, file, at, decodeMsgpack(framePayload(buf, at, header)));
+          applied++;
+        }
+        at += frameLength(header.storedLength);
+      }
+    }
+    if (applied > 0) monitor.emit({ kind: 'operation', op: 'journal-replay', ms: 0, events: applied });
+    return applied;
+  }
+
+  /** Removes the journals of processes that are gone (called once everything is synced). */
+  static removeDead(root: string): void {
+    const dir = path.join(root, JOURNAL_DIR);
+    if (!isRealDirectory(dir)) return;
+    for (const name of fs.readdirSync(dir)) {
+      const m = JOURNAL_NAME.exec(name);
+      if (m && !processAlive(Number(m[2]))) fs.rmSync(path.join(dir, name), { force: true });
+    }
+  }
+}
+
+function applyRecord(root: string, journal: string, at: number, rows: unknown): void {
+  const bad = (why: string) => new FfcdbError(ErrorCode.CORRUPT, `${journal} record at byte ${at}: ${why}`, { file: journal, offset: at });
+  if (!Array.isArray(rows)) throw bad('payload is not a list of writes');
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length !== 3 || typeof row[0] !== 'string' || !Number.isSafeInteger(row[1]) || row[1] < 0 || !(row[2] instanceof Uint8Array)) {
+      throw bad('a write is not [path, offset, bytes]');
+    }
+    const rel = path.normalize(row[0]);
+    const top = rel.split(path.sep)[0];
+    const target = path.resolve(root, rel);
+    if ((top !== STREAMS_DIR && top !== FEED_DIR) || !target.startsWith(root + path.sep) || rel.includes('..')) {
+      throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${journal} names ${row[0]}, outside the store's logs`, { path: row[0] });
+    }
+    writeAt(root, target, row[1], row[2]);
+  }
+}
+
+/** Creates missing folders (refusing symlinks on the way), then writes the bytes at the offset. */
+function writeAt(root: string, file: string, offset: number, bytes: Uint8Array): void {
+  let dir = root;
+  for (const part of path.relative(root, path.dirname(file)).split(path.sep)) {
+    dir = path.join(dir, part);
+    if (!isRealDirectory(dir)) fs.mkdirSync(dir);
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is a symlink`, { path: file });
+    throw ioError(err, file, 'open');
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
+    fs.writeSync(fd, bytes, 0, bytes.length, offset);
+  } catch (err) {
+    throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readRegularFile(file: string): Buffer {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
