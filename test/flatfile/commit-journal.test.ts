@@ -4,6 +4,8 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CommitJournal } from '../../src/backends/flatfile/commit-journal.js';
+import { FEED_MAGIC, encodeFrame } from '../../src/backends/flatfile/frame.js';
+import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import { Monitor } from '../../src/engine/monitor.js';
 import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import { openStore } from '../../src/open-store.js';
@@ -64,6 +66,28 @@ test('records at or below the synced position are not replayed', async () => {
     assert.is(CommitJournal.replay(root, 3, new Monitor()), 0);
     assert.not.ok(fs.existsSync(target));
     assert.is(CommitJournal.replay(root, 2, new Monitor()), 1);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a record whose feed frame was superseded (its positions went to another commit after it failed) is not replayed', async () => {
+  const root = freshDir();
+  try {
+    const feedFrame = (streamId: string) => {
+      const payload = encodeMsgpack([streamId, 1, 0, 100]);
+      return encodeFrame({ magic: FEED_MAGIC, flags: 0, count: 1, epoch: 1, rawLength: payload.length, linkOffset: 0, linkSegment: 0, firstVersion: 1, firstPosition: 1 }, payload);
+    };
+    const feed = path.join(root, 'feed', '0000000000000001.feed');
+    const stream = path.join(root, 'streams', 'ab', 'cd', 'failed', '0000000000000001.seg');
+    const journal = CommitJournal.create(root, 1, MiB);
+    await journal.append(journal.record([{ file: stream, offset: 0, bytes: Buffer.from('failed commit') }, { file: feed, offset: 0, bytes: feedFrame('failed') }], 1, 1, 1)!);
+    journal.close(false);
+    fs.mkdirSync(path.dirname(feed), { recursive: true });
+    fs.writeFileSync(feed, feedFrame('winner'));
+    assert.is(CommitJournal.replay(root, 0, new Monitor()), 0);
+    assert.ok(fs.readFileSync(feed).equals(feedFrame('winner')));
+    assert.not.ok(fs.existsSync(stream));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

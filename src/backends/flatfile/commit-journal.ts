@@ -3,7 +3,7 @@ import path from 'node:path';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import type { Monitor } from '../../engine/monitor.js';
-import { encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
+import { FEED_MAGIC, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import type { FaultInjection } from './file-handles.js';
 import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR, isRealDirectory } from './layout.js';
 
@@ -93,6 +93,19 @@ export class CommitJournal {
     this.#offset += record.length;
   }
 
+  /**
+   * After a failed append: blot out the record it may have left (best effort; the
+   * store is failed anyway), so that replay does not bring back a commit that was
+   * reported as failed.
+   */
+  forgetFailed(record: Buffer): void {
+    try {
+      fs.writeSync(this.#fd, Buffer.alloc(Math.min(record.length, 64)), 0, Math.min(record.length, 64), this.#offset);
+    } catch {
+      // The disk is failing: replay checks records against the feed before applying them.
+    }
+  }
+
   /** Everything recorded so far is in the stream and feed files on disk: start over from the beginning. */
   rewind(): void {
     this.#offset = 0;
@@ -125,10 +138,7 @@ export class CommitJournal {
       for (let at = 0; at < buf.length; ) {
         const header = parseHeader(buf, at, JOURNAL_MAGIC, buf.length);
         if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
-        if (header.firstPosition + header.count - 1 > syncedThrough) {
-          applyRecord(root, file, at, decodeMsgpack(framePayload(buf, at, header)));
-          applied++;
-        }
+        if (header.firstPosition + header.count - 1 > syncedThrough && applyRecord(root, file, at, decodeMsgpack(framePayload(buf, at, header)))) applied++;
         at += frameLength(header.storedLength);
       }
     }
@@ -147,9 +157,15 @@ export class CommitJournal {
   }
 }
 
-function applyRecord(root: string, journal: string, at: number, rows: unknown): void {
+/** Applies a record's writes; false when the feed shows it was superseded (a failed commit whose positions went to another). */
+function applyRecord(root: string, journal: string, at: number, rows: unknown): boolean {
   const bad = (why: string) => new FfcdbError(ErrorCode.CORRUPT, `${journal} record at byte ${at}: ${why}`, { file: journal, offset: at });
   if (!Array.isArray(rows)) throw bad('payload is not a list of writes');
+  for (const row of rows) {
+    if (Array.isArray(row) && typeof row[0] === 'string' && path.normalize(row[0]).split(path.sep)[0] === FEED_DIR && row[2] instanceof Uint8Array) {
+      if (supersededAt(path.resolve(root, path.normalize(row[0])), row[1] as number, row[2])) return false;
+    }
+  }
   for (const row of rows) {
     if (!Array.isArray(row) || row.length !== 3 || typeof row[0] !== 'string' || !Number.isSafeInteger(row[1]) || row[1] < 0 || !(row[2] instanceof Uint8Array)) {
       throw bad('a write is not [path, offset, bytes]');
@@ -161,6 +177,26 @@ function applyRecord(root: string, journal: string, at: number, rows: unknown): 
       throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${journal} names ${row[0]}, outside the store's logs`, { path: row[0] });
     }
     writeAt(root, target, row[1], row[2]);
+  }
+  return true;
+}
+
+/** A whole, different feed frame where the record's feed frame belongs means its positions were given to another commit. */
+function supersededAt(file: string, offset: number, expected: Uint8Array): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    const found = Buffer.alloc(expected.length);
+    const n = fs.readSync(fd, found, 0, found.length, offset);
+    if (n < found.length || found.equals(expected)) return false;
+    const header = parseHeader(found, 0, FEED_MAGIC, found.length);
+    return typeof header !== 'string' && frameLength(header.storedLength) === found.length && frameIntact(found, 0, header);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -416,7 +416,12 @@ export class FlatfileBackend implements StorageBackend {
       journal.rewind();
     }
     if (record && journal.fits(record)) {
-      await journal.append(record);
+      try {
+        await journal.append(record);
+      } catch (err) {
+        journal.forgetFailed(record);
+        throw err;
+      }
       return;
     }
     await this.#files.sync(touched);
