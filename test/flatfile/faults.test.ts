@@ -6,7 +6,7 @@
  * in the data folder are refused with UNSAFE_PATH; a folder that is not a
  * store is refused with UNSUPPORTED_FORMAT.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,7 +57,9 @@ class Disk {
 
 const isSegment: Target = (f) => f.endsWith('.seg');
 const isFeed: Target = (f) => f.endsWith('.feed');
-const isDirectory: Target = (f) => !/\.(seg|feed)$/.test(f);
+/** In 'always' mode a commit's one fsync is its writer's commit journal's; the logs are fsynced at checkpoints. */
+const isJournal: Target = (f) => f.endsWith('.journal');
+const isDirectory: Target = (f) => !/\.(seg|feed|journal)$/.test(f);
 
 function openWithDisk(dir: string, disk: Disk, durability: DurabilityMode = 'always'): Promise<EventStore> {
   return EventStore.open(new FlatfileBackend({ dir, durability, batchIntervalMs: 20, faults: disk.hooks() }));
@@ -136,9 +138,9 @@ async function checkAfterReopen(dir: string, acked: RecordedEvent[], failedData:
 // ---- fsync and write failures ----------------------------------------------------
 
 for (const { label, op, target, code, failedLeavesNothing } of [
-  { label: 'an fsync of a stream segment fails with EIO', op: 'sync', target: isSegment, code: 'EIO', failedLeavesNothing: false },
-  { label: 'an fsync of the feed fails with ENOSPC', op: 'sync', target: isFeed, code: 'ENOSPC', failedLeavesNothing: false },
-  { label: 'an fsync of a new stream folder fails with EIO', op: 'sync', target: isDirectory, code: 'EIO', failedLeavesNothing: false },
+  { label: 'an fsync of the commit journal fails with EIO', op: 'sync', target: isJournal, code: 'EIO', failedLeavesNothing: false },
+  { label: 'an fsync of the commit journal fails with ENOSPC', op: 'sync', target: isJournal, code: 'ENOSPC', failedLeavesNothing: false },
+  { label: 'a write of the commit journal fails with ENOSPC', op: 'write', target: isJournal, code: 'ENOSPC', failedLeavesNothing: false },
   { label: 'a write of a stream segment fails with ENOSPC', op: 'write', target: isSegment, code: 'ENOSPC', failedLeavesNothing: true },
   { label: 'a write of the feed fails with EIO (after the stream frame was written)', op: 'write', target: isFeed, code: 'EIO', failedLeavesNothing: true },
 ] as const) {
@@ -182,7 +184,7 @@ test('an fsync failure in a commit group rejects every append of the group with 
   try {
     await store.append('a', ev(0));
     acked = (await store.readAll()).events;
-    disk.sync = { target: isFeed, code: 'EIO' };
+    disk.sync = { target: isJournal, code: 'EIO' };
     const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.append(`s${i % 3}`, ev(i + 1))));
     assert.ok(results.every((r) => r.status === 'rejected'), 'nothing in or after the failed group is acknowledged');
     const codes = results.map((r) => (r as PromiseRejectedResult).reason.code as string);
@@ -223,6 +225,234 @@ test("durability 'batched': a failed background fsync makes later appends reject
     await store.close();
   }
   await checkAfterReopen(dir, acked, [], false);
+});
+
+// ---- failed commits: retries, taking back, cutting a dead writer's leftovers --------------------
+
+async function lockReleased(dir: string): Promise<void> {
+  for (let i = 0; fs.existsSync(path.join(dir, 'writer.lock')); i++) {
+    if (i > 1000) throw new Error('the store kept its writer lock for 10 s with nothing to write');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Replaces a function of node:fs (the backend calls it through the same module object); returns the undo. */
+function replaceFs(name: 'fdatasync' | 'fdatasyncSync', impl: (...args: never[]) => unknown): () => void {
+  const target = fs as unknown as Record<string, unknown>;
+  const original = target[name];
+  target[name] = impl;
+  return () => {
+    target[name] = original;
+  };
+}
+
+test('a retry of an event id queued in the same commit group as the original is rejected with the group when its commit fails, never resolved as a duplicate', async () => {
+  const dir = tempDir();
+  const disk = new Disk();
+  const store = await openWithDisk(dir, disk);
+  const event = { id: 'evt-retried', ...ev('retried') };
+  try {
+    await store.append('s1', ev(0));
+    // Without the lock, the committer first waits for it: appends queued in one tick form one group.
+    await lockReleased(dir);
+    disk.sync = { target: () => true, code: 'EIO' };
+    const first = store.append('s1', event);
+    const retry = store.append('s1', event);
+    await expectCode(first, 'IO');
+    const err = await rejection(retry);
+    assert.ok(err.code === 'IO' || err.code === 'FAILED', `the retry rejects with IO (its group failed) or FAILED, not ${err.code}: ${err.message}`);
+    disk.sync = undefined;
+    await expectCode(store.append('s1', ev('after')), 'FAILED');
+  } finally {
+    disk.sync = undefined;
+    await store.close();
+  }
+  // Whatever the failed commit left, the store agrees with itself about the event: a retry after reopening
+  // is a duplicate exactly when the event is there, and the stream holds it once.
+  const reopened = await open(dir);
+  try {
+    const present = (await reopened.readStream('s1')).some((e) => e.id === event.id);
+    const r = await reopened.append('s1', event);
+    assert.is(r.duplicate, present, `duplicate (${r.duplicate}) when the event is in the stream (${present})`);
+    assert.is((await reopened.readStream('s1')).filter((e) => e.id === event.id).length, 1);
+  } finally {
+    await reopened.close();
+  }
+});
+
+for (const { label, target } of [
+  { label: 'the commit journal', target: isJournal },
+  { label: 'any file', target: () => true },
+] as const) {
+  test(`an append rejected with IO because an fsync of ${label} failed is taken back: the files return to their sizes before it, and after close and reopen its event is in neither the feed nor the stream`, async () => {
+    const dir = tempDir();
+    const disk = new Disk();
+    const store = await openWithDisk(dir, disk);
+    const feed = path.join(dir, 'feed', '0000000000000001.feed');
+    let seg = '';
+    try {
+      await store.append('s1', ev('acked'));
+      seg = path.join(streamDir(dir, 's1'), '0000000000000001.seg');
+      const before = [fs.statSync(feed).size, fs.statSync(seg).size];
+      disk.sync = { target, code: 'EIO' };
+      await expectCode(store.append('s1', ev('rejected')), 'IO');
+      disk.sync = undefined;
+      assert.equal([fs.statSync(feed).size, fs.statSync(seg).size], before, 'the feed frame and the stream frame of the failed commit are cut back');
+      await expectCode(store.append('s1', ev('later')), 'FAILED');
+    } finally {
+      disk.sync = undefined;
+      await store.close();
+    }
+    const reopened = await open(dir);
+    try {
+      assert.equal((await reopened.readAll()).events.map((e) => e.data), [ev('acked').data], 'the feed holds only the acknowledged event');
+      assert.equal((await reopened.readStream('s1')).map((e) => e.data), [ev('acked').data], 'the stream holds only the acknowledged event');
+      const r = await reopened.append('s1', ev('after reopen'));
+      assert.equal([r.firstVersion, r.firstPosition], [2, 2]);
+    } finally {
+      await reopened.close();
+    }
+  });
+}
+
+for (const { label, target } of [
+  { label: 'a stream segment', target: isSegment },
+  { label: 'the feed', target: isFeed },
+  { label: 'a new stream folder', target: isDirectory },
+] as const) {
+  test(`an fsync of ${label} that fails at the closing checkpoint makes close() reject with IO; reopening replays the commit journal and every acknowledged event is there`, async () => {
+    const dir = tempDir();
+    const disk = new Disk();
+    const store = await openWithDisk(dir, disk);
+    for (let i = 1; i <= 3; i++) await store.append(i === 2 ? 'b' : 'a', ev(i));
+    const acked = (await store.readAll()).events;
+    disk.sync = { target, code: 'EIO' };
+    await expectCode(store.close(), 'IO');
+    assert.ok(disk.hits.some(([op, file]) => op === 'sync' && target(file)), 'the checkpoint fsynced the failing file');
+    assert.equal(fs.readdirSync(path.join(dir, 'journal')).length, 1, 'the journal is kept: it is what makes the events durable');
+    await checkAfterReopen(dir, acked, [], true);
+  });
+}
+
+test("a failed fdatasync while cutting a dead writer's orphan stream frame rejects that append with IO and every later append with FAILED", async () => {
+  const dir = tempDir();
+  let acked: RecordedEvent[] = [];
+  {
+    const store = await open(dir);
+    await store.append('s1', ev(1));
+    await store.append('other', ev(2));
+    acked = (await store.readAll()).events;
+    await store.close();
+  }
+  // A dead writer's leftover: a whole, checksummed frame at the end of s1's segment that no feed frame points at.
+  const seg = path.join(streamDir(dir, 's1'), '0000000000000001.seg');
+  fs.appendFileSync(seg, fs.readFileSync(seg));
+  const store = await open(dir);
+  // The backend cuts the orphan with ftruncate + fdatasync when s1 is next written; make that fdatasync fail.
+  const segInode = fs.statSync(seg).ino;
+  const fdatasyncSync = fs.fdatasyncSync;
+  let failures = 0;
+  const restore = replaceFs('fdatasyncSync', (fd: number) => {
+    if (failures === 0 && fs.fstatSync(fd).ino === segInode) {
+      failures++;
+      throw Object.assign(new Error(`EIO: simulated fdatasync failure, '${seg}'`), { code: 'EIO', syscall: 'fdatasync' });
+    }
+    return fdatasyncSync(fd);
+  });
+  try {
+    const err = await expectCode(store.append('s1', ev(3)), 'IO');
+    assert.is(failures, 1, 'the fdatasync of the cut segment was the one that failed');
+    assert.is(err.details.errno, 'EIO');
+    restore();
+    // The disk failed under the store: nothing more is acknowledged, on this stream or any other.
+    const later = await expectCode(store.append('s1', ev(4)), 'FAILED');
+    assert.is(later.details.cause, 'IO');
+    await expectCode(store.append('other', ev(5)), 'FAILED');
+    await expectCode(store.append('fresh', ev(6)), 'FAILED');
+  } finally {
+    restore();
+    await store.close();
+  }
+  await checkAfterReopen(dir, acked, [ev(3).data, ev(4).data, ev(5).data, ev(6).data], true);
+});
+
+// ---- descriptors: fsyncing more files than maxOpenFiles ----------------------------------------
+
+test("durability 'none' with 100 streams and maxOpenFiles 8: close() fsyncs them in chunks (never more than maxOpenFiles at once), records them in synced, and the store reopens with every event", async () => {
+  const dir = tempDir();
+  const STREAMS = 100;
+  const MAX_OPEN = 8;
+  const fdatasync = fs.fdatasync;
+  let inFlight = 0;
+  let most = 0;
+  let calls = 0;
+  const restore = replaceFs('fdatasync', (fd: number, callback: fs.NoParamCallback) => {
+    calls++;
+    most = Math.max(most, ++inFlight);
+    fdatasync(fd, (err) => {
+      inFlight--;
+      callback(err);
+    });
+  });
+  try {
+    const store = await EventStore.open(new FlatfileBackend({ dir, durability: 'none', maxOpenFiles: MAX_OPEN }));
+    try {
+      for (let i = 0; i < STREAMS; i++) await store.append(`s${i}`, ev(i));
+    } finally {
+      await store.close(); // must resolve: every file is fsynced and `synced` written
+    }
+  } finally {
+    restore();
+  }
+  assert.ok(calls >= STREAMS + 1, `close() fsynced every segment and the feed (${calls} fdatasync calls)`);
+  assert.ok(most <= MAX_OPEN, `at most ${MAX_OPEN} files (each held open) are fsynced at once; saw ${most}`);
+  assert.is(fs.readFileSync(path.join(dir, 'synced'), 'utf8'), String(STREAMS), 'close() recorded everything as synced');
+  const store = await EventStore.open(new FlatfileBackend({ dir, durability: 'none', maxOpenFiles: MAX_OPEN }));
+  try {
+    assert.is(await store.headPosition(), STREAMS);
+    const feed = (await store.readAll({ limit: 10_000 })).events;
+    assert.equal(
+      feed.map((e) => [e.position, e.streamId, e.version, e.data]),
+      Array.from({ length: STREAMS }, (_, i) => [i + 1, `s${i}`, 1, ev(i).data]),
+    );
+    for (const i of [0, 37, STREAMS - 1]) assert.equal((await store.readStream(`s${i}`)).map((e) => e.data), [ev(i).data]);
+  } finally {
+    await store.close();
+  }
+});
+
+test("durability 'none' under a real descriptor limit (ulimit -n 128, 300 streams, maxOpenFiles 32): close() and reopening succeed and every event is there", async () => {
+  if (process.platform === 'win32' || !fs.existsSync('/bin/sh')) return; // no ulimit
+  const dir = tempDir();
+  const STREAMS = 300;
+  const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+  const child = `
+    import fs from 'node:fs';
+    const { EventStore } = await import(${url('../../src/engine/event-store.ts')});
+    const { FlatfileBackend } = await import(${url('../../src/backends/flatfile/flatfile-backend.ts')});
+    const dir = process.argv[1];
+    const out = {};
+    const describe = (e) => (e && e.code ? e.code + ': ' : '') + String(e && e.message ? e.message : e);
+    const store = await EventStore.open(new FlatfileBackend({ dir, durability: 'none', maxOpenFiles: 32 }));
+    for (let i = 0; i < ${STREAMS}; i++) await store.append('s' + i, { type: 't', data: i });
+    out.close = await store.close().then(() => 'ok', describe);
+    out.synced = fs.existsSync(dir + '/synced') ? fs.readFileSync(dir + '/synced', 'utf8') : null;
+    try {
+      const again = await EventStore.open(new FlatfileBackend({ dir, durability: 'none', maxOpenFiles: 32 }));
+      out.head = await again.headPosition();
+      out.feed = (await again.readAll({ limit: 10000 })).events.every((e, i) => e.position === i + 1 && e.streamId === 's' + i && e.data === i);
+      out.reopen = await again.close().then(() => 'ok', describe);
+    } catch (e) {
+      out.reopen = describe(e);
+    }
+    process.stdout.write(JSON.stringify(out));
+  `;
+  const run = spawnSync('/bin/sh', ['-c', 'ulimit -n 128 && exec "$@"', 'sh', process.execPath, '--import', 'tsx', '--input-type=module', '-e', child, dir], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.is(run.status, 0, `the child failed (${run.status ?? run.signal}):\n${run.stderr}`);
+  assert.equal(JSON.parse(run.stdout), { close: 'ok', synced: String(STREAMS), head: STREAMS, feed: true, reopen: 'ok' });
 });
 
 // ---- symlinks and special files in the data folder -----------------------------------
@@ -405,5 +635,30 @@ test('an empty folder becomes a store', async () => {
   await store.close();
   assert.ok(fs.existsSync(path.join(dir, 'ffcdb.json')));
 });
+
+// ---- I/O errors while opening -------------------------------------------------------
+
+for (const { label, plant, errno } of [
+  { label: 'epoch.tmp is a directory', plant: (dir: string) => fs.mkdirSync(path.join(dir, 'epoch.tmp')), errno: 'EISDIR' },
+  {
+    label: 'a stale writer.lock that is a regular file, not a directory',
+    plant: (dir: string) => {
+      const lock = path.join(dir, 'writer.lock');
+      fs.writeFileSync(lock, 'not a lock directory');
+      const past = new Date(Date.now() - 60_000);
+      fs.utimesSync(lock, past, past);
+    },
+    errno: 'ENOTDIR',
+  },
+] as const) {
+  test(`an I/O error while opening (${label}) rejects with an FfcdbError of code IO, not a plain Error`, async () => {
+    const dir = await storeWithTwoStreams();
+    plant(dir);
+    const err = await rejection(open(dir)); // fails unless it is an FfcdbError
+    assert.is(err.code, 'IO', err.message);
+    assert.is(err.details.errno, errno, err.message);
+    assert.ok(typeof err.details.file === 'string' && (err.details.file as string).startsWith(dir), `details.file names the file: ${String(err.details.file)}`);
+  });
+}
 
 test.run();

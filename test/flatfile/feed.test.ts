@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import type { EventStore } from '../../src/engine/event-store.js';
 import { openStore } from '../../src/open-store.js';
-import { FEED_MAGIC, parseHeader } from '../../src/backends/flatfile/frame.js';
+import { FEED_MAGIC, FLAG_GROUP_END, encodeFrame, parseHeader } from '../../src/backends/flatfile/frame.js';
+import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import { FEED_DIR, FEED_SUFFIX, STREAMS_DIR, listSegments } from '../../src/backends/flatfile/layout.js';
 import type { JsonValue, NewEvent, RecordedEvent } from '../../src/types.js';
 import { flatfileSuite, rejected, tempRoot } from './unit-helpers.js';
@@ -364,5 +365,59 @@ test('appends to one stream committed together across a stream segment boundary 
     await store.close();
   }
 });
+
+// ---- crafted feed frames: checksummed, but declaring impossible numbers ----------------------
+
+/** A whole, CRC-valid feed frame for position 2 (version 2) whose payload is `row` ([streamId, segment, offset, length]). */
+function craftedFeedFrame(row: unknown): Buffer {
+  const payload = encodeMsgpack(row);
+  return encodeFrame(
+    { magic: FEED_MAGIC, flags: FLAG_GROUP_END, count: 1, epoch: 1, rawLength: payload.length, linkOffset: 0, linkSegment: 0, firstVersion: 2, firstPosition: 2 },
+    payload,
+  );
+}
+
+let crafted = 0;
+for (const [label, row] of [
+  ['a length of 2^40', ['a', 1, 0, 2 ** 40]],
+  ['a length just over 4 GiB', ['a', 1, 0, 2 ** 32 + 1]],
+  ['a negative length', ['a', 1, 0, -5]],
+  ['a negative offset', ['a', 1, -100, 200]],
+  ['an offset of 2^40', ['a', 1, 2 ** 40, 200]],
+] as const) {
+  test(`a CRC-valid feed frame whose payload declares ${label} raises CORRUPT (an FfcdbError), never a RangeError, when read and when the store is reopened`, async () => {
+    const dir = path.join(base, `crafted-${++crafted}`);
+    const store = await openStore({ dir, durability: 'always' });
+    try {
+      await store.append('a', { type: 'msg', data: 'a1' });
+      // Appended behind the open store's back, as another process would: the store reads it as news.
+      fs.appendFileSync(path.join(dir, FEED_DIR, `${'1'.padStart(16, '0')}${FEED_SUFFIX}`), craftedFeedFrame(row));
+      const err = await rejected(store.readAll()); // fails unless it is an FfcdbError
+      assert.is(err.code, ErrorCode.CORRUPT, err.message);
+    } finally {
+      await store.close();
+    }
+    // Reopening refuses with CORRUPT, or opens (having cut the frame as a torn tail) and reads without a RangeError.
+    let reopened: EventStore | undefined;
+    try {
+      reopened = await openStore({ dir, durability: 'always' });
+    } catch (err) {
+      assert.instance(err, FfcdbError, String((err as Error)?.stack ?? err));
+      assert.is((err as FfcdbError).code, ErrorCode.CORRUPT, (err as Error).message);
+      return;
+    }
+    try {
+      try {
+        const events = (await reopened.readAll()).events;
+        assert.equal(events.map((e) => [e.position, e.streamId, e.data]), [[1, 'a', 'a1']], 'only the real event is read');
+      } catch (err) {
+        assert.instance(err, FfcdbError, String((err as Error)?.stack ?? err));
+        assert.is((err as FfcdbError).code, ErrorCode.CORRUPT, (err as Error).message);
+      }
+    } finally {
+      await reopened.close();
+    }
+  });
+}
 
 test.run();

@@ -73,6 +73,16 @@ async function open(dir: string, events?: MonitorEvent[], options: Partial<Flatf
   return EventStore.open(backend);
 }
 
+/**
+ * Models a power failure before the last writes reached the disk: the store's record of what it had synced
+ * (`synced`) and its commit journal are gone, as if neither the close's checkpoint nor the group's journal
+ * fsync had happened. (Losing data that had been synced is damage, which is reported, never cut.)
+ */
+function forgetSync(dir: string): void {
+  fs.rmSync(path.join(dir, 'synced'), { force: true });
+  fs.rmSync(path.join(dir, 'journal'), { recursive: true, force: true });
+}
+
 async function withStore<T>(dir: string, fn: (store: EventStore) => Promise<T>, events?: MonitorEvent[]): Promise<T> {
   const store = await open(dir, events);
   try {
@@ -300,6 +310,90 @@ test('damage in the feed followed by a valid frame raises CORRUPT on open naming
   assert.is(again.details.offset, offsets[1]);
 });
 
+/**
+ * A store with x (position 1) and then a and b committed together as the last group, closed cleanly
+ * (so everything is on disk and `synced` says so), and then one payload byte of a's only frame flipped.
+ */
+async function damagedLastGroup(durability: 'always' | 'batched' | 'none') {
+  const dir = tempDir();
+  const store = await open(dir, undefined, { durability });
+  const rs = [await store.append('x', ev('x1'))];
+  // Queued in one tick while the store does not hold the writer lock: a and b form one group, the last.
+  await lockReleased(dir);
+  rs.push(...(await Promise.all([store.append('a', ev('a1')), store.append('b', ev('b1'))])));
+  assert.equal(rs.map((r) => [r.streamId, r.firstPosition]), [['x', 1], ['a', 2], ['b', 3]]);
+  await store.close();
+  const feed = FEED_FILE(dir);
+  const feedBytes = fs.readFileSync(feed);
+  assert.equal(
+    frameOffsets(feed).map((at) => (feedBytes[at + 5]! & 2) !== 0),
+    [true, false, true],
+    'precondition: a and b were committed in one group, the last',
+  );
+  const segA = onlySegment(dir, 'a');
+  const damaged = fs.readFileSync(segA);
+  damaged[60] = damaged[60]! ^ 0xff; // a payload byte of a's only frame
+  fs.writeFileSync(segA, damaged);
+  const files = [feed, segA, onlySegment(dir, 'b')];
+  const before = files.map((f) => fs.readFileSync(f));
+  const untouched = () => files.forEach((f, i) => assert.ok(fs.readFileSync(f).equals(before[i]!), `${path.relative(dir, f)} is left exactly as it was`));
+  return { dir, segA, untouched };
+}
+
+for (const durability of ['always', 'batched', 'none'] as const) {
+  test(`one flipped byte in the last commit group, acknowledged and synced (durability '${durability}', closed cleanly), is damage: reopening cuts nothing, the other streams of the group keep their events, and reading the feed through it raises CORRUPT`, async () => {
+    const { dir, segA, untouched } = await damagedLastGroup(durability);
+    const events: MonitorEvent[] = [];
+    const reopened = await open(dir, events);
+    try {
+      assert.equal(recoveries(events), [], `nothing acknowledged and synced is cut on reopen; the monitor reported ${JSON.stringify(recoveries(events))}`);
+      assert.is(await reopened.headPosition(), 3);
+      assert.equal((await reopened.readStream('b')).map((e) => e.data), [ev('b1').data], "b's acknowledged event, in the same group, is still there");
+      assert.equal((await reopened.readStream('x')).map((e) => e.data), [ev('x1').data]);
+      const feedRead = await expectCode(reopened.readAll(), 'CORRUPT');
+      assert.is(feedRead.details.file, segA);
+      assert.is(feedRead.details.offset, 0);
+      assert.equal((await reopened.readAll({ fromPosition: 3 })).events.map((e) => [e.position, e.streamId, e.data]), [[3, 'b', ev('b1').data]], 'the feed after the damaged frame reads');
+    } finally {
+      await reopened.close();
+    }
+    untouched();
+  });
+}
+
+// The damaged frame is the last (only) frame of its stream, so it looks like a torn tail to the stream alone;
+// the feed says it was committed and `synced` that it was on disk.
+
+test('one flipped byte in the last frame of a stream, acknowledged and synced: reading that stream raises CORRUPT naming the file and offset, not an empty stream', async () => {
+  const { dir, segA, untouched } = await damagedLastGroup('none');
+  const reopened = await open(dir);
+  try {
+    const read = await expectCode(reopened.readStream('a'), 'CORRUPT');
+    assert.is(read.details.file, segA);
+    assert.is(read.details.offset, 0);
+  } finally {
+    await reopened.close();
+  }
+  untouched();
+});
+
+test('one flipped byte in the last frame of a stream, acknowledged and synced: the next append to that stream rejects with CORRUPT and does not cut the frame as a torn tail', async () => {
+  const { dir, segA, untouched } = await damagedLastGroup('none');
+  const reopened = await open(dir);
+  const seen: MonitorEvent[] = [];
+  const sub = reopened.monitor$.subscribe((e) => seen.push(e));
+  try {
+    const write = await expectCode(reopened.append('a', ev('a2')), 'CORRUPT');
+    assert.is(write.details.file, segA);
+    assert.equal(recoveries(seen), [], `the monitor reported ${JSON.stringify(recoveries(seen))}`);
+    assert.is(await reopened.headPosition(), 3);
+  } finally {
+    sub.unsubscribe();
+    await reopened.close();
+  }
+  untouched();
+});
+
 // ---- stream frames without a feed frame ----------------------------------------
 
 test("a stream frame whose feed frame is missing (feed cut at a frame boundary) is not returned, and is removed when the stream is next written ('orphan-removed')", async () => {
@@ -378,6 +472,7 @@ test('the last commit group whose stream frame is missing (stream file truncated
     await s.append('a', ev(2));
     await s.append('b', ev(3));
   });
+  forgetSync(dir);
   const segB = onlySegment(dir, 'b');
   fs.truncateSync(segB, 0); // power failed before b's frame reached the disk; the feed frame did
   const feed = FEED_FILE(dir);
@@ -421,6 +516,7 @@ test('in a commit group of several streams, a missing stream frame cuts the feed
   const feedBytes = fs.readFileSync(feed);
   const groupEnds = feedOffsets.map((at) => (feedBytes[at + 5]! & 2) !== 0);
   assert.equal(groupEnds.slice(1), [false, false, true], 'precondition: b, c and d were committed in one group');
+  forgetSync(dir);
   const segC = onlySegment(dir, 'c');
   const segD = onlySegment(dir, 'd');
   fs.truncateSync(segC, 0); // c's frame never reached the disk; b's and d's did, and so did the whole feed

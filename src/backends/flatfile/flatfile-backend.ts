@@ -371,6 +371,9 @@ export class FlatfileBackend implements StorageBackend {
         writes.push({ file: p.file, offset: p.offset, bytes: p.frame });
       }
       if (feedPlan.newSegment) dirsToSync.add(this.#layout.feedDir());
+      // Checked again right before the feed write: a stall while writing the stream frames must not
+      // let this writer put its feed frames over another's.
+      this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset);
       this.#files.write(feedPlan.file, feedPlan.bytes, feedPlan.offset, true);
       writes.push({ file: feedPlan.file, offset: feedPlan.offset, bytes: feedPlan.bytes });
       for (const d of dirsToSync) this.#newDirs.add(d);
@@ -648,7 +651,7 @@ export class FlatfileBackend implements StorageBackend {
     const chunk = Math.max(1, Math.floor(this.#options.maxOpenFiles / 4));
     for (let i = 0; i < all.length; i += chunk) await this.#files.sync(all.slice(i, i + chunk));
     const dirs = [...this.#newDirs];
-    await syncDirectories(dirs, this.#options.faults);
+    for (let i = 0; i < dirs.length; i += chunk) await syncDirectories(dirs.slice(i, i + chunk), this.#options.faults);
     for (const d of dirs) this.#newDirs.delete(d);
     writeSynced(this.#layout.root, target);
     this.#feed.syncedThrough = Math.max(this.#feed.syncedThrough, target);

@@ -91,6 +91,17 @@ export class StreamLog {
     const buf = this.#files.readAll(file);
     const scan = scanSegment(buf, file, STREAM_MAGIC, this.#maxPayload);
     let end = scan.validEnd;
+    if (scan.tornTail) {
+      // A torn write is always above the synced position (it never finished, let alone reached the disk);
+      // a bad frame whose header still names a position at or below it, and after this stream's previous
+      // frame, is damage to data that had.
+      const header = parseHeader(buf, end, STREAM_MAGIC, this.#maxPayload);
+      const previous = scan.frames.at(-1)?.header;
+      const after = previous ? previous.firstPosition + previous.count - 1 : 0;
+      if (typeof header !== 'string' && header.firstPosition > after && header.firstPosition <= this.#feed.syncedThrough) {
+        throw corruptAt(file, end, `the frame for positions from ${header.firstPosition}, which had reached the disk, fails its checks`);
+      }
+    }
     if (scan.tornTail && asWriter) {
       this.#files.truncate(file, end);
       this.#monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: end, reason: scan.tornTail.reason });
@@ -164,6 +175,10 @@ export class StreamLog {
       }
       return file;
     });
+    for (const [file, span] of spans) {
+      // Declared offsets are checked against the file before a buffer is sized from them.
+      if (span.end > this.#files.size(file)) throw corruptAt(file, span.start, 'the feed points past the end of this segment file');
+    }
     return entries.map((e, i) => {
       const file = files[i]!;
       const span = spans.get(file)!;
