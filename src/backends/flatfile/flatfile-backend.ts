@@ -353,6 +353,7 @@ export class FlatfileBackend implements StorageBackend {
       // Fencing: if another process holds the lock now or wrote to the feed, our lock was taken over (our
       // event loop may have stalled past the stale time before the lock library could tell us). Write nothing.
       this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset);
+      const checkedAt = performance.now();
       // Stream frames first, then the feed: a whole feed frame always points at a whole stream frame.
       const touched = new Set<string>([feedPlan.file]);
       const writes: JournalWrite[] = [];
@@ -371,16 +372,18 @@ export class FlatfileBackend implements StorageBackend {
         writes.push({ file: p.file, offset: p.offset, bytes: p.frame });
       }
       if (feedPlan.newSegment) dirsToSync.add(this.#layout.feedDir());
-      // Checked again right before the feed write: a stall while writing the stream frames must not
-      // let this writer put its feed frames over another's.
-      this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset);
+      // Checked again right before the feed write when writing the stream frames took long (a stall there
+      // must not let this writer put its feed frames over another's); a takeover needs seconds of stall.
+      if (performance.now() - checkedAt > 1) this.#assertStillOurs(feedPlan.file);
       this.#files.write(feedPlan.file, feedPlan.bytes, feedPlan.offset, true);
       writes.push({ file: feedPlan.file, offset: feedPlan.offset, bytes: feedPlan.bytes });
       for (const d of dirsToSync) this.#newDirs.add(d);
-      if (this.#options.durability === 'always') await this.#makeDurable(writes, touched, planned[0]!.result.firstPosition, planned.at(-1)!.result.lastPosition);
+      const waits = this.#options.durability === 'always';
+      if (waits) await this.#makeDurable(writes, touched, planned[0]!.result.firstPosition, planned.at(-1)!.result.lastPosition);
       // Still ours? Nothing may have been appended after our frames, and the lock must not have been lost meanwhile.
+      // (Without an await since the last check, nothing could have run in between.)
       if (this.#failure) throw this.#failure;
-      this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset + feedPlan.bytes.length);
+      if (waits) this.#assertFeedUnchanged(feedPlan.file, feedPlan.offset + feedPlan.bytes.length);
     } catch (err) {
       const failure = err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'commit');
       this.#fail(failure);
@@ -433,10 +436,14 @@ export class FlatfileBackend implements StorageBackend {
     if (this.#feed.syncedThrough >= firstPosition - 1) this.#feed.syncedThrough = lastPosition;
   }
 
-  #assertFeedUnchanged(file: string, expectedSize: number): void {
+  #assertStillOurs(file: string): void {
     if (!this.#lock.stillOurs()) {
       throw new FfcdbError(ErrorCode.LOCKED, 'another process took the writer lock over; this store is fenced and must be reopened', { file });
     }
+  }
+
+  #assertFeedUnchanged(file: string, expectedSize: number): void {
+    this.#assertStillOurs(file);
     const size = this.#files.size(file);
     if (size !== expectedSize && size !== -1) {
       throw new FfcdbError(
