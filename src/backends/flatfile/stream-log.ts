@@ -12,6 +12,9 @@ import type { FileHandles } from './file-handles.js';
 import { type Layout, SEGMENT_SUFFIX, isRealDirectory, listSegments } from './layout.js';
 import { corruptAt, scanSegment } from './segment-scan.js';
 
+/** Feed replay reads a stream file in spans of at most this window (plus one frame). */
+const SPAN_WINDOW = 1 << 20;
+
 /** What the store knows about one stream's files. */
 export interface StreamState {
   id: string;
@@ -162,26 +165,25 @@ export class StreamLog {
    * that stream, all of them in the same stretch of the feed.
    */
   readFrames(entries: readonly FeedEntry[]): RecordedEvent[][] {
-    const spans = new Map<string, { start: number; end: number; buf?: Buffer }>();
-    const files = entries.map((e) => {
+    // Spans are per file and per window of its bytes, so that whatever offsets a (damaged) feed declares,
+    // no read is sized beyond a window and one frame.
+    const spans = new Map<string, { file: string; start: number; end: number; buf?: Buffer }>();
+    const keys = entries.map((e) => {
       const dir = this.#dirOf(e.streamId);
       if (!this.#dirExists(dir)) throw corruptAt(this.#layout.segmentPath(dir, e.segment), e.offset, 'the feed points into a stream folder that does not exist');
       const file = this.#layout.segmentPath(dir, e.segment);
-      const span = spans.get(file);
-      if (!span) spans.set(file, { start: e.offset, end: e.offset + e.length });
+      const key = `${file}\0${Math.floor(e.offset / SPAN_WINDOW)}`;
+      const span = spans.get(key);
+      if (!span) spans.set(key, { file, start: e.offset, end: e.offset + e.length });
       else {
         span.start = Math.min(span.start, e.offset);
         span.end = Math.max(span.end, e.offset + e.length);
       }
-      return file;
+      return key;
     });
-    for (const [file, span] of spans) {
-      // Declared offsets are checked against the file before a buffer is sized from them.
-      if (span.end > this.#files.size(file)) throw corruptAt(file, span.start, 'the feed points past the end of this segment file');
-    }
     return entries.map((e, i) => {
-      const file = files[i]!;
-      const span = spans.get(file)!;
+      const span = spans.get(keys[i]!)!;
+      const file = span.file;
       span.buf ??= this.#readSpan(file, span.start, span.end);
       const at = e.offset - span.start;
       const header = parseHeader(span.buf, at, STREAM_MAGIC, this.#maxPayload);
