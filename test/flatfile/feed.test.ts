@@ -8,7 +8,7 @@ import { FEED_MAGIC, FLAG_GROUP_END, encodeFrame, parseHeader } from '../../src/
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import { FEED_DIR, FEED_SUFFIX, STREAMS_DIR, listSegments } from '../../src/backends/flatfile/layout.js';
 import type { JsonValue, NewEvent, RecordedEvent } from '../../src/types.js';
-import { flatfileSuite, rejected, tempRoot } from './unit-helpers.js';
+import { flatfileSuite, rejected, tempRoot, rng } from './unit-helpers.js';
 
 const test = flatfileSuite('flatfile/feed');
 
@@ -35,18 +35,6 @@ function rows(model: Expected[], from = 1, to = model.length): Row[] {
   return out;
 }
 
-/** A seeded generator, so failures reproduce. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 async function appendAndRecord(store: EventStore, model: Expected[], streamId: string, events: NewEvent[]): Promise<void> {
   const r = await store.append(streamId, events);

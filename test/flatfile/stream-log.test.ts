@@ -9,7 +9,7 @@ import { openStore } from '../../src/open-store.js';
 import { STREAM_MAGIC, parseHeader } from '../../src/backends/flatfile/frame.js';
 import { Layout, SEGMENT_SUFFIX, listSegments } from '../../src/backends/flatfile/layout.js';
 import type { JsonValue, NewEvent, RecordedEvent } from '../../src/types.js';
-import { flatfileSuite, rejected, tempRoot } from './unit-helpers.js';
+import { flatfileSuite, rejected, tempRoot, rng } from './unit-helpers.js';
 
 const test = flatfileSuite('flatfile/stream-log');
 
@@ -36,17 +36,6 @@ function expectedRows(list: Expected[]): Row[] {
   return list.map((m) => [m.version, m.position, m.type, dataKey(m.data)]);
 }
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 /** About `n` characters that lz4 cannot shrink much, so the frame really is that large on disk. */
 function noise(n: number, random: () => number): string {
