@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject, share } from 'rxjs';
 import { encodeEvents } from '../../codec/event-codec.js';
@@ -11,7 +9,8 @@ import type { BackendCapabilities, BackendContext, PreparedEvent, StorageBackend
 import { Feed, type FeedEntry } from './feed.js';
 import { FLAG_LZ4, STREAM_MAGIC, encodeFrame, frameIntact, frameLength, parseHeader, setLink } from './frame.js';
 import { type FaultInjection, FileHandles, syncDirectories } from './file-handles.js';
-import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE, Layout, STORE_FILE, STREAMS_DIR, SYNCED_FILE, isRealDirectory } from './layout.js';
+import { Layout } from './layout.js';
+import { claimStore, makeRoot, nextEpoch, readSynced, writeSynced } from './store-files.js';
 import type { FlatfileOptions } from './options.js';
 import { type StreamState, StreamLog } from './stream-log.js';
 import { WriterLock } from './writer-lock.js';
@@ -19,7 +18,6 @@ import { CommitJournal, type JournalWrite } from './commit-journal.js';
 
 export type { FlatfileOptions } from './options.js';
 
-const FORMAT = { format: 'flatfile-chat-db', version: 1 };
 /** Appends committed together at most; bounds one group's memory and latency. */
 const MAX_GROUP = 1024;
 /** A busy writer hands the lock to a waiting process after holding it this long. */
@@ -708,97 +706,6 @@ function draftIds(drafts: Map<string, StreamState>, streamId: string): Map<strin
   const draft = drafts.get(streamId)!;
   draft.ids ??= new Map();
   return draft.ids;
-}
-
-function makeRoot(dir: string): string {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    return fs.realpathSync(dir);
-  } catch (err) {
-    throw ioError(err, dir, 'mkdir');
-  }
-}
-
-/** Checks that the folder is a store of our format, or makes an empty folder one. Runs under the writer lock. */
-function claimStore(root: string): void {
-  try {
-    claimStoreFiles(root);
-  } catch (err) {
-    throw err instanceof FfcdbError ? err : ioError(err, root, 'open store');
-  }
-}
-
-function claimStoreFiles(root: string): void {
-  const marker = path.join(root, STORE_FILE);
-  if (fs.existsSync(marker)) {
-    let found: unknown;
-    try {
-      found = JSON.parse(fs.readFileSync(marker, 'utf8'));
-    } catch {
-      found = undefined;
-    }
-    const f = found as { format?: unknown; version?: unknown } | undefined;
-    if (f?.format !== FORMAT.format || f.version !== FORMAT.version) {
-      throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${marker} does not describe a flatfile-chat-db store of format version ${FORMAT.version}`, { file: marker });
-    }
-  } else {
-    const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE && n !== LOCK_OWNER_FILE);
-    if (others.length > 0) {
-      throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${root} is not empty and holds no ${STORE_FILE}: refusing to use it as a store`, { dir: root });
-    }
-    fs.writeFileSync(marker, `${JSON.stringify(FORMAT)}\n`);
-  }
-  for (const dir of [FEED_DIR, STREAMS_DIR]) {
-    const p = path.join(root, dir);
-    if (!isRealDirectory(p)) fs.mkdirSync(p);
-  }
-}
-
-function readSynced(root: string): number {
-  try {
-    const value = Number.parseInt(fs.readFileSync(path.join(root, SYNCED_FILE), 'utf8'), 10);
-    return Number.isSafeInteger(value) && value > 0 ? value : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Replaced whole (write, fsync, rename): a torn or lost update only makes recovery check more. */
-function writeSynced(root: string, position: number): void {
-  const file = path.join(root, SYNCED_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, String(position));
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    throw ioError(err, file, 'write');
-  }
-}
-
-/** Each opening of the store for writing gets the next epoch; frames carry it so a file shows who wrote it. */
-function nextEpoch(root: string): number {
-  const file = path.join(root, EPOCH_FILE);
-  let current = 0;
-  try {
-    current = Number.parseInt(fs.readFileSync(file, 'utf8'), 10) || 0;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, file, 'read');
-  }
-  const next = (current + 1) % 0x1_0000_0000;
-  const tmp = `${file}.tmp`;
-  try {
-    fs.writeFileSync(tmp, String(next));
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    throw ioError(err, file, 'write');
-  }
-  return next;
 }
 
 function positive(value: number | undefined, fallback: number, field: string): number {

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
+import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE, STORE_FILE, STREAMS_DIR, SYNCED_FILE, isRealDirectory } from './layout.js';
+
+/** The small files that describe the data folder itself: its format marker, the writer epoch and the synced position. */
+
+const FORMAT = { format: 'flatfile-chat-db', version: 1 };
+
+export function makeRoot(dir: string): string {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    return fs.realpathSync(dir);
+  } catch (err) {
+    throw ioError(err, dir, 'mkdir');
+  }
+}
+
+/** Checks that the folder is a store of our format, or makes an empty folder one. Runs under the writer lock. */
+export function claimStore(root: string): void {
+  try {
+    claimStoreFiles(root);
+  } catch (err) {
+    throw err instanceof FfcdbError ? err : ioError(err, root, 'open store');
+  }
+}
+
+function claimStoreFiles(root: string): void {
+  const marker = path.join(root, STORE_FILE);
+  if (fs.existsSync(marker)) {
+    let found: unknown;
+    try {
+      found = JSON.parse(fs.readFileSync(marker, 'utf8'));
+    } catch {
+      found = undefined;
+    }
+    const f = found as { format?: unknown; version?: unknown } | undefined;
+    if (f?.format !== FORMAT.format || f.version !== FORMAT.version) {
+      throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${marker} does not describe a flatfile-chat-db store of format version ${FORMAT.version}`, { file: marker });
+    }
+  } else {
+    const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE && n !== LOCK_OWNER_FILE);
+    if (others.length > 0) {
+      throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${root} is not empty and holds no ${STORE_FILE}: refusing to use it as a store`, { dir: root });
+    }
+    fs.writeFileSync(marker, `${JSON.stringify(FORMAT)}\n`);
+  }
+  for (const dir of [FEED_DIR, STREAMS_DIR]) {
+    const p = path.join(root, dir);
+    if (!isRealDirectory(p)) fs.mkdirSync(p);
+  }
+}
+
+export function readSynced(root: string): number {
+  try {
+    const value = Number.parseInt(fs.readFileSync(path.join(root, SYNCED_FILE), 'utf8'), 10);
+    return Number.isSafeInteger(value) && value > 0 ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Replaced whole (write, fsync, rename): a torn or lost update only makes recovery check more. */
+export function writeSynced(root: string, position: number): void {
+  const file = path.join(root, SYNCED_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, String(position));
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    throw ioError(err, file, 'write');
+  }
+}
+
+/** Each opening of the store for writing gets the next epoch; frames carry it so a file shows who wrote it. */
+export function nextEpoch(root: string): number {
+  const file = path.join(root, EPOCH_FILE);
+  let current = 0;
+  try {
+    current = Number.parseInt(fs.readFileSync(file, 'utf8'), 10) || 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, file, 'read');
+  }
+  const next = (current + 1) % 0x1_0000_0000;
+  const tmp = `${file}.tmp`;
+  try {
+    fs.writeFileSync(tmp, String(next));
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    throw ioError(err, file, 'write');
+  }
+  return next;
+}
