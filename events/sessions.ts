@@ -1,0 +1,87 @@
+import { assertStreamId, invalid } from '../src/engine/validation.js';
+import type { Definitions } from './definition.js';
+import { type JsonObject, fields, flag, jsonObject, label, list } from './fields.js';
+import { EVENT_LIMITS } from './limits.js';
+
+/**
+ * Events of a chat session, appended to the session's own stream (the stream
+ * id is the session id, so the payloads do not repeat it).
+ */
+
+export interface SessionCreated {
+  /** The owner. */
+  userId: string;
+  title: string;
+  tags?: string[];
+  metadata?: JsonObject;
+}
+
+export interface SessionRenamed {
+  title: string;
+}
+
+/** The session's tags from now on (a set: no repeats). */
+export interface SessionTagged {
+  tags: string[];
+}
+
+/** Archived, or back out of the archive. */
+export interface SessionArchived {
+  archived: boolean;
+}
+
+/** Reads stop returning the session; the log keeps the audit trail unless `purge` asks to erase the data itself. */
+export interface SessionDeleted {
+  purge?: boolean;
+}
+
+export interface SessionEvents {
+  'session.created': SessionCreated;
+  'session.renamed': SessionRenamed;
+  'session.tagged': SessionTagged;
+  'session.archived': SessionArchived;
+  'session.deleted': SessionDeleted;
+}
+
+function tags(value: unknown, field: string): void {
+  list(value, field, EVENT_LIMITS.tags);
+  const seen = new Set<string>();
+  value.forEach((tag, i) => {
+    label(tag, `${field}[${i}]`, EVENT_LIMITS.tagChars);
+    if (seen.has(tag)) throw invalid(`${field}[${i}]`, `repeats the tag ${JSON.stringify(tag)}`);
+    seen.add(tag);
+  });
+}
+
+function validateSessionCreated(data: unknown): asserts data is SessionCreated {
+  const o = fields(data, 'data', ['userId', 'title', 'tags', 'metadata']);
+  assertStreamId(o.userId, 'data.userId');
+  label(o.title, 'data.title');
+  if (o.tags !== undefined) tags(o.tags, 'data.tags');
+  if (o.metadata !== undefined) jsonObject(o.metadata, 'data.metadata', EVENT_LIMITS.metadataBytes);
+}
+
+function validateSessionRenamed(data: unknown): asserts data is SessionRenamed {
+  label(fields(data, 'data', ['title']).title, 'data.title');
+}
+
+function validateSessionTagged(data: unknown): asserts data is SessionTagged {
+  tags(fields(data, 'data', ['tags']).tags, 'data.tags');
+}
+
+function validateSessionArchived(data: unknown): asserts data is SessionArchived {
+  flag(fields(data, 'data', ['archived']).archived, 'data.archived');
+}
+
+function validateSessionDeleted(data: unknown): asserts data is SessionDeleted {
+  const o = fields(data, 'data', ['purge']);
+  if (o.purge !== undefined) flag(o.purge, 'data.purge');
+}
+
+export const sessionEvents: Definitions<SessionEvents> = {
+  'session.created': { version: 1, validate: validateSessionCreated },
+  'session.renamed': { version: 1, validate: validateSessionRenamed },
+  'session.tagged': { version: 1, validate: validateSessionTagged },
+  'session.archived': { version: 1, validate: validateSessionArchived },
+  'session.deleted': { version: 1, validate: validateSessionDeleted },
+};

@@ -1,0 +1,115 @@
+import * as assert from 'uvu/assert';
+import { ErrorCode } from '../../src/errors.js';
+import { type MessageAdded, messageEvents } from '../../events/messages.js';
+import type { EventDefinition } from '../../events/definition.js';
+import { flatfileSuite } from '../flatfile/unit-helpers.js';
+import { fails } from './fails.js';
+
+const added: EventDefinition<unknown> = messageEvents['message.added'];
+const edited: EventDefinition<unknown> = messageEvents['message.edited'];
+const deleted: EventDefinition<unknown> = messageEvents['message.deleted'];
+const test = flatfileSuite('events: messages');
+
+const base = { messageId: '01J0MSG', role: 'user' };
+const withParts = (...parts: unknown[]) => ({ ...base, content: parts });
+
+test('message.added is at schema version 2 with an upcaster from version 1', () => {
+  assert.is(added.version, 2);
+  assert.ok(added.history?.[1]);
+});
+
+test('message.added accepts plain text content and every kind of typed part', () => {
+  added.validate({ ...base, content: 'Hello' });
+  added.validate({
+    messageId: 'm-2',
+    role: 'assistant',
+    content: [
+      { type: 'reasoning', text: 'The user greets me.' },
+      { type: 'text', text: 'Hi! Here is the chart.' },
+      { type: 'image', documentId: 'doc-1', mediaType: 'image/png', name: 'chart.png' },
+      { type: 'file', url: 'https://example.org/report.pdf', mediaType: 'application/pdf' },
+      { type: 'tool_call', id: 'call_abc', name: 'get_weather', arguments: { city: 'Paris' } },
+      { type: 'tool_result', toolCallId: 'call_abc', content: { tempC: 21 }, isError: false },
+    ],
+    attachments: [{ documentId: 'doc-1', name: 'chart.png', mediaType: 'image/png' }],
+    metadata: { model: 'gpt-4o', usage: { inputTokens: 12, outputTokens: 40, totalTokens: 52 }, finishReason: 'stop', latencyMs: 830, trace: { id: 'x' } },
+  });
+});
+
+test('roles: the four well-known ones and app-named ones matching a safe pattern', () => {
+  for (const role of ['system', 'user', 'assistant', 'tool', 'model', 'narrator_2', 'critic-bot']) added.validate({ ...base, role, content: '' });
+  for (const role of ['', 'User', '1user', 'a b', 'x'.repeat(33), 'rôle', 3]) fails(() => added.validate({ ...base, role, content: '' }), 'data.role');
+});
+
+test('the message id is checked as an event id (INVALID_ID naming data.messageId)', () => {
+  fails(() => added.validate({ ...base, messageId: '', content: 'x' }), 'data.messageId', ErrorCode.INVALID_ID);
+  fails(() => added.validate({ role: 'user', content: 'x' }), 'data.messageId', ErrorCode.INVALID_ID);
+  fails(() => deleted.validate({ messageId: 'a/b' }), 'data.messageId', ErrorCode.INVALID_ID);
+});
+
+test('a bad part is named by its index and field: unknown type, missing text, stray field', () => {
+  fails(() => added.validate(withParts({ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'video', url: 'x' })), 'data.content[2].type');
+  fails(() => added.validate(withParts({ type: 'text' })), 'data.content[0].text');
+  fails(() => added.validate(withParts({ type: 'text', text: 'a', url: 'https://x' })), 'data.content[0].url');
+  fails(() => added.validate(withParts('text')), 'data.content[0]');
+  fails(() => added.validate({ ...base, content: 42 }), 'data.content');
+});
+
+test('image and file parts reference exactly one of a document and an http(s) URL', () => {
+  fails(() => added.validate(withParts({ type: 'image' })), 'data.content[0]');
+  fails(() => added.validate(withParts({ type: 'file', documentId: 'd1', url: 'https://x.org/f' })), 'data.content[0]');
+  fails(() => added.validate(withParts({ type: 'image', url: 'javascript:alert(1)' })), 'data.content[0].url');
+  fails(() => added.validate(withParts({ type: 'image', url: `https://x.org/${'a'.repeat(8192)}` })), 'data.content[0].url');
+  fails(() => added.validate(withParts({ type: 'image', documentId: '../etc' })), 'data.content[0].documentId', ErrorCode.INVALID_ID);
+  fails(() => added.validate(withParts({ type: 'file', documentId: 'd1', mediaType: 'pdf' })), 'data.content[0].mediaType');
+});
+
+test('tool calls need an id, a tool name and JSON arguments; tool results name their call', () => {
+  fails(() => added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'get weather', arguments: {} })), 'data.content[0].name');
+  fails(() => added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'f' })), 'data.content[0].arguments');
+  fails(() => added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'f', arguments: { n: Infinity } })), 'data.content[0].arguments.n');
+  fails(() => added.validate(withParts({ type: 'tool_result', content: 'ok' })), 'data.content[0].toolCallId', ErrorCode.INVALID_ID);
+  fails(() => added.validate(withParts({ type: 'tool_result', toolCallId: 'c1', content: 'ok', isError: 'no' })), 'data.content[0].isError');
+});
+
+test('sizes are bounded: text length, number of parts and attachments, metadata bytes', () => {
+  fails(() => added.validate({ ...base, content: 'x'.repeat(1_000_001) }), 'data.content');
+  fails(() => added.validate(withParts({ type: 'reasoning', text: 'x'.repeat(1_000_001) })), 'data.content[0].text');
+  fails(() => added.validate(withParts(...Array.from({ length: 257 }, () => ({ type: 'text', text: '' })))), 'data.content');
+  fails(() => added.validate({ ...base, content: '', attachments: Array.from({ length: 65 }, () => ({ documentId: 'd' })) }), 'data.attachments');
+  fails(() => added.validate({ ...base, content: '', metadata: { blob: 'x'.repeat(65 * 1024) } }), 'data.metadata');
+});
+
+test('attachments and metadata name the bad field', () => {
+  fails(() => added.validate({ ...base, content: '', attachments: [{ documentId: 'd1' }, { name: 'x' }] }), 'data.attachments[1].documentId', ErrorCode.INVALID_ID);
+  fails(() => added.validate({ ...base, content: '', metadata: { usage: { inputTokens: -1 } } }), 'data.metadata.usage.inputTokens');
+  fails(() => added.validate({ ...base, content: '', metadata: { usage: { tokens: 1 } } }), 'data.metadata.usage.tokens');
+  fails(() => added.validate({ ...base, content: '', metadata: { finishReason: 'stop!' } }), 'data.metadata.finishReason');
+  fails(() => added.validate({ ...base, content: '', metadata: { model: '' } }), 'data.metadata.model');
+});
+
+test('version 1 (plain text, model beside it) upcasts to version 2 with the model in metadata', () => {
+  const v1 = added.history![1]!;
+  const old = { messageId: 'm1', role: 'assistant', content: 'Hi', model: 'gpt-3.5-turbo' };
+  v1.validate(old);
+  const v2 = v1.upcast(old as never) as MessageAdded;
+  assert.equal(v2, { messageId: 'm1', role: 'assistant', content: 'Hi', metadata: { model: 'gpt-3.5-turbo' } });
+  added.validate(v2);
+  assert.equal(v1.upcast({ messageId: 'm1', role: 'user', content: 'Hi' } as never), { messageId: 'm1', role: 'user', content: 'Hi' });
+});
+
+test('version 1 payloads are checked by the version 1 schema: content was text only', () => {
+  const v1 = added.history![1]!;
+  fails(() => v1.validate({ messageId: 'm1', role: 'user', content: [{ type: 'text', text: 'a' }] }), 'data.content');
+  fails(() => v1.validate({ messageId: 'm1', role: 'user', content: 'a', metadata: {} }), 'data.metadata');
+});
+
+test('message.edited carries new content without a role; message.deleted only the id', () => {
+  edited.validate({ messageId: 'm1', content: [{ type: 'text', text: 'fixed' }] });
+  fails(() => edited.validate({ messageId: 'm1', role: 'user', content: 'x' }), 'data.role');
+  fails(() => edited.validate({ messageId: 'm1' }), 'data.content');
+  deleted.validate({ messageId: 'm1' });
+  fails(() => deleted.validate({ messageId: 'm1', reason: 'spam' }), 'data.reason');
+});
+
+test.run();

@@ -1,0 +1,55 @@
+import { ErrorCode } from '../../src/errors.js';
+import { sessionEvents } from '../../events/sessions.js';
+import type { EventDefinition } from '../../events/definition.js';
+import { flatfileSuite } from '../flatfile/unit-helpers.js';
+import { fails } from './fails.js';
+
+const created: EventDefinition<unknown> = sessionEvents['session.created'];
+const renamed: EventDefinition<unknown> = sessionEvents['session.renamed'];
+const tagged: EventDefinition<unknown> = sessionEvents['session.tagged'];
+const archived: EventDefinition<unknown> = sessionEvents['session.archived'];
+const deleted: EventDefinition<unknown> = sessionEvents['session.deleted'];
+const test = flatfileSuite('events: sessions');
+
+test('session.created accepts an owner and title, with optional tags and metadata', () => {
+  created.validate({ userId: 'u1', title: 'Trip to Lisbon' });
+  created.validate({ userId: 'u1', title: 'Plans ✈️', tags: ['travel', 'work stuff'], metadata: { pinned: true } });
+});
+
+test('session.created names the bad field: owner id, title, metadata', () => {
+  fails(() => created.validate({ userId: 'a b', title: 't' }), 'data.userId', ErrorCode.INVALID_ID);
+  fails(() => created.validate({ userId: 'u1' }), 'data.title');
+  fails(() => created.validate({ userId: 'u1', title: '' }), 'data.title');
+  fails(() => created.validate({ userId: 'u1', title: 't', metadata: 'x' }), 'data.metadata');
+  fails(() => created.validate({ userId: 'u1', title: 't', metadata: { a: Number.NaN } }), 'data.metadata.a');
+});
+
+test('tags are a set of at most 64 labels of 1-64 characters, the bad one named by index', () => {
+  tagged.validate({ tags: [] });
+  tagged.validate({ tags: Array.from({ length: 64 }, (_, i) => `t${i}`) });
+  fails(() => tagged.validate({ tags: Array.from({ length: 65 }, (_, i) => `t${i}`) }), 'data.tags');
+  fails(() => tagged.validate({ tags: ['a', 'b', 'a'] }), 'data.tags[2]');
+  fails(() => tagged.validate({ tags: ['a', 'x'.repeat(65)] }), 'data.tags[1]');
+  fails(() => tagged.validate({ tags: ['a', 7] }), 'data.tags[1]');
+  fails(() => created.validate({ userId: 'u1', title: 't', tags: ['\u0000'] }), 'data.tags[0]');
+});
+
+test('session.renamed needs a title', () => {
+  renamed.validate({ title: 'New name' });
+  fails(() => renamed.validate({ name: 'New name' }), 'data.name');
+});
+
+test('session.archived carries a boolean, so a session can leave the archive', () => {
+  archived.validate({ archived: true });
+  archived.validate({ archived: false });
+  fails(() => archived.validate({ archived: 'yes' }), 'data.archived');
+  fails(() => archived.validate({}), 'data.archived');
+});
+
+test('session.deleted takes an optional purge flag', () => {
+  deleted.validate({});
+  deleted.validate({ purge: true });
+  fails(() => deleted.validate({ purge: 1 }), 'data.purge');
+});
+
+test.run();
