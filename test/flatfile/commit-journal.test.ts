@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { CommitJournal } from '../../src/backends/flatfile/commit-journal.js';
 import { FEED_MAGIC, encodeFrame } from '../../src/backends/flatfile/frame.js';
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
+import { readSynced, writeSynced } from '../../src/backends/flatfile/store-files.js';
 import { Monitor } from '../../src/engine/monitor.js';
 import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import { openStore } from '../../src/open-store.js';
@@ -88,6 +89,42 @@ test('a record whose feed frame was superseded (its positions went to another co
     assert.is(CommitJournal.replay(root, 0, new Monitor()), 0);
     assert.ok(fs.readFileSync(feed).equals(feedFrame('winner')));
     assert.not.ok(fs.existsSync(stream));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+for (const [loser, winner] of [
+  ['failed-with-a-longer-id', 'w'],
+  ['f', 'winner-with-a-longer-id'],
+] as const) {
+  test(`a superseded record is recognised whatever the lengths of the two feed frames (${loser.length} vs ${winner.length} characters of stream id)`, async () => {
+    const root = freshDir();
+    try {
+      const feedFrame = (streamId: string) => {
+        const payload = encodeMsgpack([streamId, 1, 0, 100]);
+        return encodeFrame({ magic: FEED_MAGIC, flags: 0, count: 1, epoch: 1, rawLength: payload.length, linkOffset: 0, linkSegment: 0, firstVersion: 1, firstPosition: 1 }, payload);
+      };
+      const feed = path.join(root, 'feed', '0000000000000001.feed');
+      const journal = CommitJournal.create(root, 1, MiB);
+      await journal.append(journal.record([{ file: feed, offset: 0, bytes: feedFrame(loser) }], 1, 1, 1)!);
+      journal.close(false);
+      fs.mkdirSync(path.dirname(feed), { recursive: true });
+      fs.writeFileSync(feed, feedFrame(winner));
+      assert.is(CommitJournal.replay(root, 0, new Monitor()), 0);
+      assert.ok(fs.readFileSync(feed).equals(feedFrame(winner)), 'the committed feed frame is untouched');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
+
+test('the synced record never goes down: a lower position written later leaves the higher one', () => {
+  const root = freshDir();
+  try {
+    writeSynced(root, 52);
+    writeSynced(root, 2);
+    assert.is(readSynced(root), 52);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

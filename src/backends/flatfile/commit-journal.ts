@@ -3,7 +3,7 @@ import path from 'node:path';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import type { Monitor } from '../../engine/monitor.js';
-import { FEED_MAGIC, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
+import { FEED_MAGIC, HEADER_BYTES, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import type { FaultInjection } from './file-handles.js';
 import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR, isRealDirectory } from './layout.js';
 
@@ -11,6 +11,8 @@ export const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
 const JOURNAL_SUFFIX = '.journal';
 const JOURNAL_NAME = /^(\d+)-(\d+)\.journal$/;
 const ZEROS = Buffer.alloc(1 << 20);
+/** Journals that stores open in this process are using. */
+const OPEN_JOURNALS = new Set<string>();
 
 /** Bytes a commit wrote to one file, at one offset. */
 export interface JournalWrite {
@@ -60,6 +62,7 @@ export class CommitJournal {
       fs.fsyncSync(fd);
       fsyncDir(dir);
       fsyncDir(root);
+      OPEN_JOURNALS.add(file);
       return new CommitJournal(root, file, fd, size, faults);
     } catch (err) {
       throw err instanceof FfcdbError ? err : ioError(err, file, 'create journal');
@@ -101,6 +104,7 @@ export class CommitJournal {
   forgetFailed(record: Buffer): void {
     try {
       fs.writeSync(this.#fd, Buffer.alloc(Math.min(record.length, 64)), 0, Math.min(record.length, 64), this.#offset);
+      fs.fdatasyncSync(this.#fd);
     } catch {
       // The disk is failing: replay checks records against the feed before applying them.
     }
@@ -113,6 +117,7 @@ export class CommitJournal {
 
   /** After a final checkpoint nothing in it is needed: the file goes. */
   close(remove: boolean): void {
+    OPEN_JOURNALS.delete(this.#file);
     fs.closeSync(this.#fd);
     if (remove) fs.rmSync(this.#file, { force: true });
   }
@@ -126,8 +131,12 @@ export class CommitJournal {
     const dir = path.join(root, JOURNAL_DIR);
     if (!isRealDirectory(dir)) return 0;
     let applied = 0;
-    for (const name of fs.readdirSync(dir)) {
-      if (!JOURNAL_NAME.test(name)) continue;
+    // Oldest writer first: where an old, failed record and a newer commit claim the same place, the newer one lands last.
+    const names = fs
+      .readdirSync(dir)
+      .filter((n) => JOURNAL_NAME.test(n))
+      .sort((a, b) => Number(JOURNAL_NAME.exec(a)![1]) - Number(JOURNAL_NAME.exec(b)![1]));
+    for (const name of names) {
       const file = path.join(dir, name);
       let buf: Buffer;
       try {
@@ -146,13 +155,19 @@ export class CommitJournal {
     return applied;
   }
 
-  /** Removes the journals of processes that are gone (called once everything is synced). */
+  /**
+   * Removes the journals of processes that are gone (called once everything is synced), and this
+   * process's own journals that no open store uses (left by a store that failed and was reopened).
+   */
   static removeDead(root: string): void {
     const dir = path.join(root, JOURNAL_DIR);
     if (!isRealDirectory(dir)) return;
     for (const name of fs.readdirSync(dir)) {
       const m = JOURNAL_NAME.exec(name);
-      if (m && !processAlive(Number(m[2]))) fs.rmSync(path.join(dir, name), { force: true });
+      if (!m) continue;
+      const file = path.join(dir, name);
+      const pid = Number(m[2]);
+      if (pid === process.pid ? !OPEN_JOURNALS.has(file) : !processAlive(pid)) fs.rmSync(file, { force: true });
     }
   }
 }
@@ -190,11 +205,14 @@ function supersededAt(file: string, offset: number, expected: Uint8Array): boole
     return false;
   }
   try {
-    const found = Buffer.alloc(expected.length);
-    const n = fs.readSync(fd, found, 0, found.length, offset);
-    if (n < found.length || found.equals(expected)) return false;
-    const header = parseHeader(found, 0, FEED_MAGIC, found.length);
-    return typeof header !== 'string' && frameLength(header.storedLength) === found.length && frameIntact(found, 0, header);
+    // The frame found there is read by its own declared length, which need not be the record's.
+    const head = Buffer.alloc(HEADER_BYTES);
+    if (fs.readSync(fd, head, 0, HEADER_BYTES, offset) < HEADER_BYTES) return false;
+    const header = parseHeader(head, 0, FEED_MAGIC, 1 << 20);
+    if (typeof header === 'string') return false;
+    const found = Buffer.alloc(frameLength(header.storedLength));
+    if (fs.readSync(fd, found, 0, found.length, offset) < found.length) return false;
+    return frameIntact(found, 0, header) && !found.equals(expected);
   } finally {
     fs.closeSync(fd);
   }

@@ -269,7 +269,7 @@ export class FlatfileBackend implements StorageBackend {
           await this.#lock.acquire(LOCK_TIMEOUT_MS);
           this.#tenure++;
           this.#checked.clear();
-          this.#adoptForeignCommits();
+          await this.#adoptForeignCommits();
         }
         await this.#commit(this.#queue.splice(0, MAX_GROUP));
       }
@@ -298,9 +298,12 @@ export class FlatfileBackend implements StorageBackend {
   }
 
   /** Under the lock: learn what other processes committed, and clear up after a writer that died mid-write. */
-  #adoptForeignCommits(): void {
-    this.#refreshFromFeed();
+  async #adoptForeignCommits(): Promise<void> {
+    const foreign = this.#refreshFromFeed();
     this.#feed.dropTornTail(this.#monitor);
+    // What other processes committed may be in no journal we can vouch for (a writer that died between its
+    // frames and its journal record): in 'always' mode it is made durable before we commit on top of it.
+    if (this.#options.durability === 'always' && foreign.length > 0) await this.#syncThrough(this.#feed.head);
   }
 
   async #commit(group: PendingAppend[]): Promise<void> {
@@ -431,7 +434,10 @@ export class FlatfileBackend implements StorageBackend {
     await this.#files.sync(touched);
     await syncDirectories(this.#newDirs, this.#options.faults);
     this.#newDirs.clear();
-    if (this.#feed.syncedThrough >= firstPosition - 1) this.#feed.syncedThrough = lastPosition;
+    if (this.#feed.syncedThrough >= firstPosition - 1) {
+      this.#feed.syncedThrough = lastPosition;
+      writeSynced(this.#layout.root, lastPosition);
+    }
   }
 
   #assertStillOurs(file: string): void {

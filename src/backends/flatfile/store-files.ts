@@ -61,7 +61,9 @@ export function readSynced(root: string): number {
 }
 
 /** Replaced whole (write, fsync, rename): a torn or lost update only makes recovery check more. */
-export function writeSynced(root: string, position: number): void {
+export function writeSynced(root: string, target: number): void {
+  // Never lower: another process may have recorded more since we looked (a lower value only costs rechecking).
+  const position = Math.max(target, readSynced(root));
   const file = path.join(root, SYNCED_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
