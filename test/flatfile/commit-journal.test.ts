@@ -10,7 +10,8 @@ import { readSynced, writeSynced } from '../../src/backends/flatfile/store-files
 import { Monitor } from '../../src/engine/monitor.js';
 import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import { openStore } from '../../src/open-store.js';
-import type { EventStore } from '../../src/engine/event-store.js';
+import { EventStore } from '../../src/engine/event-store.js';
+import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 
 const test = suite('flatfile/commit-journal');
 const MiB = 1024 * 1024;
@@ -209,6 +210,23 @@ test('acknowledged appends survive losing every unsynced byte of the logs (a pow
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(lost, { recursive: true, force: true });
+  }
+});
+
+test("a checkpoint fsyncs the folders of streams another writer created, not only its own", async () => {
+  const dir = freshDir();
+  try {
+    const writer = await openStore({ dir, durability: 'always' });
+    await writer.append('made-by-the-other', { type: 't', data: 1 });
+    const synced: string[] = [];
+    const checkpointer = await EventStore.open(new FlatfileBackend({ dir, durability: 'always', faults: { sync: (f) => void synced.push(f) } }));
+    const streamDir = path.dirname(filesUnder(dir, 'streams')[0]!);
+    assert.ok(synced.includes(streamDir), `the stream's folder was fsynced when the second writer took the lock (${synced.join(', ')})`);
+    assert.ok(synced.includes(path.dirname(streamDir)), "and the new shard folder holding it");
+    await checkpointer.close();
+    await writer.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

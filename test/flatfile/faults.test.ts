@@ -639,7 +639,7 @@ test('an empty folder becomes a store', async () => {
 // ---- I/O errors while opening -------------------------------------------------------
 
 for (const { label, plant, errno } of [
-  { label: 'epoch.tmp is a directory', plant: (dir: string) => fs.mkdirSync(path.join(dir, 'epoch.tmp')), errno: 'EISDIR' },
+  { label: "the epoch file's temporary copy is a directory", plant: (dir: string) => fs.mkdirSync(path.join(dir, `epoch.${process.pid}.tmp`)), errno: 'EISDIR' },
   {
     label: 'a stale writer.lock that is a regular file, not a directory',
     plant: (dir: string) => {

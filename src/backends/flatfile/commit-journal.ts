@@ -6,6 +6,7 @@ import type { Monitor } from '../../engine/monitor.js';
 import { FEED_MAGIC, HEADER_BYTES, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import type { FaultInjection } from './file-handles.js';
 import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR, isRealDirectory } from './layout.js';
+import { fsyncDirSync } from './store-files.js';
 
 export const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
 const JOURNAL_SUFFIX = '.journal';
@@ -60,8 +61,8 @@ export class CommitJournal {
       const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
       for (let at = 0; at < size; at += ZEROS.length) fs.writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, size - at), at);
       fs.fsyncSync(fd);
-      fsyncDir(dir);
-      fsyncDir(root);
+      fsyncDirSync(dir);
+      fsyncDirSync(root);
       OPEN_JOURNALS.add(file);
       return new CommitJournal(root, file, fd, size, faults);
     } catch (err) {
@@ -252,14 +253,6 @@ function readRegularFile(file: string): Buffer {
   }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function processAlive(pid: number): boolean {
   try {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject, share } from 'rxjs';
 import { encodeEvents } from '../../codec/event-codec.js';
@@ -653,17 +654,24 @@ export class FlatfileBackend implements StorageBackend {
     const from = this.#feed.syncedThrough + 1;
     if (target < from) return;
     const files = new Set<string>(this.#feed.segmentFiles(from, target));
+    // Folders whose new entries the range made (whoever made them): a segment's first frame is at offset 0,
+    // a stream's first segment is 1 (its folders may be new too), a feed segment starts at its first position.
+    const dirs = new Set<string>(this.#newDirs);
     for (const e of this.#feed.entriesFrom(from)) {
       if (e.firstPosition > target) break;
-      files.add(this.#layout.segmentPath(this.#layout.streamDir(e.streamId), e.segment));
+      const dir = this.#layout.streamDir(e.streamId);
+      files.add(this.#layout.segmentPath(dir, e.segment));
+      if (e.offset === 0) dirs.add(dir);
+      if (e.offset === 0 && e.segment === 1) for (let d = path.dirname(dir); d.length > this.#layout.root.length; d = path.dirname(d)) dirs.add(d);
+      if (e.feedOffset === 0) dirs.add(this.#layout.feedDir());
     }
     // In chunks: every file being fsynced is held open, and there may be more than descriptors allow.
     const all = [...files];
     const chunk = Math.max(1, Math.floor(this.#options.maxOpenFiles / 4));
     for (let i = 0; i < all.length; i += chunk) await this.#files.sync(all.slice(i, i + chunk));
-    const dirs = [...this.#newDirs];
-    for (let i = 0; i < dirs.length; i += chunk) await syncDirectories(dirs.slice(i, i + chunk), this.#options.faults);
-    for (const d of dirs) this.#newDirs.delete(d);
+    const dirList = [...dirs];
+    for (let i = 0; i < dirList.length; i += chunk) await syncDirectories(dirList.slice(i, i + chunk), this.#options.faults);
+    for (const d of dirList) this.#newDirs.delete(d);
     writeSynced(this.#layout.root, target);
     this.#feed.syncedThrough = Math.max(this.#feed.syncedThrough, target);
   }

@@ -63,21 +63,7 @@ export function readSynced(root: string): number {
 /** Replaced whole (write, fsync, rename): a torn or lost update only makes recovery check more. */
 export function writeSynced(root: string, target: number): void {
   // Never lower: another process may have recorded more since we looked (a lower value only costs rechecking).
-  const position = Math.max(target, readSynced(root));
-  const file = path.join(root, SYNCED_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, String(position));
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    throw ioError(err, file, 'write');
-  }
+  replaceDurably(root, SYNCED_FILE, String(Math.max(target, readSynced(root))));
 }
 
 /** Each opening of the store for writing gets the next epoch; frames carry it so a file shows who wrote it. */
@@ -90,12 +76,35 @@ export function nextEpoch(root: string): number {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, file, 'read');
   }
   const next = (current + 1) % 0x1_0000_0000;
-  const tmp = `${file}.tmp`;
+  replaceDurably(root, EPOCH_FILE, String(next));
+  return next;
+}
+
+/** Replaces a small file of the data folder whole: written aside, fsynced, renamed over, and the rename fsynced. */
+function replaceDurably(root: string, name: string, content: string): void {
+  const file = path.join(root, name);
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, String(next));
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, content);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
+    fsyncDirSync(root);
   } catch (err) {
     throw ioError(err, file, 'write');
   }
-  return next;
+}
+
+/** fsyncs a folder, so that entries created or renamed in it survive power loss. */
+export function fsyncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
