@@ -28,7 +28,7 @@ export interface JournalWrite {
  * bytes once more as one record here, and fdatasyncs only this file. The file
  * is preallocated and overwritten in place, so that fsync flushes data, not
  * file-size metadata: one cheap fsync per group, however many sessions it
- * touched. A checkpoint (fsync of the stream and feed files, recorded in
+ * touched. A checkpoint (fsync of the stream and feed files and of the folders they were created in, recorded in
  * `synced`) lets the journal start over. On open, records above `synced` are
  * written again where they belong (idempotent: the same bytes at the same
  * offsets), which restores what a power failure took from the page cache.
