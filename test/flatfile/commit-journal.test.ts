@@ -33,6 +33,12 @@ function filesUnder(dir: string, sub: string): string[] {
   return out;
 }
 
+/** A whole feed frame for position 1 of `streamId`. */
+function feedFrame(streamId: string): Buffer {
+  const payload = encodeMsgpack([streamId, 1, 0, 100]);
+  return encodeFrame({ magic: FEED_MAGIC, flags: 0, count: 1, epoch: 1, rawLength: payload.length, linkOffset: 0, linkSegment: 0, firstVersion: 1, firstPosition: 1 }, payload);
+}
+
 async function everything(store: EventStore): Promise<Array<[number, string, number, unknown]>> {
   const out: Array<[number, string, number, unknown]> = [];
   for await (const e of store.streamAll()) out.push([e.position, e.streamId, e.version, e.data]);
@@ -76,10 +82,6 @@ test('records at or below the synced position are not replayed', async () => {
 test('a record whose feed frame was superseded (its positions went to another commit after it failed) is not replayed', async () => {
   const root = freshDir();
   try {
-    const feedFrame = (streamId: string) => {
-      const payload = encodeMsgpack([streamId, 1, 0, 100]);
-      return encodeFrame({ magic: FEED_MAGIC, flags: 0, count: 1, epoch: 1, rawLength: payload.length, linkOffset: 0, linkSegment: 0, firstVersion: 1, firstPosition: 1 }, payload);
-    };
     const feed = path.join(root, 'feed', '0000000000000001.feed');
     const stream = path.join(root, 'streams', 'ab', 'cd', 'failed', '0000000000000001.seg');
     const journal = CommitJournal.create(root, 1, MiB);
@@ -102,10 +104,6 @@ for (const [loser, winner] of [
   test(`a superseded record is recognised whatever the lengths of the two feed frames (${loser.length} vs ${winner.length} characters of stream id)`, async () => {
     const root = freshDir();
     try {
-      const feedFrame = (streamId: string) => {
-        const payload = encodeMsgpack([streamId, 1, 0, 100]);
-        return encodeFrame({ magic: FEED_MAGIC, flags: 0, count: 1, epoch: 1, rawLength: payload.length, linkOffset: 0, linkSegment: 0, firstVersion: 1, firstPosition: 1 }, payload);
-      };
       const feed = path.join(root, 'feed', '0000000000000001.feed');
       const journal = CommitJournal.create(root, 1, MiB);
       await journal.append(journal.record([{ file: feed, offset: 0, bytes: feedFrame(loser) }], 1, 1, 1)!);

@@ -65,15 +65,5 @@ export function tempRoot(prefix: string): string {
   return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `ffcdb-${prefix}-`)));
 }
 
-/** A seeded xorshift generator, so failures reproduce. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
+/** The tests' one seeded generator, so failures reproduce. */
+export { rng } from '../support/workload.js';
