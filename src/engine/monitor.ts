@@ -5,7 +5,16 @@ export type MonitorEvent =
   | { kind: 'tail-truncated'; file: string; fromBytes: number; toBytes: number; reason: string }
   | { kind: 'orphan-removed'; file: string; offset: number; reason: string }
   | { kind: 'operation'; op: string; ms: number; events?: number }
-  | { kind: 'error'; op: string; code: string; message: string };
+  | { kind: 'error'; op: string; code: string; message: string }
+  | { kind: 'projection'; name: string; action: ProjectionAction; position: number; detail?: string };
+
+/**
+ * loaded: state came from a snapshot; rebuilt: replayed from the feed (no usable
+ * snapshot, another version, or asked for); snapshot-saved; snapshot-discarded: it
+ * ran ahead of the log or could not be read; event-skipped: an event the
+ * projection could not apply (written around the chat API's validation).
+ */
+export type ProjectionAction = 'loaded' | 'rebuilt' | 'snapshot-saved' | 'snapshot-discarded' | 'event-skipped';
 
 /** At most this many events from opening are kept for late subscribers. */
 const OPENING_EVENTS = 1000;

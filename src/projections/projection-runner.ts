@@ -1,0 +1,266 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Subscription } from 'rxjs';
+import { type CatalogEvent, upcast } from '../../events/catalog.js';
+import type { EventStore } from '../engine/event-store.js';
+import type { Monitor, ProjectionAction } from '../engine/monitor.js';
+import { assertPositiveInteger, invalid } from '../engine/validation.js';
+import { ErrorCode, FfcdbError } from '../errors.js';
+import type { RecordedEvent } from '../types.js';
+import type { Projection } from './projection.js';
+import type { SnapshotStore } from './snapshot-store.js';
+import { stateDifferences } from './state-diff.js';
+
+export interface ProjectionRunnerOptions {
+  snapshots: SnapshotStore;
+  monitor: Monitor;
+  /** Save snapshots after this many positions since the last save (default 100,000), and always on close. */
+  snapshotEvery?: number;
+}
+
+/** What a comparison of a projection rebuilt from the feed with the one maintained incrementally found. */
+export interface ProjectionComparison {
+  name: string;
+  version: number;
+  /** Both states reflect exactly this position. */
+  position: number;
+  identical: boolean;
+  /** Paths where the states differ (the first few), e.g. `sessions.get("a1").title`. */
+  differences: string[];
+  /** Whether the rebuilt state replaced the live one. */
+  swapped: boolean;
+}
+
+interface Slot {
+  readonly projection: Projection<unknown>;
+  readonly handles: ReadonlySet<string>;
+  state: unknown;
+  /** Every event at or below it is applied. */
+  position: number;
+  /** The last event applied (or skipped), so a snapshot can check it still matches the log. */
+  last: { position: number; id: string };
+}
+
+/**
+ * Keeps projections up to date with the global feed. All state changes run on
+ * one queue, in position order; the live projections always reflect the same
+ * position once caught up. Callers that need their own write reflected (the
+ * chat API, inline) call `catchUp(position)` before they resolve; other
+ * processes' commits are applied as `commits$` reports them.
+ */
+export class ProjectionRunner {
+  readonly #store: EventStore;
+  readonly #slots = new Map<string, Slot>();
+  readonly #snapshots: SnapshotStore;
+  readonly #monitor: Monitor;
+  readonly #snapshotEvery: number;
+  #position = 0;
+  #savedAt = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #follow: Subscription | undefined;
+  #closed = false;
+
+  private constructor(store: EventStore, options: ProjectionRunnerOptions) {
+    this.#store = store;
+    this.#snapshots = options.snapshots;
+    this.#monitor = options.monitor;
+    this.#snapshotEvery = options.snapshotEvery ?? 100_000;
+  }
+
+  /** Loads each projection's snapshot (or starts it empty), catches up with the feed, then follows it. */
+  static async open(store: EventStore, projections: readonly Projection<any>[], options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
+    const runner = new ProjectionRunner(store, options);
+    for (const p of projections) {
+      if (runner.#slots.has(p.name)) throw invalid('projections', `name ${p.name} appears twice`);
+      runner.#slots.set(p.name, await runner.#load(p));
+    }
+    runner.#position = Math.min(...[...runner.#slots.values()].map((s) => s.position));
+    runner.#savedAt = runner.#position;
+    await runner.catchUp();
+    runner.#follow = store.commits$.subscribe((head) => {
+      runner.catchUp(head).catch((err: unknown) => runner.#report('projections', 'event-skipped', runner.#position, String(err)));
+    });
+    return runner;
+  }
+
+  /** The position every live projection reflects. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** The live state of a projection. Read it synchronously: it changes whenever the runner applies events. */
+  state<S>(projection: Projection<S>): S {
+    const slot = this.#slots.get(projection.name);
+    if (!slot || slot.projection !== projection) throw invalid('projection', `${projection.name} is not run by this store`);
+    return slot.state as S;
+  }
+
+  /** Applies every committed event up to `target` (default: the head), resolving with the position reached. */
+  catchUp(target?: number): Promise<number> {
+    if (target !== undefined && target <= this.#position) return Promise.resolve(this.#position);
+    return this.#exclusive(async () => {
+      const to = target ?? (await this.#store.headPosition());
+      await this.#advance(to);
+      return this.#position;
+    });
+  }
+
+  /**
+   * Resolves once the live projections reflect `position`: a position an append
+   * (of this process or, once visible, another) returned.
+   */
+  async waitFor(position: number): Promise<number> {
+    assertPositiveInteger(position, 'waitFor', 0);
+    if (position <= this.#position) return this.#position;
+    const head = await this.#store.headPosition();
+    if (position > head) throw invalid('waitFor', `position ${position} is beyond the feed's head ${head}`);
+    return this.catchUp(position);
+  }
+
+  /** Rebuilds `name` from the feed beside the live state and reports whether the two agree, without swapping. */
+  compare(name: string): Promise<ProjectionComparison> {
+    return this.#rebuildBeside(name, false);
+  }
+
+  /** Rebuilds `name` from the feed beside the live state, compares, and swaps the rebuilt state in. */
+  rebuild(name: string): Promise<ProjectionComparison> {
+    return this.#rebuildBeside(name, true);
+  }
+
+  /** Persists every live projection with its checkpoint. */
+  saveSnapshots(): Promise<void> {
+    return this.#exclusive(() => this.#save());
+  }
+
+  /** Stops following the feed and saves snapshots. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#follow?.unsubscribe();
+    await this.#exclusive(() => this.#save());
+  }
+
+  async #load(projection: Projection<unknown>): Promise<Slot> {
+    const slot: Slot = {
+      projection,
+      handles: new Set(projection.handles),
+      state: projection.init(),
+      position: 0,
+      last: { position: 0, id: '' },
+    };
+    const snapshot = await this.#snapshots.load(projection.name);
+    if (!snapshot) return slot;
+    if (snapshot.version !== projection.version) {
+      this.#report(projection.name, 'rebuilt', 0, `snapshot is of version ${snapshot.version}, the projection of version ${projection.version}`);
+      return slot;
+    }
+    if (!(await this.#stillInLog(snapshot.position, snapshot.eventId))) {
+      this.#report(projection.name, 'snapshot-discarded', snapshot.position, 'the log no longer holds the event the snapshot reflects');
+      return slot;
+    }
+    this.#report(projection.name, 'loaded', snapshot.position);
+    return { ...slot, state: snapshot.state, position: snapshot.position, last: { position: snapshot.position, id: snapshot.eventId } };
+  }
+
+  async #stillInLog(position: number, eventId: string): Promise<boolean> {
+    if (position === 0) return true;
+    const page = await this.#store.readAll({ fromPosition: position, limit: 1 });
+    return page.events[0]?.position === position && page.events[0].id === eventId;
+  }
+
+  async #advance(target: number): Promise<void> {
+    if (target <= this.#position) return;
+    const slots = [...this.#slots.values()];
+    for await (const page of this.#pages(this.#position + 1, target)) {
+      for (const e of page) this.#applyToAll(slots, e);
+    }
+    // Positions of purged streams leave gaps: everything up to the target has been seen.
+    this.#position = target;
+    for (const s of slots) s.position = Math.max(s.position, target);
+    if (this.#position - this.#savedAt >= this.#snapshotEvery) await this.#save();
+  }
+
+  /** The feed from `from` to `to`, in pages. */
+  async *#pages(from: number, to: number): AsyncGenerator<RecordedEvent[]> {
+    let next = from;
+    while (next <= to) {
+      const page = await this.#store.readAll({ fromPosition: next, limit: Math.min(1000, to - next + 1) });
+      const events = page.events.filter((e) => e.position <= to);
+      if (events.length > 0) yield events;
+      if (page.nextPosition <= next) return;
+      next = page.nextPosition;
+      if (page.events.length === 0) return;
+    }
+  }
+
+  #applyToAll(slots: readonly Slot[], raw: RecordedEvent): void {
+    let event: CatalogEvent | undefined | null;
+    for (const slot of slots) {
+      if (raw.position <= slot.position) continue;
+      slot.position = raw.position;
+      slot.last = { position: raw.position, id: raw.id };
+      if (!slot.handles.has(raw.type)) continue;
+      if (event === undefined) event = this.#upcast(slot, raw);
+      if (event === null) continue;
+      try {
+        slot.projection.apply(slot.state, event);
+      } catch (err) {
+        this.#report(slot.projection.name, 'event-skipped', raw.position, `${raw.type} ${raw.id}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  #upcast(slot: Slot, raw: RecordedEvent): CatalogEvent | null {
+    try {
+      return upcast(raw);
+    } catch (err) {
+      this.#report(slot.projection.name, 'event-skipped', raw.position, `${raw.type} ${raw.id}: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  async #rebuildBeside(name: string, swap: boolean): Promise<ProjectionComparison> {
+    const live = this.#slots.get(name);
+    if (!live) throw new FfcdbError(ErrorCode.NOT_FOUND, `no projection named ${JSON.stringify(name)}`, { field: 'name', name });
+    const side: Slot = { projection: live.projection, handles: live.handles, state: live.projection.init(), position: 0, last: { position: 0, id: '' } };
+    // The long replay runs outside the queue, so the live projections keep serving and advancing.
+    const upTo = this.#position;
+    for await (const page of this.#pages(1, upTo)) for (const e of page) this.#applyToAll([side], e);
+    side.position = Math.max(side.position, upTo);
+    return this.#exclusive(async () => {
+      for await (const page of this.#pages(side.position + 1, this.#position)) for (const e of page) this.#applyToAll([side], e);
+      side.position = this.#position;
+      side.last = live.last;
+      const differences = stateDifferences(live.state, side.state, 'state', 10);
+      const identical = differences.length === 0 && isDeepStrictEqual(live.state, side.state);
+      if (swap) {
+        this.#slots.set(name, side);
+        this.#report(name, 'rebuilt', side.position, identical ? 'identical to the live state' : `${differences.length} differences`);
+      }
+      return { name, version: live.projection.version, position: side.position, identical, differences, swapped: swap };
+    });
+  }
+
+  async #save(): Promise<void> {
+    for (const slot of this.#slots.values()) {
+      await this.#snapshots.save({
+        name: slot.projection.name,
+        version: slot.projection.version,
+        position: slot.last.position,
+        eventId: slot.last.id,
+        state: slot.state,
+      });
+    }
+    this.#savedAt = this.#position;
+    this.#report('projections', 'snapshot-saved', this.#position);
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #report(name: string, action: ProjectionAction, position: number, detail?: string): void {
+    this.#monitor.emit(detail === undefined ? { kind: 'projection', name, action, position } : { kind: 'projection', name, action, position, detail });
+  }
+}
