@@ -80,14 +80,14 @@ export function nextEpoch(root: string): number {
   return next;
 }
 
-/** Replaces a small file of the data folder whole: written aside, fsynced, renamed over, and the rename fsynced. */
-function replaceDurably(root: string, name: string, content: string): void {
+/** Replaces a file of a folder whole: written aside, fsynced, renamed over, and the rename fsynced. */
+export function replaceDurably(root: string, name: string, content: string | Uint8Array): void {
   const file = path.join(root, name);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, content);
+      fs.writeFileSync(fd, content);
       fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
