@@ -161,10 +161,17 @@ export class ProjectionRunner {
     return { ...slot, state: snapshot.state, position: snapshot.position, last: { position: snapshot.position, id: snapshot.eventId } };
   }
 
+  /**
+   * False when the log lost the snapshot's last event (a crash cut an unsynced
+   * tail, and perhaps other events took its position). A position that is now a
+   * gap (its stream was purged) is fine: nothing else can take it.
+   */
   async #stillInLog(position: number, eventId: string): Promise<boolean> {
     if (position === 0) return true;
     const page = await this.#store.readAll({ fromPosition: position, limit: 1 });
-    return page.events[0]?.position === position && page.events[0].id === eventId;
+    if (page.headPosition < position) return false;
+    const found = page.events[0];
+    return found === undefined || found.position !== position || found.id === eventId;
   }
 
   async #advance(target: number): Promise<void> {

@@ -1,0 +1,127 @@
+import { currentVersion, validateEvent, type EventDataMap, type EventType } from '../../events/catalog.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { EventStore } from '../engine/event-store.js';
+import { assertPositiveInteger, invalid } from '../engine/validation.js';
+import { ErrorCode, FfcdbError, isFfcdbError } from '../errors.js';
+import type { ProjectionRunner } from '../projections/projection-runner.js';
+import type { Projection } from '../projections/projection.js';
+import type { AppendResult, EventMetadata, ExpectedVersion, NewEvent } from '../types.js';
+
+/** Audit fields a caller may put on the events a write appends. */
+export interface WriteOptions {
+  /** Who made the change (a user id, a service name). */
+  actor?: string;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** Consistency for reads: wait until the projections reflect this global position (one an append returned). */
+export interface ReadOptions {
+  waitFor?: number;
+}
+
+/** What a command decided to append, given the projections' current state. */
+export interface Decision {
+  events: ChatEvent[];
+  /** The stream version the decision was made against: a concurrent change elsewhere makes the append conflict and the command retry. */
+  expected: ExpectedVersion;
+}
+
+export type ChatEvent = { [K in EventType]: { type: K; data: EventDataMap[K] } }[EventType];
+
+/** A cross-process conflict is retried against fresher state this many times before it reaches the caller. */
+const COMMAND_ATTEMPTS = 5;
+
+/**
+ * What every part of the chat API shares: the engine, the projection runner and
+ * the blob store, and the one way to run a command. Commands on one stream run
+ * one at a time in this process, so they never conflict with each other; across
+ * processes the expected version catches a change the state had not seen.
+ */
+export class ChatCore {
+  readonly events: EventStore;
+  readonly runner: ProjectionRunner;
+  readonly blobs: BlobStore;
+  readonly #streamQueues = new Map<string, Promise<unknown>>();
+
+  constructor(events: EventStore, runner: ProjectionRunner, blobs: BlobStore) {
+    this.events = events;
+    this.runner = runner;
+    this.blobs = blobs;
+  }
+
+  state<S>(projection: Projection<S>): S {
+    return this.runner.state(projection);
+  }
+
+  /**
+   * Runs `decide` against current state and appends what it returns, validated
+   * against the catalog; resolves once the projections reflect the append.
+   * `decide` throws (NOT_FOUND, CONFLICT, INVALID_ARGUMENT ...) to refuse.
+   */
+  command(streamId: string, options: WriteOptions | undefined, decide: () => Decision): Promise<AppendResult> {
+    const metadata = writeMetadata(options);
+    return this.#onStream(streamId, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const { events, expected } = decide();
+        const batch: NewEvent[] = events.map((e) => {
+          const schemaVersion = currentVersion(e.type);
+          validateEvent(e.type, schemaVersion, e.data);
+          return metadata ? { type: e.type, data: e.data as never, schemaVersion, metadata } : { type: e.type, data: e.data as never, schemaVersion };
+        });
+        try {
+          const result = await this.events.append(streamId, batch, { expectedVersion: expected });
+          await this.runner.catchUp(result.lastPosition);
+          return result;
+        } catch (err) {
+          if (!isFfcdbError(err, ErrorCode.CONFLICT) || attempt >= COMMAND_ATTEMPTS || err.details.purged) throw err;
+          // Another process changed the stream: look again with its change applied.
+          await this.runner.catchUp();
+        }
+      }
+    });
+  }
+
+  /** Waits for `waitFor`, then returns the position the projections reflect. */
+  async reflect(options: ReadOptions | undefined): Promise<number> {
+    if (options?.waitFor !== undefined) {
+      assertPositiveInteger(options.waitFor, 'waitFor', 0);
+      await this.runner.waitFor(options.waitFor);
+    }
+    return this.runner.position;
+  }
+
+  #onStream<T>(streamId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#streamQueues.get(streamId) ?? Promise.resolve();
+    const run = before.then(fn);
+    const tail = run.catch(() => undefined);
+    this.#streamQueues.set(streamId, tail);
+    void tail.then(() => {
+      if (this.#streamQueues.get(streamId) === tail) this.#streamQueues.delete(streamId);
+    });
+    return run;
+  }
+}
+
+function writeMetadata(options: WriteOptions | undefined): EventMetadata | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object');
+  const out: EventMetadata = {};
+  for (const key of ['actor', 'correlationId', 'causationId'] as const) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw invalid(`options.${key}`, 'must be a string of 1-256 characters');
+    out[key] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** NOT_FOUND naming the entity. */
+export function notFound(what: string, id: string, field: string): FfcdbError {
+  return new FfcdbError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(id)} does not exist`, { field, id });
+}
+
+/** A copy the caller may change without touching projection state. */
+export function detached<T>(value: T): T {
+  return structuredClone(value);
+}

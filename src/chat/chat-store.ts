@@ -1,0 +1,129 @@
+import path from 'node:path';
+import { type Observable, merge } from 'rxjs';
+import { CHAT_PROJECTIONS } from '../../projections/index.js';
+import type { StorageBackend } from '../backends/backend.js';
+import { FlatfileBackend, type FlatfileOptions } from '../backends/flatfile/flatfile-backend.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { FileBlobStore } from '../blobs/file-blob-store.js';
+import { MemoryBlobStore } from '../blobs/memory-blob-store.js';
+import { EventStore } from '../engine/event-store.js';
+import { Monitor, type MonitorEvent } from '../engine/monitor.js';
+import { FileSnapshotStore } from '../projections/file-snapshot-store.js';
+import { type ProjectionComparison, ProjectionRunner } from '../projections/projection-runner.js';
+import { MemorySnapshotStore, type SnapshotStore } from '../projections/snapshot-store.js';
+import { ChatCore } from './chat-core.js';
+import { ContextApi } from './context-api.js';
+import { DocumentsApi } from './documents-api.js';
+import { MessagesApi } from './messages-api.js';
+import { type ExportFormat, exportSession } from './session-export.js';
+import { SessionsApi } from './sessions-api.js';
+import { UsersApi } from './users-api.js';
+
+interface CommonOptions {
+  /** Save projection snapshots after this many events (default 100,000), and on close. */
+  snapshotEvery?: number;
+}
+
+/**
+ * The flatfile store in `dir` by default (logs, blobs under `blobs/`, projection
+ * snapshots under `projections/`), or any backend with the blob and snapshot
+ * stores to use beside it (in memory unless given).
+ */
+export type ChatStoreOptions =
+  | (FlatfileOptions & CommonOptions)
+  | ({ backend: StorageBackend; blobs?: BlobStore; snapshots?: SnapshotStore } & CommonOptions);
+
+/** Maintenance of the projections: compare a rebuild from the log with the live state, or rebuild and swap. */
+export interface ProjectionsControl {
+  readonly names: readonly string[];
+  /** The global position the projections reflect. */
+  readonly position: number;
+  compare(name: string): Promise<ProjectionComparison>;
+  rebuild(name: string): Promise<ProjectionComparison>;
+  saveSnapshots(): Promise<void>;
+}
+
+/**
+ * The chat API: users, sessions, messages, documents and context. Every write
+ * is an event; every read comes from a projection, which reflects a write
+ * before the write resolves.
+ */
+export class ChatStore {
+  readonly users: UsersApi;
+  readonly sessions: SessionsApi;
+  readonly messages: MessagesApi;
+  readonly documents: DocumentsApi;
+  readonly context: ContextApi;
+  readonly projections: ProjectionsControl;
+  /** The engine underneath, for raw event access (audit, subscriptions). */
+  readonly events: EventStore;
+  readonly #core: ChatCore;
+  readonly #monitor: Monitor;
+  #closed = false;
+
+  private constructor(core: ChatCore, monitor: Monitor) {
+    this.#core = core;
+    this.#monitor = monitor;
+    this.events = core.events;
+    this.users = new UsersApi(core);
+    this.documents = new DocumentsApi(core);
+    this.sessions = new SessionsApi(core, (blobs) => this.documents.release(blobs));
+    this.messages = new MessagesApi(core);
+    this.context = new ContextApi(core);
+    const runner = core.runner;
+    this.projections = {
+      names: CHAT_PROJECTIONS.map((p) => p.name),
+      get position() {
+        return runner.position;
+      },
+      compare: (name) => runner.compare(name),
+      rebuild: (name) => runner.rebuild(name),
+      saveSnapshots: () => runner.saveSnapshots(),
+    };
+  }
+
+  static async open(options: ChatStoreOptions): Promise<ChatStore> {
+    const persistent = !('backend' in options);
+    const events = await EventStore.open(persistent ? new FlatfileBackend(options) : options.backend);
+    try {
+      const root = persistent ? path.resolve(options.dir) : '';
+      const blobs = persistent ? new FileBlobStore(root) : (options.blobs ?? new MemoryBlobStore());
+      const snapshots = persistent ? new FileSnapshotStore(root) : (options.snapshots ?? new MemorySnapshotStore());
+      const monitor = new Monitor();
+      const runnerOptions = options.snapshotEvery === undefined ? { snapshots, monitor } : { snapshots, monitor, snapshotEvery: options.snapshotEvery };
+      const runner = await ProjectionRunner.open(events, CHAT_PROJECTIONS, runnerOptions);
+      monitor.opened();
+      return new ChatStore(new ChatCore(events, runner, blobs), monitor);
+    } catch (err) {
+      await events.close();
+      throw err;
+    }
+  }
+
+  /** The engine's recoveries, timings and errors, and the projections' loads, rebuilds and snapshots. */
+  get monitor$(): Observable<MonitorEvent> {
+    return merge(this.events.monitor$, this.#monitor.events$);
+  }
+
+  /** A session as JSON, JSONL or Markdown, streamed in chunks with constant memory. */
+  export(sessionId: string, format: ExportFormat): AsyncGenerator<string> {
+    return exportSession(this, sessionId, format);
+  }
+
+  /** Saves the projections' snapshots and closes the blob store and the engine. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#core.runner.close();
+    } finally {
+      await this.#core.blobs.close();
+      await this.events.close();
+      this.#monitor.complete();
+    }
+  }
+}
+
+export function openChatStore(options: ChatStoreOptions): Promise<ChatStore> {
+  return ChatStore.open(options);
+}

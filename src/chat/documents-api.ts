@@ -1,0 +1,205 @@
+import type { Readable } from 'node:stream';
+import { monotonicFactory } from 'ulid';
+import { type CatalogEvent, upcast } from '../../events/catalog.js';
+import type { DocumentAnalysed, DocumentUploaded, Entity } from '../../events/documents.js';
+import { type JsonObject, label, mediaType, object } from '../../events/fields.js';
+import { assertEntityId, sessionStream, userStream } from '../../events/streams.js';
+import { type DocumentView, documentsProjection } from '../../projections/documents.js';
+import { sessionsProjection } from '../../projections/sessions.js';
+import { usersProjection } from '../../projections/users.js';
+import type { BlobSource, ByteRange } from '../blobs/blob-store.js';
+import { assertPositiveInteger, invalid } from '../engine/validation.js';
+import { ErrorCode, FfcdbError } from '../errors.js';
+import type { JsonValue } from '../types.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+import type { Reflected } from './users-api.js';
+
+export type { DocumentView, Entity };
+
+export interface NewDocument {
+  /** The session it belongs to; leave out (and give `userId`) for the user's own library. */
+  sessionId?: string;
+  userId?: string;
+  /** Generated (a ULID) when left out. */
+  documentId?: string;
+  name: string;
+  mediaType: string;
+  metadata?: JsonObject;
+  /** Refuse bytes hashing to anything else (an upload's checksum). */
+  sha256?: string;
+  /** Refuse more bytes than this (default: the blob store's limit). */
+  maxBytes?: number;
+}
+
+/** What an analyser found; at least one field. */
+export type AnalysisResult = Omit<DocumentAnalysed, 'documentId' | 'analysisVersion'>;
+
+export interface Analysis extends DocumentAnalysed {
+  at: number;
+}
+
+const nextId = monotonicFactory();
+
+/**
+ * Documents: bytes in the blob store (once per content hash), named by events
+ * in the session's (or the user's) stream. A blob is removed once no live
+ * document names it; the blob lock keeps that from racing an upload of the
+ * same bytes in any process.
+ */
+export class DocumentsApi {
+  readonly #core: ChatCore;
+
+  constructor(core: ChatCore) {
+    this.#core = core;
+  }
+
+  /** Stores the bytes durably, then records the document. NOT_FOUND for an unknown session or user; CONFLICT for a document id in use. */
+  async upload(document: NewDocument, source: BlobSource, options?: WriteOptions): Promise<Reflected<DocumentView>> {
+    const { sessionId, userId, documentId = nextId(), name, mediaType: type, metadata, sha256: expectedSha256, maxBytes } = object(document, 'document') as unknown as NewDocument;
+    const stream = this.#home(sessionId, userId);
+    assertEntityId(documentId, 'documentId');
+    label(name, 'name');
+    mediaType(type, 'mediaType');
+    this.#assertHome(sessionId, userId);
+    const put = await this.#core.blobs.put(source, { ...(maxBytes === undefined ? {} : { maxBytes }), ...(expectedSha256 === undefined ? {} : { expectedSha256 }) });
+    const data: DocumentUploaded = { documentId, name, mediaType: type, size: put.size, sha256: put.sha256, ...(metadata === undefined ? {} : { metadata }) };
+    try {
+      await this.#core.blobs.withLock(async () => {
+        // A delete elsewhere may have removed these bytes between our put and the lock.
+        if (!(await this.#core.blobs.has(put.sha256))) {
+          throw new FfcdbError(ErrorCode.CONFLICT, 'the document bytes were removed by a concurrent delete before they could be recorded; upload again', { field: 'data' });
+        }
+        await this.#core.command(stream, options, () => {
+          this.#assertHome(sessionId, userId);
+          if (this.#core.state(documentsProjection).documents.has(documentId)) {
+            throw new FfcdbError(ErrorCode.CONFLICT, `document ${JSON.stringify(documentId)} already exists`, { field: 'documentId', documentId });
+          }
+          return { events: [{ type: 'document.uploaded', data }], expected: this.#streamVersion(sessionId, userId) };
+        });
+      });
+    } catch (err) {
+      if (put.created) await this.release([put.sha256]);
+      throw err;
+    }
+    return this.get(documentId);
+  }
+
+  /** NOT_FOUND when missing or deleted. */
+  async get(documentId: string, options?: ReadOptions): Promise<Reflected<DocumentView>> {
+    assertEntityId(documentId, 'documentId');
+    const position = await this.#core.reflect(options);
+    return { ...detached(this.#document(documentId)), position };
+  }
+
+  /** The document's bytes, streamed (or a byte range of them). */
+  async open(documentId: string, range?: ByteRange): Promise<Readable> {
+    assertEntityId(documentId, 'documentId');
+    return this.#core.blobs.openRead(this.#document(documentId).sha256, range);
+  }
+
+  /** The documents of a session, or of a user (their library and every session's), in upload order. */
+  async list(owner: { sessionId: string } | { userId: string }, options?: ReadOptions): Promise<{ items: DocumentView[]; position: number }> {
+    object(owner, 'owner');
+    const state = this.#core.state(documentsProjection);
+    let ids: string[];
+    if ('sessionId' in owner) {
+      assertEntityId(owner.sessionId, 'sessionId');
+      if (!this.#core.state(sessionsProjection).sessions.has(owner.sessionId)) throw notFound('session', owner.sessionId, 'sessionId');
+      ids = state.bySession.get(owner.sessionId) ?? [];
+    } else if ('userId' in owner) {
+      assertEntityId(owner.userId, 'userId');
+      if (!this.#core.state(usersProjection).has(owner.userId)) throw notFound('user', owner.userId, 'userId');
+      ids = state.byUser.get(owner.userId) ?? [];
+    } else {
+      throw invalid('owner', 'must be { sessionId } or { userId }');
+    }
+    const position = await this.#core.reflect(options);
+    return { items: ids.map((id) => detached(state.documents.get(id)!)), position };
+  }
+
+  /** Attaches analysis results as the document's next analysis version. */
+  async analyse(documentId: string, result: AnalysisResult, options?: WriteOptions): Promise<Analysis & { position: number }> {
+    assertEntityId(documentId, 'documentId');
+    object(result, 'result');
+    const doc = this.#document(documentId);
+    const stream = doc.sessionId === undefined ? userStream(doc.userId) : sessionStream(doc.sessionId);
+    const appended = await this.#core.command(stream, options, () => {
+      const current = this.#document(documentId);
+      const analysisVersion = (current.analyses.at(-1)?.analysisVersion ?? 0) + 1;
+      return { events: [{ type: 'document.analysed', data: { documentId, analysisVersion, ...result } }], expected: this.#streamVersion(current.sessionId, current.userId) };
+    });
+    const [e] = await this.#core.events.readStream(stream, { fromVersion: appended.firstVersion, limit: 1 });
+    return { ...analysisFrom(upcast(e!)), position: this.#core.runner.position };
+  }
+
+  /** Every analysis of the document, oldest first, or only `analysisVersion`. */
+  async analyses(documentId: string, options: ReadOptions & { analysisVersion?: number } = {}): Promise<{ analyses: Analysis[]; position: number }> {
+    assertEntityId(documentId, 'documentId');
+    if (options.analysisVersion !== undefined) assertPositiveInteger(options.analysisVersion, 'analysisVersion', 1);
+    const position = await this.#core.reflect(options);
+    const doc = this.#document(documentId);
+    const stream = doc.sessionId === undefined ? userStream(doc.userId) : sessionStream(doc.sessionId);
+    const refs = options.analysisVersion === undefined ? doc.analyses : doc.analyses.filter((a) => a.analysisVersion === options.analysisVersion);
+    const analyses: Analysis[] = [];
+    for (const ref of refs) {
+      const [e] = await this.#core.events.readStream(stream, { fromVersion: ref.streamVersion, limit: 1 });
+      analyses.push(analysisFrom(upcast(e!)));
+    }
+    return { analyses, position };
+  }
+
+  /** Reads stop returning the document; its bytes go once no other document names them. */
+  async delete(documentId: string, options?: WriteOptions): Promise<{ documentId: string; position: number }> {
+    assertEntityId(documentId, 'documentId');
+    const doc = this.#document(documentId);
+    const stream = doc.sessionId === undefined ? userStream(doc.userId) : sessionStream(doc.sessionId);
+    const result = await this.#core.command(stream, options, () => {
+      const current = this.#document(documentId);
+      return { events: [{ type: 'document.deleted', data: { documentId } }], expected: this.#streamVersion(current.sessionId, current.userId) };
+    });
+    await this.release([doc.sha256]);
+    return { documentId, position: result.lastPosition };
+  }
+
+  /** Removes each blob no live document names, under the blob lock, after seeing every process's uploads. */
+  async release(sha256s: Iterable<string>): Promise<void> {
+    const candidates = [...sha256s];
+    if (candidates.length === 0) return;
+    await this.#core.blobs.withLock(async () => {
+      await this.#core.runner.catchUp();
+      const refs = this.#core.state(documentsProjection).blobRefs;
+      for (const sha of candidates) if (!refs.has(sha)) await this.#core.blobs.delete(sha);
+    });
+  }
+
+  #document(documentId: string): DocumentView {
+    const doc = this.#core.state(documentsProjection).documents.get(documentId);
+    if (!doc) throw notFound('document', documentId, 'documentId');
+    return doc;
+  }
+
+  /** The stream a new document goes to: its session's, or its user's. */
+  #home(sessionId: string | undefined, userId: string | undefined): string {
+    if ((sessionId === undefined) === (userId === undefined)) throw invalid('document', 'must give exactly one of sessionId and userId');
+    if (sessionId !== undefined) {
+      assertEntityId(sessionId, 'sessionId');
+      return sessionStream(sessionId);
+    }
+    assertEntityId(userId, 'userId');
+    return userStream(userId!);
+  }
+
+  #assertHome(sessionId: string | undefined, userId: string | undefined): void {
+    if (sessionId !== undefined && !this.#core.state(sessionsProjection).sessions.has(sessionId)) throw notFound('session', sessionId, 'sessionId');
+    if (userId !== undefined && !this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
+  }
+
+  #streamVersion(sessionId: string | undefined, userId: string | undefined): number {
+    return sessionId !== undefined ? this.#core.state(sessionsProjection).sessions.get(sessionId)!.version : this.#core.state(usersProjection).get(userId!)!.version;
+  }
+}
+
+function analysisFrom(e: CatalogEvent): Analysis {
+  const data = detached(e.data) as DocumentAnalysed & { data?: JsonValue };
+  return { ...data, at: e.timestamp };
+}

@@ -1,0 +1,263 @@
+import { monotonicFactory } from 'ulid';
+import { type CatalogEvent, upcast } from '../../events/catalog.js';
+import { object } from '../../events/fields.js';
+import type { Attachment, ContentPart, MessageAdded, MessageEdited, MessageMetadata, Role } from '../../events/messages.js';
+import { assertEntityId, sessionStream } from '../../events/streams.js';
+import { documentsProjection } from '../../projections/documents.js';
+import { type SessionMessages, messagesProjection } from '../../projections/messages.js';
+import { sessionsProjection } from '../../projections/sessions.js';
+import { assertEventId, assertPositiveInteger, invalid } from '../engine/validation.js';
+import { ErrorCode, FfcdbError } from '../errors.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
+import type { Reflected } from './users-api.js';
+
+export type { Attachment, ContentPart, MessageMetadata, Role };
+
+/** A message as it reads now (or at an earlier revision). */
+export interface Message {
+  messageId: string;
+  sessionId: string;
+  role: Role;
+  content: string | ContentPart[];
+  attachments: Attachment[];
+  metadata: MessageMetadata;
+  createdAt: number;
+  /** Time of the revision shown. */
+  updatedAt: number;
+  /** 1 for the message as added, one more per edit. */
+  revision: number;
+}
+
+export interface NewMessage {
+  /** Generated (a ULID) when left out. */
+  messageId?: string;
+  role: Role;
+  content: string | ContentPart[];
+  attachments?: Attachment[];
+  metadata?: MessageMetadata;
+}
+
+/** The new content; attachments and metadata left out stay as they were. */
+export type MessageChanges = Omit<MessageEdited, 'messageId'>;
+
+export interface MessageListOptions extends PageOptions {
+  /** `asc` (default): oldest first; `desc`: newest first (the last N messages of a chat). */
+  order?: 'asc' | 'desc';
+  waitFor?: number;
+}
+
+const nextId = monotonicFactory();
+const ADDED = ['message.added'];
+
+/**
+ * Messages live in their session's stream; the messages projection knows
+ * where, so reads fetch content straight from the log, page by page.
+ */
+export class MessagesApi {
+  readonly #core: ChatCore;
+
+  constructor(core: ChatCore) {
+    this.#core = core;
+  }
+
+  /** Adds one message, or several in one atomic append. NOT_FOUND for an unknown session or attached document; CONFLICT for a message id in use. */
+  add(sessionId: string, message: NewMessage, options?: WriteOptions): Promise<Reflected<Message>>;
+  add(sessionId: string, messages: NewMessage[], options?: WriteOptions): Promise<Reflected<Message>[]>;
+  async add(sessionId: string, input: NewMessage | NewMessage[], options?: WriteOptions): Promise<Reflected<Message> | Reflected<Message>[]> {
+    assertEntityId(sessionId, 'sessionId');
+    const list = Array.isArray(input) ? input : [input];
+    if (list.length === 0) throw invalid('messages', 'must hold at least one message');
+    const data: MessageAdded[] = list.map((m, i) => {
+      const field = Array.isArray(input) ? `messages[${i}]` : 'message';
+      const { messageId = nextId(), ...rest } = object(m, field) as unknown as NewMessage;
+      assertEventId(messageId, `${field}.messageId`);
+      return { messageId, ...rest };
+    });
+    const stream = sessionStream(sessionId);
+    const result = await this.#core.command(stream, options, () => {
+      const messages = this.#messages(sessionId);
+      const seen = new Set<string>();
+      data.forEach((m, i) => {
+        const field = Array.isArray(input) ? `messages[${i}]` : 'message';
+        if (messages.added.has(m.messageId) || seen.has(m.messageId)) {
+          throw new FfcdbError(ErrorCode.CONFLICT, `message ${JSON.stringify(m.messageId)} already exists in session ${sessionId}`, { field: `${field}.messageId`, messageId: m.messageId });
+        }
+        seen.add(m.messageId);
+        this.#assertDocuments(sessionId, m, field);
+      });
+      return { events: data.map((d) => ({ type: 'message.added' as const, data: d })), expected: this.#version(sessionId) };
+    });
+    const added = await this.#core.events.readStream(stream, { fromVersion: result.firstVersion, limit: data.length });
+    const position = this.#core.runner.position;
+    const out = added.map((e) => ({ ...messageFrom(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }), position }));
+    return Array.isArray(input) ? out : out[0]!;
+  }
+
+  /** The message as it reads now, or at `revision` (1: as added). NOT_FOUND when missing or deleted. */
+  async get(sessionId: string, messageId: string, options: ReadOptions & { revision?: number } = {}): Promise<Reflected<Message>> {
+    assertEntityId(sessionId, 'sessionId');
+    assertEventId(messageId, 'messageId');
+    if (options.revision !== undefined) assertPositiveInteger(options.revision, 'revision', 1);
+    const position = await this.#core.reflect(options);
+    const { versions } = this.#located(sessionId, messageId);
+    if (options.revision !== undefined && options.revision > versions.length) {
+      throw new FfcdbError(ErrorCode.NOT_FOUND, `message ${messageId} has ${versions.length} revisions, not ${options.revision}`, { field: 'revision', revision: options.revision });
+    }
+    const revisions = await this.#revisions(sessionId, versions.slice(0, options.revision ?? versions.length));
+    return { ...revisions.at(-1)!, position };
+  }
+
+  /** Every revision of a message, oldest first. */
+  async history(sessionId: string, messageId: string, options?: ReadOptions): Promise<{ revisions: Message[]; position: number }> {
+    assertEntityId(sessionId, 'sessionId');
+    assertEventId(messageId, 'messageId');
+    const position = await this.#core.reflect(options);
+    return { revisions: await this.#revisions(sessionId, this.#located(sessionId, messageId).versions), position };
+  }
+
+  /** A page of a session's messages (deleted ones left out), read from the log with constant memory. */
+  async list(sessionId: string, options: MessageListOptions = {}): Promise<Page<Message>> {
+    assertEntityId(sessionId, 'sessionId');
+    object(options, 'options');
+    const limit = pageLimit(options.limit);
+    const direction = pageDirection(options);
+    const order = options.order ?? 'asc';
+    if (order !== 'asc' && order !== 'desc') throw invalid('order', `must be 'asc' or 'desc'`);
+    const cursor = direction ? (decodeCursor(direction === 'after' ? options.after : options.before, direction, ['number'])[0] as number) : undefined;
+    const position = await this.#core.reflect(options);
+    const messages = this.#messages(sessionId);
+    const forward = order === 'asc' ? direction !== 'before' : direction === 'before';
+    const page: Page<Message> = { items: [], hasMore: false, position };
+    const fromVersion = cursor === undefined ? undefined : forward ? cursor + 1 : cursor - 1;
+    if (fromVersion === 0) return page;
+    const read = { direction: forward ? ('forward' as const) : ('backward' as const), types: ADDED, ...(fromVersion === undefined ? {} : { fromVersion }) };
+    for await (const e of this.#core.events.streamEvents(sessionStream(sessionId), read)) {
+      // The log may already hold events the projections have not reached: the page shows what `position` reflects.
+      if (e.position > position) {
+        if (forward) break;
+        continue;
+      }
+      const id = (e.data as { messageId: string }).messageId;
+      if (messages.added.get(id) !== e.version || messages.deleted.has(id)) continue;
+      if (page.items.length === limit) {
+        page.hasMore = true;
+        break;
+      }
+      page.items.push(await this.#current(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }, messages));
+    }
+    if (direction === 'before') page.items.reverse();
+    if (page.items.length > 0) {
+      page.prevCursor = encodeCursor([messages.added.get(page.items[0]!.messageId)!]);
+      page.nextCursor = encodeCursor([messages.added.get(page.items.at(-1)!.messageId)!]);
+    }
+    return page;
+  }
+
+  /** A new revision of the message. NOT_FOUND when it is missing or deleted. */
+  async edit(sessionId: string, messageId: string, changes: MessageChanges, options?: WriteOptions): Promise<Reflected<Message>> {
+    assertEntityId(sessionId, 'sessionId');
+    assertEventId(messageId, 'messageId');
+    const data = { messageId, ...(object(changes, 'changes') as unknown as MessageChanges) };
+    await this.#core.command(sessionStream(sessionId), options, () => {
+      this.#located(sessionId, messageId);
+      this.#assertDocuments(sessionId, data, 'changes');
+      return { events: [{ type: 'message.edited', data }], expected: this.#version(sessionId) };
+    });
+    return this.get(sessionId, messageId);
+  }
+
+  /** Reads stop returning the message; its revisions stay in the log. NOT_FOUND when missing or already deleted. */
+  async delete(sessionId: string, messageId: string, options?: WriteOptions): Promise<{ messageId: string; position: number }> {
+    assertEntityId(sessionId, 'sessionId');
+    assertEventId(messageId, 'messageId');
+    const result = await this.#core.command(sessionStream(sessionId), options, () => {
+      this.#located(sessionId, messageId);
+      return { events: [{ type: 'message.deleted', data: { messageId } }], expected: this.#version(sessionId) };
+    });
+    return { messageId, position: result.lastPosition };
+  }
+
+  async count(sessionId: string, options?: ReadOptions): Promise<{ count: number; position: number }> {
+    assertEntityId(sessionId, 'sessionId');
+    const position = await this.#core.reflect(options);
+    return { count: this.#messages(sessionId).count, position };
+  }
+
+  #messages(sessionId: string): SessionMessages {
+    const messages = this.#core.state(messagesProjection).get(sessionId);
+    if (!messages) throw notFound('session', sessionId, 'sessionId');
+    return messages;
+  }
+
+  #version(sessionId: string): number {
+    return this.#core.state(sessionsProjection).sessions.get(sessionId)!.version;
+  }
+
+  /** The stream versions of a live message's revisions. */
+  #located(sessionId: string, messageId: string): { versions: number[] } {
+    const messages = this.#messages(sessionId);
+    const added = messages.added.get(messageId);
+    if (added === undefined || messages.deleted.has(messageId)) throw notFound('message', messageId, 'messageId');
+    return { versions: [added, ...(messages.edits.get(messageId) ?? [])] };
+  }
+
+  /** Attached or referenced documents must be live and belong to the session or its user's library. */
+  #assertDocuments(sessionId: string, m: { attachments?: Attachment[]; content?: unknown }, field: string): void {
+    const documents = this.#core.state(documentsProjection).documents;
+    const userId = this.#core.state(sessionsProjection).sessions.get(sessionId)!.userId;
+    const check = (documentId: unknown, at: string) => {
+      if (typeof documentId !== 'string') return; // the catalog's validation names the bad field
+      const doc = documents.get(documentId);
+      if (!doc || doc.userId !== userId || (doc.sessionId !== undefined && doc.sessionId !== sessionId)) throw notFound('document', documentId, at);
+    };
+    if (Array.isArray(m.attachments)) m.attachments.forEach((a, i) => check(a?.documentId, `${field}.attachments[${i}].documentId`));
+    if (Array.isArray(m.content)) {
+      m.content.forEach((p: unknown, i) => {
+        if (p && typeof p === 'object' && 'documentId' in p) check(p.documentId, `${field}.content[${i}].documentId`);
+      });
+    }
+  }
+
+  /** The message as of each of `versions` (its added event, then edits). */
+  async #revisions(sessionId: string, versions: readonly number[]): Promise<Message[]> {
+    const out: Message[] = [];
+    for (const v of versions) {
+      const e = await this.#eventAt(sessionId, v);
+      if (e.type === 'message.added') out.push(messageFrom(sessionId, e));
+      else if (e.type === 'message.edited') out.push(edited(out.at(-1)!, e));
+    }
+    return out;
+  }
+
+  async #current(sessionId: string, added: CatalogEvent & { type: 'message.added' }, messages: SessionMessages): Promise<Message> {
+    let message = messageFrom(sessionId, added);
+    for (const v of messages.edits.get(added.data.messageId) ?? []) {
+      const e = await this.#eventAt(sessionId, v);
+      if (e.type === 'message.edited') message = edited(message, e);
+    }
+    return message;
+  }
+
+  async #eventAt(sessionId: string, version: number): Promise<CatalogEvent> {
+    const [e] = await this.#core.events.readStream(sessionStream(sessionId), { fromVersion: version, limit: 1 });
+    return upcast(e!);
+  }
+}
+
+function messageFrom(sessionId: string, e: CatalogEvent & { type: 'message.added' }): Message {
+  const { messageId, role, content, attachments = [], metadata = {} } = detached(e.data);
+  return { messageId, sessionId, role, content, attachments, metadata, createdAt: e.timestamp, updatedAt: e.timestamp, revision: 1 };
+}
+
+function edited(before: Message, e: CatalogEvent & { type: 'message.edited' }): Message {
+  const { content, attachments, metadata } = detached(e.data);
+  return {
+    ...before,
+    content,
+    attachments: attachments ?? before.attachments,
+    metadata: metadata ?? before.metadata,
+    updatedAt: e.timestamp,
+    revision: before.revision + 1,
+  };
+}

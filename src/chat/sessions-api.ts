@@ -1,0 +1,216 @@
+import { monotonicFactory } from 'ulid';
+import { type JsonObject, object } from '../../events/fields.js';
+import { assertEntityId, sessionStream } from '../../events/streams.js';
+import { documentsProjection } from '../../projections/documents.js';
+import { messagesProjection } from '../../projections/messages.js';
+import { type SessionView, type SessionsState, listingIndex, sessionsProjection } from '../../projections/sessions.js';
+import { usersProjection } from '../../projections/users.js';
+import { invalid } from '../engine/validation.js';
+import { ErrorCode, FfcdbError, isFfcdbError } from '../errors.js';
+import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
+import type { Reflected } from './users-api.js';
+
+export interface Session extends SessionView {
+  /** Messages not deleted. */
+  messageCount: number;
+}
+
+export interface NewSession {
+  userId: string;
+  /** Generated (a ULID) when left out. */
+  sessionId?: string;
+  title: string;
+  tags?: string[];
+  metadata?: JsonObject;
+}
+
+export interface SessionListOptions extends PageOptions {
+  /** `desc` (default): newest first, by creation time. */
+  order?: 'asc' | 'desc';
+  /** Only sessions carrying this tag. */
+  tag?: string;
+  /** Only sessions whose title contains this text, ignoring case. */
+  title?: string;
+  /** false (default): sessions not archived; true: archived only; 'any': both. */
+  archived?: boolean | 'any';
+  /** Only sessions created at or after this time (ms since the epoch, or a Date). */
+  createdFrom?: number | Date;
+  /** Only sessions created before this time. */
+  createdTo?: number | Date;
+  waitFor?: number;
+}
+
+const nextId = monotonicFactory();
+
+export class SessionsApi {
+  readonly #core: ChatCore;
+  /** Removes the blobs of a deleted session's documents that nothing else names. */
+  readonly #releaseBlobs: (sha256s: Iterable<string>) => Promise<void>;
+
+  constructor(core: ChatCore, releaseBlobs: (sha256s: Iterable<string>) => Promise<void>) {
+    this.#core = core;
+    this.#releaseBlobs = releaseBlobs;
+  }
+
+  /** NOT_FOUND when the user does not exist; CONFLICT when the session id is taken. */
+  async create(session: NewSession, options?: WriteOptions): Promise<Reflected<Session>> {
+    const { userId, sessionId = nextId(), ...rest } = object(session, 'session') as unknown as NewSession;
+    assertEntityId(userId, 'userId');
+    assertEntityId(sessionId, 'sessionId');
+    await this.#core.command(sessionStream(sessionId), options, () => {
+      if (!this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
+      return { events: [{ type: 'session.created', data: { userId, ...rest } }], expected: 'no_stream' };
+    }).catch((err: unknown) => {
+      throw isFfcdbError(err, ErrorCode.CONFLICT) ? new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} already exists`, { field: 'sessionId', sessionId }) : err;
+    });
+    return this.#view(sessionId);
+  }
+
+  /** NOT_FOUND for a session that does not exist or was deleted. */
+  async get(sessionId: string, options?: ReadOptions): Promise<Reflected<Session>> {
+    assertEntityId(sessionId, 'sessionId');
+    await this.#core.reflect(options);
+    return this.#view(sessionId);
+  }
+
+  rename(sessionId: string, title: string, options?: WriteOptions): Promise<Reflected<Session>> {
+    return this.#change(sessionId, options, () => ({ type: 'session.renamed', data: { title } }));
+  }
+
+  /** Replaces the session's tags. */
+  tag(sessionId: string, tags: string[], options?: WriteOptions): Promise<Reflected<Session>> {
+    return this.#change(sessionId, options, () => ({ type: 'session.tagged', data: { tags } }));
+  }
+
+  archive(sessionId: string, archived = true, options?: WriteOptions): Promise<Reflected<Session>> {
+    return this.#change(sessionId, options, () => ({ type: 'session.archived', data: { archived } }));
+  }
+
+  /**
+   * Reads stop returning the session, its messages, documents and context. The
+   * log keeps the audit trail, unless `purge`: then the session's events are
+   * erased from storage and blobs only it named are removed.
+   */
+  async delete(sessionId: string, options: WriteOptions & { purge?: boolean } = {}): Promise<{ sessionId: string; purged: boolean; position: number }> {
+    assertEntityId(sessionId, 'sessionId');
+    const { purge = false, ...write } = options;
+    if (typeof purge !== 'boolean') throw invalid('purge', 'must be a boolean');
+    const stream = sessionStream(sessionId);
+    const documents = this.#core.state(documentsProjection);
+    const blobs = new Set<string>();
+    let position = this.#core.runner.position;
+    // A purge that failed after the deletion was recorded is finished by asking again.
+    const unfinishedPurge = purge && !this.#core.state(sessionsProjection).sessions.has(sessionId) && (await this.#core.events.streamVersion(stream)) > 0;
+    if (!unfinishedPurge) {
+      const result = await this.#core.command(stream, write, () => {
+        const session = this.#existing(sessionId);
+        for (const id of documents.bySession.get(sessionId) ?? []) blobs.add(documents.documents.get(id)!.sha256);
+        return { events: [{ type: 'session.deleted', data: purge ? { purge } : {} }], expected: session.version };
+      });
+      position = result.lastPosition;
+    }
+    if (purge) await this.#core.events.purgeStream(stream);
+    await this.#releaseBlobs(blobs);
+    return { sessionId, purged: purge, position };
+  }
+
+  /** A user's sessions, newest first by default, filtered and paged with cursors. */
+  async list(userId: string, options: SessionListOptions = {}): Promise<Page<Session>> {
+    assertEntityId(userId, 'userId');
+    object(options, 'options');
+    const limit = pageLimit(options.limit, 20);
+    const direction = pageDirection(options);
+    const order = options.order ?? 'desc';
+    if (order !== 'asc' && order !== 'desc') throw invalid('order', `must be 'asc' or 'desc'`);
+    const keep = filter(options);
+    const from = time(options.createdFrom, 'createdFrom') ?? Number.NEGATIVE_INFINITY;
+    const to = time(options.createdTo, 'createdTo') ?? Number.POSITIVE_INFINITY;
+    const position = await this.#core.reflect(options);
+
+    const state = this.#core.state(sessionsProjection);
+    const list = state.byUser.get(userId) ?? [];
+    // The listing's range in the ascending list: [lo, hi).
+    let lo = firstAtOrAfter(state, list, from);
+    let hi = firstAtOrAfter(state, list, to);
+    if (direction) {
+      const [createdAt, id] = decodeCursor(direction === 'after' ? options.after : options.before, direction, ['number', 'string']) as [number, string];
+      const at = listingIndex(state, list, createdAt, id);
+      const exact = list[at] === id ? 1 : 0;
+      // `after` in descending order walks down the ascending list, and so on.
+      if ((direction === 'after') === (order === 'asc')) lo = Math.max(lo, at + exact);
+      else hi = Math.min(hi, at);
+    }
+    const forward = order === 'asc' ? direction !== 'before' : direction === 'before';
+    const items: Session[] = [];
+    let hasMore = false;
+    for (let i = forward ? lo : hi - 1; forward ? i < hi : i >= lo; i += forward ? 1 : -1) {
+      const session = state.sessions.get(list[i]!)!;
+      if (!keep(session)) continue;
+      if (items.length === limit) {
+        hasMore = true;
+        break;
+      }
+      items.push(this.#session(session));
+    }
+    // A backward page was gathered nearest-first; show it in listing order.
+    if (direction === 'before') items.reverse();
+    const page: Page<Session> = { items, hasMore, position };
+    if (items.length > 0) {
+      page.prevCursor = encodeCursor([items[0]!.createdAt, items[0]!.sessionId]);
+      page.nextCursor = encodeCursor([items.at(-1)!.createdAt, items.at(-1)!.sessionId]);
+    }
+    return page;
+  }
+
+  async #change(sessionId: string, options: WriteOptions | undefined, event: () => ChatEvent): Promise<Reflected<Session>> {
+    assertEntityId(sessionId, 'sessionId');
+    await this.#core.command(sessionStream(sessionId), options, () => ({ events: [event()], expected: this.#existing(sessionId).version }));
+    return this.#view(sessionId);
+  }
+
+  #existing(sessionId: string): SessionView {
+    const session = this.#core.state(sessionsProjection).sessions.get(sessionId);
+    if (!session) throw notFound('session', sessionId, 'sessionId');
+    return session;
+  }
+
+  #view(sessionId: string): Reflected<Session> {
+    return { ...this.#session(this.#existing(sessionId)), position: this.#core.runner.position };
+  }
+
+  #session(view: SessionView): Session {
+    return { ...detached(view), messageCount: this.#core.state(messagesProjection).get(view.sessionId)?.count ?? 0 };
+  }
+}
+
+/** The first index of the ascending list whose session was created at or after `t`. */
+function firstAtOrAfter(state: SessionsState, list: readonly string[], t: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (state.sessions.get(list[mid]!)!.createdAt < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function filter(options: SessionListOptions): (s: SessionView) => boolean {
+  const { tag, title, archived = false } = options;
+  if (tag !== undefined && typeof tag !== 'string') throw invalid('tag', 'must be a string');
+  if (title !== undefined && typeof title !== 'string') throw invalid('title', 'must be a string');
+  if (archived !== 'any' && typeof archived !== 'boolean') throw invalid('archived', `must be true, false or 'any'`);
+  const needle = title?.toLowerCase();
+  return (s) =>
+    (archived === 'any' || s.archived === archived) &&
+    (tag === undefined || s.tags.includes(tag)) &&
+    (needle === undefined || s.title.toLowerCase().includes(needle));
+}
+
+function time(value: number | Date | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const t = value instanceof Date ? value.getTime() : value;
+  if (typeof t !== 'number' || !Number.isFinite(t)) throw invalid(field, 'must be a Date or milliseconds since the epoch');
+  return t;
+}

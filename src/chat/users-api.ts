@@ -1,0 +1,73 @@
+import { monotonicFactory } from 'ulid';
+import { object } from '../../events/fields.js';
+import { assertEntityId, userStream } from '../../events/streams.js';
+import type { UserUpdated } from '../../events/users.js';
+import { type UserView, usersProjection } from '../../projections/users.js';
+import { ErrorCode, FfcdbError } from '../errors.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+
+export type { UserView };
+
+export interface NewUser {
+  /** Generated (a ULID) when left out. */
+  userId?: string;
+  displayName?: string;
+  email?: string;
+  profile?: UserView['profile'];
+  preferences?: UserView['preferences'];
+}
+
+/** Fields to replace; fields left out stay as they are. */
+export type UserChanges = Omit<UserUpdated, 'userId'>;
+
+export type Reflected<T> = T & { position: number };
+
+const nextId = monotonicFactory();
+
+export class UsersApi {
+  readonly #core: ChatCore;
+
+  constructor(core: ChatCore) {
+    this.#core = core;
+  }
+
+  /** CONFLICT when the user id is taken. */
+  async create(user: NewUser, options?: WriteOptions): Promise<Reflected<UserView>> {
+    const { userId = nextId(), ...rest } = object(user, 'user') as NewUser;
+    assertEntityId(userId, 'userId');
+    const result = await this.#core.command(userStream(userId), options, () => {
+      if (this.#core.state(usersProjection).has(userId)) throw taken(userId);
+      return { events: [{ type: 'user.created', data: { userId, ...rest } }], expected: 'no_stream' };
+    }).catch((err: unknown) => {
+      throw err instanceof FfcdbError && err.code === ErrorCode.CONFLICT ? taken(userId) : err;
+    });
+    return this.#view(userId, result.lastPosition);
+  }
+
+  async get(userId: string, options?: ReadOptions): Promise<Reflected<UserView>> {
+    assertEntityId(userId, 'userId');
+    return this.#view(userId, await this.#core.reflect(options));
+  }
+
+  /** NOT_FOUND for an unknown user; INVALID_ARGUMENT when nothing would change. */
+  async update(userId: string, changes: UserChanges, options?: WriteOptions): Promise<Reflected<UserView>> {
+    assertEntityId(userId, 'userId');
+    object(changes, 'changes');
+    const result = await this.#core.command(userStream(userId), options, () => {
+      const user = this.#core.state(usersProjection).get(userId);
+      if (!user) throw notFound('user', userId, 'userId');
+      return { events: [{ type: 'user.updated', data: { userId, ...changes } }], expected: user.version };
+    });
+    return this.#view(userId, result.lastPosition);
+  }
+
+  #view(userId: string, position: number): Reflected<UserView> {
+    const user = this.#core.state(usersProjection).get(userId);
+    if (!user) throw notFound('user', userId, 'userId');
+    return { ...detached(user), position: Math.max(position, this.#core.runner.position) };
+  }
+}
+
+function taken(userId: string): FfcdbError {
+  return new FfcdbError(ErrorCode.CONFLICT, `user ${JSON.stringify(userId)} already exists`, { field: 'userId', userId });
+}
