@@ -117,13 +117,14 @@ export function blobNotFound(sha256: string): FfcdbError {
 
 /**
  * The chunks of a source, refusing anything that is not bytes and stopping
- * (which destroys a Readable) as soon as they pass `maxBytes`. A source that
+ * (which destroys a Readable) as soon as they pass `maxBytes`; never an
+ * empty chunk. A source that
  * fails is INVALID_ARGUMENT on `data`, its error kept as the cause.
  */
 export async function* sourceChunks(source: BlobSource, maxBytes: number): AsyncGenerator<Uint8Array, void, undefined> {
   if (source instanceof Uint8Array) {
     if (source.length > maxBytes) throw tooLarge(maxBytes);
-    yield source;
+    if (source.length > 0) yield source;
     return;
   }
   if (typeof (source as Partial<AsyncIterable<unknown>> | null)?.[Symbol.asyncIterator] !== 'function') {

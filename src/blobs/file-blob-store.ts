@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { setImmediate } from 'node:timers/promises';
 import { syncDirectories } from '../backends/flatfile/file-handles.js';
 import { isRealDirectory } from '../backends/flatfile/layout.js';
 import { fsyncDirSync, makeRoot } from '../backends/flatfile/store-files.js';
@@ -60,8 +61,12 @@ const BLOBS_DIR = 'blobs';
 const TMP_DIR = 'tmp';
 const TEMP_NAME = /^\d+-[0-9a-f]{16}\.tmp$/;
 const SHARD_NAME = /^[0-9a-f]{2}$/;
-/** Bytes per write: few syscalls, yet small enough that hashing one batch overlaps writing the previous one. */
+/** Small chunks are gathered into writes of about this many bytes: few syscalls. */
 const WRITE_BATCH = 1 << 20;
+/** Bytes handed to the writes and not yet written, above which the source is not read further. */
+const MAX_QUEUED = 8 * WRITE_BATCH;
+/** Hashing yields to the event loop after this many bytes, so the writes behind it keep going. */
+const HASH_SLICE = 1 << 20;
 /** Linux's IOV_MAX: one writev takes at most this many buffers. */
 const MAX_IOV = 1024;
 const READ_CHUNK = 256 * 1024;
@@ -117,24 +122,16 @@ export class FileBlobStore implements BlobStore {
         fh = await fsp.open(tmp, TEMP_FLAGS, 0o644).catch((err: unknown) => {
           throw ioError(err, tmp, 'open');
         });
-        const { sha256, size } = await writeHashed(fh, sourceChunks(source, maxBytes), tmp);
+        const { sha256, size } = await writeHashedAndSync(fh, sourceChunks(source, maxBytes), tmp);
         if (expectedSha256 !== undefined && expectedSha256 !== sha256) throw hashMismatch(expectedSha256, sha256);
-        const file = this.#blobPath(sha256);
-        let created = false;
-        // Bytes already stored are not fsynced or linked again.
-        if (!(await this.#lstat(sha256, file))) {
-          await fh.sync().catch((err: unknown) => {
-            throw ioError(err, tmp, 'fsync');
-          });
-          const closing = fh;
-          fh = undefined;
-          await closing.close().catch((err: unknown) => {
-            throw ioError(err, tmp, 'close');
-          });
-          this.#makeShardDirs(sha256);
-          created = await this.#link(tmp, file, sha256);
-        }
-        // Also when the blob was there: its maker may not have fsynced its folders yet.
+        const closing = fh;
+        fh = undefined;
+        await closing.close().catch((err: unknown) => {
+          throw ioError(err, tmp, 'close');
+        });
+        this.#makeShardDirs(sha256);
+        const created = await this.#link(tmp, this.#blobPath(sha256), sha256);
+        // Also when the blob was there already: its maker may not have fsynced its folders yet.
         await this.#syncShard(sha256);
         return { sha256, size, created };
       } finally {
@@ -348,44 +345,107 @@ export class FileBlobStore implements BlobStore {
 }
 
 /**
- * Writes the chunks in batches of about WRITE_BATCH bytes and hashes each
- * batch while it is being written (writes run on libuv's thread pool), so a
- * put costs little more than the write itself.
+ * Writes the chunks to the temporary file and fsyncs it, hashing them
+ * meanwhile. Writes and the fsync run on libuv's thread pool, one after
+ * another, and go ahead of the hash: a chunk is hashed while it (or the
+ * next) is being written, and the last one while the fsync runs, so a put
+ * costs little more than the write and fsync alone. Hashing yields to the
+ * event loop every HASH_SLICE bytes, which lets the next write or the fsync
+ * start as soon as the one before it is done.
  */
-async function writeHashed(fh: FileHandle, chunks: AsyncIterable<Uint8Array>, file: string): Promise<BlobInfo> {
+async function writeHashedAndSync(fh: FileHandle, chunks: AsyncIterable<Uint8Array>, file: string): Promise<BlobInfo> {
   const hash = createHash('sha256');
+  const writer = new ChainedWriter(fh, file);
   let size = 0;
-  let batch: Uint8Array[] = [];
-  let batchBytes = 0;
-  let writing: Promise<void> = Promise.resolve();
-  const flush = async () => {
-    await writing;
-    const out = batch;
-    batch = [];
-    batchBytes = 0;
-    writing = writeAll(fh, out, file);
-    // Awaited at the next flush or at the end; until then it must not count as unhandled.
-    writing.catch(() => undefined);
-    for (const c of out) hash.update(c);
-  };
+  let unhashed: Uint8Array | undefined;
   try {
     for await (const chunk of chunks) {
-      for (let at = 0; at < chunk.length; at += WRITE_BATCH) {
-        const piece = chunk.length <= WRITE_BATCH ? chunk : chunk.subarray(at, at + WRITE_BATCH);
-        batch.push(piece);
-        batchBytes += piece.length;
-        size += piece.length;
-        if (batchBytes >= WRITE_BATCH || batch.length >= MAX_IOV) await flush();
-      }
+      size += chunk.length;
+      writer.write(chunk);
+      if (unhashed) await hashYielding(hash, unhashed);
+      unhashed = chunk;
+      await writer.keepUp();
     }
-    if (batch.length > 0) await flush();
-    await writing;
+    const synced = writer.endWithSync();
+    if (unhashed) await hashYielding(hash, unhashed);
+    await synced;
   } catch (err) {
     // The file is closed and removed next: let the write in flight end first.
-    await writing.catch(() => undefined);
+    await writer.settled();
     throw err;
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+async function hashYielding(hash: Hash, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; at += HASH_SLICE) {
+    if (at > 0) await setImmediate();
+    hash.update(bytes.subarray(at, at + HASH_SLICE));
+  }
+}
+
+/** Writes chunks in order, gathered into writes of about WRITE_BATCH bytes, one write in flight at a time. */
+class ChainedWriter {
+  readonly #fh: FileHandle;
+  readonly #file: string;
+  #chain: Promise<void> = Promise.resolve();
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #queuedBytes = 0;
+  #failed: unknown;
+
+  constructor(fh: FileHandle, file: string) {
+    this.#fh = fh;
+    this.#file = file;
+  }
+
+  write(chunk: Uint8Array): void {
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.length;
+    if (this.#batchBytes >= WRITE_BATCH || this.#batch.length >= MAX_IOV) this.#flush();
+  }
+
+  /** Raises a failed write at once (not after the rest of the source); makes a source faster than the disk wait rather than pile up in memory. */
+  async keepUp(): Promise<void> {
+    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#queuedBytes > MAX_QUEUED) await this.#chain;
+  }
+
+  /** Writes what is left, then fsyncs; resolves when the file is on disk. */
+  endWithSync(): Promise<void> {
+    this.#flush();
+    return this.#then(() =>
+      this.#fh.sync().catch((err: unknown) => {
+        throw ioError(err, this.#file, 'fsync');
+      }),
+    );
+  }
+
+  settled(): Promise<void> {
+    return this.#chain.catch(() => undefined);
+  }
+
+  #flush(): void {
+    if (this.#batch.length === 0) return;
+    const out = this.#batch;
+    const n = this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#queuedBytes += n;
+    void this.#then(async () => {
+      await writeAll(this.#fh, out, this.#file);
+      this.#queuedBytes -= n;
+    });
+  }
+
+  #then(step: () => Promise<void>): Promise<void> {
+    this.#chain = this.#chain.then(step);
+    // Also keeps a failure from counting as unhandled until keepUp, endWithSync or settled awaits it.
+    this.#chain.catch((err: unknown) => {
+      this.#failed ??= err;
+    });
+    return this.#chain;
+  }
 }
 
 async function writeAll(fh: FileHandle, buffers: Uint8Array[], file: string): Promise<void> {
