@@ -17,7 +17,7 @@ import { formatMs, formatScenario, formatSummary, type ScenarioReport } from './
 import { makeTempDir, removeDir } from './lib/temp.js';
 
 /** Run order; any other file in scenarios/ runs after these, alphabetically. */
-const ORDER = ['durable-append', 'concurrent-append', 'append-nosync', 'read-last-100', 'replay', 'disk-bytes', 'json-file-per-chat'];
+const ORDER = ['durable-append', 'concurrent-append', 'append-nosync', 'read-last-100', 'replay', 'disk-bytes', 'json-file-per-chat', 'blob-put-10mb'];
 
 const scenariosDir = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const childScript = fileURLToPath(new URL('./lib/child.ts', import.meta.url));
