@@ -47,10 +47,11 @@ export default defineScenario({
       floor: {
         lat: new Latencies(),
         op: async () => {
+          const bytes = fresh();
           const file = join(floorDir, `${counter}.bin`);
           const fh = await open(file, 'w');
           try {
-            await fh.writeFile(fresh());
+            await fh.writeFile(bytes);
             await fh.sync();
           } finally {
             await fh.close();

@@ -173,7 +173,7 @@ export function resolveRange(range: ByteRange | undefined, size: number): { star
 export class StoreGate {
   readonly #name: string;
   readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #lockHolder = new AsyncLocalStorage<true>();
+  readonly #lockHolder = new AsyncLocalStorage<{ held: boolean }>();
   #lockTail: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -197,11 +197,15 @@ export class StoreGate {
 
   /** Runs fn once every earlier caller has finished with the lock; `hold` wraps it in whatever else the lock needs. */
   withLock<T>(fn: () => Promise<T>, hold: (fn: () => Promise<T>) => Promise<T> = (f) => f()): Promise<T> {
-    if (this.#lockHolder.getStore()) {
+    if (this.#lockHolder.getStore()?.held) {
       return Promise.reject(new FfcdbError(ErrorCode.LOCKED, `withLock was called inside withLock on the ${this.#name}: the blob lock is not reentrant and would wait for itself`));
     }
     return this.run(() => {
-      const turn = this.#lockTail.then(() => this.#lockHolder.run(true, () => hold(fn)));
+      // Work that fn started and that outlives it (a timer, say) inherits this token, but no longer holds the lock.
+      const token = { held: true };
+      const turn = this.#lockTail.then(() => this.#lockHolder.run(token, () => hold(fn))).finally(() => {
+        token.held = false;
+      });
       this.#lockTail = turn.catch(() => undefined);
       return turn;
     });

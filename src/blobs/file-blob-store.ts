@@ -74,6 +74,7 @@ const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constant
 const TEMP_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 export class FileBlobStore implements BlobStore {
+  /** The blobs folder: `<root>/blobs`, root resolved through symlinks. */
   readonly dir: string;
   readonly #tmp: string;
   readonly #maxBytes: number;

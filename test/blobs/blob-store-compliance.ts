@@ -453,6 +453,15 @@ export function blobStoreCompliance(name: string, make: MakeBlobStore, options: 
       assert.equal(out, { had: true, nested: ErrorCode.LOCKED });
       assert.is(await store.withLock(async () => 'free'), 'free', 'the refused nested call did not keep the lock');
     });
+
+    test('work that fn starts and that calls withLock after fn has finished is not taken for a nested call', async () => {
+      const store = open();
+      let later: Promise<string> | undefined;
+      await store.withLock(async () => {
+        later = sleep(5).then(() => store.withLock(async () => 'later'));
+      });
+      assert.is(await later, 'later');
+    });
   }
 
   // ------------------------------------------------------------ close
