@@ -11,7 +11,7 @@ import type { BlobSource, ByteRange } from '../blobs/blob-store.js';
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
 import type { JsonValue } from '../types.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload } from './chat-core.js';
 import type { Reflected } from './users-api.js';
 
 export type { DocumentView, Entity };
@@ -58,8 +58,8 @@ export class DocumentsApi {
     const { sessionId, userId, documentId = nextId(), name, mediaType: type, metadata, sha256: expectedSha256, maxBytes } = object(document, 'document') as unknown as NewDocument;
     const stream = this.#home(sessionId, userId);
     assertEntityId(documentId, 'documentId');
-    label(name, 'name');
-    mediaType(type, 'mediaType');
+    label(name, 'document.name');
+    mediaType(type, 'document.mediaType');
     this.#assertHome(sessionId, userId);
     const put = await this.#core.blobs.put(source, { ...(maxBytes === undefined ? {} : { maxBytes }), ...(expectedSha256 === undefined ? {} : { expectedSha256 }) });
     const data: DocumentUploaded = { documentId, name, mediaType: type, size: put.size, sha256: put.sha256, ...(metadata === undefined ? {} : { metadata }) };
@@ -74,7 +74,7 @@ export class DocumentsApi {
           if (this.#core.state(documentsProjection).documents.has(documentId)) {
             throw new FfcdbError(ErrorCode.CONFLICT, `document ${JSON.stringify(documentId)} already exists`, { field: 'documentId', documentId });
           }
-          return { events: [{ type: 'document.uploaded', data }], expected: this.#streamVersion(sessionId, userId) };
+          return { events: [{ type: 'document.uploaded', data, field: 'document' }], expected: this.#streamVersion(sessionId, userId) };
         });
       });
     } catch (err) {
@@ -120,15 +120,15 @@ export class DocumentsApi {
   /** Attaches analysis results as the document's next analysis version. */
   async analyse(documentId: string, result: AnalysisResult, options?: WriteOptions): Promise<Analysis & { position: number }> {
     assertEntityId(documentId, 'documentId');
-    object(result, 'result');
+    payload(result, 'result', ['documentId', 'analysisVersion']);
     const doc = this.#document(documentId);
     const stream = doc.sessionId === undefined ? userStream(doc.userId) : sessionStream(doc.sessionId);
     const appended = await this.#core.command(stream, options, () => {
       const current = this.#document(documentId);
       const analysisVersion = (current.analyses.at(-1)?.analysisVersion ?? 0) + 1;
-      return { events: [{ type: 'document.analysed', data: { documentId, analysisVersion, ...result } }], expected: this.#streamVersion(current.sessionId, current.userId) };
+      return { events: [{ type: 'document.analysed', data: { documentId, analysisVersion, ...result }, field: 'result' }], expected: this.#streamVersion(current.sessionId, current.userId) };
     });
-    const [e] = await this.#core.events.readStream(stream, { fromVersion: appended.firstVersion, limit: 1 });
+    const [e] = (await this.#core.events.readAll({ fromPosition: appended.firstPosition, limit: 1 })).events;
     return { ...analysisFrom(upcast(e!)), position: this.#core.runner.position };
   }
 

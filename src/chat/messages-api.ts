@@ -8,7 +8,7 @@ import { type SessionMessages, messagesProjection } from '../../projections/mess
 import { sessionsProjection } from '../../projections/sessions.js';
 import { assertEventId, assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -86,9 +86,10 @@ export class MessagesApi {
         seen.add(m.messageId);
         this.#assertDocuments(sessionId, m, field);
       });
-      return { events: data.map((d) => ({ type: 'message.added' as const, data: d })), expected: this.#version(sessionId) };
+      return { events: data.map((d, i) => ({ type: 'message.added' as const, data: d, field: Array.isArray(input) ? `messages[${i}]` : 'message' })), expected: this.#version(sessionId) };
     });
-    const added = await this.#core.events.readStream(stream, { fromVersion: result.firstVersion, limit: data.length });
+    // Read back through the feed, which points straight at the frame just written.
+    const added = (await this.#core.events.readAll({ fromPosition: result.firstPosition, limit: data.length })).events;
     const position = this.#core.runner.position;
     const out = added.map((e) => ({ ...messageFrom(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }), position }));
     return Array.isArray(input) ? out : out[0]!;
@@ -158,11 +159,11 @@ export class MessagesApi {
   async edit(sessionId: string, messageId: string, changes: MessageChanges, options?: WriteOptions): Promise<Reflected<Message>> {
     assertEntityId(sessionId, 'sessionId');
     assertEventId(messageId, 'messageId');
-    const data = { messageId, ...(object(changes, 'changes') as unknown as MessageChanges) };
+    const data = { messageId, ...(payload(changes, 'changes', ['messageId']) as unknown as MessageChanges) };
     await this.#core.command(sessionStream(sessionId), options, () => {
       this.#located(sessionId, messageId);
       this.#assertDocuments(sessionId, data, 'changes');
-      return { events: [{ type: 'message.edited', data }], expected: this.#version(sessionId) };
+      return { events: [{ type: 'message.edited', data, field: 'changes' }], expected: this.#version(sessionId) };
     });
     return this.get(sessionId, messageId);
   }
