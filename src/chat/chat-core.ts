@@ -1,4 +1,5 @@
 import { currentVersion, validateEvent, type EventDataMap, type EventType } from '../../events/catalog.js';
+import { object } from '../../events/fields.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
@@ -27,7 +28,12 @@ export interface Decision {
   expected: ExpectedVersion;
 }
 
-export type ChatEvent = { [K in EventType]: { type: K; data: EventDataMap[K] } }[EventType];
+/**
+ * An event a command appends. `field` is the caller's name for its payload, so a
+ * payload the catalog refuses is reported as the caller wrote it (`message.content`,
+ * or `title` for '') rather than as the event's `data.content`.
+ */
+export type ChatEvent = { [K in EventType]: { type: K; data: EventDataMap[K]; field?: string } }[EventType];
 
 /** A cross-process conflict is retried against fresher state this many times before it reaches the caller. */
 const COMMAND_ATTEMPTS = 5;
@@ -66,7 +72,11 @@ export class ChatCore {
         const { events, expected } = decide();
         const batch: NewEvent[] = events.map((e) => {
           const schemaVersion = currentVersion(e.type);
-          validateEvent(e.type, schemaVersion, e.data);
+          try {
+            validateEvent(e.type, schemaVersion, e.data);
+          } catch (err) {
+            throw callerField(err, e.field);
+          }
           return metadata ? { type: e.type, data: e.data as never, schemaVersion, metadata } : { type: e.type, data: e.data as never, schemaVersion };
         });
         try {
@@ -114,6 +124,28 @@ function writeMetadata(options: WriteOptions | undefined): EventMetadata | undef
     out[key] = v;
   }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The catalog's error on `data...` renamed to the caller's name for the payload. */
+function callerField(err: unknown, payload: string | undefined): unknown {
+  if (payload === undefined || !(err instanceof FfcdbError) || typeof err.details.field !== 'string') return err;
+  const field = err.details.field;
+  if (field !== 'data' && !field.startsWith('data.')) return err;
+  const renamed = field === 'data' ? payload : payload === '' ? field.slice('data.'.length) : payload + field.slice('data'.length);
+  if (renamed === '') return err;
+  const message = err.message.startsWith(field) ? renamed + err.message.slice(field.length) : err.message;
+  return new FfcdbError(err.code, message, { ...err.details, field: renamed }, { cause: err });
+}
+
+/**
+ * `value` as the caller's payload object `field`, refusing the `reserved` keys:
+ * those the call fills in itself (the id it was given as an argument), which a
+ * stray copy in the payload must not override.
+ */
+export function payload(value: unknown, field: string, reserved: readonly string[]): Record<string, unknown> {
+  const o = object(value, field);
+  for (const key of reserved) if (Object.hasOwn(o, key)) throw invalid(`${field}.${key}`, 'is not a field here: the call names it');
+  return o;
 }
 
 /** NOT_FOUND naming the entity. */

@@ -46,12 +46,12 @@ export class ContextApi {
 
   /** Replaces the whole context. */
   set(sessionId: string, context: JsonObject, options?: WriteOptions): Promise<ContextValue> {
-    return this.#change(sessionId, options, { type: 'context.set', data: { context } });
+    return this.#change(sessionId, options, { type: 'context.set', data: { context }, field: '' });
   }
 
   /** Applies an RFC 7386 merge patch: objects merge, null removes a key, anything else replaces. */
   patch(sessionId: string, patch: JsonObject, options?: WriteOptions): Promise<ContextValue> {
-    return this.#change(sessionId, options, { type: 'context.patched', data: { patch } });
+    return this.#change(sessionId, options, { type: 'context.patched', data: { patch }, field: '' });
   }
 
   /** The current context, or an earlier one with `asOf`. */

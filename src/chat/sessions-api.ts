@@ -60,7 +60,7 @@ export class SessionsApi {
     assertEntityId(sessionId, 'sessionId');
     await this.#core.command(sessionStream(sessionId), options, () => {
       if (!this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
-      return { events: [{ type: 'session.created', data: { userId, ...rest } }], expected: 'no_stream' };
+      return { events: [{ type: 'session.created', data: { userId, ...rest }, field: 'session' }], expected: 'no_stream' };
     }).catch((err: unknown) => {
       throw isFfcdbError(err, ErrorCode.CONFLICT) ? new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} already exists`, { field: 'sessionId', sessionId }) : err;
     });
@@ -75,16 +75,16 @@ export class SessionsApi {
   }
 
   rename(sessionId: string, title: string, options?: WriteOptions): Promise<Reflected<Session>> {
-    return this.#change(sessionId, options, () => ({ type: 'session.renamed', data: { title } }));
+    return this.#change(sessionId, options, () => ({ type: 'session.renamed', data: { title }, field: '' }));
   }
 
   /** Replaces the session's tags. */
   tag(sessionId: string, tags: string[], options?: WriteOptions): Promise<Reflected<Session>> {
-    return this.#change(sessionId, options, () => ({ type: 'session.tagged', data: { tags } }));
+    return this.#change(sessionId, options, () => ({ type: 'session.tagged', data: { tags }, field: '' }));
   }
 
   archive(sessionId: string, archived = true, options?: WriteOptions): Promise<Reflected<Session>> {
-    return this.#change(sessionId, options, () => ({ type: 'session.archived', data: { archived } }));
+    return this.#change(sessionId, options, () => ({ type: 'session.archived', data: { archived }, field: '' }));
   }
 
   /**

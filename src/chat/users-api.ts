@@ -4,7 +4,7 @@ import { assertEntityId, userStream } from '../../events/streams.js';
 import type { UserUpdated } from '../../events/users.js';
 import { type UserView, usersProjection } from '../../projections/users.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload } from './chat-core.js';
 
 export type { UserView };
 
@@ -37,7 +37,7 @@ export class UsersApi {
     assertEntityId(userId, 'userId');
     const result = await this.#core.command(userStream(userId), options, () => {
       if (this.#core.state(usersProjection).has(userId)) throw taken(userId);
-      return { events: [{ type: 'user.created', data: { userId, ...rest } }], expected: 'no_stream' };
+      return { events: [{ type: 'user.created', data: { userId, ...rest }, field: 'user' }], expected: 'no_stream' };
     }).catch((err: unknown) => {
       throw err instanceof FfcdbError && err.code === ErrorCode.CONFLICT ? taken(userId) : err;
     });
@@ -52,11 +52,11 @@ export class UsersApi {
   /** NOT_FOUND for an unknown user; INVALID_ARGUMENT when nothing would change. */
   async update(userId: string, changes: UserChanges, options?: WriteOptions): Promise<Reflected<UserView>> {
     assertEntityId(userId, 'userId');
-    object(changes, 'changes');
+    payload(changes, 'changes', ['userId']);
     const result = await this.#core.command(userStream(userId), options, () => {
       const user = this.#core.state(usersProjection).get(userId);
       if (!user) throw notFound('user', userId, 'userId');
-      return { events: [{ type: 'user.updated', data: { userId, ...changes } }], expected: user.version };
+      return { events: [{ type: 'user.updated', data: { userId, ...changes }, field: 'changes' }], expected: user.version };
     });
     return this.#view(userId, result.lastPosition);
   }
