@@ -32,8 +32,15 @@ export interface ChatEnv {
 
 export type OpenChat = <T>(fn: (chat: ChatStore, env: ChatEnv) => Promise<T>) => Promise<T>;
 
-/** A fresh chat store on `kind` (flatfile in a temp folder, durability 'none'), closed and removed after fn. */
-export async function withChat<T>(kind: BackendKind, fn: (chat: ChatStore, env: ChatEnv) => Promise<T>): Promise<T> {
+export interface TestChat {
+  chat: ChatStore;
+  env: ChatEnv;
+  /** Closes the store and removes its folder. */
+  close(): Promise<void>;
+}
+
+/** A fresh chat store on `kind`: in memory, or flatfile in a temp folder with durability 'none'. */
+export async function openTestChat(kind: BackendKind): Promise<TestChat> {
   if (kind === 'memory') {
     const blobs = new MemoryBlobStore();
     const chat = await openChatStore({ backend: new MemoryBackend(), blobs });
@@ -46,20 +53,33 @@ export async function withChat<T>(kind: BackendKind, fn: (chat: ChatStore, env: 
         return out.sort();
       },
     };
-    try {
-      return await fn(chat, env);
-    } finally {
-      await chat.close();
-    }
+    return { chat, env, close: () => chat.close() };
   }
-  return withTempDir(async (dir) => {
+  const dir = tempRoot('chat');
+  try {
     const chat = await openChatStore({ dir, durability: 'none' });
-    try {
-      return await fn(chat, { kind, dir, blobs: async () => blobFiles(dir) });
-    } finally {
-      await chat.close();
-    }
-  });
+    const close = async () => {
+      try {
+        await chat.close();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    return { chat, env: { kind, dir, blobs: async () => blobFiles(dir) }, close };
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A fresh chat store on `kind`, closed and removed after fn. */
+export async function withChat<T>(kind: BackendKind, fn: (chat: ChatStore, env: ChatEnv) => Promise<T>): Promise<T> {
+  const { chat, env, close } = await openTestChat(kind);
+  try {
+    return await fn(chat, env);
+  } finally {
+    await close();
+  }
 }
 
 /** The blob files of a flatfile store: files named by a sha256 anywhere under `<dir>/blobs/`. */
