@@ -208,7 +208,8 @@ export class MessagesApi {
     const documents = this.#core.state(documentsProjection).documents;
     const userId = this.#core.state(sessionsProjection).sessions.get(sessionId)!.userId;
     const check = (documentId: unknown, at: string) => {
-      if (typeof documentId !== 'string') return; // the catalog's validation names the bad field
+      // A malformed id is INVALID_ID, as the catalog would say, not a document that does not exist.
+      assertEntityId(documentId, at);
       const doc = documents.get(documentId);
       if (!doc || doc.userId !== userId || (doc.sessionId !== undefined && doc.sessionId !== sessionId)) throw notFound('document', documentId, at);
     };
