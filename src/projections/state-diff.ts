@@ -29,7 +29,13 @@ function walk(a: unknown, b: unknown, path: string, out: string[], max: number):
     return;
   }
   if (isPlainObject(a) && isPlainObject(b)) {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], `${path}.${k}`, out, max);
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      // By presence, not value: a key holding undefined on one side is a difference isDeepStrictEqual sees.
+      if (!Object.hasOwn(b, k)) out.push(`${path}.${k}: only in the live state`);
+      else if (!Object.hasOwn(a, k)) out.push(`${path}.${k}: only in the rebuilt state`);
+      else walk(a[k], b[k], `${path}.${k}`, out, max);
+      if (out.length >= max) return;
+    }
     return;
   }
   if (!isDeepStrictEqual(a, b)) out.push(`${path}: ${preview(a)} live, ${preview(b)} rebuilt`);
