@@ -2,12 +2,12 @@ import type { Readable } from 'node:stream';
 import { monotonicFactory } from 'ulid';
 import { type CatalogEvent, upcast } from '../../events/catalog.js';
 import type { DocumentAnalysed, DocumentUploaded, Entity } from '../../events/documents.js';
-import { type JsonObject, label, mediaType, object } from '../../events/fields.js';
+import { type JsonObject, fields, label, mediaType, object } from '../../events/fields.js';
 import { assertEntityId, sessionStream, userStream } from '../../events/streams.js';
 import { type DocumentView, documentsProjection } from '../../projections/documents.js';
 import { sessionsProjection } from '../../projections/sessions.js';
 import { usersProjection } from '../../projections/users.js';
-import type { BlobSource, ByteRange } from '../blobs/blob-store.js';
+import { type BlobSource, type ByteRange, assertMaxBytes, assertSha256 } from '../blobs/blob-store.js';
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
 import type { JsonValue } from '../types.js';
@@ -39,6 +39,7 @@ export interface Analysis extends DocumentAnalysed {
 }
 
 const nextId = monotonicFactory();
+const UPLOAD_FIELDS = ['sessionId', 'userId', 'documentId', 'name', 'mediaType', 'metadata', 'sha256', 'maxBytes'];
 
 /**
  * Documents: bytes in the blob store (once per content hash), named by events
@@ -55,11 +56,14 @@ export class DocumentsApi {
 
   /** Stores the bytes durably, then records the document. NOT_FOUND for an unknown session or user; CONFLICT for a document id in use. */
   async upload(document: NewDocument, source: BlobSource, options?: WriteOptions): Promise<Reflected<DocumentView>> {
-    const { sessionId, userId, documentId = nextId(), name, mediaType: type, metadata, sha256: expectedSha256, maxBytes } = object(document, 'document') as unknown as NewDocument;
+    // Unknown fields are refused: a misspelt `metdata` must not be dropped without a word.
+    const { sessionId, userId, documentId = nextId(), name, mediaType: type, metadata, sha256: expectedSha256, maxBytes } = fields(document, 'document', UPLOAD_FIELDS) as unknown as NewDocument;
     const stream = this.#home(sessionId, userId);
     assertEntityId(documentId, 'documentId');
     label(name, 'document.name');
     mediaType(type, 'document.mediaType');
+    if (expectedSha256 !== undefined) assertSha256(expectedSha256, 'document.sha256');
+    if (maxBytes !== undefined) assertMaxBytes(maxBytes, 'document.maxBytes');
     this.#assertHome(sessionId, userId);
     const put = await this.#core.blobs.put(source, { ...(maxBytes === undefined ? {} : { maxBytes }), ...(expectedSha256 === undefined ? {} : { expectedSha256 }) });
     const data: DocumentUploaded = { documentId, name, mediaType: type, size: put.size, sha256: put.sha256, ...(metadata === undefined ? {} : { metadata }) };
