@@ -4,7 +4,7 @@
  * (the file and byte offset of a corruption, the actual version of a conflict, ...).
  */
 export const ErrorCode = {
-  /** The stream's version did not match the append's expected version. details: { streamId, expected, actual } */
+  /** The stream's version did not match the append's expected version (details: { streamId, expected, actual }), or the stream was purged (details: { streamId, purged: true }). */
   CONFLICT: 'CONFLICT',
   /** A stream, event or file that was asked for does not exist. */
   NOT_FOUND: 'NOT_FOUND',

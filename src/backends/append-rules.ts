@@ -19,6 +19,16 @@ export function checkExpectedVersion(streamId: string, expected: ExpectedVersion
   }
 }
 
+/** Any append to a purged stream: its id stays taken, so that nobody reads a new stream as the erased one. */
+export function purgedConflict(streamId: string): FfcdbError {
+  return new FfcdbError(ErrorCode.CONFLICT, `stream ${streamId} was purged; its id cannot be reused`, { streamId, purged: true });
+}
+
+/** Purging a stream that was never written. */
+export function purgeNotFound(streamId: string): FfcdbError {
+  return new FfcdbError(ErrorCode.NOT_FOUND, `stream ${streamId} does not exist, so there is nothing to purge`, { streamId });
+}
+
 export interface StoredRef {
   version: number;
   position: number;

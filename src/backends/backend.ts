@@ -70,8 +70,35 @@ export interface StorageBackend {
   /** The highest committed global position (0 when empty). */
   headPosition(): Promise<number>;
 
+  /**
+   * Erases every event of the stream from storage (a GDPR-style purge), atomically
+   * and, where `supports.persistent`, durably: once it resolves, none of the
+   * stream's payload bytes (data, metadata, ids, types, timestamps) remain
+   * anywhere the backend keeps data, across a crash and reopen too. The stream
+   * becomes a tombstone:
+   * - `streamVersion` still returns the version it had;
+   * - `readStream` yields nothing, and `readAll` skips its positions: the other
+   *   streams' positions stay as they were, so the feed has gaps where the
+   *   purged events were (positions are never reused);
+   * - appending to it fails with CONFLICT, details `{ streamId, purged: true }`:
+   *   a purged id cannot be reused, so nobody reads a new stream as the old one.
+   * Purging a stream that does not exist fails with NOT_FOUND; purging a
+   * tombstone again is a no-op that resolves with `events: 0`. Serialised with
+   * appends (an append queued before the purge is erased with the stream, one
+   * queued after it fails), across processes where `supports.crossProcess`.
+   */
+  purgeStream(streamId: string): Promise<PurgeResult>;
+
   /** Emits the head position after commits; with `liveCrossProcess`, other processes' commits too. Completes on close, which ends live subscriptions. */
   readonly commits$: Observable<number>;
+}
+
+export interface PurgeResult {
+  streamId: string;
+  /** The version the stream had, which `streamVersion` keeps returning. */
+  version: number;
+  /** Events this call erased: the stream's version the first time, 0 when it was purged already. */
+  events: number;
 }
 
 export interface BackendContext {

@@ -1,7 +1,7 @@
 import { monotonicFactory } from 'ulid';
 import { filter, type Observable } from 'rxjs';
 import { ErrorCode, FfcdbError } from '../errors.js';
-import type { PreparedEvent, StorageBackend, StreamReadOptions } from '../backends/backend.js';
+import type { PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backends/backend.js';
 import type { AppendResult, ExpectedVersion, NewEvent, ReadDirection, RecordedEvent } from '../types.js';
 import { Monitor, type MonitorEvent } from './monitor.js';
 import { followFromCursor } from './subscriptions.js';
@@ -95,6 +95,26 @@ export class EventStore {
       return result;
     } catch (err) {
       if (err instanceof FfcdbError) this.#monitor.emit({ kind: 'error', op: 'append', code: err.code, message: err.message });
+      throw err;
+    }
+  }
+
+  /**
+   * Erases every event of the stream from storage, durably (see StorageBackend.purgeStream):
+   * the stream keeps its version, reads as empty, refuses appends (CONFLICT), and its
+   * positions become gaps in the feed. NOT_FOUND when it never existed; a no-op
+   * (`events: 0`) when it was purged already.
+   */
+  async purgeStream(streamId: string): Promise<PurgeResult> {
+    this.#assertOpen();
+    assertStreamId(streamId);
+    const started = performance.now();
+    try {
+      const result = await this.#backend.purgeStream(streamId);
+      this.#monitor.emit({ kind: 'operation', op: 'purge', ms: performance.now() - started, events: result.events });
+      return result;
+    } catch (err) {
+      if (err instanceof FfcdbError) this.#monitor.emit({ kind: 'error', op: 'purge', code: err.code, message: err.message });
       throw err;
     }
   }
@@ -248,12 +268,14 @@ export class EventStore {
         for await (const page of this.#backend.readAll(cursor + 1)) {
           for (const e of page) {
             if (isStopped() || e.position > head) return cursor;
-            if (e.position !== cursor + 1) continue;
+            // Purged streams leave gaps in the positions: the cursor only has to move forward.
+            if (e.position <= cursor) continue;
             cursor = e.position;
             emit(e);
           }
         }
-        return cursor;
+        // Read through the head: positions up to it that were not delivered were purged, and need no second look.
+        return isStopped() ? cursor : head;
       },
     });
     return types ? live.pipe(filter((e) => types.has(e.type))) : live;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import type { Monitor } from '../../engine/monitor.js';
-import { FEED_MAGIC, HEADER_BYTES, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
+import { FEED_MAGIC, FLAG_BLANKED, HEADER_BYTES, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import type { FaultInjection } from './file-handles.js';
 import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR, isRealDirectory } from './layout.js';
 import { fsyncDirSync } from './store-files.js';
@@ -34,7 +34,8 @@ export interface JournalWrite {
  * offsets), which restores what a power failure took from the page cache.
  *
  * Records are frames (see frame.ts) with magic 'FFCJ' whose payload is msgpack
- * [[path relative to the data folder, offset, bytes], ...].
+ * [[path relative to the data folder, offset, bytes], ...]. A purge blanks them
+ * (see `scrub`): same length, payload zeroed, flag FLAG_BLANKED; replay skips those.
  */
 export class CommitJournal {
   readonly #root: string;
@@ -148,12 +149,28 @@ export class CommitJournal {
       for (let at = 0; at < buf.length; ) {
         const header = parseHeader(buf, at, JOURNAL_MAGIC, buf.length);
         if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
-        if (header.firstPosition + header.count - 1 > syncedThrough && applyRecord(root, file, at, decodeMsgpack(framePayload(buf, at, header)))) applied++;
+        const blanked = (header.flags & FLAG_BLANKED) !== 0;
+        if (!blanked && header.firstPosition + header.count - 1 > syncedThrough && applyRecord(root, file, at, decodeMsgpack(framePayload(buf, at, header)))) applied++;
         at += frameLength(header.storedLength);
       }
     }
     if (applied > 0) monitor.emit({ kind: 'operation', op: 'journal-replay', ms: 0, events: applied });
     return applied;
+  }
+
+  /**
+   * Erases the bytes of every journal in the store (other processes' too), so that none keeps a purged
+   * stream's frames. Only for a writer holding the lock, right after a checkpoint of everything committed:
+   * then replay needs no record. Records are blanked in place rather than zeroed, so that a journal's owner,
+   * which goes on appending after its last record, leaves records that replay still walks to; bytes after the
+   * last record (left from before the journal started over) are zeroed.
+   */
+  static scrub(root: string, faults?: FaultInjection): void {
+    const dir = path.join(root, JOURNAL_DIR);
+    if (!isRealDirectory(dir)) return;
+    for (const name of fs.readdirSync(dir)) {
+      if (JOURNAL_NAME.test(name)) scrubFile(path.join(dir, name), faults);
+    }
   }
 
   /**
@@ -170,6 +187,47 @@ export class CommitJournal {
       const pid = Number(m[2]);
       if (pid === process.pid ? !OPEN_JOURNALS.has(file) : !processAlive(pid)) fs.rmSync(file, { force: true });
     }
+  }
+}
+
+function scrubFile(file: string, faults: FaultInjection | undefined): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // its owner closed the store and removed it
+    throw ioError(err, file, 'open');
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
+    const buf = fs.readFileSync(fd);
+    let wrote = false;
+    const write = (bytes: Buffer, at: number) => {
+      faults?.write?.(file);
+      fs.writeSync(fd, bytes, 0, bytes.length, at);
+      wrote = true;
+    };
+    let at = 0;
+    for (;;) {
+      const header = parseHeader(buf, at, JOURNAL_MAGIC, buf.length);
+      if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
+      if ((header.flags & FLAG_BLANKED) === 0) {
+        write(encodeFrame({ ...header, flags: FLAG_BLANKED, rawLength: header.storedLength }, Buffer.alloc(header.storedLength)), at);
+      }
+      at += frameLength(header.storedLength);
+    }
+    for (; at < buf.length; at += ZEROS.length) {
+      const rest = buf.subarray(at, at + ZEROS.length);
+      if (!rest.equals(ZEROS.subarray(0, rest.length))) write(ZEROS.subarray(0, rest.length), at);
+    }
+    if (wrote) {
+      faults?.sync?.(file);
+      fs.fdatasyncSync(fd);
+    }
+  } catch (err) {
+    throw err instanceof FfcdbError ? err : ioError(err, file, 'scrub');
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 
 /** Test hooks: throwing from one simulates a failing disk for that file. */
@@ -128,6 +129,19 @@ export class FileHandles {
     }
   }
 
+  /**
+   * Closes our descriptors of the files in a folder that is about to go (a purged stream's), so that none
+   * keeps a deleted file alive. Files with an fsync in flight keep theirs until the LRU closes it.
+   */
+  closeUnder(dir: string): void {
+    const prefix = dir + path.sep;
+    for (const [file, fd] of this.#open) {
+      if (!file.startsWith(prefix) || this.#syncing.has(file)) continue;
+      this.#open.delete(file);
+      fs.closeSync(fd);
+    }
+  }
+
   /** fdatasyncs every given file in parallel. An error is final: the caller must not retry on this handle. */
   async sync(files: Iterable<string>): Promise<void> {
     const jobs: Promise<void>[] = [];
@@ -204,14 +218,18 @@ export class FileHandles {
   }
 }
 
-/** fsyncs directories so that new entries in them survive power loss. */
-export async function syncDirectories(dirs: Iterable<string>, faults?: FaultInjection): Promise<void> {
+/**
+ * fsyncs directories so that new entries in them survive power loss. A directory that no longer exists
+ * fails with IO, unless `gone(dir)` says it was removed on purpose (a purged stream's: its removal was
+ * made durable by whoever removed it).
+ */
+export async function syncDirectories(dirs: Iterable<string>, faults?: FaultInjection, gone?: (dir: string) => boolean): Promise<void> {
   await Promise.all(
     [...dirs].map(
       (dir) =>
         new Promise<void>((resolve, reject) => {
           fs.open(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY, (err, fd) => {
-            if (err) return reject(ioError(err, dir, 'open'));
+            if (err) return err.code === 'ENOENT' && gone?.(dir) ? resolve() : reject(ioError(err, dir, 'open'));
             try {
               faults?.sync?.(dir);
             } catch (e) {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject, share } from 'rxjs';
@@ -5,17 +6,18 @@ import { encodeEvents } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import { Monitor } from '../../engine/monitor.js';
 import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../types.js';
-import { type StoredRef, checkExpectedVersion, findRetry } from '../append-rules.js';
-import type { BackendCapabilities, BackendContext, PreparedEvent, StorageBackend, StreamReadOptions } from '../backend.js';
+import { type StoredRef, checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
+import type { BackendCapabilities, BackendContext, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
 import { Feed, type FeedEntry } from './feed.js';
 import { FLAG_LZ4, STREAM_MAGIC, encodeFrame, frameIntact, frameLength, parseHeader, setLink } from './frame.js';
 import { type FaultInjection, FileHandles, syncDirectories } from './file-handles.js';
-import { Layout } from './layout.js';
+import { Layout, STREAMS_DIR, isRealDirectory } from './layout.js';
 import { claimStore, makeRoot, nextEpoch, readSynced, writeSynced } from './store-files.js';
 import type { FlatfileOptions } from './options.js';
 import { type StreamState, StreamLog } from './stream-log.js';
 import { WriterLock } from './writer-lock.js';
 import { CommitJournal, type JournalWrite } from './commit-journal.js';
+import { Tombstones } from './tombstones.js';
 
 export type { FlatfileOptions } from './options.js';
 
@@ -36,10 +38,18 @@ const READ_BATCH_FRAMES = 4096;
 const READ_BATCH_EVENTS = 8192;
 
 interface PendingAppend {
+  kind: 'append';
   streamId: string;
   events: readonly PreparedEvent[];
   expected: ExpectedVersion;
   resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+interface PendingPurge {
+  kind: 'purge';
+  streamId: string;
+  resolve(result: PurgeResult): void;
   reject(err: unknown): void;
 }
 
@@ -79,12 +89,16 @@ export class FlatfileBackend implements StorageBackend {
   #feed!: Feed;
   #streams!: StreamLog;
   #lock!: WriterLock;
+  #tombstones!: Tombstones;
+  /** Purges (in the tombstone file's order) whose files this process knows to be deleted. */
+  #purgesFinished = 0;
   readonly #states = new Map<string, StreamState>();
   /** Lock tenures (acquisitions) so far, and the tenure in which each cached stream's tail was last checked. */
   #tenure = 0;
   readonly #checked = new Map<string, number>();
   #epoch = 0;
-  #queue: PendingAppend[] = [];
+  /** Appends and purges, in call order: a purge commits alone, between the groups of appends around it. */
+  #queue: Array<PendingAppend | PendingPurge> = [];
   #committer: Promise<void> | undefined;
   #committing = false;
   #failure: FfcdbError | undefined;
@@ -119,7 +133,7 @@ export class FlatfileBackend implements StorageBackend {
       const timer = setInterval(() => {
         if (!this.#open) return;
         try {
-          if (this.#refreshFromFeed().length > 0) subscriber.next(this.#feed.head);
+          if (this.#refresh().length > 0) subscriber.next(this.#feed.head);
         } catch (err) {
           subscriber.error(err);
         }
@@ -143,12 +157,17 @@ export class FlatfileBackend implements StorageBackend {
     this.#feed = new Feed(this.#layout, this.#files, this.#options.maxFrameBytes, this.#options.segmentBytes);
     this.#streams = new StreamLog(this.#layout, this.#files, this.#feed, this.#options.maxFrameBytes, this.#monitor);
     this.#lock = new WriterLock(root, this.#options.lockStaleMs, (err) => this.#fail(err));
+    this.#tombstones = new Tombstones(root, this.#options.faults);
     // Under the lock, so that processes opening a new folder together agree on what it is.
     await this.#lock.acquire(LOCK_TIMEOUT_MS);
     try {
       claimStore(root);
       await this.#recover();
       this.#epoch = nextEpoch(root);
+    } catch (err) {
+      this.#files.closeAll();
+      this.#tombstones.close();
+      throw err;
     } finally {
       await this.#lock.release();
     }
@@ -175,39 +194,48 @@ export class FlatfileBackend implements StorageBackend {
     this.#journal = undefined;
     await this.#lock.release().catch(() => undefined);
     this.#files.closeAll();
+    this.#tombstones.close();
     this.#states.clear();
     this.#localCommits.complete();
     if (syncError) throw syncError;
   }
 
   append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
-    if (!this.#open) return Promise.reject(closedError());
-    if (this.#failure) return Promise.reject(failedError(this.#failure));
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.#queue.push({ streamId, events, expected, resolve, reject });
-      if (!this.#committing) {
-        this.#committing = true;
-        this.#committer = this.#runCommitter();
-      }
-    });
+    return new Promise<AppendResult>((resolve, reject) => this.#enqueue({ kind: 'append', streamId, events, expected, resolve, reject }));
+  }
+
+  /** See StorageBackend.purgeStream; the README's Recovery section has the crash story. */
+  purgeStream(streamId: string): Promise<PurgeResult> {
+    return new Promise<PurgeResult>((resolve, reject) => this.#enqueue({ kind: 'purge', streamId, resolve, reject }));
+  }
+
+  #enqueue(pending: PendingAppend | PendingPurge): void {
+    if (!this.#open) return pending.reject(closedError());
+    if (this.#failure) return pending.reject(failedError(this.#failure));
+    this.#queue.push(pending);
+    if (!this.#committing) {
+      this.#committing = true;
+      this.#committer = this.#runCommitter();
+    }
   }
 
   async streamVersion(streamId: string): Promise<number> {
     this.#assertReadable();
-    this.#refreshFromFeed();
-    return this.#state(streamId).version;
+    this.#refresh();
+    return this.#readerState(streamId)?.version ?? this.#tombstones.version(streamId)!;
   }
 
   async headPosition(): Promise<number> {
     this.#assertReadable();
-    this.#refreshFromFeed();
+    this.#refresh();
     return this.#feed.head;
   }
 
   async *readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]> {
     this.#assertReadable();
-    this.#refreshFromFeed();
-    const state = this.#state(streamId);
+    this.#refresh();
+    const state = this.#readerState(streamId);
+    if (!state) return;
     // A snapshot of the committed extent: appends that land while we iterate are not half-read.
     const snapshot: StreamState = { ...state, segments: [...state.segments] };
     const from =
@@ -216,31 +244,48 @@ export class FlatfileBackend implements StorageBackend {
     // Frames are gathered into pages of up to READ_BATCH_EVENTS (or the caller's limit): one await per page.
     const pageSize = Math.min(options.limit ?? READ_BATCH_EVENTS, READ_BATCH_EVENTS);
     let page: RecordedEvent[] = [];
-    for (const frame of this.#streams.read(snapshot, options.direction, from)) {
-      if (!this.#open) throw closedError();
-      for (const e of frame) page.push(e);
-      if (page.length >= pageSize) {
-        yield page;
-        page = [];
+    try {
+      for (const frame of this.#streams.read(snapshot, options.direction, from)) {
+        if (!this.#open) throw closedError();
+        for (const e of frame) page.push(e);
+        if (page.length >= pageSize) {
+          yield page;
+          page = [];
+        }
       }
+    } catch (err) {
+      // Purged while we read it (here or in another process): the read ends with what it had.
+      if (this.#purgedSince(err, [streamId])) return;
+      throw err;
     }
     if (page.length > 0) yield page;
   }
 
   async *readAll(fromPosition: number, limit?: number): AsyncIterable<readonly RecordedEvent[]> {
     this.#assertReadable();
-    this.#refreshFromFeed();
+    this.#refresh();
     let batch: FeedEntry[] = [];
     let events = 0;
+    const readFrames = (): RecordedEvent[][] => {
+      try {
+        return this.#streams.readFrames(batch);
+      } catch (err) {
+        // A purge deleted stream files this page points at since it was gathered: read the rest.
+        if (!this.#purgedSince(err, batch.map((e) => e.streamId))) throw err;
+        return this.#streams.readFrames(batch.filter((e) => !this.#tombstones.has(e.streamId)));
+      }
+    };
     const page = (): RecordedEvent[] => {
       const out: RecordedEvent[] = [];
-      for (const frame of this.#streams.readFrames(batch)) for (const e of frame) if (e.position >= fromPosition) out.push(e);
+      for (const frame of readFrames()) for (const e of frame) if (e.position >= fromPosition) out.push(e);
       batch = [];
       events = 0;
       return out;
     };
     for (const entry of this.#feed.entriesFrom(fromPosition)) {
       if (!this.#open) throw closedError();
+      // A purged stream's positions are gaps: its feed frames stay, its events are gone.
+      if (this.#tombstones.has(entry.streamId)) continue;
       batch.push(entry);
       events += entry.count;
       if (batch.length >= READ_BATCH_FRAMES || events >= Math.min(limit ?? READ_BATCH_EVENTS, READ_BATCH_EVENTS)) yield page();
@@ -272,7 +317,9 @@ export class FlatfileBackend implements StorageBackend {
           this.#checked.clear();
           await this.#adoptForeignCommits();
         }
-        await this.#commit(this.#queue.splice(0, MAX_GROUP));
+        const purgeAt = this.#queue.findIndex((p) => p.kind === 'purge');
+        if (purgeAt === 0) await this.#purge(this.#queue.shift() as PendingPurge);
+        else await this.#commit(this.#queue.splice(0, purgeAt === -1 ? MAX_GROUP : Math.min(purgeAt, MAX_GROUP)) as PendingAppend[]);
       }
     } catch (err) {
       failed = true;
@@ -298,10 +345,11 @@ export class FlatfileBackend implements StorageBackend {
     }
   }
 
-  /** Under the lock: learn what other processes committed, and clear up after a writer that died mid-write. */
+  /** Under the lock: learn what other processes committed and purged, and clear up after a writer that died mid-write. */
   async #adoptForeignCommits(): Promise<void> {
-    const foreign = this.#refreshFromFeed();
+    const foreign = this.#refresh();
     this.#feed.dropTornTail(this.#monitor);
+    await this.#finishPurges();
     // What other processes committed may be in no journal we can vouch for (a writer that died between its
     // frames and its journal record): in 'always' mode it is made durable before we commit on top of it.
     if (this.#options.durability === 'always' && foreign.length > 0) await this.#syncThrough(this.#feed.head);
@@ -433,7 +481,7 @@ export class FlatfileBackend implements StorageBackend {
       return;
     }
     await this.#files.sync(touched);
-    await syncDirectories(this.#newDirs, this.#options.faults);
+    await this.#syncDirs([...this.#newDirs]);
     this.#newDirs.clear();
     if (this.#feed.syncedThrough >= firstPosition - 1) {
       this.#feed.syncedThrough = lastPosition;
@@ -442,9 +490,7 @@ export class FlatfileBackend implements StorageBackend {
   }
 
   #assertStillOurs(file: string): void {
-    if (!this.#lock.stillOurs()) {
-      throw new FfcdbError(ErrorCode.LOCKED, 'another process took the writer lock over; this store is fenced and must be reopened', { file });
-    }
+    if (!this.#lock.stillOurs()) throw fencedError(file);
   }
 
   #assertFeedUnchanged(file: string, expectedSize: number): void {
@@ -481,6 +527,7 @@ export class FlatfileBackend implements StorageBackend {
     retries: Array<{ pending: PendingAppend; result: AppendResult }>,
   ): PlannedFrame | undefined {
     const { streamId, events, expected } = pending;
+    if (this.#tombstones.has(streamId)) throw purgedConflict(streamId);
     let draft = drafts.get(streamId);
     if (!draft) {
       const state = this.#writerState(streamId);
@@ -571,12 +618,23 @@ export class FlatfileBackend implements StorageBackend {
     return state;
   }
 
-  #state(streamId: string): StreamState {
+  /**
+   * The stream's committed state; undefined when it was purged. A purge writes its tombstone before it
+   * deletes the files, so a load that raced with the deletes finds the tombstone when it looks again.
+   */
+  #readerState(streamId: string): StreamState | undefined {
+    if (this.#tombstones.has(streamId)) return undefined;
     let state = this.#states.get(streamId);
-    if (!state) {
+    if (state) return state;
+    try {
       state = this.#streams.load(streamId, false);
-      this.#cache(state);
+    } catch (err) {
+      if (this.#purgedSince(err, [streamId])) return undefined;
+      throw err;
     }
+    this.#refreshTombstones();
+    if (this.#tombstones.has(streamId)) return undefined;
+    this.#cache(state);
     return state;
   }
 
@@ -586,11 +644,36 @@ export class FlatfileBackend implements StorageBackend {
     if (this.#states.size > MAX_CACHED_STREAMS) this.#states.delete(this.#states.keys().next().value!);
   }
 
-  /** Reads other processes' commits from the feed and forgets what we knew of the streams they touched. */
-  #refreshFromFeed(): FeedEntry[] {
+  /**
+   * Reads other processes' commits from the feed and forgets what we knew of the streams they touched;
+   * learns of their purges too. Returns the new feed entries.
+   */
+  #refresh(): FeedEntry[] {
     const foreign = this.#feed.refresh();
     for (const e of foreign) this.#states.delete(e.streamId);
+    this.#refreshTombstones();
     return foreign;
+  }
+
+  /** One fstat of the tombstone file; what other processes purged is forgotten, descriptors included. */
+  #refreshTombstones(): void {
+    for (const streamId of this.#tombstones.refresh()) this.#forgetStream(streamId);
+  }
+
+  #forgetStream(streamId: string): void {
+    this.#states.delete(streamId);
+    this.#checked.delete(streamId);
+    this.#files.closeUnder(this.#layout.streamDir(streamId));
+  }
+
+  /**
+   * After a read failed: whether it failed because a purge (here or in another process) deleted files of
+   * one of these streams since the read began. The caller then leaves those streams out.
+   */
+  #purgedSince(err: unknown, streamIds: readonly string[]): boolean {
+    if (!(err instanceof FfcdbError) || (err.code !== ErrorCode.CORRUPT && err.code !== ErrorCode.NOT_FOUND)) return false;
+    this.#refreshTombstones();
+    return streamIds.some((id) => this.#tombstones.has(id));
   }
 
   /**
@@ -602,6 +685,7 @@ export class FlatfileBackend implements StorageBackend {
    */
   async #recover(): Promise<void> {
     CommitJournal.replay(this.#layout.root, readSynced(this.#layout.root), this.#monitor);
+    this.#tombstones.load(this.#monitor);
     const lastGroup = this.#feed.load(true, this.#monitor);
     // Never above the head: a feed whose torn tail was just cut may hold less than `synced` once said.
     this.#feed.syncedThrough = Math.min(Math.max(this.#feed.syncedThrough, readSynced(this.#layout.root)), this.#feed.head);
@@ -609,7 +693,8 @@ export class FlatfileBackend implements StorageBackend {
     const from = Math.min(this.#feed.syncedThrough + 1, lastGroup[0]?.firstPosition ?? Number.POSITIVE_INFINITY);
     let bad: FeedEntry | undefined;
     for (const e of this.#feed.entriesFrom(from)) {
-      if (!this.#streamFrameWhole(e)) {
+      // A purged stream's frames are gone on purpose: nothing to cut.
+      if (!this.#tombstones.has(e.streamId) && !this.#streamFrameWhole(e)) {
         bad = e;
         break;
       }
@@ -642,6 +727,9 @@ export class FlatfileBackend implements StorageBackend {
       this.#feed.syncedThrough = Math.min(this.#feed.syncedThrough, this.#feed.head);
     }
     await this.#syncThrough(this.#feed.head);
+    // Each purger finishes the purges before its own, so only the last one can have been cut short.
+    this.#purgesFinished = Math.max(0, this.#tombstones.count - 1);
+    await this.#finishPurges();
     CommitJournal.removeDead(this.#layout.root);
   }
 
@@ -657,8 +745,10 @@ export class FlatfileBackend implements StorageBackend {
     // Folders whose new entries the range made (whoever made them): a segment's first frame is at offset 0,
     // a stream's first segment is 1 (its folders may be new too), a feed segment starts at its first position.
     const dirs = new Set<string>(this.#newDirs);
+    this.#refreshTombstones();
     for (const e of this.#feed.entriesFrom(from)) {
       if (e.firstPosition > target) break;
+      if (this.#tombstones.has(e.streamId)) continue;
       const dir = this.#layout.streamDir(e.streamId);
       files.add(this.#layout.segmentPath(dir, e.segment));
       if (e.offset === 0) dirs.add(dir);
@@ -670,10 +760,85 @@ export class FlatfileBackend implements StorageBackend {
     const chunk = Math.max(1, Math.floor(this.#options.maxOpenFiles / 4));
     for (let i = 0; i < all.length; i += chunk) await this.#files.sync(all.slice(i, i + chunk));
     const dirList = [...dirs];
-    for (let i = 0; i < dirList.length; i += chunk) await syncDirectories(dirList.slice(i, i + chunk), this.#options.faults);
+    for (let i = 0; i < dirList.length; i += chunk) await this.#syncDirs(dirList.slice(i, i + chunk));
     for (const d of dirList) this.#newDirs.delete(d);
     writeSynced(this.#layout.root, target);
     this.#feed.syncedThrough = Math.max(this.#feed.syncedThrough, target);
+  }
+
+  /** fsyncs folders; a purged stream's folder, removed since it was noted (by any process), needs none. */
+  #syncDirs(dirs: readonly string[]): Promise<void> {
+    const streamsDir = path.join(this.#layout.root, STREAMS_DIR);
+    return syncDirectories(dirs, this.#options.faults, (dir) => {
+      this.#refreshTombstones();
+      return path.dirname(path.dirname(path.dirname(dir))) === streamsDir && this.#tombstones.has(path.basename(dir));
+    });
+  }
+
+  // ---- purging --------------------------------------------------------
+
+  async #purge(pending: PendingPurge): Promise<void> {
+    try {
+      pending.resolve(await this.#purgeUnderLock(pending.streamId));
+    } catch (err) {
+      const failure = err instanceof FfcdbError ? err : ioError(err, this.#layout.root, 'purge');
+      // A disk that failed, or a lock that was lost, stops the store as it does for a commit; a stream that
+      // does not exist (or cannot be read) fails this purge alone.
+      if (failure.code === ErrorCode.IO || failure.code === ErrorCode.LOCKED) this.#fail(failure);
+      pending.reject(failure);
+    }
+  }
+
+  /**
+   * Under the lock, in this order, so that a crash anywhere leaves either no purge or a tombstone whose
+   * deletes the next lock holder finishes:
+   * 1. checkpoint: everything committed is fsynced and recorded in `synced`, so no journal record is needed;
+   * 2. every journal is scrubbed (its records blanked), which removes the stream's frames from them;
+   * 3. the tombstone is appended to `purged` and fsynced: from here on the purge has happened;
+   * 4. the stream's folder is deleted and its parent folder fsynced.
+   */
+  async #purgeUnderLock(streamId: string): Promise<PurgeResult> {
+    const purgedAt = this.#tombstones.version(streamId);
+    if (purgedAt !== undefined) return { streamId, version: purgedAt, events: 0 };
+    const { version } = this.#writerState(streamId);
+    if (version === 0) throw purgeNotFound(streamId);
+    await this.#pendingSync;
+    await this.#syncThrough(this.#feed.head);
+    CommitJournal.removeDead(this.#layout.root);
+    CommitJournal.scrub(this.#layout.root, this.#options.faults);
+    // Fencing, as for a commit: a writer that lost the lock must not delete what another may be appending to.
+    this.#assertStillOurs(this.#tombstones.file);
+    if (this.#refresh().length > 0) throw fencedError(this.#tombstones.file);
+    this.#tombstones.append(streamId, version, this.#epoch);
+    await this.#erase(streamId);
+    this.#purgesFinished = this.#tombstones.count;
+    return { streamId, version, events: version };
+  }
+
+  /**
+   * Under the lock: deletes the files of purges that a purger (this process, or another) tombstoned but
+   * may not have finished deleting, because it died or failed. One lstat for each purge not seen finished.
+   */
+  async #finishPurges(): Promise<void> {
+    for (const streamId of this.#tombstones.since(this.#purgesFinished)) {
+      if (isRealDirectory(this.#layout.streamDir(streamId))) await this.#erase(streamId);
+    }
+    this.#purgesFinished = this.#tombstones.count;
+  }
+
+  /** Deletes a purged stream's folder with its segment files, and makes the removal durable. */
+  async #erase(streamId: string): Promise<void> {
+    const dir = this.#layout.streamDir(streamId);
+    // A batched sync in flight keeps its descriptors (closeUnder spares them): once it is done, none outlives the delete.
+    await this.#pendingSync;
+    this.#forgetStream(streamId);
+    try {
+      // Symlinks inside are removed, never followed.
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      throw ioError(err, dir, 'rm');
+    }
+    await syncDirectories([path.dirname(dir)], this.#options.faults);
   }
 
   #streamFrameWhole(e: FeedEntry): boolean {
@@ -732,6 +897,10 @@ function positive(value: number | undefined, fallback: number, field: string): n
 
 function closedError(): FfcdbError {
   return new FfcdbError(ErrorCode.CLOSED, 'the store is closed');
+}
+
+function fencedError(file: string): FfcdbError {
+  return new FfcdbError(ErrorCode.LOCKED, 'another process took the writer lock over; this store is fenced and must be reopened', { file });
 }
 
 function failedError(cause: FfcdbError): FfcdbError {

@@ -6,7 +6,8 @@ import { crc32 } from 'node:zlib';
  *
  *   0  u32 magic            'FFCS' stream frame, 'FFCF' feed frame
  *   4  u8  format version   1
- *   5  u8  flags            bit 0: payload is lz4-compressed; bit 1: last feed frame of a commit group
+ *   5  u8  flags            bit 0: payload is lz4-compressed; bit 1: last feed frame of a commit group;
+ *                           bit 2: a commit-journal record blanked by a purge (payload zeroed, skipped by replay)
  *   6  u16 event count
  *   8  u32 writer epoch
  *  12  u32 raw length       payload length before compression
@@ -29,7 +30,8 @@ export const STREAM_MAGIC = 0x53434646; // 'FFCS'
 export const FEED_MAGIC = 0x46434646; // 'FFCF'
 export const FLAG_LZ4 = 1;
 export const FLAG_GROUP_END = 2;
-const KNOWN_FLAGS = FLAG_LZ4 | FLAG_GROUP_END;
+export const FLAG_BLANKED = 4;
+const KNOWN_FLAGS = FLAG_LZ4 | FLAG_GROUP_END | FLAG_BLANKED;
 
 export interface FrameHeader {
   magic: number;

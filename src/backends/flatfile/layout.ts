@@ -13,6 +13,7 @@ import { assertStreamId } from '../../engine/validation.js';
  *   writer.lock/                     proper-lockfile's lock directory
  *   writer.waiting                   touched by processes waiting for the lock, so a busy holder hands it over
  *   writer.owner                     a token the lock's current holder wrote, so a writer can tell it still holds it
+ *   purged                           tombstones of purged streams, one frame each (see tombstones.ts)
  *   feed/<first position>.feed       global feed segments, 16-digit zero-padded names
  *   journal/<epoch>-<pid>.journal    a writer's commit journal (durability 'always')
  *   streams/ab/cd/<stream id>/<first version>.seg
@@ -26,6 +27,7 @@ export const SYNCED_FILE = 'synced';
 export const LOCK_DIR = 'writer.lock';
 export const LOCK_WAITING_FILE = 'writer.waiting';
 export const LOCK_OWNER_FILE = 'writer.owner';
+export const PURGED_FILE = 'purged';
 export const FEED_DIR = 'feed';
 export const JOURNAL_DIR = 'journal';
 export const STREAMS_DIR = 'streams';

@@ -1,8 +1,8 @@
 import { Subject } from 'rxjs';
 import { ErrorCode, FfcdbError } from '../../errors.js';
 import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../types.js';
-import type { BackendCapabilities, PreparedEvent, StorageBackend, StreamReadOptions } from '../backend.js';
-import { checkExpectedVersion, findRetry } from '../append-rules.js';
+import type { BackendCapabilities, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
+import { checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
 
 const PAGE = 256;
 
@@ -13,7 +13,10 @@ export class MemoryBackend implements StorageBackend {
   readonly #commits = new Subject<number>();
   readonly commits$ = this.#commits.asObservable();
   readonly #streams = new Map<string, RecordedEvent[]>();
-  readonly #feed: RecordedEvent[] = [];
+  /** Indexed by position - 1; a purged event leaves a hole, so positions stay put. */
+  readonly #feed: Array<RecordedEvent | undefined> = [];
+  /** Purged streams and the version each had. */
+  readonly #purged = new Map<string, number>();
   #open = false;
 
   async open(): Promise<void> {
@@ -27,6 +30,7 @@ export class MemoryBackend implements StorageBackend {
 
   async append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     this.#assertOpen();
+    if (this.#purged.has(streamId)) throw purgedConflict(streamId);
     const stream = this.#streams.get(streamId) ?? [];
     const retry = findRetry(streamId, events, (id) => stream.find((e) => e.id === id));
     if (retry) return retry;
@@ -63,7 +67,19 @@ export class MemoryBackend implements StorageBackend {
 
   async streamVersion(streamId: string): Promise<number> {
     this.#assertOpen();
-    return this.#streams.get(streamId)?.length ?? 0;
+    return this.#purged.get(streamId) ?? this.#streams.get(streamId)?.length ?? 0;
+  }
+
+  async purgeStream(streamId: string): Promise<PurgeResult> {
+    this.#assertOpen();
+    const purgedAt = this.#purged.get(streamId);
+    if (purgedAt !== undefined) return { streamId, version: purgedAt, events: 0 };
+    const stream = this.#streams.get(streamId);
+    if (!stream) throw purgeNotFound(streamId);
+    for (const e of stream) this.#feed[e.position - 1] = undefined;
+    this.#streams.delete(streamId);
+    this.#purged.set(streamId, stream.length);
+    return { streamId, version: stream.length, events: stream.length };
   }
 
   async headPosition(): Promise<number> {
@@ -91,7 +107,8 @@ export class MemoryBackend implements StorageBackend {
   async *readAll(fromPosition: number): AsyncIterable<readonly RecordedEvent[]> {
     this.#assertOpen();
     for (let i = Math.max(0, fromPosition - 1); i < this.#feed.length; i += PAGE) {
-      yield this.#feed.slice(i, i + PAGE).map(copy);
+      const page = this.#feed.slice(i, i + PAGE).filter((e) => e !== undefined);
+      if (page.length > 0) yield page.map(copy);
     }
   }
 
