@@ -175,3 +175,96 @@ export function messagePool(seed: number, sessionId: string, count: number, star
   const rnd = seededRandom(seed);
   return Array.from({ length: count }, (_, seq) => chatMessageEvent(rnd, { sessionId, seq, at: start + seq * 45_000 }));
 }
+
+// ---------- the same data shaped for the chat API (chat-* scenarios) ----------
+
+/** A message for `chat.messages.add`, with the audit fields it is written with. */
+export interface ChatApiMessage {
+  message: {
+    messageId: string;
+    role: 'user' | 'assistant';
+    content: { type: 'text'; text: string }[];
+    metadata?: { [k: string]: JsonValue };
+  };
+  options: { actor?: string; correlationId?: string; causationId?: string };
+}
+
+/**
+ * `chatMessageEvent`'s message as the chat API takes it: the text part, the
+ * model, token usage and finish reason as message metadata (plus latency,
+ * source and client version as free fields), actor and correlation and
+ * causation ids as write options. Attachments are left out (they would have
+ * to name stored documents).
+ */
+export function chatApiMessage(rnd: () => number, o: ChatMessageOptions): ChatApiMessage {
+  const e = chatMessageEvent(rnd, o);
+  const d = e.data as { [k: string]: JsonValue };
+  const m = (e.metadata ?? {}) as { [k: string]: string };
+  const metadata: { [k: string]: JsonValue } = { source: m.source ?? 'web', clientVersion: m.clientVersion ?? '4.0.0' };
+  if (d.model !== undefined) {
+    const usage = d.usage as { promptTokens: number; completionTokens: number; latencyMs: number };
+    metadata.model = d.model;
+    metadata.usage = { inputTokens: usage.promptTokens, outputTokens: usage.completionTokens, totalTokens: usage.promptTokens + usage.completionTokens };
+    metadata.finishReason = d.finishReason as string;
+    metadata.latencyMs = usage.latencyMs;
+  }
+  const options: ChatApiMessage['options'] = {};
+  if (m.actor) options.actor = m.actor;
+  if (m.correlationId) options.correlationId = m.correlationId;
+  if (m.causationId) options.causationId = m.causationId;
+  return {
+    message: { messageId: d.messageId as string, role: d.role as 'user' | 'assistant', content: d.content as { type: 'text'; text: string }[], metadata },
+    options,
+  };
+}
+
+/** Tags and how often a session carries each (independently): 'travel' on ~10 % of sessions, 'tax' on ~1 %. */
+export const SESSION_TAGS: ReadonlyArray<readonly [string, number]> = [
+  ['work', 0.3],
+  ['personal', 0.2],
+  ['code', 0.15],
+  ['travel', 0.1],
+  ['health', 0.05],
+  ['finance', 0.03],
+  ['tax', 0.01],
+];
+
+/** A new session's title (a short sentence), tags (see SESSION_TAGS) and a little metadata. */
+export function chatSessionInput(rnd: () => number): { title: string; tags: string[]; metadata: { [k: string]: JsonValue } } {
+  let title = sentence(rnd).replace(/[.?!]$/, '');
+  if (title.length > 80) title = title.slice(0, 80).replace(/[ ,]+\S*$/, '');
+  const tags = SESSION_TAGS.filter(([, p]) => rnd() < p).map(([t]) => t);
+  return { title, tags, metadata: { model: pick(rnd, MODELS), source: pick(rnd, SOURCES) } };
+}
+
+/**
+ * A session context's changes, as an app keeps situational context: change 1
+ * sets the whole context; the rest are RFC 7386 merge patches (the task's step
+ * and status, remembered facts added, replaced and removed, the recent tools
+ * list replaced, a running summary rewritten now and then).
+ */
+export function contextChanges(rnd: () => number, count: number): { op: 'set' | 'patch'; value: { [k: string]: JsonValue } }[] {
+  const out: { op: 'set' | 'patch'; value: { [k: string]: JsonValue } }[] = [];
+  const tools = ['search', 'calculator', 'calendar', 'code_interpreter', 'browser', 'weather', 'maps'];
+  out.push({
+    op: 'set',
+    value: {
+      user: { name: pick(rnd, NAMES), city: pick(rnd, PLACES), locale: 'en-GB', timezone: 'Europe/Lisbon' },
+      task: { goal: sentence(rnd), step: 0, status: 'started' },
+      summary: chatText(rnd, 300),
+      facts: {},
+      recentTools: [],
+      counters: { turns: 0, toolCalls: 0 },
+    },
+  });
+  for (let i = 1; i < count; i++) {
+    const patch: { [k: string]: JsonValue } = { task: { step: i, status: rnd() < 0.1 ? 'blocked' : 'in_progress' }, counters: { turns: i } };
+    const x = rnd();
+    if (x < 0.6) patch.facts = { [`f${Math.floor(rnd() * 40)}`]: sentence(rnd) };
+    else if (x < 0.7) patch.facts = { [`f${Math.floor(rnd() * 40)}`]: null };
+    else if (x < 0.85) patch.recentTools = Array.from({ length: 1 + Math.floor(rnd() * 5) }, () => pick(rnd, tools));
+    else patch.summary = chatText(rnd, 300);
+    out.push({ op: 'patch', value: patch });
+  }
+  return out;
+}

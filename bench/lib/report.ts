@@ -1,6 +1,6 @@
 /**
  * Figures and how they are shown: every figure sits beside its peers from the
- * same run, as a ratio; goals from issue 2 are checked on those ratios.
+ * same run, as a ratio; goals from issues 2 and 3 are checked on those ratios.
  */
 
 /** rate: higher is better (ops/s); time and size: lower is better. */
@@ -18,9 +18,11 @@ export interface FigureRow {
   kind: Kind;
   scenario: string;
   subject: string;
-  /** The goal (from issue 2) judged on this row, and whether it was met. */
+  /** The goal (from issue 2 or 3) judged on this row, and whether it was met. */
   goal?: string;
   goalMet?: boolean;
+  /** The peer is a target figure (a goal to beat), not a measured contender. */
+  target?: boolean;
 }
 
 export interface ScenarioReport {
@@ -37,8 +39,11 @@ export interface ScenarioReport {
 export interface PeerFigure {
   name: string;
   value: number;
-  /** The peer is a target figure from the issue, not a measured contender (shown as "target (issue 2)"). */
-  target?: boolean;
+  /**
+   * The peer is a target figure, not a measured contender: `true` for issue 2's
+   * (shown as "target (issue 2)"), or the label to show (e.g. "plan target (issue 3)").
+   */
+  target?: boolean | string;
   /** A goal on this comparison: ffcdb must be at least `atLeast` times better than the peer (1/1.3 = "within 1.3x"). */
   goal?: { text: string; atLeast: number };
 }
@@ -91,7 +96,8 @@ export class Results {
     const added: FigureRow[] = [];
     if (c.peers.length === 0) added.push(row(null, null));
     for (const p of c.peers) {
-      const r = row(p.target ? TARGET : p.name, p.value);
+      const r = row(typeof p.target === 'string' ? p.target : p.target ? TARGET : p.name, p.value);
+      if (p.target) r.target = true;
       if (p.goal) {
         const adv = advantage(r);
         r.goal = p.goal.text;
@@ -130,7 +136,7 @@ export function verdict(row: FigureRow): string {
   const adv = advantage(row);
   if (adv === null) return '';
   const size = row.kind === 'size';
-  if (row.peer === TARGET) return `${adv.toFixed(2)}× the target`;
+  if (row.target || row.peer === TARGET) return adv >= 1 ? `${adv.toFixed(2)}× inside the target` : `${(1 / adv).toFixed(2)}× over the target`;
   if (adv >= 1) return `${adv.toFixed(2)}× ${size ? 'smaller' : 'faster'}`;
   return `${(1 / adv).toFixed(2)}× ${size ? 'larger' : 'slower'}`;
 }
@@ -175,15 +181,15 @@ export function formatScenario(r: ScenarioReport): string {
       goalMark(row),
     ]);
   }
-  out.push(table(['figure', 'ffcdb', 'peer (same run)', 'peer value', 'ratio', 'verdict', 'goal (issue 2)'], lines));
+  out.push(table(['figure', 'ffcdb', 'peer (same run)', 'peer value', 'ratio', 'verdict', 'goal'], lines));
   const goals = r.rows.filter((row) => row.goal !== undefined);
-  if (goals.length === 0) out.push('  goal: none set in issue 2 for this scenario (figures are for comparison)');
+  if (goals.length === 0) out.push('  goal: none set in the issues for this scenario (figures are for comparison)');
   for (const n of r.notes) out.push(`  note: ${n}`);
   return out.join('\n');
 }
 
 export function formatSummary(reports: readonly ScenarioReport[]): string {
-  const out: string[] = ['■ goals (issue 2)'];
+  const out: string[] = ['■ goals (issues 2 and 3)'];
   for (const r of reports) {
     if (r.error) {
       out.push(`  ✗ ${r.scenario}: failed (${r.error.split('\n')[0]})`);
