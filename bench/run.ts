@@ -3,7 +3,7 @@
  *
  * Runs every scenario in bench/scenarios/ (or the ones named), each in its own
  * child process, prints each figure beside its peers from the same run as a
- * ratio, checks the goals of issue 2, and with --json writes every figure as
+ * ratio, checks the goals of issues 2 and 3, and with --json writes every figure as
  * JSON rows { name, value, unit, peer, peerValue, ratio, ... }.
  */
 import { fork } from 'node:child_process';
@@ -17,7 +17,22 @@ import { formatMs, formatScenario, formatSummary, type ScenarioReport } from './
 import { makeTempDir, removeDir } from './lib/temp.js';
 
 /** Run order; any other file in scenarios/ runs after these, alphabetically. */
-const ORDER = ['durable-append', 'concurrent-append', 'append-nosync', 'read-last-100', 'replay', 'disk-bytes', 'json-file-per-chat', 'blob-put-10mb'];
+const ORDER = [
+  'durable-append',
+  'concurrent-append',
+  'append-nosync',
+  'read-last-100',
+  'replay',
+  'disk-bytes',
+  'json-file-per-chat',
+  'blob-put-10mb',
+  'chat-session-create',
+  'chat-message-add',
+  'chat-messages-last-100',
+  'chat-sessions-list',
+  'chat-context-as-of',
+  'chat-document-upload',
+];
 
 const scenariosDir = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const childScript = fileURLToPath(new URL('./lib/child.ts', import.meta.url));
