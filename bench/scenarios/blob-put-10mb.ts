@@ -9,10 +9,10 @@
  * (the original plan's "10 MB document upload < 100 ms").
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectories } from '../../src/backends/flatfile/file-handles.js';
 import { FileBlobStore } from '../../src/blobs/file-blob-store.js';
+import { FLOOR_NAME, writeFileDurably } from '../lib/disk-floor.js';
 import { Latencies, rounds } from '../lib/measure.js';
 import { defineScenario } from '../lib/scenario.js';
 
@@ -48,16 +48,7 @@ export default defineScenario({
         lat: new Latencies(),
         op: async () => {
           const bytes = fresh();
-          const file = join(floorDir, `${counter}.bin`);
-          const fh = await open(file, 'w');
-          try {
-            await fh.writeFile(bytes);
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
-          await syncDirectories([floorDir]);
-          return () => unlink(file);
+          return writeFileDurably(floorDir, `${counter}.bin`, bytes);
         },
       },
     };
@@ -81,7 +72,7 @@ export default defineScenario({
 
     const r = ctx.results;
     r.params = `${roundCount} × ${opsPerRound} puts of 10 MiB each, interleaved, new content every op`;
-    const floorName = 'writeFile + fsync(file) + fsync(folder)';
+    const floorName = FLOOR_NAME;
     const summary = (k: keyof typeof contenders) => contenders[k].lat.summary();
     for (const metric of ['p50', 'mean'] as const) {
       r.compare({
