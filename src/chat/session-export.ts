@@ -94,7 +94,7 @@ async function* contextHistory(chat: ChatStore, sessionId: string) {
 
 function markdownMessage(m: Message): string {
   const head = `\n### ${m.role} · ${iso(m.createdAt)}${m.revision > 1 ? ` (edited, revision ${m.revision})` : ''}\n\n`;
-  const body = typeof m.content === 'string' ? `${m.content}\n` : m.content.map(markdownPart).join('\n');
+  const body = typeof m.content === 'string' ? `${closeFences(m.content)}\n` : m.content.map(markdownPart).join('\n');
   const attachments = m.attachments.length === 0 ? '' : `\nAttachments: ${m.attachments.map((a) => `\`${a.name ?? a.documentId}\``).join(', ')}\n`;
   return head + body + attachments;
 }
@@ -102,7 +102,7 @@ function markdownMessage(m: Message): string {
 function markdownPart(p: ContentPart): string {
   switch (p.type) {
     case 'text':
-      return `${p.text}\n`;
+      return `${closeFences(p.text)}\n`;
     case 'reasoning':
       return `${p.text.split('\n').map((l) => `> ${l}`).join('\n')}\n`;
     case 'image':
@@ -113,6 +113,27 @@ function markdownPart(p: ContentPart): string {
     case 'tool_result':
       return `Tool result for ${p.toolCallId}${p.isError ? ' (error)' : ''}:\n\n${fenced(json(p.content, 2), 'json')}`;
   }
+}
+
+/**
+ * Message text is Markdown, shown as written; but a code fence it leaves open
+ * (a reply cut off mid-code) would swallow the rest of the export, so it is
+ * closed at the end of the text (fences as CommonMark reads them).
+ */
+function closeFences(text: string): string {
+  let open: string | undefined;
+  for (const line of text.split('\n')) {
+    const fence = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line);
+    if (!fence) continue;
+    const [, marks, rest] = fence as unknown as [string, string, string];
+    if (open === undefined) {
+      // A backtick fence's info string cannot hold a backtick: such a line opens nothing.
+      if (marks[0] === '~' || !rest.includes('`')) open = marks;
+    } else if (marks[0] === open[0] && marks.length >= open.length && rest.trim() === '') {
+      open = undefined;
+    }
+  }
+  return open === undefined ? text : `${text}\n${open}`;
 }
 
 /** A fence longer than any run of backticks inside, so content cannot close it. */
