@@ -94,6 +94,7 @@ export class ChatCore {
 
   /** Waits for `waitFor`, then returns the position the projections reflect. */
   async reflect(options: ReadOptions | undefined): Promise<number> {
+    assertOptions(options);
     if (options?.waitFor !== undefined) {
       assertPositiveInteger(options.waitFor, 'waitFor', 0);
       await this.runner.waitFor(options.waitFor);
@@ -113,9 +114,14 @@ export class ChatCore {
   }
 }
 
+/** A call's options argument, when given, is an object (null would otherwise fail as a TypeError, untyped). */
+export function assertOptions(options: unknown): void {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) throw invalid('options', 'must be an object');
+}
+
 function writeMetadata(options: WriteOptions | undefined): EventMetadata | undefined {
+  assertOptions(options);
   if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object');
   const out: EventMetadata = {};
   for (const key of ['actor', 'correlationId', 'causationId'] as const) {
     const v = options[key];

@@ -7,6 +7,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { MemoryBlobStore } from '../blobs/memory-blob-store.js';
 import { EventStore } from '../engine/event-store.js';
+import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import { Monitor, type MonitorEvent } from '../engine/monitor.js';
 import { FileSnapshotStore } from '../projections/file-snapshot-store.js';
 import { type ProjectionComparison, ProjectionRunner } from '../projections/projection-runner.js';
@@ -83,6 +84,8 @@ export class ChatStore {
   }
 
   static async open(options: ChatStoreOptions): Promise<ChatStore> {
+    if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object');
+    if (options.snapshotEvery !== undefined) assertPositiveInteger(options.snapshotEvery, 'snapshotEvery', 1);
     const persistent = !('backend' in options);
     const events = await EventStore.open(persistent ? new FlatfileBackend(options) : options.backend);
     try {

@@ -5,7 +5,7 @@ import { type ContextChange, type ContextSnapshotRef, type SessionContext, apply
 import { sessionsProjection } from '../../projections/sessions.js';
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
-import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound } from './chat-core.js';
 import { pageLimit } from './page.js';
 
 export type { ContextChange, ContextSnapshotRef };
@@ -57,6 +57,7 @@ export class ContextApi {
   /** The current context, or an earlier one with `asOf`. */
   async get(sessionId: string, options: ReadOptions & { asOf?: ContextAsOf } = {}): Promise<ContextValue> {
     assertEntityId(sessionId, 'sessionId');
+    assertOptions(options);
     const position = await this.#core.reflect(options);
     const context = this.#context(sessionId);
     if (options.asOf === undefined) return this.#value(sessionId, detached(context.current), context.history.length, position);
@@ -86,6 +87,7 @@ export class ContextApi {
   /** The changes from `fromVersion` (default 1), oldest first, each with what it did, read from the log. */
   async history(sessionId: string, options: ReadOptions & { fromVersion?: number; limit?: number } = {}): Promise<{ changes: ContextHistoryEntry[]; hasMore: boolean; position: number }> {
     assertEntityId(sessionId, 'sessionId');
+    assertOptions(options);
     const from = options.fromVersion ?? 1;
     assertPositiveInteger(from, 'fromVersion', 1);
     const limit = pageLimit(options.limit, 100);

@@ -11,7 +11,7 @@ import { type BlobSource, type ByteRange, assertMaxBytes, assertSha256 } from '.
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
 import type { JsonValue } from '../types.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
 import type { Reflected } from './users-api.js';
 
 export type { DocumentView, Entity };
@@ -139,6 +139,7 @@ export class DocumentsApi {
   /** Every analysis of the document, oldest first, or only `analysisVersion`. */
   async analyses(documentId: string, options: ReadOptions & { analysisVersion?: number } = {}): Promise<{ analyses: Analysis[]; position: number }> {
     assertEntityId(documentId, 'documentId');
+    assertOptions(options);
     if (options.analysisVersion !== undefined) assertPositiveInteger(options.analysisVersion, 'analysisVersion', 1);
     const position = await this.#core.reflect(options);
     const doc = this.#document(documentId);

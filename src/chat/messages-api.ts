@@ -8,7 +8,7 @@ import { type SessionMessages, messagesProjection } from '../../projections/mess
 import { sessionsProjection } from '../../projections/sessions.js';
 import { assertEventId, assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -99,6 +99,7 @@ export class MessagesApi {
   async get(sessionId: string, messageId: string, options: ReadOptions & { revision?: number } = {}): Promise<Reflected<Message>> {
     assertEntityId(sessionId, 'sessionId');
     assertEventId(messageId, 'messageId');
+    assertOptions(options);
     if (options.revision !== undefined) assertPositiveInteger(options.revision, 'revision', 1);
     const position = await this.#core.reflect(options);
     const { versions } = this.#located(sessionId, messageId);

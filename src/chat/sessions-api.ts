@@ -7,7 +7,7 @@ import { type SessionView, type SessionsState, listingIndex, sessionsProjection 
 import { usersProjection } from '../../projections/users.js';
 import { invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../errors.js';
-import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, detached, notFound } from './chat-core.js';
+import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -94,6 +94,7 @@ export class SessionsApi {
    */
   async delete(sessionId: string, options: WriteOptions & { purge?: boolean } = {}): Promise<{ sessionId: string; purged: boolean; position: number }> {
     assertEntityId(sessionId, 'sessionId');
+    assertOptions(options);
     const { purge = false, ...write } = options;
     if (typeof purge !== 'boolean') throw invalid('purge', 'must be a boolean');
     const stream = sessionStream(sessionId);

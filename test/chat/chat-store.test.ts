@@ -144,6 +144,32 @@ chatSuites('chat: store', (test, open) => {
       await fails(chat.users.create({ userId: 'u3' }, { causationId: '' }), ErrorCode.INVALID_ARGUMENT, 'options.causationId');
     }));
 
+  test('an options argument that is not an object is INVALID_ARGUMENT naming options, on every call', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      const m = await chat.messages.add('s1', { role: 'user', content: 'x' });
+      const doc = await chat.documents.upload({ sessionId: 's1', name: 'n', mediaType: 'text/plain' }, Buffer.from('x'));
+      for (const bad of [null, 'x', 3, ['a']] as never[]) {
+        await fails(chat.users.get('u1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.sessions.get('s1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.sessions.list('u1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.messages.get('s1', m.messageId, bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.messages.history('s1', m.messageId, bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.messages.list('s1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.messages.count('s1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.documents.get(doc.documentId, bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.documents.list({ sessionId: 's1' }, bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.documents.analyses(doc.documentId, bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.context.get('s1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.context.history('s1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.context.snapshots('s1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.sessions.delete('s1', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.sessions.rename('s1', 'T', bad), ErrorCode.INVALID_ARGUMENT, 'options');
+        await fails(chat.context.set('s1', {}, bad), ErrorCode.INVALID_ARGUMENT, 'options');
+      }
+      await chat.sessions.get('s1');
+    }));
+
   test('a closed store refuses calls with CLOSED; closing twice is harmless', () =>
     open(async (chat) => {
       await seedSession(chat);
@@ -155,6 +181,15 @@ chatSuites('chat: store', (test, open) => {
 });
 
 const test = flatfileSuite('chat: store on disk');
+
+test('openChatStore refuses options that are not an object, a missing folder and a bad snapshotEvery', async () => {
+  await fails(openChatStore(null as never), ErrorCode.INVALID_ARGUMENT, 'options');
+  await fails(openChatStore('dir' as never), ErrorCode.INVALID_ARGUMENT, 'options');
+  await fails(openChatStore({} as never), ErrorCode.INVALID_ARGUMENT, 'dir');
+  await withTempDir(async (dir) => {
+    for (const snapshotEvery of [0, -1, 1.5, '10']) await fails(openChatStore({ dir, durability: 'none', snapshotEvery: snapshotEvery as never }), ErrorCode.INVALID_ARGUMENT, 'snapshotEvery');
+  });
+});
 
 test('reopening a flatfile store gives the same reads, the projections loaded from their snapshots', () =>
   withTempDir(async (dir) => {
