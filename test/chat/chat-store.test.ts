@@ -170,6 +170,31 @@ chatSuites('chat: store', (test, open) => {
       await chat.sessions.get('s1');
     }));
 
+  test('concurrent writes in one process: none lost, none duplicated, ids taken once', () =>
+    open(async (chat) => {
+      await seedSession(chat, 'u1', 's1');
+      await seedSession(chat, 'u1', 's2');
+      const writes = Array.from({ length: 60 }, (_, i) => chat.messages.add(i % 2 ? 's1' : 's2', { messageId: `m${i}`, role: 'user', content: `c${i}` }));
+      const sameUser = [chat.users.create({ userId: 'dup' }), chat.users.create({ userId: 'dup' }), chat.users.create({ userId: 'dup' })];
+      const sameMessage = Array.from({ length: 5 }, (_, i) => chat.messages.add('s1', { messageId: 'once', role: 'user', content: `try ${i}` }));
+      await Promise.all(writes);
+      const users = await Promise.allSettled(sameUser);
+      assert.equal(
+        users.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code)).sort(),
+        ['CONFLICT', 'CONFLICT', 'ok'],
+      );
+      const messages = await Promise.allSettled(sameMessage);
+      assert.is(messages.filter((r) => r.status === 'fulfilled').length, 1);
+      assert.is((await chat.messages.count('s1')).count, 31);
+      assert.is((await chat.messages.count('s2')).count, 30);
+      const versions = (await chat.events.readStream('s-s1')).map((e) => e.version);
+      assert.equal(
+        versions,
+        versions.map((_, i) => i + 1),
+      );
+      for (const name of chat.projections.names) assert.ok((await chat.projections.compare(name)).identical, name);
+    }));
+
   test('a closed store refuses calls with CLOSED; closing twice is harmless', () =>
     open(async (chat) => {
       await seedSession(chat);
