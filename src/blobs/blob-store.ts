@@ -118,8 +118,8 @@ export function blobNotFound(sha256: string): FfcdbError {
 /**
  * The chunks of a source, refusing anything that is not bytes and stopping
  * (which destroys a Readable) as soon as they pass `maxBytes`; never an
- * empty chunk. A source that
- * fails is INVALID_ARGUMENT on `data`, its error kept as the cause.
+ * empty chunk. A source that fails is INVALID_ARGUMENT on `data`, its error
+ * kept as the cause.
  */
 export async function* sourceChunks(source: BlobSource, maxBytes: number): AsyncGenerator<Uint8Array, void, undefined> {
   if (source instanceof Uint8Array) {
