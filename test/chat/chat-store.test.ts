@@ -195,6 +195,30 @@ chatSuites('chat: store', (test, open) => {
       for (const name of chat.projections.names) assert.ok((await chat.projections.compare(name)).identical, name);
     }));
 
+  test('objects a caller passed in or got back can be changed without changing what is stored', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      const context = { a: { b: 1 } };
+      const set = await chat.context.set('s1', context);
+      context.a.b = 2;
+      (set.context.a as { b: number }).b = 3;
+      const metadata = { model: 'x', extra: { n: 1 } };
+      const m = await chat.messages.add('s1', { role: 'user', content: 'hi', metadata });
+      metadata.extra.n = 2;
+      (m.metadata.extra as { n: number }).n = 3;
+      const tags = ['a'];
+      const tagged = await chat.sessions.tag('s1', tags);
+      tags.push('b');
+      tagged.tags.push('c');
+      const got = await chat.context.get('s1');
+      (got.context.a as { b: number }).b = 4;
+      assert.equal((await chat.context.get('s1')).context, { a: { b: 1 } });
+      assert.equal((await chat.context.get('s1', { asOf: { version: 1 } })).context, { a: { b: 1 } });
+      assert.equal((await chat.messages.get('s1', m.messageId)).metadata, { model: 'x', extra: { n: 1 } });
+      assert.equal((await chat.sessions.get('s1')).tags, ['a']);
+      for (const name of chat.projections.names) assert.ok((await chat.projections.compare(name)).identical, name);
+    }));
+
   test('a closed store refuses calls with CLOSED; closing twice is harmless', () =>
     open(async (chat) => {
       await seedSession(chat);
