@@ -7,7 +7,7 @@ import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
 import type { RecordedEvent } from '../types.js';
 import type { Projection } from './projection.js';
-import type { SnapshotStore } from './snapshot-store.js';
+import type { ProjectionSnapshot, SnapshotStore } from './snapshot-store.js';
 import { stateDifferences } from './state-diff.js';
 
 export interface ProjectionRunnerOptions {
@@ -153,37 +153,67 @@ export class ProjectionRunner {
       this.#report(projection.name, 'rebuilt', 0, `snapshot is of version ${snapshot.version}, the projection of version ${projection.version}`);
       return slot;
     }
-    if (!(await this.#stillInLog(snapshot.position, snapshot.eventId))) {
-      this.#report(projection.name, 'snapshot-discarded', snapshot.position, 'the log no longer holds the event the snapshot reflects');
+    if (!(await this.#stillInLog(snapshot))) {
+      this.#report(projection.name, 'snapshot-discarded', snapshot.position, 'the log no longer holds the events the snapshot reflects');
       return slot;
     }
     this.#report(projection.name, 'loaded', snapshot.position);
-    return { ...slot, state: snapshot.state, position: snapshot.position, last: { position: snapshot.position, id: snapshot.eventId } };
+    return { ...slot, state: snapshot.state, position: snapshot.position, last: { position: snapshot.eventPosition, id: snapshot.eventId } };
   }
 
   /**
-   * False when the log lost the snapshot's last event (a crash cut an unsynced
-   * tail, and perhaps other events took its position). A position that is now a
-   * gap (its stream was purged) is fine: nothing else can take it.
+   * False when the log lost what the snapshot reflects: its last event (a crash
+   * cut an unsynced tail, and perhaps other events took its position), or the
+   * gaps it stepped over after it (new events may take positions above the
+   * head). A last event that is now a gap (its stream was purged) is fine:
+   * nothing else can take its position.
    */
-  async #stillInLog(position: number, eventId: string): Promise<boolean> {
-    if (position === 0) return true;
-    const page = await this.#store.readAll({ fromPosition: position, limit: 1 });
-    if (page.headPosition < position) return false;
+  async #stillInLog(snapshot: ProjectionSnapshot): Promise<boolean> {
+    const page = await this.#store.readAll({ fromPosition: Math.max(1, snapshot.eventPosition), limit: 1 });
+    if (page.headPosition < snapshot.position) return false;
+    if (snapshot.eventPosition === 0) return true;
     const found = page.events[0];
-    return found === undefined || found.position !== position || found.id === eventId;
+    return found === undefined || found.position !== snapshot.eventPosition || found.id === snapshot.eventId;
   }
 
   async #advance(target: number): Promise<void> {
     if (target <= this.#position) return;
-    const slots = [...this.#slots.values()];
-    for await (const page of this.#pages(this.#position + 1, target)) {
-      for (const e of page) this.#applyToAll(slots, e);
+    for (const stale of await this.#apply([...this.#slots.values()], target)) {
+      const fresh = this.#fresh(stale);
+      await this.#apply([fresh], target);
+      this.#slots.set(stale.projection.name, fresh);
+      this.#report(stale.projection.name, 'rebuilt', target, 'events it had not read yet were purged: replayed from the start, so nothing of the purged stream stays');
     }
-    // Positions of purged streams leave gaps: everything up to the target has been seen.
     this.#position = target;
-    for (const s of slots) s.position = Math.max(s.position, target);
     if (this.#position - this.#savedAt >= this.#snapshotEvery) await this.#save();
+  }
+
+  /**
+   * Applies the feed above each slot's position up to `to` (positions of purged
+   * streams are gaps: everything up to `to` counts as seen). Returns the slots
+   * that met a gap above a position they had reached before: a stream purged
+   * since may have its first events in their state and its deletion among the
+   * gaps, so only a replay from the start can tell what they should hold.
+   */
+  async #apply(slots: readonly Slot[], to: number): Promise<Set<Slot>> {
+    const from = slots.map((s) => s.position);
+    const stale = new Set<Slot>();
+    const gapsBelow = (next: number) => slots.forEach((s, i) => from[i]! > 0 && next - 1 > from[i]! && stale.add(s));
+    let read = Math.min(...from);
+    for await (const page of this.#pages(read + 1, to)) {
+      for (const e of page) {
+        if (e.position > read + 1) gapsBelow(e.position);
+        read = e.position;
+        this.#applyToAll(slots, e);
+      }
+    }
+    if (to > read) gapsBelow(to + 1);
+    for (const s of slots) s.position = Math.max(s.position, to);
+    return stale;
+  }
+
+  #fresh(slot: Slot): Slot {
+    return { projection: slot.projection, handles: slot.handles, state: slot.projection.init(), position: 0, last: { position: 0, id: '' } };
   }
 
   /** The feed from `from` to `to`, in pages. */
@@ -228,15 +258,15 @@ export class ProjectionRunner {
   async #rebuildBeside(name: string, swap: boolean): Promise<ProjectionComparison> {
     const live = this.#slots.get(name);
     if (!live) throw new FfcdbError(ErrorCode.NOT_FOUND, `no projection named ${JSON.stringify(name)}`, { field: 'name', name });
-    const side: Slot = { projection: live.projection, handles: live.handles, state: live.projection.init(), position: 0, last: { position: 0, id: '' } };
+    let side = this.#fresh(live);
     // The long replay runs outside the queue, so the live projections keep serving and advancing.
-    const upTo = this.#position;
-    for await (const page of this.#pages(1, upTo)) for (const e of page) this.#applyToAll([side], e);
-    side.position = Math.max(side.position, upTo);
+    await this.#apply([side], this.#position);
     return this.#exclusive(async () => {
-      for await (const page of this.#pages(side.position + 1, this.#position)) for (const e of page) this.#applyToAll([side], e);
-      side.position = this.#position;
-      side.last = live.last;
+      // A purge while the replay ran outside the queue can leave half a stream in the side state.
+      if ((await this.#apply([side], this.#position)).size > 0) {
+        side = this.#fresh(live);
+        await this.#apply([side], this.#position);
+      }
       const differences = stateDifferences(live.state, side.state, 'state', 10);
       const identical = differences.length === 0 && isDeepStrictEqual(live.state, side.state);
       if (swap) {
@@ -252,7 +282,8 @@ export class ProjectionRunner {
       await this.#snapshots.save({
         name: slot.projection.name,
         version: slot.projection.version,
-        position: slot.last.position,
+        position: slot.position,
+        eventPosition: slot.last.position,
         eventId: slot.last.id,
         state: slot.state,
       });

@@ -2,10 +2,12 @@
 export interface ProjectionSnapshot {
   name: string;
   version: number;
-  /** Every event at or below this global position is applied, none above. */
+  /** Every event at or below this global position is applied, none above (positions of purged events included, as gaps). */
   position: number;
+  /** Where the last event the state saw sits: `position`, or below it when the positions after it are gaps (0: none yet). */
+  eventPosition: number;
   /**
-   * The id of the event at `position` (empty at 0). A log that lost its
+   * The id of the event at `eventPosition` (empty at 0). A log that lost its
    * unsynced tail in a crash may hold a different event there later; the id
    * tells the runner that the snapshot ran ahead of the log.
    */

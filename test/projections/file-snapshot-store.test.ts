@@ -34,7 +34,7 @@ function richState() {
   };
 }
 
-const snapshot = (name: string, state: unknown, position = 42): ProjectionSnapshot => ({ name, version: 3, position, eventId: `01EVENT${position}`, state });
+const snapshot = (name: string, state: unknown, position = 42): ProjectionSnapshot => ({ name, version: 3, position, eventPosition: position - 1, eventId: `01EVENT${position}`, state });
 
 test('a snapshot comes back deep-equal: Maps, Sets, nested Maps, numeric Map keys, bytes, unicode and big integers survive', async () => {
   const store = new FileSnapshotStore(root);
