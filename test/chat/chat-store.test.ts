@@ -219,6 +219,54 @@ chatSuites('chat: store', (test, open) => {
       for (const name of chat.projections.names) assert.ok((await chat.projections.compare(name)).identical, name);
     }));
 
+  test('events written around the API with payloads the catalog refuses are skipped and reported, so reads stay well-formed', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      await chat.context.set('s1', { kept: true });
+      const skipped: number[] = [];
+      chat.monitor$.subscribe((e) => {
+        if (e.kind === 'projection' && e.action === 'event-skipped') skipped.push(e.position);
+      });
+      // README: "Events the projection cannot apply (written through the engine around the chat API's validation) are skipped and reported".
+      const raw = await chat.events.append('s-s1', [
+        { type: 'session.renamed', data: { title: 42 } },
+        { type: 'context.patched', data: { patch: 'not an object' } },
+        { type: 'message.added', schemaVersion: 2, data: { role: 'user', content: 'no message id' } },
+      ]);
+      await chat.sessions.get('s1', { waitFor: raw.lastPosition });
+      assert.is((await chat.sessions.get('s1')).title, 'A chat');
+      assert.equal(
+        (await chat.sessions.list('u1', { title: 'chat' })).items.map((s) => s.sessionId),
+        ['s1'],
+      );
+      assert.equal((await chat.context.get('s1')).context, { kept: true });
+      assert.is((await chat.messages.count('s1')).count, 0);
+      assert.equal((await chat.messages.list('s1')).items, []);
+      for (let p = raw.firstPosition; p <= raw.lastPosition; p++) assert.ok(skipped.includes(p), `no event-skipped report for position ${p}`);
+    }));
+
+  test('events the projections skip do not wedge later writes to their session or user with a CONFLICT no retry clears', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      // Written around the API's validation: skipped (README), and the session and user take new writes after them.
+      const bad = await chat.events.append('s-s1', { type: 'session.tagged', data: { tags: 'not a list' } });
+      const badUser = await chat.events.append('u-u1', { type: 'user.updated', data: { userId: 'u1', email: 7 } });
+      await chat.users.get('u1', { waitFor: Math.max(bad.lastPosition, badUser.lastPosition) });
+      assert.is((await chat.messages.add('s1', { role: 'user', content: 'after' })).content, 'after');
+      assert.is((await chat.users.update('u1', { displayName: 'New' })).displayName, 'New');
+      // From a newer release: this code may refuse to write beside what it cannot read, but it says so.
+      const s = await chat.events.append('s-s1', { type: 'message.added', schemaVersion: 9, data: { from: 'the future' } });
+      const u = await chat.events.append('u-u1', { type: 'user.updated', schemaVersion: 9, data: { from: 'the future' } });
+      await chat.users.get('u1', { waitFor: Math.max(s.lastPosition, u.lastPosition) });
+      for (const write of [() => chat.messages.add('s1', { role: 'user', content: 'later' }), () => chat.sessions.rename('s1', 'Renamed'), () => chat.users.update('u1', { displayName: 'Newer' })]) {
+        try {
+          await write();
+        } catch (err) {
+          assert.is((err as { code?: string }).code, ErrorCode.UNSUPPORTED_FORMAT, String(err));
+        }
+      }
+    }));
+
   test('a closed store refuses calls with CLOSED; closing twice is harmless', () =>
     open(async (chat) => {
       await seedSession(chat);
