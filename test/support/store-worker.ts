@@ -9,6 +9,8 @@
  * - `crash`: like `append` but never stops; it is meant to be killed.
  * - `race`: waits for `{ op: 'append', expected }` messages on the IPC channel and
  *   answers each with the result or the error of one append with that expected version.
+ * - `purge`: purges the streams in `streams` one after another, reporting each
+ *   result as a `purged` line; it may be killed in the middle.
  *
  * Every acknowledged append is reported as one JSON line (workload.ts `Ack`),
  * written with one fs.writeSync call only after `await append` resolved, to
@@ -22,7 +24,7 @@ import type { DurabilityMode } from '../../src/types.js';
 import { type Ack, eventFor, rng } from './workload.js';
 
 export interface WorkerConfig {
-  mode: 'append' | 'crash' | 'race';
+  mode: 'append' | 'crash' | 'race' | 'purge';
   dir: string;
   /** Prefix of every event id this worker writes; unique per worker (and per crash cycle). */
   tag: string;
@@ -72,6 +74,12 @@ async function main(): Promise<void> {
 
   if (config.mode === 'race') {
     await race(store);
+    return;
+  }
+  if (config.mode === 'purge') {
+    for (const stream of config.streams ?? []) report({ kind: 'purged', tag: config.tag, ...(await store.purgeStream(stream)) });
+    await store.close();
+    report({ kind: 'done', tag: config.tag });
     return;
   }
 

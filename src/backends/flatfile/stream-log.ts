@@ -137,7 +137,7 @@ export class StreamLog {
     if (direction === 'forward') {
       for (let i = segmentIndexFor(state.segments, from); i < state.segments.length; i++) {
         const file = this.#layout.segmentPath(state.dir, state.segments[i]!);
-        const end = i === state.segments.length - 1 ? state.tailEnd : this.#files.size(file);
+        const end = i === state.segments.length - 1 ? state.tailEnd : this.#sealedSize(file);
         for (const f of forwardFrames(this.#files, file, 0, end, STREAM_MAGIC, this.#maxPayload)) {
           if (f.header.firstVersion + f.header.count <= from) continue;
           const page = this.#events(state.id, file, f.buf, f.at, f.offset, f.header);
@@ -147,7 +147,7 @@ export class StreamLog {
     } else {
       for (let i = segmentIndexFor(state.segments, from); i >= 0; i--) {
         const file = this.#layout.segmentPath(state.dir, state.segments[i]!);
-        const end = i === state.segments.length - 1 ? state.tailEnd : this.#files.size(file);
+        const end = i === state.segments.length - 1 ? state.tailEnd : this.#sealedSize(file);
         for (const f of backwardFrames(this.#files, file, end, STREAM_MAGIC, this.#maxPayload)) {
           if (f.header.firstVersion > from) continue;
           const page = this.#events(state.id, file, f.buf, f.at, f.offset, f.header).reverse();
@@ -156,6 +156,13 @@ export class StreamLog {
         }
       }
     }
+  }
+
+  /** The size of a segment before the stream's last; it holds committed events, so it must exist. */
+  #sealedSize(file: string): number {
+    const size = this.#files.size(file);
+    if (size === -1) throw corruptAt(file, 0, 'a segment of the stream is missing');
+    return size;
   }
 
   /**
