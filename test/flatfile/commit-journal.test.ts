@@ -64,6 +64,41 @@ test('a record is replayed where it belongs: the same bytes at the same offsets,
   }
 });
 
+test("scrub blanks every record and zeroes what lies past them (an older record's remains after a rewind); replay skips the blanked ones and still reaches the owner's later records", async () => {
+  const root = freshDir();
+  try {
+    const journal = CommitJournal.create(root, 1, MiB);
+    const target = (name: string) => path.join(root, 'streams', 'ab', 'cd', name, '0000000000000001.seg');
+    const secret = Buffer.from('secret-bytes-'.repeat(20));
+    await journal.append(journal.record([{ file: target('old'), offset: 0, bytes: secret }], 1, 1, 1)!);
+    journal.rewind();
+    // A shorter record over the start of the old one: the old one's tail (holding most of the secret) remains.
+    await journal.append(journal.record([{ file: target('new'), offset: 0, bytes: Buffer.from('short') }], 2, 1, 1)!);
+    const file = filesUnder(root, 'journal')[0]!;
+    assert.ok(fs.readFileSync(file).includes('secret-bytes-secret-bytes'), "the old record's remains are there before the scrub");
+
+    CommitJournal.scrub(root);
+    const scrubbed = fs.readFileSync(file);
+    assert.not.ok(scrubbed.includes('secret-bytes'), 'nothing of the old record remains');
+    assert.not.ok(scrubbed.includes('short'), 'the live record is blanked');
+    assert.is(CommitJournal.replay(root, 0, new Monitor()), 0, 'blanked records are not replayed, whatever their positions');
+    assert.equal(filesUnder(root, 'streams'), []);
+
+    // The journal's owner goes on after its blanked record; replay walks to the new one.
+    await journal.append(journal.record([{ file: target('later'), offset: 0, bytes: Buffer.from('later') }], 3, 1, 1)!);
+    journal.close(false);
+    assert.is(CommitJournal.replay(root, 0, new Monitor()), 1);
+    assert.equal(fs.readFileSync(target('later')).toString(), 'later');
+    CommitJournal.scrub(root);
+    const scrubbedAt = fs.statSync(file).mtimeMs;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    CommitJournal.scrub(root);
+    assert.is(fs.statSync(file).mtimeMs, scrubbedAt, 'a journal scrubbed already is not written again');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('records at or below the synced position are not replayed', async () => {
   const root = freshDir();
   try {

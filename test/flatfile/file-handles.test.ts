@@ -299,6 +299,16 @@ test('syncDirectories reports a missing directory as IO naming it', async () => 
   assert.is(err.details.syscall, 'open');
 });
 
+test('syncDirectories passes over a missing directory that `gone` says was removed on purpose, and still fails on one it does not', async () => {
+  const purged = path.join(root, 'purged-stream');
+  const lost = path.join(root, 'lost');
+  const asked: string[] = [];
+  await syncDirectories([freshDir(), purged], undefined, (d) => (asked.push(d), d === purged));
+  assert.equal(asked, [purged]);
+  const err = await rejected(syncDirectories([purged, lost], undefined, (d) => d === purged));
+  assert.is(err.details.file, lost);
+});
+
 test('syncDirectories with a sync fault rejects with IO naming the directory', async () => {
   const dir = freshDir();
   const err = await rejected(
@@ -311,6 +321,23 @@ test('syncDirectories with a sync fault rejects with IO naming the directory', a
   assert.is(err.code, ErrorCode.IO);
   assert.is(err.details.file, dir);
   assert.is(err.details.syscall, 'fsync');
+});
+
+test('closeUnder closes the descriptors of files in one folder only, sparing files being fsynced', async () => {
+  const dir = freshDir();
+  const other = freshDir();
+  const inside = files(dir, 3);
+  const outside = files(other, 2);
+  const h = new FileHandles(10);
+  for (const f of [...inside, ...outside]) h.write(f, Buffer.from('z'), 0);
+  const syncing = h.sync([inside[0]!]);
+  h.closeUnder(dir);
+  await syncing;
+  if (haveProc) {
+    assert.equal(openUnder(dir), [inside[0]], 'only the file with an fsync in flight stays open');
+    assert.is(openUnder(other).length, 2);
+  }
+  h.closeAll();
 });
 
 test('closeAll closes every fd', () => {

@@ -188,6 +188,27 @@ test('a purge by another process is seen here at once: a reader and a writer wit
   }
 });
 
+test('a store that created a stream another store then purges is not failed by the folder it can no longer fsync', async () => {
+  const dir = tempDir();
+  // Batched, with no timed sync before close: the new stream's folders wait for this store's next checkpoint.
+  const creator = await open(dir, { durability: 'batched', batchIntervalMs: 60_000 });
+  const purger = await open(dir);
+  try {
+    await creator.append('gone', ev(1));
+    await purger.purgeStream('gone');
+    await creator.append('kept', ev(2));
+  } finally {
+    await purger.close();
+  }
+  await creator.close();
+  const reopened = await open(dir);
+  try {
+    assert.equal((await reopened.readAll()).events.map((e) => [e.streamId, e.position]), [['kept', 2]]);
+  } finally {
+    await reopened.close();
+  }
+});
+
 test('a feed read paging past the first page when another store purges a stream further on skips its events instead of failing', async () => {
   const dir = tempDir();
   const writer = await open(dir, { durability: 'none' });
