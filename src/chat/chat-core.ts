@@ -68,9 +68,13 @@ export class ChatCore {
   command(streamId: string, options: WriteOptions | undefined, decide: () => Decision): Promise<AppendResult> {
     const metadata = writeMetadata(options);
     return this.#onStream(streamId, async () => {
+      // After a conflict: the stream's version read before catching up, so the state decided on holds every event up to it.
+      let known: number | undefined;
       for (let attempt = 1; ; attempt++) {
-        const { events, expected } = decide();
-        const batch: NewEvent[] = events.map((e) => {
+        const decision = decide();
+        // Events a projection skips (from a newer release, or written around the chat API) still count in the stream's version.
+        const expected = known !== undefined && typeof decision.expected === 'number' ? known : decision.expected;
+        const batch: NewEvent[] = decision.events.map((e) => {
           const schemaVersion = currentVersion(e.type);
           try {
             validateEvent(e.type, schemaVersion, e.data);
@@ -86,6 +90,7 @@ export class ChatCore {
         } catch (err) {
           if (!isFfcdbError(err, ErrorCode.CONFLICT) || attempt >= COMMAND_ATTEMPTS || err.details.purged) throw err;
           // Another process changed the stream: look again with its change applied.
+          known = await this.events.streamVersion(streamId);
           await this.runner.catchUp();
         }
       }
