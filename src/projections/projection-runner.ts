@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Subscription } from 'rxjs';
-import { type CatalogEvent, upcast } from '../../events/catalog.js';
+import { type CatalogEvent, upcast, validateEvent } from '../../events/catalog.js';
 import type { EventStore } from '../engine/event-store.js';
 import type { Monitor, ProjectionAction } from '../engine/monitor.js';
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
@@ -246,8 +246,14 @@ export class ProjectionRunner {
     }
   }
 
+  /**
+   * The event at its current schema version, or null (reported) when the
+   * catalog refuses it: the log may hold events written through the engine
+   * around the chat API, and a projection must never see a malformed one.
+   */
   #upcast(slot: Slot, raw: RecordedEvent): CatalogEvent | null {
     try {
+      validateEvent(raw.type, raw.schemaVersion, raw.data);
       return upcast(raw);
     } catch (err) {
       this.#report(slot.projection.name, 'event-skipped', raw.position, `${raw.type} ${raw.id}: ${(err as Error).message}`);
