@@ -14,7 +14,7 @@ export interface Page<T> {
 }
 
 export interface PageOptions {
-  /** Items per page (default 50, at most 1000). */
+  /** Items per page (at most 1000; the default is the listing's: 50 messages, 20 sessions). */
   limit?: number;
   /** Items after this cursor, in the listing's order. */
   after?: string;
