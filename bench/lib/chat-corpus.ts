@@ -4,13 +4,13 @@
  * same ids and times (what the API returned), built once per run into the
  * run's scratch folder and reused:
  *
- * - the chat corpus: 1,000 sessions × 100 messages (quick: 200 × 100) of 50
+ * - the chat corpus: 1,000 sessions × 100 messages (quick: 100 × 100) of 50
  *   users (quick: 10), messages added as live traffic would (round r adds
  *   message r of every session, 64 in flight), ~30 % of sessions with one
- *   edited message, and 20 sessions (quick: 5) with 200 context changes
+ *   edited message, and 20 sessions (quick: 4) with 200 context changes
  *   (a set, then merge patches) interleaved with their messages;
- * - the listing store: one user with 100,000 sessions (quick: 10,000) beside
- *   20 users with 50 sessions each, tagged as SESSION_TAGS says.
+ * - the listing store: one user with 100,000 sessions (quick: 3,000) beside
+ *   20 users with 50 sessions each (quick: 10 × 20), tagged as SESSION_TAGS says.
  *
  * Both are seeded with durability 'none' (the bytes on disk are the same in
  * every mode; 'always' would only make the build slower) and closed, which
@@ -46,7 +46,7 @@ export interface ChatCorpusShape {
 }
 
 export function chatCorpusShape(ctx: ScenarioContext): ChatCorpusShape {
-  return { users: ctx.size(50, 10), sessions: ctx.size(1000, 200), perSession: 100, contextSessions: ctx.size(20, 5), contextChanges: 200 };
+  return { users: ctx.size(50, 10), sessions: ctx.size(1000, 100), perSession: 100, contextSessions: ctx.size(20, 4), contextChanges: 200 };
 }
 
 export interface ChatCorpusInfo extends ChatCorpusShape {
@@ -225,7 +225,7 @@ export interface ListingShape {
 }
 
 export function listingShape(ctx: ScenarioContext): ListingShape {
-  return { sessions: ctx.size(100_000, 10_000), otherUsers: 20, perOtherUser: 50 };
+  return { sessions: ctx.size(100_000, 3_000), otherUsers: ctx.size(20, 10), perOtherUser: ctx.size(50, 20) };
 }
 
 export interface ListingInfo extends ListingShape {
