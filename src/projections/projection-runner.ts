@@ -77,7 +77,8 @@ export class ProjectionRunner {
     runner.#savedAt = runner.#position;
     await runner.catchUp();
     runner.#follow = store.commits$.subscribe((head) => {
-      runner.catchUp(head).catch((err: unknown) => runner.#report('projections', 'event-skipped', runner.#position, String(err)));
+      // Nothing was skipped: the next catch-up starts where this one stopped.
+      runner.catchUp(head).catch((err: unknown) => runner.#error('follow', err));
     });
     return runner;
   }
@@ -185,7 +186,8 @@ export class ProjectionRunner {
       this.#report(stale.projection.name, 'rebuilt', target, 'events it had not read yet were purged: replayed from the start, so nothing of the purged stream stays');
     }
     this.#position = target;
-    if (this.#position - this.#savedAt >= this.#snapshotEvery) await this.#save();
+    // A snapshot only saves replay time: failing to save one must not fail a catch-up of committed events. The next one tries again.
+    if (this.#position - this.#savedAt >= this.#snapshotEvery) await this.#save().catch((err: unknown) => this.#error('snapshot-save', err));
   }
 
   /**
@@ -302,6 +304,10 @@ export class ProjectionRunner {
     const run = this.#queue.then(fn);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  #error(op: string, err: unknown): void {
+    this.#monitor.emit({ kind: 'error', op: `projections-${op}`, code: err instanceof FfcdbError ? err.code : ErrorCode.FAILED, message: (err as Error)?.message ?? String(err) });
   }
 
   #report(name: string, action: ProjectionAction, position: number, detail?: string): void {

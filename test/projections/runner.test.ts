@@ -1,7 +1,10 @@
 import * as assert from 'uvu/assert';
 import { Subject } from 'rxjs';
 import { sessionsProjection } from '../../projections/sessions.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode, ioError } from '../../src/errors.js';
+import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
+import { openChatStore } from '../../src/chat/chat-store.js';
+import type { MonitorEvent } from '../../src/engine/monitor.js';
 import { MemorySnapshotStore } from '../../src/projections/snapshot-store.js';
 import { flatfileSuite, rejected } from '../flatfile/unit-helpers.js';
 import { ProjectionLog, SpySnapshotStore, appendRenames, memoryStore, openRunner, renamed, titlesProjection, until, withCommits } from './helpers.js';
@@ -405,6 +408,79 @@ test('a projection name given twice is refused', async () => {
 test('state() refuses a projection the runner does not run, even one of the same name', async () => {
   const runner = await openRunner(await memoryStore(), [titlesProjection()]);
   assert.is((await rejected(async () => runner.state(titlesProjection()))).code, ErrorCode.INVALID_ARGUMENT);
+  await runner.close();
+});
+
+test('a periodic snapshot that cannot be saved does not fail the catch-up (the events are committed): it is reported as an error and tried again later', async () => {
+  const store = await memoryStore();
+  const saved: number[] = [];
+  let failing = true;
+  const snapshots = new (class extends MemorySnapshotStore {
+    override async save(snapshot: Parameters<MemorySnapshotStore['save']>[0]): Promise<void> {
+      if (failing) throw ioError(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }), '/x/projections/titles.snapshot', 'write');
+      saved.push(snapshot.position);
+      await super.save(snapshot);
+    }
+  })();
+  const errors: MonitorEvent[] = [];
+  const log = new ProjectionLog();
+  log.monitor.events$.subscribe((e) => e.kind === 'error' && errors.push(e));
+  const titles = titlesProjection();
+  const runner = await openRunner(withCommits(store), [titles], { snapshots, snapshotEvery: 2, monitor: log.monitor });
+  await appendRenames(store, 3);
+  assert.is(await runner.catchUp(3), 3);
+  assert.equal(runner.state(titles).positions, [1, 2, 3]);
+  assert.is(errors.length, 1);
+  assert.match(JSON.stringify(errors[0]), /ENOSPC|no space/);
+  failing = false;
+  await appendRenames(store, 1);
+  await runner.catchUp(4);
+  assert.equal(saved, [4], 'saved once saving works again');
+  await runner.close();
+});
+
+test('through the chat API: a write is not reported as failed because a periodic snapshot could not be saved', async () => {
+  const snapshots = new (class extends MemorySnapshotStore {
+    override async save(): Promise<void> {
+      throw ioError(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }), '/x/projections/users.snapshot', 'write');
+    }
+  })();
+  const chat = await openChatStore({ backend: new MemoryBackend(), snapshots, snapshotEvery: 1 });
+  const user = await chat.users.create({ userId: 'ada' });
+  assert.is(user.userId, 'ada');
+  assert.is((await chat.users.get('ada')).userId, 'ada');
+  await rejected(chat.close());
+});
+
+test('a catch-up started by commits$ that fails is reported as an error (not as a skipped event), and the next one starts where it stopped', async () => {
+  const store = await memoryStore();
+  const commits = new Subject<number>();
+  const log = new ProjectionLog();
+  const errors: MonitorEvent[] = [];
+  log.monitor.events$.subscribe((e) => e.kind === 'error' && errors.push(e));
+  const titles = titlesProjection();
+  let failReads = false;
+  const flaky = new Proxy(store, {
+    get(target, key) {
+      if (key === 'commits$') return commits;
+      if (key === 'readAll' && failReads) return () => Promise.reject(ioError(new Error('EIO'), '/x/feed', 'read'));
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const runner = await openRunner(flaky, [titles], { monitor: log.monitor });
+  await appendRenames(store, 3);
+  failReads = true;
+  commits.next(3);
+  await until(() => errors.length === 1, 2000, 'the error report');
+  assert.equal(log.of('event-skipped'), []);
+  assert.is((errors[0] as { op: string }).op, 'projections-follow');
+  assert.is((errors[0] as { code: string }).code, ErrorCode.IO);
+  assert.is(runner.position, 0);
+  failReads = false;
+  commits.next(3);
+  await until(() => runner.position === 3, 2000, 'the runner to reach 3');
+  assert.equal(runner.state(titles).positions, [1, 2, 3]);
   await runner.close();
 });
 
