@@ -52,8 +52,8 @@ export class FileSnapshotStore implements SnapshotStore {
     if (buf.length !== HEADER + length) return undefined;
     const payload = buf.subarray(HEADER);
     if (crc32(payload) !== buf.readUInt32BE(8)) return undefined;
-    const snapshot = packr.unpack(uncompressSync(payload)) as ProjectionSnapshot;
-    return snapshot.name === name ? snapshot : undefined;
+    const snapshot: unknown = packr.unpack(uncompressSync(payload));
+    return isSnapshotOf(name, snapshot) ? snapshot : undefined;
   }
 
   async save(snapshot: ProjectionSnapshot): Promise<void> {
@@ -71,4 +71,12 @@ export class FileSnapshotStore implements SnapshotStore {
     if (!NAME.test(name)) throw new FfcdbError(ErrorCode.INVALID_ID, `projection name ${JSON.stringify(name)} must be 1-64 of a-z, 0-9 and '-'`, { field: 'name', value: name });
     return path.join(this.#dir, `${name}.snapshot`);
   }
+}
+
+/** A whole snapshot of `name`: one of another shape (another build wrote it) costs a rebuild, not a failed open. */
+function isSnapshotOf(name: string, s: unknown): s is ProjectionSnapshot {
+  if (s === null || typeof s !== 'object' || !('state' in s)) return false;
+  const { name: n, version, position, eventPosition, eventId } = s as Partial<ProjectionSnapshot>;
+  const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  return n === name && count(version) && count(position) && count(eventPosition) && eventPosition <= position && typeof eventId === 'string';
 }

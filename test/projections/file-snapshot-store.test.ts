@@ -206,4 +206,32 @@ test('a file where the projections folder should be is an IO error, not a crash'
   }
 });
 
+test('a snapshot of another shape (fields missing or of the wrong type, as an older build wrote) loads as undefined, so the runner rebuilds instead of failing to open', async () => {
+  const store = new FileSnapshotStore(root);
+  const good = snapshot('shape', { x: 1 });
+  const { eventPosition: _drop, ...older } = good;
+  const variants: Record<string, unknown> = {
+    'no eventPosition': older,
+    'position not a number': { ...good, position: '42' },
+    'eventPosition above position': { ...good, eventPosition: good.position + 1 },
+    'eventId not a string': { ...good, eventId: 7 },
+    'version missing': { ...good, version: undefined },
+    'no state': (({ state: _s, ...rest }) => rest)(good),
+  };
+  // Written around save's types, as a file of another build would be.
+  const saveAny = (value: unknown) => (store as unknown as { save(s: unknown): Promise<void> }).save(value);
+  for (const [what, value] of Object.entries(variants)) {
+    await saveAny(value);
+    assert.ok(fs.existsSync(fileOf('shape')));
+    assert.is(await store.load('shape'), undefined, what);
+  }
+  const events = await memoryStore();
+  await appendRenames(events, 2);
+  await saveAny({ ...older, name: 'titles', version: 1, position: 2, state: { positions: [], titles: new Map() } });
+  const titles = titlesProjection();
+  const runner = await openRunner(events, [titles], { snapshots: store });
+  assert.is(titles.applied, 2);
+  await runner.close();
+});
+
 test.run();
