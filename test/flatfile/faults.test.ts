@@ -548,6 +548,25 @@ test('a segment file of the last commit group replaced by a symlink is refused w
   await expectUnsafe(open(dir), 'open');
 });
 
+test('the tombstone file (purged) replaced by a symlink is refused with UNSAFE_PATH on open', async () => {
+  const dir = await storeWithTwoStreams();
+  replaceWithSymlink(path.join(dir, 'purged'));
+  await expectUnsafe(open(dir), 'open');
+});
+
+test('purging a stream whose folder was replaced by a symlink is refused with UNSAFE_PATH, and what the link points to is left alone', async () => {
+  const dir = await storeWithTwoStreams();
+  const outside = replaceWithSymlink(streamDir(dir, 's1'));
+  const store = await open(dir);
+  try {
+    await expectUnsafe(store.purgeStream('s1'), 'purgeStream');
+    assert.equal(fs.readdirSync(outside), ['0000000000000001.seg']);
+    assert.is((await store.append('s2', ev(5))).firstPosition, 5, 'the store goes on');
+  } finally {
+    await store.close();
+  }
+});
+
 test('a feed segment replaced by a symlink is refused with UNSAFE_PATH on open', async () => {
   const dir = await storeWithTwoStreams();
   replaceWithSymlink(path.join(dir, 'feed', '0000000000000001.feed'));

@@ -71,7 +71,9 @@ export class Tombstones {
     try {
       this.#fd = fs.openSync(this.#file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.#error(err, 'open');
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${this.#file} is a symlink; the store refuses symlinks`, { path: this.#file });
+      if (code !== 'ENOENT') throw this.#error(err, 'open');
       try {
         this.#fd = fs.openSync(this.#file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
         fsyncDirSync(this.#root);
