@@ -62,6 +62,7 @@ export interface StorageBackend {
   /** The stream's current version; 0 when it does not exist. */
   streamVersion(streamId: string): Promise<number>;
 
+  /** Every read yields new event objects: the caller may keep or change them without touching what is stored. */
   readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]>;
 
   /** Events with position >= fromPosition, in position order. `limit` is a hint, as in StreamReadOptions. */

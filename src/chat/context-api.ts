@@ -172,7 +172,7 @@ export class ContextApi {
       if (e.version > last) break;
       context = applyContextChange(context, e);
     }
-    return detached(context);
+    return context;
   }
 
   async *#changes(sessionId: string, fromVersion: number): AsyncGenerator<ChangeEvent> {

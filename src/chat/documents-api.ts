@@ -205,6 +205,6 @@ export class DocumentsApi {
 }
 
 function analysisFrom(e: CatalogEvent): Analysis {
-  const data = detached(e.data) as DocumentAnalysed & { data?: JsonValue };
+  const data = e.data as DocumentAnalysed & { data?: JsonValue };
   return { ...data, at: e.timestamp };
 }

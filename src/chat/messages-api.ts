@@ -248,13 +248,14 @@ export class MessagesApi {
   }
 }
 
+/** Events a backend reads are the reader's own objects (the backend contract), so their data is handed out as it is. */
 function messageFrom(sessionId: string, e: CatalogEvent & { type: 'message.added' }): Message {
-  const { messageId, role, content, attachments = [], metadata = {} } = detached(e.data);
+  const { messageId, role, content, attachments = [], metadata = {} } = e.data;
   return { messageId, sessionId, role, content, attachments, metadata, createdAt: e.timestamp, updatedAt: e.timestamp, revision: 1 };
 }
 
 function edited(before: Message, e: CatalogEvent & { type: 'message.edited' }): Message {
-  const { content, attachments, metadata } = detached(e.data);
+  const { content, attachments, metadata } = e.data;
   return {
     ...before,
     content,
