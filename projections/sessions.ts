@@ -26,35 +26,19 @@ export interface SessionsState {
 
 /**
  * Session listings. A deleted session leaves the state (reads stop returning
- * it; the log keeps its history). Handles every event of session streams, to
- * keep `version` and `updatedAt` exact.
+ * it; the log keeps its history). Every event of a session's stream counts in
+ * its `version` and `updatedAt`, whatever its type.
  */
 export const sessionsProjection = defineProjection<SessionsState>({
   name: 'sessions',
-  version: 1,
-  handles: [
-    'session.created',
-    'session.renamed',
-    'session.tagged',
-    'session.archived',
-    'session.deleted',
-    'message.added',
-    'message.edited',
-    'message.deleted',
-    'document.uploaded',
-    'document.analysed',
-    'document.deleted',
-    'context.set',
-    'context.patched',
-    'context.snapshotted',
-  ],
+  version: 2,
+  handles: ['session.created', 'session.renamed', 'session.tagged', 'session.archived', 'session.deleted', 'message.added'],
   init: () => ({ sessions: new Map(), byUser: new Map() }),
   apply(state, event: CatalogEvent) {
     const owner = streamEntity(event.streamId);
     if (owner?.kind !== 'session') return;
     const id = owner.id;
-    if (event.type === 'session.created') {
-      if (state.sessions.has(id) || event.version !== 1) return;
+    if (event.type === 'session.created' && event.version === 1 && !state.sessions.has(id)) {
       const { userId, title, tags, metadata } = event.data;
       const view: SessionView = {
         sessionId: id,
@@ -73,10 +57,8 @@ export const sessionsProjection = defineProjection<SessionsState>({
       list.splice(listingIndex(state, list, view.createdAt, id), 0, id);
       return;
     }
-    const session = state.sessions.get(id);
+    const session = counted(state, event);
     if (!session) return;
-    session.version = event.version;
-    session.updatedAt = event.timestamp;
     switch (event.type) {
       case 'session.renamed':
         session.title = event.data.title;
@@ -100,7 +82,19 @@ export const sessionsProjection = defineProjection<SessionsState>({
       default:
     }
   },
+  unhandled: counted,
 });
+
+/** The session an event of its stream belongs to, with the event counted in its version and time. */
+function counted(state: SessionsState, event: { streamId: string; version: number; timestamp: number }): SessionView | undefined {
+  const owner = streamEntity(event.streamId);
+  const session = owner?.kind === 'session' ? state.sessions.get(owner.id) : undefined;
+  if (session) {
+    session.version = event.version;
+    session.updatedAt = event.timestamp;
+  }
+  return session;
+}
 
 /** Where (createdAt, id) is or would go in a user's listing: binary search. */
 export function listingIndex(state: SessionsState, list: readonly string[], createdAt: number, id: string): number {

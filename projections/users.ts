@@ -17,18 +17,17 @@ export interface UserView {
 
 export type UsersState = Map<string, UserView>;
 
-/** Users by id: the latest of every field. Handles every event of user streams, to keep `version` exact. */
+/** Users by id: the latest of every field. Every event of a user's stream counts in its `version`, whatever its type. */
 export const usersProjection = defineProjection<UsersState>({
   name: 'users',
-  version: 1,
-  handles: ['user.created', 'user.updated', 'document.uploaded', 'document.analysed', 'document.deleted'],
+  version: 2,
+  handles: ['user.created', 'user.updated'],
   init: () => new Map(),
   apply(users, event: CatalogEvent) {
     const owner = streamEntity(event.streamId);
     if (owner?.kind !== 'user') return;
-    const user = users.get(owner.id);
-    if (event.type === 'user.created') {
-      if (user || event.data.userId !== owner.id) return;
+    if (event.type === 'user.created' && !users.has(owner.id)) {
+      if (event.data.userId !== owner.id) return;
       const { userId, displayName, email, profile, preferences } = event.data;
       users.set(userId, {
         userId,
@@ -42,10 +41,8 @@ export const usersProjection = defineProjection<UsersState>({
       });
       return;
     }
-    if (!user) return;
-    user.version = event.version;
-    user.updatedAt = event.timestamp;
-    if (event.type === 'user.updated') {
+    const user = counted(users, event);
+    if (user && event.type === 'user.updated') {
       const { displayName, email, profile, preferences } = event.data;
       if (displayName !== undefined) user.displayName = displayName;
       if (email !== undefined) user.email = email;
@@ -53,4 +50,16 @@ export const usersProjection = defineProjection<UsersState>({
       if (preferences !== undefined) user.preferences = preferences;
     }
   },
+  unhandled: counted,
 });
+
+/** The user an event of its stream belongs to, with the event counted in its version and time. */
+function counted(users: UsersState, event: { streamId: string; version: number; timestamp: number }): UserView | undefined {
+  const owner = streamEntity(event.streamId);
+  const user = owner?.kind === 'user' ? users.get(owner.id) : undefined;
+  if (user) {
+    user.version = event.version;
+    user.updatedAt = event.timestamp;
+  }
+  return user;
+}

@@ -237,11 +237,11 @@ export class ProjectionRunner {
       if (raw.position <= slot.position) continue;
       slot.position = raw.position;
       slot.last = { position: raw.position, id: raw.id };
-      if (!slot.handles.has(raw.type)) continue;
-      if (event === undefined) event = this.#upcast(slot, raw);
-      if (event === null) continue;
+      const handled = slot.handles.has(raw.type);
+      if (handled && event === undefined) event = this.#upcast(slot, raw);
       try {
-        slot.projection.apply(slot.state, event);
+        if (handled && event) slot.projection.apply(slot.state, event);
+        else slot.projection.unhandled?.(slot.state, raw);
       } catch (err) {
         this.#report(slot.projection.name, 'event-skipped', raw.position, `${raw.type} ${raw.id}: ${(err as Error).message}`);
       }

@@ -1,4 +1,5 @@
 import type { CatalogEvent, EventType } from '../../events/catalog.js';
+import type { RecordedEvent } from '../types.js';
 
 /**
  * A projection is a pure definition: it names the events it handles and folds
@@ -21,6 +22,12 @@ export interface Projection<S> {
   init(): S;
   /** Events arrive in global position order, upcast to their current schema version. */
   apply(state: S, event: CatalogEvent): void;
+  /**
+   * Sees, as recorded, each event `apply` does not get: of a type it does not
+   * handle (any type, the catalog's or not) or one the catalog refuses. For
+   * bookkeeping that counts every event of a stream, such as its version.
+   */
+  unhandled?(state: S, event: RecordedEvent): void;
 }
 
 /** Defines a projection with its state type inferred. */

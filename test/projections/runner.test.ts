@@ -106,6 +106,22 @@ test('events of schema versions newer than the code, or with payloads apply cann
   await runner.close();
 });
 
+test('unhandled sees, as recorded and in order, every event apply does not get: other types (in the catalog or not) and events the catalog refuses', async () => {
+  const store = await memoryStore();
+  await store.append('s-a', renamed('ok')); // 1: applied
+  await store.append('s-a', { type: 'panel.opened', data: { x: 1 } }); // 2: outside the catalog
+  await store.append('s-a', { type: 'message.deleted', data: { messageId: 'm' } }); // 3: not handled
+  await store.append('s-a', { type: 'session.renamed', data: { title: 'v9' }, schemaVersion: 9 }); // 4: refused
+  await store.append('s-a', { type: 'session.renamed', data: null }); // 5: refused
+  const seen: Array<[number, string]> = [];
+  const titles = titlesProjection();
+  titles.unhandled = (_state, e) => void seen.push([e.position, e.type]);
+  const runner = await openRunner(store, [titles]);
+  assert.equal(runner.state(titles).positions, [1]);
+  assert.equal(seen, [[2, 'panel.opened'], [3, 'message.deleted'], [4, 'session.renamed'], [5, 'session.renamed']]);
+  await runner.close();
+});
+
 test('events of types a projection does not handle never reach its apply step', async () => {
   const store = await memoryStore();
   const titles = titlesProjection();
