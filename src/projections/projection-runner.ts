@@ -165,16 +165,17 @@ export class ProjectionRunner {
   /**
    * False when the log lost what the snapshot reflects: its last event (a crash
    * cut an unsynced tail, and perhaps other events took its position), or the
-   * gaps it stepped over after it (new events may take positions above the
-   * head). A last event that is now a gap (its stream was purged) is fine:
-   * nothing else can take its position.
+   * gaps it stepped over after it (a log cut back below them gives those
+   * positions to new events). A last event that is now a gap (its stream was
+   * purged) is fine: nothing else can take its position.
    */
   async #stillInLog(snapshot: ProjectionSnapshot): Promise<boolean> {
-    const page = await this.#store.readAll({ fromPosition: Math.max(1, snapshot.eventPosition), limit: 1 });
-    if (page.headPosition < snapshot.position) return false;
-    if (snapshot.eventPosition === 0) return true;
-    const found = page.events[0];
-    return found === undefined || found.position !== snapshot.eventPosition || found.id === snapshot.eventId;
+    const { position, eventPosition, eventId } = snapshot;
+    const page = await this.#store.readAll({ fromPosition: Math.max(1, eventPosition), limit: 2 });
+    if (page.headPosition < position) return false;
+    const [first, second] = page.events;
+    if (eventPosition > 0 && first?.position === eventPosition) return first.id === eventId && !(second && second.position <= position);
+    return !(first && first.position <= position);
   }
 
   async #advance(target: number): Promise<void> {

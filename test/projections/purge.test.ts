@@ -127,11 +127,12 @@ test('a snapshot that stepped over trailing gaps, reopened on a log cut back bel
   const before = await memoryStore();
   await before.append('s-keep', keepEvent);
   await before.append('s-gone', created('gone'));
-  const runner = await openRunner(before, CHAT_PROJECTIONS, { snapshots });
   await deleteAndPurge(before, 'gone');
-  await runner.catchUp();
+  // Its last event is at 1; it reflects positions up to 3.
+  const runner = await openRunner(before, CHAT_PROJECTIONS, { snapshots });
   assert.is(runner.position, 3);
   await runner.close();
+  assert.equal(await snapshots.load('sessions').then((x) => [x!.eventPosition, x!.position]), [1, 3]);
   // The same log, having lost everything after its first event (same id); then new events take positions 2 and 3.
   const cut = await memoryStore();
   await cut.append('s-keep', keepEvent);
@@ -141,6 +142,27 @@ test('a snapshot that stepped over trailing gaps, reopened on a log cut back bel
   await reopened.catchUp();
   assert.is(reopened.state(sessionsProjection).sessions.get('new')?.title, 'new2');
   for (const p of CHAT_PROJECTIONS) assert.ok((await reopened.compare(p.name)).identical, p.name);
+  await reopened.close();
+});
+
+test('a snapshot that stepped over trailing gaps is discarded when a log cut back below them has since given those positions to new events', async () => {
+  const snapshots = new MemorySnapshotStore();
+  const keepEvent = { ...created('keep'), id: 'e-keep' };
+  const before = await memoryStore();
+  await before.append('s-keep', keepEvent);
+  await before.append('s-gone', created('gone'));
+  await deleteAndPurge(before, 'gone');
+  await (await openRunner(before, CHAT_PROJECTIONS, { snapshots })).close();
+  assert.equal(await snapshots.load('sessions').then((x) => [x!.eventPosition, x!.position]), [1, 3]);
+  // The log lost everything after its first event, and two new events took positions 2 and 3 before the reopen.
+  const cut = await memoryStore();
+  await cut.append('s-keep', keepEvent);
+  await cut.append('s-new', created('new'));
+  await cut.append('s-new', renamed('new2'));
+  const log = new ProjectionLog();
+  const reopened = await openRunner(cut, CHAT_PROJECTIONS, { snapshots, monitor: log.monitor });
+  assert.equal(log.of('snapshot-discarded').length, CHAT_PROJECTIONS.length);
+  assert.is(reopened.state(sessionsProjection).sessions.get('new')?.title, 'new2');
   await reopened.close();
 });
 
