@@ -13,7 +13,15 @@ import { messageAddedV1, payloads } from '../support/events.js';
 export const USERS = ['u1', 'u2', 'u3'] as const;
 export const SESSIONS = ['s1', 's2', 's3', 's4'] as const;
 const MESSAGES = ['m1', 'm2', 'm3'];
+/**
+ * Document ids name their home stream (`<stream>-d1`, see `homed`): the chat
+ * API refuses an id another stream uses, and the documents projection's
+ * first-upload-wins rule is not stable under purges when two streams claim one
+ * id (a known issue, see the report on issue 3). Deletes and analyses may
+ * still name another stream's documents (CROSS), which must be ignored.
+ */
 const DOCUMENTS = ['d1', 'd2', 'd3'];
+const CROSS = ['s-s1-d1', 'u-u1-d1'];
 const BLOBS = ['a'.repeat(64), 'b'.repeat(64)];
 
 /** One append: events of one stream. */
@@ -30,8 +38,12 @@ export type Step =
   | { kind: 'advance'; by: number }
   /** Close the incremental runner (saving snapshots) and open it again from them. */
   | { kind: 'reopen' }
-  /** Delete a session with purge, as the chat API does: session.deleted, then the stream's events are erased. */
-  | { kind: 'purge'; sessionId: string };
+  /**
+   * Delete a session with purge: session.deleted, then the stream's events are
+   * erased. `inline`: the runner applies the deletion before the purge, as the
+   * chat API's own runner does; otherwise it lags, as another process's may.
+   */
+  | { kind: 'purge'; sessionId: string; inline: boolean };
 
 const pick = <T>(values: readonly T[]) => fc.constantFrom(...values);
 
@@ -63,8 +75,8 @@ const sessionEvent: fc.Arbitrary<NewEvent> = fc.oneof(
   { weight: 4, arbitrary: event('message.edited', fc.record({ messageId: pick([...MESSAGES, 'unknown']) })) },
   { weight: 3, arbitrary: event('message.deleted', fc.record({ messageId: pick([...MESSAGES, 'unknown']) })) },
   { weight: 2, arbitrary: event('document.uploaded', fc.record({ documentId: pick(DOCUMENTS), sha256: pick(BLOBS) })) },
-  event('document.analysed', fc.record({ documentId: pick([...DOCUMENTS, 'unknown']) })),
-  event('document.deleted', fc.record({ documentId: pick([...DOCUMENTS, 'unknown']) })),
+  event('document.analysed', fc.record({ documentId: pick([...DOCUMENTS, ...CROSS, 'unknown']) })),
+  event('document.deleted', fc.record({ documentId: pick([...DOCUMENTS, ...CROSS, 'unknown']) })),
   { weight: 2, arbitrary: event('context.set') },
   { weight: 3, arbitrary: event('context.patched') },
   event('context.snapshotted', fc.record({ name: pick(['before', 'after']) })),
@@ -75,8 +87,8 @@ const userEvent = (userId: fc.Arbitrary<string>): fc.Arbitrary<NewEvent> =>
     { weight: 2, arbitrary: event('user.created', fc.record({ userId })) },
     event('user.updated', fc.record({ userId })),
     event('document.uploaded', fc.record({ documentId: pick(DOCUMENTS), sha256: pick(BLOBS) })),
-    event('document.analysed', fc.record({ documentId: pick([...DOCUMENTS, 'unknown']) })),
-    event('document.deleted', fc.record({ documentId: pick([...DOCUMENTS, 'unknown']) })),
+    event('document.analysed', fc.record({ documentId: pick([...DOCUMENTS, ...CROSS, 'unknown']) })),
+    event('document.deleted', fc.record({ documentId: pick([...DOCUMENTS, ...CROSS, 'unknown']) })),
   );
 
 const userAppend: fc.Arbitrary<Append> = pick(USERS).chain((id) =>
@@ -90,7 +102,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: inUser(some(event('user.created'))) },
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('advance' as const), by: fc.integer({ min: 1, max: 12 }) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'reopen' as const }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('purge' as const), sessionId: pick(SESSIONS) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('purge' as const), sessionId: pick(SESSIONS), inline: fc.boolean() }) },
 );
 
 const opener = event('session.created', fc.record({ userId: pick(USERS) }));
@@ -103,12 +115,24 @@ const opener = event('session.created', fc.record({ userId: pick(USERS) }));
 export const scenario = (maxSteps: number): fc.Arbitrary<Step[]> =>
   fc.array(fc.tuple(step, opener, fc.integer({ min: 0, max: 9 })), { minLength: 1, maxLength: maxSteps, size: 'max' }).map((items) => {
     const started = new Set<string>();
-    return items.map(([s, created, dice]) => {
-      if (s.kind !== 'append' || !s.streamId.startsWith('s-') || started.has(s.streamId)) return s;
+    return items.map(([step, created, dice]) => {
+      if (step.kind !== 'append') return step;
+      const s = homed(step);
+      if (!s.streamId.startsWith('s-') || started.has(s.streamId)) return s;
       started.add(s.streamId);
       return dice < 9 && s.events[0]!.type !== 'session.created' ? { ...s, events: [created, ...s.events] } : s;
     });
   });
+
+/** The append with its pool document ids made its stream's own. */
+function homed(s: Append): Append {
+  const events = s.events.map((e) => {
+    const data = e.data as { documentId?: string };
+    if (!e.type.startsWith('document.') || !DOCUMENTS.includes(data.documentId!)) return e;
+    return { ...e, data: { ...data, documentId: `${s.streamId}-${data.documentId}` } as JsonValue };
+  });
+  return { ...s, events };
+}
 
 /** Every generated event is a valid catalog event: the property is about valid sequences. */
 export function assertValid(events: readonly NewEvent[]): void {
