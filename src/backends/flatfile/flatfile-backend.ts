@@ -36,6 +36,7 @@ const MAX_CACHED_STREAMS = 4096;
 /** Reads gather this many frames (or events) per page; a feed page costs one read per stream file it touches. */
 const READ_BATCH_FRAMES = 4096;
 const READ_BATCH_EVENTS = 8192;
+const FIRST_PAGE_EVENTS = 128;
 
 interface PendingAppend {
   kind: 'append';
@@ -241,8 +242,9 @@ export class FlatfileBackend implements StorageBackend {
     const from =
       options.direction === 'forward' ? Math.max(1, options.fromVersion ?? 1) : Math.min(options.fromVersion ?? snapshot.version, snapshot.version);
     if (options.direction === 'forward' ? from > snapshot.version : from < 1) return;
-    // Frames are gathered into pages of up to READ_BATCH_EVENTS (or the caller's limit): one await per page.
-    const pageSize = Math.min(options.limit ?? READ_BATCH_EVENTS, READ_BATCH_EVENTS);
+    // Frames are gathered into pages (one await per page) of the caller's limit, or, without one, of sizes
+    // doubling up to READ_BATCH_EVENTS: a filtered read that stops early decodes little, a replay pays few awaits.
+    let pageSize = Math.min(options.limit ?? FIRST_PAGE_EVENTS, READ_BATCH_EVENTS);
     let page: RecordedEvent[] = [];
     try {
       for (const frame of this.#streams.read(snapshot, options.direction, from)) {
@@ -251,6 +253,7 @@ export class FlatfileBackend implements StorageBackend {
         if (page.length >= pageSize) {
           yield page;
           page = [];
+          pageSize = Math.min(pageSize * 2, READ_BATCH_EVENTS);
         }
       }
     } catch (err) {

@@ -7,7 +7,8 @@ import type { RecordedEvent } from '../../types.js';
 import type { StoredRef } from '../append-rules.js';
 import type { Feed, FeedEntry } from './feed.js';
 import { FLAG_LZ4, type FrameHeader, STREAM_MAGIC, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
-import { backwardFrames, forwardFrames } from './frame-reader.js';
+import { type ReadFrame, backwardFrames, forwardFrames } from './frame-reader.js';
+import { FrameIndex } from './frame-index.js';
 import type { FileHandles } from './file-handles.js';
 import { type Layout, SEGMENT_SUFFIX, isRealDirectory, listSegments } from './layout.js';
 import { corruptAt, scanSegment } from './segment-scan.js';
@@ -37,6 +38,7 @@ export class StreamLog {
   readonly #monitor: Monitor;
   readonly #checkedDirs = new Set<string>();
   readonly #dirs = new Map<string, string>();
+  readonly #index = new FrameIndex();
 
   constructor(layout: Layout, files: FileHandles, feed: Feed, maxPayload: number, monitor: Monitor) {
     this.#layout = layout;
@@ -106,6 +108,7 @@ export class StreamLog {
       }
     }
     if (scan.tornTail && asWriter) {
+      this.#index.forget(file);
       this.#files.truncate(file, end);
       this.#monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: end, reason: scan.tornTail.reason });
     }
@@ -113,12 +116,14 @@ export class StreamLog {
     while (frames.length > 0 && !this.#committed(streamId, segment, frames.at(-1)!.offset, frames.at(-1)!.header, end)) {
       const orphan = frames.at(-1)!;
       if (asWriter) {
+        this.#index.forget(file);
         this.#files.truncate(file, orphan.offset);
         this.#monitor.emit({ kind: 'orphan-removed', file, offset: orphan.offset, reason: 'no feed frame refers to this stream frame' });
       }
       end = orphan.offset;
       frames = frames.slice(0, -1);
     }
+    for (const f of frames) this.#index.note(file, f.header.firstVersion, f.offset);
     return { file, buf, frames, end };
   }
 
@@ -138,8 +143,7 @@ export class StreamLog {
       for (let i = segmentIndexFor(state.segments, from); i < state.segments.length; i++) {
         const file = this.#layout.segmentPath(state.dir, state.segments[i]!);
         const end = i === state.segments.length - 1 ? state.tailEnd : this.#sealedSize(file);
-        for (const f of forwardFrames(this.#files, file, 0, end, STREAM_MAGIC, this.#maxPayload)) {
-          if (f.header.firstVersion + f.header.count <= from) continue;
+        for (const f of this.#forwardFrom(file, end, from)) {
           const page = this.#events(state.id, file, f.buf, f.at, f.offset, f.header);
           yield from > f.header.firstVersion ? page.slice(from - f.header.firstVersion) : page;
         }
@@ -148,13 +152,54 @@ export class StreamLog {
       for (let i = segmentIndexFor(state.segments, from); i >= 0; i--) {
         const file = this.#layout.segmentPath(state.dir, state.segments[i]!);
         const end = i === state.segments.length - 1 ? state.tailEnd : this.#sealedSize(file);
-        for (const f of backwardFrames(this.#files, file, end, STREAM_MAGIC, this.#maxPayload)) {
-          if (f.header.firstVersion > from) continue;
+        for (const f of this.#backwardFrom(file, end, from)) {
           const page = this.#events(state.id, file, f.buf, f.at, f.offset, f.header).reverse();
           const last = f.header.firstVersion + f.header.count - 1;
           yield last > from ? page.slice(last - from) : page;
         }
       }
+    }
+  }
+
+  /**
+   * The frames of [0, end) holding `from` or later versions, starting from the
+   * nearest frame the index knows. Frames passed over are not checksummed. A
+   * remembered start that no longer holds the frame it did (another process cut
+   * and rewrote an unsynced tail) is forgotten and the file read from its start.
+   */
+  *#forwardFrom(file: string, end: number, from: number): Generator<ReadFrame> {
+    const start = this.#index.startFor(file, from);
+    let first = true;
+    try {
+      for (const f of forwardFrames(this.#files, file, start.offset, end, STREAM_MAGIC, this.#maxPayload)) {
+        if (first && start.offset > 0 && f.header.firstVersion !== start.firstVersion) throw new StaleIndex();
+        first = false;
+        this.#index.note(file, f.header.firstVersion, f.offset);
+        if (f.header.firstVersion + f.header.count > from) yield f;
+      }
+    } catch (err) {
+      if (!first || start.offset === 0 || !(err instanceof StaleIndex || isCorrupt(err))) throw err;
+      this.#index.forget(file);
+      yield* this.#forwardFrom(file, end, from);
+    }
+  }
+
+  /** The frames of [0, end) holding `from` or earlier versions, last first, starting from the nearest frame boundary the index knows after them. */
+  *#backwardFrom(file: string, end: number, from: number): Generator<ReadFrame> {
+    const known = this.#index.endAfter(file, from);
+    const start = known !== undefined && known < end ? known : end;
+    let first = true;
+    try {
+      for (const f of backwardFrames(this.#files, file, start, STREAM_MAGIC, this.#maxPayload)) {
+        // The frame before a remembered boundary ends just below the version remembered there.
+        if (first && start < end && f.header.firstVersion + f.header.count - 1 !== this.#index.versionAt(file, start)! - 1) throw new StaleIndex();
+        first = false;
+        if (f.header.firstVersion <= from) yield f;
+      }
+    } catch (err) {
+      if (!first || start === end || !(err instanceof StaleIndex || isCorrupt(err))) throw err;
+      this.#index.forget(file);
+      yield* this.#backwardFrom(file, end, from);
     }
   }
 
@@ -300,4 +345,11 @@ function segmentIndexFor(segments: readonly number[], version: number): number {
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** A remembered frame start no longer holds the frame it did. */
+class StaleIndex extends Error {}
+
+function isCorrupt(err: unknown): boolean {
+  return err instanceof FfcdbError && err.code === ErrorCode.CORRUPT;
 }
