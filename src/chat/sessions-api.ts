@@ -111,7 +111,11 @@ export class SessionsApi {
       });
       position = result.lastPosition;
     }
-    if (purge) await this.#core.events.purgeStream(stream);
+    if (purge) {
+      await this.#core.events.purgeStream(stream);
+      // Snapshots saved before the purge may hold the session's title, context and ids: replace them.
+      await this.#core.runner.saveSnapshots();
+    }
     await this.#releaseBlobs(blobs);
     return { sessionId, purged: purge, position };
   }

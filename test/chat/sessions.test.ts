@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { ErrorCode } from '../../src/errors.js';
 import { chatSuites, fails, failsCleanly, seedSession, seedUser } from './helpers.js';
@@ -206,3 +209,27 @@ chatSuites('chat: sessions', (test, open) => {
       await chat.sessions.get('s1');
     }));
 });
+
+chatSuites('chat: purged sessions on disk', (test, open, kind) => {
+  if (kind !== 'flatfile') return;
+  test('a purge leaves none of the session text in any file of the data folder, projection snapshots included', () =>
+    open(async (chat, env) => {
+      const marker = `purge-marker-${randomUUID()}`;
+      await seedSession(chat);
+      await chat.messages.add('s1', { role: 'user', content: `my ${marker} message` });
+      await chat.context.set('s1', { note: `${marker} in the context` });
+      await chat.sessions.rename('s1', `title ${marker}`);
+      await chat.projections.saveSnapshots();
+      assert.ok(filesHolding(env.dir!, marker).length > 0, 'the marker is on disk before the purge');
+      await chat.sessions.delete('s1', { purge: true });
+      assert.equal(filesHolding(env.dir!, marker), []);
+    }));
+});
+
+function filesHolding(dir: string, marker: string): string[] {
+  const needle = Buffer.from(marker);
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter((file) => fs.readFileSync(file).includes(needle));
+}
