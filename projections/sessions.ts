@@ -31,7 +31,7 @@ export interface SessionsState {
  */
 export const sessionsProjection = defineProjection<SessionsState>({
   name: 'sessions',
-  version: 2,
+  version: 1,
   handles: ['session.created', 'session.renamed', 'session.tagged', 'session.archived', 'session.deleted', 'message.added'],
   init: () => ({ sessions: new Map(), byUser: new Map() }),
   apply(state, event: CatalogEvent) {

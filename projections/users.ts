@@ -20,7 +20,7 @@ export type UsersState = Map<string, UserView>;
 /** Users by id: the latest of every field. Every event of a user's stream counts in its `version`, whatever its type. */
 export const usersProjection = defineProjection<UsersState>({
   name: 'users',
-  version: 2,
+  version: 1,
   handles: ['user.created', 'user.updated'],
   init: () => new Map(),
   apply(users, event: CatalogEvent) {

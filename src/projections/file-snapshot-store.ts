@@ -5,7 +5,7 @@ import { compressSync, uncompressSync } from 'lz4-napi';
 import { Packr } from 'msgpackr';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
 import { isRealDirectory } from '../backends/flatfile/layout.js';
-import { replaceDurably } from '../backends/flatfile/store-files.js';
+import { fsyncDirSync, replaceDurably } from '../backends/flatfile/store-files.js';
 import type { ProjectionSnapshot, SnapshotStore } from './snapshot-store.js';
 
 /**
@@ -26,7 +26,11 @@ export class FileSnapshotStore implements SnapshotStore {
   constructor(root: string) {
     this.#dir = path.join(root, 'projections');
     try {
-      if (!isRealDirectory(this.#dir)) fs.mkdirSync(this.#dir);
+      if (!isRealDirectory(this.#dir)) {
+        fs.mkdirSync(this.#dir);
+        // Else power loss may take the folder, and the snapshots saved in it, with it.
+        fsyncDirSync(root);
+      }
     } catch (err) {
       throw ioError(err, this.#dir, 'mkdir');
     }
