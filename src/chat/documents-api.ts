@@ -73,6 +73,8 @@ export class DocumentsApi {
         if (!(await this.#core.blobs.has(put.sha256))) {
           throw new FfcdbError(ErrorCode.CONFLICT, 'the document bytes were removed by a concurrent delete before they could be recorded; upload again', { field: 'data' });
         }
+        // Uploads record under the blob lock in every process: with their records applied, a document id is claimed by one stream only.
+        await this.#core.runner.catchUp();
         await this.#core.command(stream, options, () => {
           this.#assertHome(sessionId, userId);
           if (this.#core.state(documentsProjection).documents.has(documentId)) {
