@@ -2,7 +2,9 @@
 // The project's test command (`npm test`): runs every uvu test file (`*.test.ts`)
 // under test/ and then property-tests/, with TypeScript loaded through tsx, and
 // ends with one line `N passed, N failed`. Exits non-zero when a test fails or a
-// test file cannot be loaded.
+// test file cannot be loaded. The PostgreSQL tests get a server through
+// FFCDB_TEST_POSTGRES (scripts/postgres-for-tests.mjs), or are skipped with a
+// line saying so.
 //
 // Each folder runs in its own child process (this script with `--folder`), which
 // imports the files one by one, so a file that fails to load is reported and
@@ -10,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findTestPostgres } from './postgres-for-tests.mjs';
 
 const FOLDERS = ['test', 'property-tests'];
 const PATTERN = '\\.test\\.ts$';
@@ -18,6 +21,9 @@ if (process.argv[2] === '--folder') await runFolder(process.argv[3]);
 else await main();
 
 async function main() {
+  const postgres = findTestPostgres();
+  if (postgres) process.env.FFCDB_TEST_POSTGRES = postgres;
+  else delete process.env.FFCDB_TEST_POSTGRES;
   let passed = 0;
   let failed = 0;
   for (const folder of FOLDERS) {
