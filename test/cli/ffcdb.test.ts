@@ -46,10 +46,10 @@ test('projections rebuild swaps the rebuilt state in and needs a name', async ()
 test('export writes the session in the format asked for, to a file or stdout', async () => {
   await withStore((dir, sessionId) => {
     const out = path.join(dir, 'out.jsonl');
-    assert.is(ffcdb('export', '--dir', dir, '--session', sessionId, '--format', 'jsonl', '--out', out).status, 0);
+    assert.is(ffcdb('export-session', '--dir', dir, '--session', sessionId, '--format', 'jsonl', '--out', out).status, 0);
     const kinds = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).kind);
     assert.equal(kinds, ['export', 'session', 'message', 'message', 'context']);
-    const md = ffcdb('export', '--dir', dir, '--session', sessionId);
+    const md = ffcdb('export-session', '--dir', dir, '--session', sessionId);
     assert.is(md.status, 0, md.stderr);
     assert.match(md.stdout, '# Weekly ```plan```');
   });
@@ -57,11 +57,11 @@ test('export writes the session in the format asked for, to a file or stdout', a
 
 test('bad usage, an unknown session and a folder without a store exit 2 with a message', async () => {
   await withStore((dir) => {
-    const unknown = ffcdb('export', '--dir', dir, '--session', 'nope');
+    const unknown = ffcdb('export-session', '--dir', dir, '--session', 'nope');
     assert.is(unknown.status, 2);
     assert.match(unknown.stderr, 'NOT_FOUND: session "nope" does not exist');
     assert.is(ffcdb('frobnicate', '--dir', dir).status, 2);
-    assert.is(ffcdb('export', '--dir', dir, '--session', 'x', '--format', 'pdf').status, 2);
+    assert.is(ffcdb('export-session', '--dir', dir, '--session', 'x', '--format', 'pdf').status, 2);
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'ffcdb-cli-empty-'));
     const none = ffcdb('projections', 'status', '--dir', empty);
     fs.rmSync(empty, { recursive: true });

@@ -1,0 +1,6 @@
+import type { Command } from '../command.js';
+import { exportSessionCommand } from './export-session.js';
+import { projectionsCompare, projectionsRebuild, projectionsStatus } from './projections.js';
+
+/** Every ffcdb command; a new command is a module in this folder and a line here. */
+export const COMMANDS: readonly Command[] = [projectionsStatus, projectionsCompare, projectionsRebuild, exportSessionCommand];
