@@ -2,7 +2,7 @@ import { monotonicFactory } from 'ulid';
 import { filter, type Observable } from 'rxjs';
 import { ErrorCode, FfcdbError } from '../errors.js';
 import type { PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backends/backend.js';
-import type { AppendResult, ExpectedVersion, NewEvent, ReadDirection, RecordedEvent } from '../types.js';
+import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent, ReadDirection, RecordedEvent } from '../types.js';
 import { Monitor, type MonitorEvent } from './monitor.js';
 import { followFromCursor } from './subscriptions.js';
 import {
@@ -46,6 +46,19 @@ export interface FeedPage {
 
 export type AsOf = { version: number } | { time: number | Date };
 
+/** An event recorded by another store (an export), appended by `importEvents` as it was. */
+export interface ImportedEvent {
+  id: string;
+  /** Its stream version: the first of a call continues the stream, the rest follow without gaps. */
+  version: number;
+  type: string;
+  schemaVersion: number;
+  /** Milliseconds since the epoch, kept as given: never below the stream's previous event. */
+  timestamp: number;
+  data: JsonValue;
+  metadata: EventMetadata;
+}
+
 /**
  * The engine: validates input, gives events their ids and timestamps, and
  * serves reads, time travel and subscriptions over any StorageBackend.
@@ -88,15 +101,58 @@ export class EventStore {
     const now = Date.now();
     const seen = new Set<string>();
     const prepared = list.map((e, i) => this.#prepare(e, i, now, seen));
+    return this.#write('append', streamId, prepared, expected);
+  }
+
+  async #write(op: string, streamId: string, prepared: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const started = performance.now();
     try {
       const result = await this.#backend.append(streamId, prepared, expected);
-      this.#monitor.emit({ kind: 'operation', op: 'append', ms: performance.now() - started, events: prepared.length });
+      this.#monitor.emit({ kind: 'operation', op, ms: performance.now() - started, events: prepared.length });
       return result;
     } catch (err) {
-      if (err instanceof FfcdbError) this.#monitor.emit({ kind: 'error', op: 'append', code: err.code, message: err.message });
+      if (err instanceof FfcdbError) this.#monitor.emit({ kind: 'error', op, code: err.code, message: err.message });
       throw err;
     }
+  }
+
+  /**
+   * Appends events recorded elsewhere with their own ids, timestamps and
+   * versions, through the backend's normal append: for restoring an export
+   * (src/export/), never for new writes, which `append` stamps. The first
+   * version must be the stream's next one (checked atomically, as an expected
+   * version: CONFLICT otherwise) and the rest consecutive; timestamps must not
+   * decrease, from the stream's last stored event on (the backend would raise
+   * them silently). Ids are checked for form and within the call; they are
+   * not looked up in the stream (that index would hold every id of an import
+   * in memory), so they are trusted to be as unique as in the store they came from.
+   */
+  async importEvents(streamId: string, events: readonly ImportedEvent[]): Promise<AppendResult> {
+    this.#assertOpen();
+    assertStreamId(streamId);
+    if (!Array.isArray(events) || events.length === 0) throw invalid('events', 'must be an array of at least one event');
+    if (events.length > LIMITS.maxEventsPerAppend) throw invalid('events', `must hold at most ${LIMITS.maxEventsPerAppend} events`);
+    const first = events[0]!.version;
+    assertPositiveInteger(first, 'events[0].version', 1);
+    let previous = 0;
+    if (first > 1) {
+      for await (const page of this.#backend.readStream(streamId, { direction: 'backward', limit: 1 })) {
+        previous = page[0]?.timestamp ?? 0;
+        break;
+      }
+    }
+    const seen = new Set<string>();
+    const prepared = events.map((e, i): PreparedEvent => {
+      if (e === null || typeof e !== 'object') throw invalid(`events[${i}]`, 'must be an object');
+      if (e.version !== first + i) throw invalid(`events[${i}].version`, `must be ${first + i} (versions follow each other); got ${String(e.version)}`);
+      if (e.id === undefined) throw invalid(`events[${i}].id`, 'is required');
+      assertPositiveInteger(e.timestamp, `events[${i}].timestamp`, 0);
+      if (e.timestamp < previous) throw invalid(`events[${i}].timestamp`, `must not be below the stream's previous timestamp ${previous}; got ${e.timestamp}`);
+      previous = e.timestamp;
+      // The id is as recorded, not a caller's retry token: no lookup in the stream.
+      return { ...this.#prepare(e, i, e.timestamp, seen), idSupplied: false };
+    });
+    return this.#write('import', streamId, prepared, first - 1);
   }
 
   /**

@@ -287,6 +287,39 @@ export function backendCompliance(name: string, makeBackend: MakeBackend, option
       assert.ok(ts.every((t, i) => i === 0 || t >= ts[i - 1]!), `non-decreasing: ${ts}`);
       assert.ok(ts.at(-1)! > ts[0]!, 'and they move with the clock');
     });
+
+    test('importEvents appends recorded events as given (ids, timestamps, versions, schema versions, metadata) and refuses any that would not continue the stream exactly', async (ctx) => {
+      const store = await open(ctx);
+      const recorded = (version: number, timestamp: number, id = `rec-${version}`) => ({
+        id, version, timestamp, type: 'message.added', schemaVersion: 2, data: { n: version, bytes: new Uint8Array([version, 255]) }, metadata: { actor: 'ann', causationId: 'c-1' },
+      });
+      assert.equal(await store.importEvents('s', [recorded(1, 1000), recorded(2, 1000), recorded(3, 2000)]), {
+        streamId: 's', firstVersion: 1, lastVersion: 3, firstPosition: 1, lastPosition: 3, duplicate: false,
+      });
+      await store.importEvents('t', [recorded(1, 500)]);
+      await store.importEvents('s', [recorded(4, 2000)]);
+      const back = await store.readStream('s');
+      assert.equal(
+        back.map((e) => [e.id, e.version, e.position, e.timestamp, e.schemaVersion, e.metadata, plain(e.data)]),
+        [1, 2, 3, 4].map((v, i) => [`rec-${v}`, v, v === 4 ? 5 : v, [1000, 1000, 2000, 2000][i], 2, { actor: 'ann', causationId: 'c-1' }, plain(recorded(v, 0).data)]),
+      );
+      // Each refusal writes nothing.
+      await rejects(store.importEvents('s', [recorded(4, 3000, 'again')]), ErrorCode.CONFLICT, 'a version the stream already has');
+      await rejects(store.importEvents('s', [recorded(6, 3000)]), ErrorCode.CONFLICT, 'a version past the next one');
+      await rejects(store.importEvents('s', [recorded(5, 3000), recorded(7, 3000)]), ErrorCode.INVALID_ARGUMENT, 'a gap inside the call');
+      await rejects(store.importEvents('s', [recorded(5, 1999)]), ErrorCode.INVALID_ARGUMENT, 'a timestamp below the stored one');
+      await rejects(store.importEvents('s', [recorded(5, 3000), recorded(6, 2500)]), ErrorCode.INVALID_ARGUMENT, 'a timestamp going back inside the call');
+      await rejects(store.importEvents('s', [recorded(5, 3000, 'x'), recorded(6, 3000, 'x')]), ErrorCode.DUPLICATE_EVENT, 'an id twice in the call');
+      await rejects(store.importEvents('s', [{ ...recorded(5, 3000), id: 'not an id' }]), ErrorCode.INVALID_ID, 'a malformed id');
+      await rejects(store.importEvents('s', [{ ...recorded(5, 3000), timestamp: -1 }]), ErrorCode.INVALID_ARGUMENT, 'a negative timestamp');
+      await rejects(store.importEvents('s', []), ErrorCode.INVALID_ARGUMENT, 'no events');
+      assert.is(await store.streamVersion('s'), 4);
+      assert.is(await store.headPosition(), 5);
+      // A normal append continues after imported events, its timestamp not below theirs.
+      const next = await store.append('s', ev(5));
+      assert.equal([next.firstVersion, next.firstPosition], [5, 6]);
+      assert.ok((await store.readStream('s', { fromVersion: 5 }))[0]!.timestamp >= 2000);
+    });
   }
 
   // ---------------------------------------------------------------- expected version
