@@ -8,7 +8,9 @@
  *
  * Each test gets a fresh temporary folder (`ctx.dir`) that the suite creates and
  * removes; a persistent backend keeps its data there, and the reopen tests build
- * a second backend from the same folder.
+ * a second backend from the same folder. A backend that keeps its data elsewhere
+ * (a database) derives its place from the folder and passes `cleanup` and
+ * `placesHolding` (see ComplianceOptions).
  */
 import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,14 @@ export interface ComplianceOptions {
    * is async.
    */
   persistent?: boolean;
+  /**
+   * For a backend that keeps its data outside `ctx.dir` (a database): where it
+   * holds the given text, as names of the places (tables, files). Default: the
+   * files under `ctx.dir` whose bytes contain it.
+   */
+  placesHolding?: (ctx: { dir: string }, marker: string) => Promise<string[]>;
+  /** Runs after each test once its stores are closed, to remove what a backend keeps outside `ctx.dir`. */
+  cleanup?: (ctx: { dir: string }) => Promise<void>;
 }
 
 interface Ctx {
@@ -51,6 +61,7 @@ export function backendCompliance(name: string, makeBackend: MakeBackend, option
   const scale = options.scale ?? 600;
   const timeoutMs = options.timeoutMs ?? 20_000;
   const persistent = options.persistent ?? probePersistent(name, makeBackend);
+  const placesHolding = options.placesHolding ?? (async (ctx: { dir: string }, marker: string) => filesHolding(ctx.dir, marker));
   const suites: UvuSuite<Ctx>[] = [];
 
   /** A uvu suite whose tests each get a fresh folder, and whose stores and subscriptions are closed afterwards. */
@@ -64,6 +75,7 @@ export function backendCompliance(name: string, makeBackend: MakeBackend, option
     s.after.each(async (ctx) => {
       for (const r of ctx.recorders) r.unsubscribe();
       await withTimeout(Promise.allSettled(ctx.stores.map((st) => st.close())), timeoutMs, 'closing the stores after the test');
+      await options.cleanup?.(ctx);
       rmSync(ctx.dir, { recursive: true, force: true });
     });
     suites.push(s);
@@ -1077,7 +1089,7 @@ export function backendCompliance(name: string, makeBackend: MakeBackend, option
         assert.is((await reopened.append('kept', ev(10))).firstPosition, 9);
       });
 
-      test("no file in the data folder holds any byte of a purged stream's events, before or after reopening", async (ctx) => {
+      test("nothing the backend keeps (by default: no file in the data folder) holds any byte of a purged stream's events, before or after reopening", async (ctx) => {
         const marker = `purge-marker-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
         const keptMarker = `kept-marker-${Math.random().toString(36).slice(2)}`;
         const store = await open(ctx);
@@ -1087,16 +1099,16 @@ export function backendCompliance(name: string, makeBackend: MakeBackend, option
         await store.append('gone', secret(1));
         await store.append('gone', [secret(2), secret(3)]);
         await store.append('kept', ev(4));
-        assert.ok(filesHolding(ctx.dir, keptMarker).length > 0, "the search finds a kept stream's bytes (the check can fail)");
+        assert.ok((await placesHolding(ctx, keptMarker)).length > 0, "the search finds a kept stream's bytes (the check can fail)");
         await store.purgeStream('gone');
-        assert.equal(filesHolding(ctx.dir, marker), [], 'no file holds the marker after the purge');
+        assert.equal(await placesHolding(ctx, marker), [], 'nothing holds the marker after the purge');
         await store.append('kept', ev(5));
         await store.close();
-        assert.equal(filesHolding(ctx.dir, marker), [], 'nor after closing');
+        assert.equal(await placesHolding(ctx, marker), [], 'nor after closing');
         const reopened = await open(ctx);
         assert.equal(await reopened.readStream('gone'), []);
-        assert.equal(filesHolding(ctx.dir, marker), [], 'nor after reopening');
-        assert.ok(filesHolding(ctx.dir, keptMarker).length > 0, 'the kept stream is still there');
+        assert.equal(await placesHolding(ctx, marker), [], 'nor after reopening');
+        assert.ok((await placesHolding(ctx, keptMarker)).length > 0, 'the kept stream is still there');
       });
     }
   }

@@ -33,3 +33,36 @@ export async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Prom
 export async function dropSchema(schema: string): Promise<void> {
   await withClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
 }
+
+/** Names of the tables of `schema` with a row whose text (bytea as hex) contains `marker`. */
+export async function rowsHolding(schema: string, marker: string): Promise<string[]> {
+  return withClient(async (c) => {
+    const tables = (await c.query<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1', [schema])).rows;
+    const hex = Buffer.from(marker, 'utf8').toString('hex');
+    const holding: string[] = [];
+    for (const { name } of tables) {
+      const { rows } = await c.query(`SELECT 1 FROM "${schema}"."${name}" t WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0 LIMIT 1`, [marker, hex]);
+      if (rows.length > 0) holding.push(`${schema}.${name}`);
+    }
+    return holding;
+  });
+}
+
+/** Compliance tests get a folder each; here each folder names a schema of its own, so reopening the folder reopens the schema. */
+const schemas = new Map<string, string>();
+
+export function schemaOf(dir: string): string {
+  let schema = schemas.get(dir);
+  if (!schema) schemas.set(dir, (schema = uniqueSchema()));
+  return schema;
+}
+
+/** backendCompliance options for a backend in schemaOf(ctx.dir): the schema is dropped after each test, and the purge test searches its rows. */
+export const schemaPerTest = {
+  cleanup: async ({ dir }: { dir: string }): Promise<void> => {
+    const schema = schemas.get(dir);
+    schemas.delete(dir);
+    if (schema) await dropSchema(schema);
+  },
+  placesHolding: ({ dir }: { dir: string }, marker: string): Promise<string[]> => rowsHolding(schemaOf(dir), marker),
+};

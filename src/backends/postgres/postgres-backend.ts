@@ -1,0 +1,437 @@
+import { Subject } from 'rxjs';
+import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
+import { ErrorCode, FfcdbError } from '../../errors.js';
+import type { Monitor } from '../../engine/monitor.js';
+import { assertEventId, assertStreamId } from '../../engine/validation.js';
+import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, RecordedEvent } from '../../types.js';
+import { type StoredRef, checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
+import type { BackendCapabilities, BackendContext, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
+import type { PgPool } from './driver.js';
+import { pgFailure, serverName } from './errors.js';
+import { CommitListener } from './notifications.js';
+import { type Statements, assertSchemaName, commitChannel, ensureSchema, statements, withConnection } from './schema.js';
+
+export type PostgresDurability = 'always' | 'none';
+
+export interface PostgresBackendOptions {
+  /** A node-postgres `pg.Pool` (or anything of the same shape). `postgresBackend()` in connect.ts makes one from a connection string. */
+  pool: PgPool;
+  /** The schema holding the log's tables, created when missing. Default 'ffcdb'. */
+  schema?: string;
+  /** 'always' (default): an append resolves once its commit is flushed to the WAL; 'none': `synchronous_commit = off` for its transaction. */
+  durability?: PostgresDurability;
+  /** End the pool when the backend closes (or fails to open): set when the pool was made for this backend. */
+  endPoolOnClose?: boolean;
+}
+
+/** Appends committed together at most; bounds one statement's size and one group's latency. */
+const MAX_GROUP_APPENDS = 1024;
+const MAX_GROUP_EVENTS = 20_000;
+const MAX_GROUP_BYTES = 16 * 1024 * 1024;
+/** Stream states remembered from earlier commits, so an append usually needs one round trip. */
+const MAX_KNOWN_STREAMS = 4096;
+const FIRST_PAGE = 128;
+const MAX_PAGE = 1024;
+
+interface StreamState {
+  version: number;
+  purged: boolean;
+}
+
+const UNKNOWN_STREAM: StreamState = { version: 0, purged: false };
+const NOTHING_STORED: ReadonlyMap<string, StoredRef> = new Map();
+
+interface PendingAppend {
+  kind: 'append';
+  streamId: string;
+  events: readonly PreparedEvent[];
+  data: Buffer[];
+  metadata: Buffer[];
+  bytes: number;
+  expected: ExpectedVersion;
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+interface PendingPurge {
+  kind: 'purge';
+  streamId: string;
+  resolve(result: PurgeResult): void;
+  reject(err: unknown): void;
+}
+
+/** Write it, or settle it without writing (a conflict, a purged stream, a retry of a stored append). */
+type Decision = { write: true } | { write: false; settle(): void };
+
+interface AppendRow {
+  entry: number;
+  ok: boolean;
+  version: string;
+  purged: boolean;
+  first_position: string | null;
+  refs: Array<[string, number, number]> | null;
+}
+
+interface EventRow {
+  position: string;
+  stream_id: string;
+  version: string;
+  id: string;
+  type: string;
+  schema_version: number;
+  ts: string;
+  data: Buffer;
+  metadata: Buffer;
+}
+
+/**
+ * The event log in PostgreSQL, for apps whose servers share one database.
+ *
+ * Appends queue in this process and are committed in groups: one call of the
+ * schema's `append_events` function (one round trip, one transaction, one WAL
+ * flush) commits every append queued while the previous group was in flight.
+ * The function locks the `head` row first, so writers of every process commit
+ * one after another and positions become visible in the order they were handed
+ * out: a reader that has seen position P has seen everything below it.
+ *
+ * The append rules (append-rules.ts) run here, on the stream state this process
+ * last saw (or "new stream" when it saw none). The function checks that state
+ * under the lock; where it was stale, the entry comes back with the actual
+ * state, and the rules run again on that.
+ */
+export class PostgresBackend implements StorageBackend {
+  readonly kind = 'postgres';
+  readonly supports: BackendCapabilities = { crossProcess: true, persistent: true, durability: ['always', 'none'], liveCrossProcess: true };
+  readonly #commits = new Subject<number>();
+  readonly commits$ = this.#commits.asObservable();
+  readonly #pool: PgPool;
+  readonly #schema: string;
+  readonly #sync: boolean;
+  readonly #endPool: boolean;
+  readonly #server: string;
+  readonly #sql: Statements;
+  /** Recently used streams' states, oldest first. */
+  readonly #known = new Map<string, StreamState>();
+  readonly #queue: Array<PendingAppend | PendingPurge> = [];
+  #committing: Promise<void> | undefined;
+  #listener: CommitListener | undefined;
+  #monitor: Monitor | undefined;
+  #lastHead = 0;
+  #state: 'new' | 'open' | 'closed' = 'new';
+
+  constructor(options: PostgresBackendOptions) {
+    const schema = options.schema ?? 'ffcdb';
+    assertSchemaName(schema);
+    const durability = options.durability ?? 'always';
+    if (durability !== 'always' && durability !== 'none') {
+      throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, `durability must be 'always' or 'none'; got ${JSON.stringify(durability)}`, { field: 'durability' });
+    }
+    this.#pool = options.pool;
+    this.#schema = schema;
+    this.#sync = durability === 'always';
+    this.#endPool = options.endPoolOnClose ?? false;
+    this.#server = serverName(options.pool);
+    this.#sql = statements(schema);
+  }
+
+  async open(context: BackendContext): Promise<void> {
+    if (this.#state !== 'new') throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, 'a PostgresBackend opens once', { field: 'backend' });
+    this.#monitor = context.monitor;
+    // An idle pooled connection that breaks is reported here; without a listener pg would crash the process.
+    if (this.#endPool) this.#pool.on('error', (err) => this.#report('pool', pgFailure(err, this.#server, 'holding an idle connection')));
+    try {
+      await withConnection(this.#pool, (client) => ensureSchema(client, this.#schema));
+      const listener = new CommitListener({
+        pool: this.#pool,
+        listen: this.#sql.listen,
+        channel: commitChannel(this.#schema),
+        onHead: (head) => this.#announce(head),
+        readHead: () => this.headPosition(),
+        onLost: (err) => this.#report('listen', pgFailure(err, this.#server, 'listening for commits')),
+      });
+      this.#state = 'open';
+      await listener.start();
+      this.#listener = listener;
+    } catch (err) {
+      this.#state = 'closed';
+      if (this.#endPool) await this.#pool.end().catch(() => undefined);
+      throw pgFailure(err, this.#server, `opening schema ${this.#schema}`);
+    }
+  }
+
+  /** Lets queued appends finish, stops listening, completes commits$. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    while (this.#committing) await this.#committing;
+    await this.#listener?.close();
+    this.#commits.complete();
+    if (this.#endPool) await this.#pool.end().catch(() => undefined);
+  }
+
+  append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#assertOpen();
+      assertStreamId(streamId);
+      for (const [i, e] of events.entries()) assertEventId(e.id, `events[${i}].id`);
+      // Encoded now: the caller may change its objects once append returns.
+      const data = events.map((e) => encodeMsgpack(e.data));
+      const metadata = events.map((e) => encodeMsgpack(e.metadata));
+      const bytes = data.reduce((n, b) => n + b.length, 0) + metadata.reduce((n, b) => n + b.length, 0);
+      this.#enqueue({ kind: 'append', streamId, events, data, metadata, bytes, expected, resolve, reject });
+    });
+  }
+
+  purgeStream(streamId: string): Promise<PurgeResult> {
+    return new Promise((resolve, reject) => {
+      this.#assertOpen();
+      assertStreamId(streamId);
+      this.#enqueue({ kind: 'purge', streamId, resolve, reject });
+    });
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    assertStreamId(streamId);
+    const rows = await this.#query<{ version: string }>(this.#sql.streamVersion, [streamId], `reading the version of stream ${streamId}`);
+    return rows[0] ? Number(rows[0].version) : 0;
+  }
+
+  async headPosition(): Promise<number> {
+    const rows = await this.#query<{ position: string }>(this.#sql.head, [], 'reading the head position');
+    return Number(rows[0]?.position ?? 0);
+  }
+
+  async *readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]> {
+    assertStreamId(streamId);
+    const forward = options.direction === 'forward';
+    let bound = forward ? Math.max(1, options.fromVersion ?? 1) : Math.min(options.fromVersion ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    for (let size = firstPage(options.limit); forward || bound >= 1; size = Math.min(size * 2, MAX_PAGE)) {
+      const rows = await this.#query<EventRow>(forward ? this.#sql.readForward : this.#sql.readBackward, [streamId, bound, size], `reading stream ${streamId}`);
+      if (rows.length > 0) yield rows.map(recorded);
+      if (rows.length < size) return;
+      const last = Number(rows.at(-1)!.version);
+      bound = forward ? last + 1 : last - 1;
+    }
+  }
+
+  async *readAll(fromPosition: number, limit?: number): AsyncIterable<readonly RecordedEvent[]> {
+    let from = fromPosition;
+    for (let size = firstPage(limit); ; size = Math.min(size * 2, MAX_PAGE)) {
+      const rows = await this.#query<EventRow>(this.#sql.readAll, [from, size], 'reading the feed');
+      if (rows.length > 0) yield rows.map(recorded);
+      if (rows.length < size) return;
+      from = Number(rows.at(-1)!.position) + 1;
+    }
+  }
+
+  // ---------------------------------------------------------------- committing
+
+  #enqueue(pending: PendingAppend | PendingPurge): void {
+    this.#queue.push(pending);
+    this.#committing ??= this.#commitQueued();
+  }
+
+  /** One group (or purge) at a time; whatever queues meanwhile is the next group. */
+  async #commitQueued(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const next = this.#queue[0]!;
+        if (next.kind === 'purge') {
+          this.#queue.shift();
+          await this.#purge(next);
+        } else {
+          await this.#commitGroup(this.#takeGroup());
+        }
+      }
+    } finally {
+      // No await between the empty check and here, so nothing can be queued unseen.
+      this.#committing = undefined;
+    }
+  }
+
+  /** The longest prefix of the queue up to a purge, a second append to one stream, or the size limits. */
+  #takeGroup(): PendingAppend[] {
+    const streams = new Set<string>();
+    let events = 0;
+    let bytes = 0;
+    let n = 0;
+    for (const p of this.#queue) {
+      if (p.kind === 'purge' || streams.has(p.streamId)) break;
+      events += p.events.length;
+      bytes += p.bytes;
+      if (n > 0 && (n >= MAX_GROUP_APPENDS || events > MAX_GROUP_EVENTS || bytes > MAX_GROUP_BYTES)) break;
+      streams.add(p.streamId);
+      n++;
+    }
+    return this.#queue.splice(0, n) as PendingAppend[];
+  }
+
+  async #commitGroup(group: PendingAppend[]): Promise<void> {
+    const assumed = group.map((p) => this.#known.get(p.streamId) ?? UNKNOWN_STREAM);
+    const decisions = group.map((p, i) => decide(p, assumed[i]!, NOTHING_STORED));
+    const params = groupParams(group, assumed, decisions, this.#sync, commitChannel(this.#schema));
+    let rows: AppendRow[];
+    try {
+      rows = (await this.#pool.query<AppendRow>(this.#sql.append, params)).rows;
+    } catch (err) {
+      // Whether it committed is unknown: forget what we knew of these streams.
+      for (const p of group) this.#known.delete(p.streamId);
+      const failure = this.#failure(err, 'appending');
+      for (const p of group) p.reject(failure);
+      return;
+    }
+    const again: PendingAppend[] = [];
+    let head = 0;
+    for (const row of rows) {
+      const i = row.entry - 1;
+      const p = group[i]!;
+      const decision = decisions[i]!;
+      if (row.ok && decision.write) {
+        const n = p.events.length;
+        const firstVersion = assumed[i]!.version + 1;
+        const firstPosition = Number(row.first_position);
+        this.#remember(p.streamId, { version: firstVersion + n - 1, purged: false });
+        head = Math.max(head, firstPosition + n - 1);
+        p.resolve({ streamId: p.streamId, firstVersion, lastVersion: firstVersion + n - 1, firstPosition, lastPosition: firstPosition + n - 1, duplicate: false });
+      } else if (row.ok && !decision.write) {
+        decision.settle();
+      } else {
+        // The state was not what we assumed: decide again on the state the database had under its lock.
+        const actual = { version: Number(row.version), purged: row.purged };
+        this.#remember(p.streamId, actual);
+        const stored = new Map((row.refs ?? []).map(([id, version, position]) => [id, { version, position }]));
+        const redo = decide(p, actual, stored);
+        if (redo.write) again.push(p);
+        else redo.settle();
+      }
+    }
+    this.#queue.unshift(...again);
+    this.#announce(head);
+  }
+
+  async #purge(p: PendingPurge): Promise<void> {
+    try {
+      const { rows } = await this.#pool.query<{ version: string; erased: string }>(this.#sql.purge, [p.streamId]);
+      const row = rows[0];
+      if (!row) throw purgeNotFound(p.streamId);
+      const version = Number(row.version);
+      this.#remember(p.streamId, { version, purged: true });
+      p.resolve({ streamId: p.streamId, version, events: Number(row.erased) });
+    } catch (err) {
+      this.#known.delete(p.streamId);
+      p.reject(this.#failure(err, `purging stream ${p.streamId}`));
+    }
+  }
+
+  #remember(streamId: string, state: StreamState): void {
+    this.#known.delete(streamId);
+    this.#known.set(streamId, state);
+    if (this.#known.size > MAX_KNOWN_STREAMS) this.#known.delete(this.#known.keys().next().value!);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Emits a head once, and never one below an earlier one (local commits and NOTIFY both report heads). */
+  #announce(head: number): void {
+    if (head <= this.#lastHead || this.#state !== 'open') return;
+    this.#lastHead = head;
+    this.#commits.next(head);
+  }
+
+  async #query<R>(text: string, values: unknown[], doing: string): Promise<R[]> {
+    this.#assertOpen();
+    try {
+      return (await this.#pool.query<R>(text, values)).rows;
+    } catch (err) {
+      // A read that was running when close() ended the pool.
+      if (this.#state === 'closed') throw closedError();
+      throw this.#failure(err, doing);
+    }
+  }
+
+  #failure(err: unknown, doing: string): FfcdbError {
+    const failure = pgFailure(err, this.#server, doing);
+    if (failure.code === ErrorCode.IO) this.#report(doing, failure);
+    return failure;
+  }
+
+  #report(op: string, err: FfcdbError): void {
+    this.#monitor?.emit({ kind: 'error', op, code: err.code, message: err.message });
+  }
+
+  #assertOpen(): void {
+    if (this.#state !== 'open') throw closedError();
+  }
+}
+
+function closedError(): FfcdbError {
+  return new FfcdbError(ErrorCode.CLOSED, 'the PostgreSQL backend is closed');
+}
+
+/** The append rules, in the order every backend applies them. */
+function decide(p: PendingAppend, state: StreamState, stored: ReadonlyMap<string, StoredRef>): Decision {
+  try {
+    if (state.purged) throw purgedConflict(p.streamId);
+    const retry = findRetry(p.streamId, p.events, (id) => stored.get(id));
+    if (retry) return { write: false, settle: () => p.resolve(retry) };
+    checkExpectedVersion(p.streamId, p.expected, state.version);
+    return { write: true };
+  } catch (err) {
+    return { write: false, settle: () => p.reject(err) };
+  }
+}
+
+/** The arguments of append_events: per entry, per caller-supplied id, and per event to write. */
+function groupParams(group: PendingAppend[], assumed: StreamState[], decisions: Decision[], sync: boolean, channel: string): unknown[] {
+  const stream: string[] = [];
+  const version: number[] = [];
+  const write: boolean[] = [];
+  const supEntry: number[] = [];
+  const supId: string[] = [];
+  const evEntry: number[] = [];
+  const id: string[] = [];
+  const type: string[] = [];
+  const schemaVersion: number[] = [];
+  const ts: number[] = [];
+  const data: Buffer[] = [];
+  const metadata: Buffer[] = [];
+  group.forEach((p, i) => {
+    const entry = i + 1;
+    stream.push(p.streamId);
+    version.push(assumed[i]!.version);
+    write.push(decisions[i]!.write);
+    p.events.forEach((e, j) => {
+      if (e.idSupplied) {
+        supEntry.push(entry);
+        supId.push(e.id);
+      }
+      if (!decisions[i]!.write) return;
+      evEntry.push(entry);
+      id.push(e.id);
+      type.push(e.type);
+      schemaVersion.push(e.schemaVersion);
+      ts.push(e.timestamp);
+      data.push(p.data[j]!);
+      metadata.push(p.metadata[j]!);
+    });
+  });
+  return [stream, version, write, supEntry, supId, evEntry, id, type, schemaVersion, ts, data, metadata, sync, channel];
+}
+
+function firstPage(limit: number | undefined): number {
+  return Math.max(1, Math.min(limit ?? FIRST_PAGE, MAX_PAGE));
+}
+
+function recorded(r: EventRow): RecordedEvent {
+  return {
+    id: r.id,
+    streamId: r.stream_id,
+    version: Number(r.version),
+    position: Number(r.position),
+    type: r.type,
+    schemaVersion: r.schema_version,
+    timestamp: Number(r.ts),
+    data: decodeMsgpack(r.data) as JsonValue,
+    metadata: decodeMsgpack(r.metadata) as EventMetadata,
+  };
+}
