@@ -10,6 +10,13 @@ import type { Projection } from './projection.js';
 import type { ProjectionSnapshot, SnapshotStore } from './snapshot-store.js';
 import { stateDifferences } from './state-diff.js';
 
+/**
+ * Events per feed read. Sessions interleave in the feed, so a page touches
+ * many stream files; large pages read several frames of each file at once
+ * (1,000 per page replayed ~35,000 events/s, 16,384 ~120,000 on one data set).
+ */
+const FEED_PAGE = 16_384;
+
 export interface ProjectionRunnerOptions {
   snapshots: SnapshotStore;
   monitor: Monitor;
@@ -223,7 +230,7 @@ export class ProjectionRunner {
   async *#pages(from: number, to: number): AsyncGenerator<RecordedEvent[]> {
     let next = from;
     while (next <= to) {
-      const page = await this.#store.readAll({ fromPosition: next, limit: Math.min(1000, to - next + 1) });
+      const page = await this.#store.readAll({ fromPosition: next, limit: Math.min(FEED_PAGE, to - next + 1) });
       const events = page.events.filter((e) => e.position <= to);
       if (events.length > 0) yield events;
       if (page.nextPosition <= next) return;

@@ -214,17 +214,18 @@ test('a feed read paging past the first page when another store purges a stream 
   const writer = await open(dir, { durability: 'none' });
   const reader = await open(dir, { durability: 'none' });
   try {
-    // More feed frames than one page of the reader gathers (4096), then the stream to purge, then more.
-    await Promise.all(Array.from({ length: 5000 }, (_, i) => writer.append(`x${i % 7}`, ev(i))));
+    // More feed frames than one page of the reader gathers (16,384), then the stream to purge, then more.
+    const before = 17_000;
+    await Promise.all(Array.from({ length: before }, (_, i) => writer.append(`x${i % 7}`, ev(i))));
     await writer.append('gone', [ev(-1), ev(-2)]);
     await Promise.all(Array.from({ length: 100 }, (_, i) => writer.append('y', ev(i))));
     const pages = reader.streamAll()[Symbol.asyncIterator]();
     const seen: RecordedEvent[] = [(await pages.next()).value as RecordedEvent];
     await writer.purgeStream('gone');
     for (let r = await pages.next(); !r.done; r = await pages.next()) seen.push(r.value);
-    assert.is(seen.length, 5100);
+    assert.is(seen.length, before + 100);
     assert.ok(seen.every((e) => e.streamId !== 'gone'));
-    assert.equal(seen.map((e) => e.position), [...Array.from({ length: 5000 }, (_, i) => i + 1), ...Array.from({ length: 100 }, (_, i) => 5003 + i)]);
+    assert.equal(seen.map((e) => e.position), [...Array.from({ length: before }, (_, i) => i + 1), ...Array.from({ length: 100 }, (_, i) => before + 3 + i)]);
   } finally {
     await reader.close();
     await writer.close();

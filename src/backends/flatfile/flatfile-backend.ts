@@ -34,8 +34,8 @@ const LOCK_TIMEOUT_MS = 30_000;
 const JOURNAL_BYTES = 16 * 1024 * 1024;
 const MAX_CACHED_STREAMS = 4096;
 /** Reads gather this many frames (or events) per page; a feed page costs one read per stream file it touches. */
-const READ_BATCH_FRAMES = 4096;
-const READ_BATCH_EVENTS = 8192;
+const READ_BATCH_FRAMES = 16_384;
+const READ_BATCH_EVENTS = 16_384;
 const FIRST_PAGE_EVENTS = 128;
 
 interface PendingAppend {

@@ -219,22 +219,33 @@ export class StreamLog {
   readFrames(entries: readonly FeedEntry[]): RecordedEvent[][] {
     // Spans are per file and per window of its bytes, so that whatever offsets a (damaged) feed declares,
     // no read is sized beyond a window and one frame.
-    const spans = new Map<string, { file: string; start: number; end: number; buf?: Buffer }>();
-    const keys = entries.map((e) => {
-      const dir = this.#dirOf(e.streamId);
-      if (!this.#dirExists(dir)) throw corruptAt(this.#layout.segmentPath(dir, e.segment), e.offset, 'the feed points into a stream folder that does not exist');
-      const file = this.#layout.segmentPath(dir, e.segment);
-      const key = `${file}\0${Math.floor(e.offset / SPAN_WINDOW)}`;
-      const span = spans.get(key);
-      if (!span) spans.set(key, { file, start: e.offset, end: e.offset + e.length });
-      else {
+    // Keyed by stream, then segment and window, so that a path is built once per file, not once per entry.
+    type Span = { file: string; start: number; end: number; buf?: Buffer };
+    const byStream = new Map<string, Map<string, Span>>();
+    const files = new Map<string, string>();
+    const spanOf = entries.map((e) => {
+      let spans = byStream.get(e.streamId);
+      if (!spans) byStream.set(e.streamId, (spans = new Map()));
+      const key = `${e.segment}/${Math.floor(e.offset / SPAN_WINDOW)}`;
+      let span = spans.get(key);
+      if (!span) {
+        const fileKey = `${e.streamId}\0${e.segment}`;
+        let file = files.get(fileKey);
+        if (file === undefined) {
+          const dir = this.#dirOf(e.streamId);
+          file = this.#layout.segmentPath(dir, e.segment);
+          if (!this.#dirExists(dir)) throw corruptAt(file, e.offset, 'the feed points into a stream folder that does not exist');
+          files.set(fileKey, file);
+        }
+        spans.set(key, (span = { file, start: e.offset, end: e.offset + e.length }));
+      } else {
         span.start = Math.min(span.start, e.offset);
         span.end = Math.max(span.end, e.offset + e.length);
       }
-      return key;
+      return span;
     });
     return entries.map((e, i) => {
-      const span = spans.get(keys[i]!)!;
+      const span = spanOf[i]!;
       const file = span.file;
       span.buf ??= this.#readSpan(file, span.start, span.end);
       const at = e.offset - span.start;
