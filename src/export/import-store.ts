@@ -1,0 +1,313 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { FlatfileBackend } from '../backends/flatfile/flatfile-backend.js';
+import { FileBlobStore } from '../blobs/file-blob-store.js';
+import { EventStore, type ImportedEvent } from '../engine/event-store.js';
+import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../engine/validation.js';
+import { ErrorCode, FfcdbError, ioError } from '../errors.js';
+import type { RecordedEvent } from '../types.js';
+import type { StoreParts } from './export-store.js';
+import { PROGRESS_EVERY } from './export-store.js';
+import { LineReader, assertFreeTarget, hashFile, moveIntoPlace, siblingTemp } from './files.js';
+import {
+  BLOBS_DIR,
+  EVENTS_FILE,
+  type ExportManifest,
+  MANIFEST_FILE,
+  STREAM_HASH_START,
+  corruptLine,
+  decodeEvent,
+  mismatch,
+  namedBlob,
+  parseManifest,
+  streamHash,
+} from './format.js';
+
+export interface ImportProgress {
+  /** verify: the first pass over the export, which writes nothing; then blobs, then events. */
+  phase: 'verify' | 'blobs' | 'events';
+  done: number;
+  total: number;
+}
+
+export interface ImportOptions {
+  onProgress?: (p: ImportProgress) => void;
+}
+
+export interface ImportReport {
+  manifest: ExportManifest;
+  events: number;
+  streams: number;
+  blobs: number;
+  /** The target's head: the export's headPosition. */
+  headPosition: number;
+  /**
+   * Positions the export skipped (gaps) were filled with placeholder events in
+   * this stream, which was then purged, so every event kept its position: the
+   * stream is left as a tombstone (its id cannot be used). Absent when there were no gaps.
+   */
+  gapStream?: string;
+  gapEvents: number;
+}
+
+/** Consecutive events of one stream are appended together, up to this many bytes of JSON (well under a frame's 64 MiB). */
+const GROUP_BYTES = 4 * 2 ** 20;
+const GAP_STREAM = 'ffcdb-import-gaps';
+const GAP_EVENT = 'ffcdb.import.gap';
+
+/**
+ * Checks an export without writing anything: the manifest's format, its
+ * counts and hashes against events.jsonl (its sha256 and size, every line's
+ * form, positions rising, each stream's versions 1, 2, 3 … with timestamps
+ * not going back, each stream's count and hash chain) and against blobs/
+ * (every blob present, of its size and hash, nothing else there, and exactly
+ * the blobs the events name). CORRUPT naming the file and line or field;
+ * UNSUPPORTED_FORMAT for another format or version.
+ */
+export async function verifyExport(fromDir: string, options: ImportOptions = {}): Promise<ExportManifest> {
+  const dir = exportDir(fromDir);
+  const report = options.onProgress ?? (() => undefined);
+  const manifest = readManifest(dir);
+  const expected = new Map(manifest.streams.entries.map((s) => [s.stream, s]));
+
+  const streams = new Map<string, { version: number; timestamp: number; hash: Buffer }>();
+  const named = new Set<string>();
+  const reader = new LineReader(path.join(dir, EVENTS_FILE));
+  let count = 0;
+  let position = 0;
+  for await (const { line, lineNo } of reader.lines()) {
+    const e = decodeEvent(line, lineNo, true);
+    try {
+      assertStreamId(e.streamId, 'stream');
+      assertEventId(e.id, 'id');
+      assertEventType(e.type, 'type');
+      assertJsonValue(e.metadata, 'metadata');
+      assertJsonValue(e.data, 'data');
+    } catch (err) {
+      throw corruptLine(lineNo, `holds an event the store would refuse: ${(err as Error).message}`);
+    }
+    if (e.position <= position) throw corruptLine(lineNo, `has position ${e.position}, not above the line before it (${position})`);
+    if (e.position > manifest.headPosition) throw corruptLine(lineNo, `has position ${e.position}, past the manifest's headPosition ${manifest.headPosition}`);
+    position = e.position;
+    if (!expected.has(e.streamId)) throw corruptLine(lineNo, `is in stream ${e.streamId}, which the manifest does not list`);
+    const s = streams.get(e.streamId) ?? { version: 0, timestamp: 0, hash: STREAM_HASH_START };
+    if (e.version !== s.version + 1) throw corruptLine(lineNo, `has version ${e.version} of stream ${e.streamId}; the next is ${s.version + 1}`);
+    if (e.timestamp < s.timestamp) throw corruptLine(lineNo, `has timestamp ${e.timestamp}, before the stream's previous one (${s.timestamp})`);
+    s.version = e.version;
+    s.timestamp = e.timestamp;
+    s.hash = streamHash(s.hash, line);
+    streams.set(e.streamId, s);
+    const blob = namedBlob(e);
+    if (blob) named.add(blob);
+    if (++count % PROGRESS_EVERY === 0) report({ phase: 'verify', done: count, total: manifest.events.count });
+  }
+  if (count !== manifest.events.count) throw mismatch('events.count', manifest.events.count, count);
+  if (reader.bytes !== manifest.events.bytes) throw mismatch('events.bytes', manifest.events.bytes, reader.bytes);
+  const sha256 = reader.hash.digest('hex');
+  if (sha256 !== manifest.events.sha256) throw mismatch('events.sha256', manifest.events.sha256, sha256);
+  for (const [i, entry] of manifest.streams.entries.entries()) {
+    const s = streams.get(entry.stream);
+    if (s?.version !== entry.events) throw mismatch(`streams.entries[${i}].events`, entry.events, s?.version ?? 0);
+    if (s.hash.toString('hex') !== entry.sha256) throw mismatch(`streams.entries[${i}].sha256`, entry.sha256, s.hash.toString('hex'));
+  }
+  report({ phase: 'verify', done: count, total: manifest.events.count });
+
+  const listed = [...manifest.blobs.entries.map((b) => b.sha256), ...manifest.blobs.absent];
+  for (const hash of listed) if (!named.has(hash)) throw mismatch('blobs', `${hash} named by a document.uploaded event`, 'no event naming it');
+  if (named.size !== listed.length) {
+    const missing = [...named].find((h) => !listed.includes(h));
+    throw mismatch('blobs', 'every blob the events name', `events naming ${missing}, which the manifest does not list`);
+  }
+  await verifyBlobs(dir, manifest);
+  return manifest;
+}
+
+/**
+ * Imports an export into an empty store (CONFLICT when it holds events or
+ * blobs): verifies it whole first (verifyExport), so a damaged export writes
+ * nothing; then puts the blobs (each checked against its hash again) and
+ * appends the events with `EventStore.importEvents`: the same ids, versions,
+ * timestamps, schema versions, metadata and data, and the same global
+ * positions (gaps are filled and purged; see ImportReport.gapStream).
+ * events.jsonl is hashed again as it is read: a file changed since the check
+ * fails with CORRUPT at its end. A failure after the first write leaves what
+ * was appended (events cannot be taken back without a purge) and removes the
+ * blobs it put; `importToFolder` avoids that by building a new store aside.
+ */
+export async function importExport(target: StoreParts, fromDir: string, options: ImportOptions = {}): Promise<ImportReport> {
+  const dir = exportDir(fromDir);
+  const report = options.onProgress ?? (() => undefined);
+  const head = await target.events.headPosition();
+  if (head > 0) throw new FfcdbError(ErrorCode.CONFLICT, `the target store is not empty (head position ${head}); import only into an empty store`, { headPosition: head });
+  for await (const b of target.blobs.list()) {
+    throw new FfcdbError(ErrorCode.CONFLICT, `the target store's blob store is not empty (it holds ${b.sha256}); import only into an empty store`, { sha256: b.sha256 });
+  }
+  const manifest = await verifyExport(dir, options);
+
+  const created: string[] = [];
+  try {
+    for (const [i, blob] of manifest.blobs.entries.entries()) {
+      const put = await target.blobs.put(fs.createReadStream(path.join(dir, BLOBS_DIR, blob.sha256)), { expectedSha256: blob.sha256, maxBytes: blob.size });
+      if (put.created) created.push(put.sha256);
+      report({ phase: 'blobs', done: i + 1, total: manifest.blobs.count });
+    }
+    return await appendAll(target.events, dir, manifest, report);
+  } catch (err) {
+    for (const hash of created) await target.blobs.delete(hash).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Imports an export into a new flatfile store at `targetDir`, which must not
+ * exist or be an empty folder (CONFLICT otherwise). The store is built in a
+ * folder beside it (durability 'none': closing it fsyncs everything) and
+ * renamed into place once whole, so a failed import leaves `targetDir` as it was.
+ */
+export async function importToFolder(targetDir: string, fromDir: string, options: ImportOptions = {}): Promise<ImportReport> {
+  if (typeof targetDir !== 'string' || targetDir === '') throw invalid('targetDir', 'must be a folder path');
+  const target = path.resolve(targetDir);
+  assertFreeTarget(target, 'targetDir');
+  const temp = siblingTemp(target);
+  try {
+    const events = await EventStore.open(new FlatfileBackend({ dir: temp, durability: 'none' }));
+    const blobs = new FileBlobStore(temp);
+    let result: ImportReport;
+    try {
+      result = await importExport({ events, blobs }, fromDir, options);
+    } finally {
+      await blobs.close();
+      await events.close();
+    }
+    moveIntoPlace(temp, target);
+    return result;
+  } catch (err) {
+    fs.rmSync(temp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function appendAll(store: EventStore, dir: string, manifest: ExportManifest, report: (p: ImportProgress) => void): Promise<ImportReport> {
+  const taken = new Set(manifest.streams.entries.map((s) => s.stream));
+  let gapStream = GAP_STREAM;
+  for (let n = 2; taken.has(gapStream); n++) gapStream = `${GAP_STREAM}-${n}`;
+  let gapEvents = 0;
+  let head = 0;
+
+  /** Placeholders up to `position` (exclusive), so the next event lands on its own position. */
+  const fillTo = async (position: number) => {
+    while (head + 1 < position) {
+      const n = Math.min(position - head - 1, LIMITS.maxEventsPerAppend);
+      const r = await store.append(gapStream, Array.from({ length: n }, () => ({ type: GAP_EVENT, data: null })));
+      if (r.firstPosition !== head + 1) throw changedUnderneath(head + 1, r.firstPosition);
+      head = r.lastPosition;
+      gapEvents += n;
+    }
+  };
+
+  let group: RecordedEvent[] = [];
+  let groupBytes = 0;
+  const flush = async () => {
+    if (group.length === 0) return;
+    const first = group[0]!;
+    await fillTo(first.position);
+    const r = await store.importEvents(first.streamId, group.map(imported));
+    if (r.firstPosition !== first.position) throw changedUnderneath(first.position, r.firstPosition);
+    head = r.lastPosition;
+    group = [];
+    groupBytes = 0;
+    report({ phase: 'events', done: head, total: manifest.headPosition });
+  };
+
+  const reader = new LineReader(path.join(dir, EVENTS_FILE));
+  for await (const { line, lineNo } of reader.lines()) {
+    const e = decodeEvent(line, lineNo, false);
+    const previous = group.at(-1);
+    const joins = previous !== undefined && previous.streamId === e.streamId && previous.position + 1 === e.position;
+    if (!joins || group.length >= LIMITS.maxEventsPerAppend || groupBytes + line.length > GROUP_BYTES) await flush();
+    group.push(e);
+    groupBytes += line.length;
+  }
+  await flush();
+  const sha256 = reader.hash.digest('hex');
+  if (sha256 !== manifest.events.sha256) throw mismatch('events.sha256 (the file changed during the import)', manifest.events.sha256, sha256);
+  await fillTo(manifest.headPosition + 1);
+  if (gapEvents > 0) await store.purgeStream(gapStream);
+  report({ phase: 'events', done: head, total: manifest.headPosition });
+  return {
+    manifest,
+    events: manifest.events.count,
+    streams: manifest.streams.count,
+    blobs: manifest.blobs.count,
+    headPosition: head,
+    ...(gapEvents > 0 ? { gapStream } : {}),
+    gapEvents,
+  };
+}
+
+function imported(e: RecordedEvent): ImportedEvent {
+  return { id: e.id, version: e.version, type: e.type, schemaVersion: e.schemaVersion, timestamp: e.timestamp, data: e.data, metadata: e.metadata };
+}
+
+function changedUnderneath(expected: number, actual: number): FfcdbError {
+  return new FfcdbError(ErrorCode.CONFLICT, `the target store was written to during the import: position ${expected} came out as ${actual}`, { expected, actual });
+}
+
+function exportDir(fromDir: string): string {
+  if (typeof fromDir !== 'string' || fromDir === '') throw invalid('fromDir', 'must be a folder path');
+  return path.resolve(fromDir);
+}
+
+/** The manifest, checked for form and for agreeing with itself. */
+function readManifest(dir: string): ExportManifest {
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FfcdbError(ErrorCode.NOT_FOUND, `${dir} holds no ${MANIFEST_FILE}: not an export`, { file });
+    throw ioError(err, file, 'read');
+  }
+  const m = parseManifest(text, MANIFEST_FILE);
+  const ascending = (list: readonly string[]) => list.every((s, i) => i === 0 || list[i - 1]! < s);
+  const streams = m.streams.entries.map((s) => s.stream);
+  if (m.streams.count !== streams.length) throw mismatch('streams.count', m.streams.count, streams.length);
+  if (!ascending(streams)) throw mismatch('streams.entries', 'stream ids in ascending order, each once', 'another order');
+  const total = m.streams.entries.reduce((n, s) => n + s.events, 0);
+  if (total !== m.events.count) throw mismatch('events.count', m.events.count, `${total} in streams.entries`);
+  if (m.events.gaps !== m.headPosition - m.events.count) throw mismatch('events.gaps', m.events.gaps, m.headPosition - m.events.count);
+  if (m.scope.kind === 'session' && (streams.length !== 1 || streams[0] !== m.scope.stream)) throw mismatch('streams.entries', [m.scope.stream], streams);
+  const blobs = m.blobs.entries.map((b) => b.sha256);
+  if (m.blobs.count !== blobs.length) throw mismatch('blobs.count', m.blobs.count, blobs.length);
+  const bytes = m.blobs.entries.reduce((n, b) => n + b.size, 0);
+  if (m.blobs.bytes !== bytes) throw mismatch('blobs.bytes', m.blobs.bytes, bytes);
+  if (!ascending(blobs) || !ascending(m.blobs.absent)) throw mismatch('blobs', 'hashes in ascending order, each once', 'another order');
+  const absent = new Set(m.blobs.absent);
+  const both = blobs.find((h) => absent.has(h));
+  if (both) throw mismatch('blobs.absent', 'blobs not in blobs.entries', both);
+  return m;
+}
+
+/** Every blob file present, a regular file of its size and hash, and no file the manifest does not list. */
+async function verifyBlobs(dir: string, manifest: ExportManifest): Promise<void> {
+  const blobsDir = path.join(dir, BLOBS_DIR);
+  let names: string[];
+  try {
+    names = fs.readdirSync(blobsDir);
+  } catch (err) {
+    throw new FfcdbError(ErrorCode.CORRUPT, `${BLOBS_DIR}/ cannot be read: ${(err as Error).message}`, { file: BLOBS_DIR }, { cause: err });
+  }
+  const listed = new Set(manifest.blobs.entries.map((b) => b.sha256));
+  const extra = names.find((n) => !listed.has(n));
+  if (extra) throw new FfcdbError(ErrorCode.CORRUPT, `${BLOBS_DIR}/${extra} is not listed in ${MANIFEST_FILE}`, { file: `${BLOBS_DIR}/${extra}` });
+  for (const blob of manifest.blobs.entries) {
+    const name = `${BLOBS_DIR}/${blob.sha256}`;
+    const corrupt = (problem: string) => new FfcdbError(ErrorCode.CORRUPT, `${name} ${problem}`, { file: name, sha256: blob.sha256 });
+    const stat = fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+    if (!stat) throw corrupt(`is missing (${MANIFEST_FILE} lists it)`);
+    if (!stat.isFile()) throw corrupt('is not a regular file');
+    if (stat.size !== blob.size) throw corrupt(`holds ${stat.size} bytes; ${MANIFEST_FILE} says ${blob.size}`);
+    const hash = await hashFile(path.join(dir, name));
+    if (hash !== blob.sha256) throw corrupt(`holds bytes hashing to ${hash}`);
+  }
+}
