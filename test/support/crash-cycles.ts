@@ -19,18 +19,24 @@
  * cycle takes about 2.5 s. Checks read the whole store, so the store is
  * started afresh every `cyclesPerFolder` cycles to keep a cycle's cost flat.
  *
- * `npm run crash [cycles] [--seed=N] [--children=N] [--keep]` runs hundreds of
+ * `npm run crash [cycles] [--seed=N] [--children=N] [--keep] [--postgres=URL]` runs hundreds of
  * cycles (default 300) and prints a summary; test/flatfile/crash.test.ts runs a
  * few dozen through the same function.
+ *
+ * With `postgres` (a connection string; `--postgres=URL`), the same cycles run on
+ * the PostgreSQL backend: each data folder stands for a schema of its own
+ * (test/support/postgres.ts `schemaOf`), dropped at the end unless kept.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
+import { postgresBackend } from '../../src/backends/postgres/connect.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor } from '../../src/engine/monitor.js';
 import { startWorker, type Worker } from './children.js';
+import { dropSchema, schemaOf } from './postgres.js';
 import { type Snapshot, checkAcks, checkConsistency, checkPrefix, formatProblems, readSnapshot, snapshotText } from './verify.js';
 import { type Ack, eventFor, parseLines, rng } from './workload.js';
 
@@ -52,6 +58,8 @@ export interface CrashOptions {
   segmentBytes?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** A PostgreSQL connection string: run on the PostgreSQL backend, one schema per data folder. */
+  postgres?: string;
 }
 
 export interface CrashSummary {
@@ -81,8 +89,10 @@ export class CrashCheckFailed extends Error {}
 
 const LOCK_STALE_MS = 2000;
 
-function openStore(dir: string, monitor?: Monitor): Promise<EventStore> {
-  const backend = new FlatfileBackend({ dir, durability: 'always', lockStaleMs: LOCK_STALE_MS });
+function openStore(dir: string, postgres: string | undefined, monitor?: Monitor): Promise<EventStore> {
+  const backend = postgres
+    ? postgresBackend({ connectionString: postgres, schema: schemaOf(dir) })
+    : new FlatfileBackend({ dir, durability: 'always', lockStaleMs: LOCK_STALE_MS });
   if (!monitor) return EventStore.open(backend);
   // Opening the backend first with our monitor shows what recovery did while opening.
   return backend.open({ monitor }).then(() => EventStore.open(backend));
@@ -138,7 +148,8 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashSummar
   const fail = (cycle: number, what: string, problems: readonly string[]): never => {
     failed = true;
     const repaired = `children repaired so far: ${counts(summary.childRecoveries)}`;
-    throw new CrashCheckFailed(`crash cycle ${cycle} (seed ${seed}, data folder kept at ${folderFor(cycle)}): ${what}\n${formatProblems(problems)}\n  (${repaired})`);
+    const kept = options.postgres ? `schema ${schemaOf(folderFor(cycle))} kept` : `data folder kept at ${folderFor(cycle)}`;
+    throw new CrashCheckFailed(`crash cycle ${cycle} (seed ${seed}, ${kept}): ${what}\n${formatProblems(problems)}\n  (${repaired})`);
   };
 
   // Children of the next cycle are started (Node and tsx loading) while the
@@ -165,6 +176,7 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashSummar
           durability: 'always',
           lockStaleMs: LOCK_STALE_MS,
           segmentBytes: options.segmentBytes ?? 4096,
+          ...(options.postgres ? { postgres: { url: options.postgres, schema: schemaOf(folder) } } : {}),
         }),
       );
     }
@@ -187,7 +199,7 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashSummar
         folderStored = 0;
         folderAcked = 0;
         summary.folders++;
-        const store = await openStore(folder);
+        const store = await openStore(folder, options.postgres);
         const result = await store.append('setup', eventFor('seed', 'setup', 1));
         acks.push({ kind: 'ack', tag: 'seed', stream: 'setup', seqs: [1], ...result, at: Date.now() });
         folderAcked++;
@@ -258,7 +270,7 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashSummar
       let first: Snapshot | undefined;
       let openedAt = 0;
       try {
-        const store = await openStore(folder, monitor);
+        const store = await openStore(folder, options.postgres, monitor);
         openedAt = Date.now();
         try {
           first = await readSnapshot(store);
@@ -279,7 +291,7 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashSummar
 
       let second: Snapshot | undefined;
       try {
-        const again = await openStore(folder);
+        const again = await openStore(folder, options.postgres);
         try {
           second = await readSnapshot(again);
         } finally {
@@ -311,6 +323,9 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashSummar
     await Promise.all(left.map((w) => w.finished.catch(() => undefined)));
     fs.rmSync(ackDir, { recursive: true, force: true });
     if (!failed && !options.keep && !options.dir) fs.rmSync(base, { recursive: true, force: true });
+    if (options.postgres && !failed && !options.keep) {
+      for (let f = 1; f <= summary.folders; f++) await dropSchema(schemaOf(folderFor((f - 1) * perFolder + 1)));
+    }
   }
 }
 
@@ -334,15 +349,17 @@ export function formatSummary(s: CrashSummary): string {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const cycles = Number(args.find((a) => /^\d+$/.test(a)) ?? 300);
   const seedArg = flag('seed');
   const childrenArg = flag('children');
+  const postgresArg = flag('postgres');
   runCrashCycles({
     cycles,
     ...(seedArg !== undefined ? { seed: Number(seedArg) } : {}),
     ...(childrenArg !== undefined ? { children: Number(childrenArg) } : {}),
     keep: args.includes('--keep'),
+    ...(postgresArg !== undefined ? { postgres: postgresArg } : {}),
     log: (line) => console.log(line),
   }).then(
     (summary) => {

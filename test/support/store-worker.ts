@@ -12,12 +12,17 @@
  * - `purge`: purges the streams in `streams` one after another, reporting each
  *   result as a `purged` line; it may be killed in the middle.
  *
+ * With `postgres`, the worker opens a PostgresBackend on that schema instead of
+ * the flatfile store in `dir`.
+ *
  * Every acknowledged append is reported as one JSON line (workload.ts `Ack`),
  * written with one fs.writeSync call only after `await append` resolved, to
  * `ackFile` when given, else to stdout (synchronous for files and, on Linux, pipes).
  */
 import fs from 'node:fs';
+import type { StorageBackend } from '../../src/backends/backend.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
+import { postgresBackend } from '../../src/backends/postgres/connect.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { isFfcdbError } from '../../src/errors.js';
 import type { DurabilityMode } from '../../src/types.js';
@@ -41,6 +46,8 @@ export interface WorkerConfig {
   goFile?: string;
   /** With goFile: wait for it before opening the store (so a worker can be started while another process holds the store). */
   goBeforeOpen?: boolean;
+  /** Work on this PostgreSQL schema (durability 'always' or 'none') instead of the folder `dir`. */
+  postgres?: { url: string; schema: string };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
@@ -57,14 +64,7 @@ async function waitForGo(): Promise<void> {
 
 async function main(): Promise<void> {
   if (config.goBeforeOpen) await waitForGo();
-  const store = await EventStore.open(
-    new FlatfileBackend({
-      dir: config.dir,
-      durability: config.durability ?? 'always',
-      lockStaleMs: config.lockStaleMs ?? 2000,
-      ...(config.segmentBytes ? { segmentBytes: config.segmentBytes } : {}),
-    }),
-  );
+  const store = await EventStore.open(backend());
   // What this process repaired (a dead writer's leftovers), for the crash summary.
   store.monitor$.subscribe((e) => {
     if (e.kind === 'tail-truncated' || e.kind === 'orphan-removed') report({ kind: 'recovery', tag: config.tag, event: e });
@@ -103,6 +103,20 @@ async function main(): Promise<void> {
   await Promise.all((config.streams ?? []).map(loop));
   await store.close();
   report({ kind: 'done', tag: config.tag });
+}
+
+function backend(): StorageBackend {
+  const durability = config.durability ?? 'always';
+  if (config.postgres) {
+    if (durability === 'batched') throw new Error('the PostgreSQL backend has no batched durability');
+    return postgresBackend({ connectionString: config.postgres.url, schema: config.postgres.schema, durability });
+  }
+  return new FlatfileBackend({
+    dir: config.dir,
+    durability,
+    lockStaleMs: config.lockStaleMs ?? 2000,
+    ...(config.segmentBytes ? { segmentBytes: config.segmentBytes } : {}),
+  });
 }
 
 async function race(store: EventStore): Promise<void> {

@@ -135,7 +135,8 @@ export class PostgresBackend implements StorageBackend {
   }
 
   async open(context: BackendContext): Promise<void> {
-    if (this.#state !== 'new') throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, 'a PostgresBackend opens once', { field: 'backend' });
+    if (this.#state === 'open') return;
+    if (this.#state === 'closed') throw closedError();
     this.#monitor = context.monitor;
     // An idle pooled connection that breaks is reported here; without a listener pg would crash the process.
     if (this.#endPool) this.#pool.on('error', (err) => this.#report('pool', pgFailure(err, this.#server, 'holding an idle connection')));
