@@ -1,10 +1,12 @@
 import type { JsonValue } from '../types.js';
 
 /**
- * Canonical JSON for event data and metadata: one text per value, whatever
- * backend or key order it came from, so the same store always exports the
- * same bytes.
- * - object keys sorted by UTF-16 code units (as Array#sort orders strings);
+ * Canonical JSON for event data and metadata: one text per value, so the same
+ * store always exports the same bytes, and the text parses back to the same value.
+ * - object keys in the value's own order: JavaScript's property order, which
+ *   is what every reader of the store sees (integer-like keys ascending, then
+ *   the rest as stored) and what JSON.parse rebuilds, so an import stores
+ *   them in the same order and the app reads back the same JSON;
  * - numbers as JavaScript prints them (shortest round-trip form; -0 as 0, which
  *   is also what the flatfile log keeps), strings as JSON.stringify escapes them;
  * - no whitespace;
@@ -12,14 +14,14 @@ import type { JsonValue } from '../types.js';
  * - a plain object whose only key is `$base64` or `$object` (so it would read
  *   back as a tag) is wrapped as `{"$object":{...}}`.
  *
- * `session-export.ts` has its own encoder on purpose: that one is for people
- * (indented, keys in the order written, no escape for tag-like objects).
+ * `session-export.ts` keeps its own encoder: that one is for people
+ * (indentation) and has no escape for tag-like objects.
  */
 export function canonicalJson(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (value instanceof Uint8Array) return `{"$base64":"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"}`;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
+  const keys = Object.keys(value);
   const body = keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k]!)}`).join(',');
   return keys.length === 1 && isTag(keys[0]!) ? `{"$object":{${body}}}` : `{${body}}`;
 }

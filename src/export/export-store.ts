@@ -41,6 +41,8 @@ export interface ExportOptions {
   onProgress?: (p: ExportProgress) => void;
 }
 
+const NEWLINE = Buffer.from('\n');
+
 /** Progress is reported every this many events (and once at the end of each phase). */
 export const PROGRESS_EVERY = 5000;
 
@@ -98,11 +100,12 @@ async function writeExport({ events, blobs }: StoreParts, dir: string, options: 
   let sha256: string;
   try {
     for await (const e of feed) {
-      const line = Buffer.from(`${encodeEvent(e)}\n`);
+      const line = encodeEvent(e);
       await out.write(line);
+      await out.write(NEWLINE);
       const s = streams.get(e.streamId) ?? { events: 0, hash: STREAM_HASH_START };
       s.events++;
-      s.hash = streamHash(s.hash, line.subarray(0, line.length - 1));
+      s.hash = streamHash(s.hash, line);
       streams.set(e.streamId, s);
       const blob = namedBlob(e);
       if (blob) named.add(blob);

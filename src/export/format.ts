@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { isSha256 } from '../blobs/blob-store.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
 import type { JsonValue, RecordedEvent } from '../types.js';
@@ -56,27 +57,37 @@ export interface BlobEntry {
 }
 
 /** The fields of an event line, in the order they are written. */
-const LINE_FIELDS = ['position', 'stream', 'version', 'id', 'type', 'schemaVersion', 'timestamp', 'metadata', 'data'] as const;
+const LINE_FIELDS = ['position', 'stream', 'version', 'id', 'type', 'schemaVersion', 'timestamp', 'metadata', 'data', 'crc32'] as const;
+/** `,"crc32":"` + 8 hex digits + `"}`: how every line ends. */
+const CRC_SUFFIX = 20;
+const CRC_FIELD = /^,"crc32":"[0-9a-f]{8}"\}$/;
 
 /**
  * One line of events.jsonl (without its newline): every field of the event,
- * top-level fields in a fixed order, data and metadata in canonical JSON.
+ * top-level fields in a fixed order, data and metadata in canonical JSON, and
+ * last `crc32`: the CRC-32 (hex) of the line's bytes before `,"crc32"`, so
+ * damage is found at its line.
  */
-export function encodeEvent(e: RecordedEvent): string {
-  return (
+export function encodeEvent(e: RecordedEvent): Buffer {
+  const body = Buffer.from(
     `{"position":${e.position},"stream":${JSON.stringify(e.streamId)},"version":${e.version},"id":${JSON.stringify(e.id)},` +
-    `"type":${JSON.stringify(e.type)},"schemaVersion":${e.schemaVersion},"timestamp":${e.timestamp},` +
-    `"metadata":${canonicalJson(e.metadata as JsonValue)},"data":${canonicalJson(e.data)}}`
+      `"type":${JSON.stringify(e.type)},"schemaVersion":${e.schemaVersion},"timestamp":${e.timestamp},` +
+      `"metadata":${canonicalJson(e.metadata as JsonValue)},"data":${canonicalJson(e.data)}`,
   );
+  return Buffer.concat([body, Buffer.from(`,"crc32":"${crc32(body).toString(16).padStart(8, '0')}"}`)]);
 }
 
 /**
- * The event a line holds; CORRUPT naming the line when it is not JSON, lacks
- * a field, holds one of the wrong kind, or (with `canonical`) is not exactly
- * what encodeEvent would write for it. Ids, types and data are validated again
- * by the engine's import.
+ * The event a line holds; CORRUPT naming the line when its crc32 fails, it
+ * is not JSON, lacks a field, holds one of the wrong kind, or (with
+ * `canonical`) is not exactly what encodeEvent would write for it. Ids, types
+ * and data are validated again by the engine's import.
  */
 export function decodeEvent(line: Buffer, lineNo: number, canonical: boolean): RecordedEvent {
+  const suffix = line.subarray(line.length - CRC_SUFFIX).toString('latin1');
+  if (line.length <= CRC_SUFFIX || !CRC_FIELD.test(suffix)) throw corruptLine(lineNo, 'does not end with its crc32 field');
+  const body = line.subarray(0, line.length - CRC_SUFFIX);
+  if (crc32(body) !== Number.parseInt(suffix.slice(10, 18), 16)) throw corruptLine(lineNo, 'fails its crc32: the line is damaged');
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
@@ -111,7 +122,7 @@ export function decodeEvent(line: Buffer, lineNo: number, canonical: boolean): R
     if (fields.length !== LINE_FIELDS.length || fields.some((f, i) => f !== LINE_FIELDS[i])) {
       throw corruptLine(lineNo, `must have exactly the fields ${LINE_FIELDS.join(', ')}, in that order`);
     }
-    if (!line.equals(Buffer.from(encodeEvent(event)))) throw corruptLine(lineNo, 'is not in canonical form (key order, number or base64 format, spacing)');
+    if (!line.equals(encodeEvent(event))) throw corruptLine(lineNo, 'is not in canonical form (key order, number or base64 format, spacing)');
   }
   return event;
 }
