@@ -1,0 +1,262 @@
+import type { Subscription } from 'rxjs';
+import type { EventStore } from '../engine/event-store.js';
+import { assertPositiveInteger } from '../engine/validation.js';
+import { ErrorCode, FfcdbError } from '../errors.js';
+import type { SqlDriver } from '../sql/driver.js';
+import { type Marker, install, readMarker } from './install.js';
+import { type FeedEvent, feedEvent } from './rows.js';
+import { EVENTS, PURGED_STREAMS, SESSIONS } from './schema.js';
+import { applyWrites, eraseRows, moveCheckpoint, recordPurge } from './sink.js';
+import { Translator, type TranslatorOptions } from './translate.js';
+
+export interface MigrationOptions extends TranslatorOptions {
+  /** The log to replay (its head moves on while the migration follows it). */
+  store: EventStore;
+  /** The database (see src/sql/connect.ts); the caller closes it. */
+  target: SqlDriver;
+  /** Events per batch: one transaction each, checkpoint included (default 2,000). */
+  batchSize?: number;
+  /** Called after each committed batch. */
+  onProgress?: (progress: MigrationProgress) => void;
+}
+
+export interface MigrationProgress {
+  /** The checkpoint: every event at or below it is in the database. */
+  position: number;
+  /** The feed's head when the batch was read. */
+  head: number;
+  /** Events migrated since this Migration opened. */
+  events: number;
+  batches: number;
+}
+
+export interface MigrationResult extends MigrationProgress {
+  /** Streams erased since this Migration opened (purges). */
+  erased: number;
+}
+
+const DEFAULT_BATCH = 2000;
+
+/**
+ * A migration is a projection whose sink is a database. It replays the global
+ * feed in batches; each batch's rows and the checkpoint commit in one
+ * transaction, so a crash (even `kill -9`) loses at most the batch in flight,
+ * which the next run redoes from the checkpoint: exactly once. A run that finds
+ * nothing past the checkpoint writes nothing.
+ *
+ * Purges: a session deleted with `purge` has its rows erased at once (and its
+ * later events are not kept). A stream purged while the migration had some of
+ * its events but not its deletion shows only as gaps in the feed; gaps set
+ * `sweep_pending`, and the sweep (at the end of the catch-up, and at every
+ * open) looks for streams with rows here whose events are gone from the log.
+ */
+export class Migration {
+  readonly #store: EventStore;
+  readonly #driver: SqlDriver;
+  readonly #translator: Translator;
+  readonly #batchSize: number;
+  readonly #onProgress: ((p: MigrationProgress) => void) | undefined;
+  #marker: Marker;
+  #queue: Promise<unknown> = Promise.resolve();
+  #events = 0;
+  #batches = 0;
+  #erased = 0;
+  #head = 0;
+  #following: { subscription: Subscription; settle: (err?: unknown) => void } | undefined;
+
+  private constructor(options: MigrationOptions, marker: Marker, erased: string[]) {
+    this.#store = options.store;
+    this.#driver = options.target;
+    this.#translator = new Translator(options.target, erased, options);
+    this.#batchSize = options.batchSize ?? DEFAULT_BATCH;
+    this.#onProgress = options.onProgress;
+    this.#marker = marker;
+  }
+
+  /**
+   * Opens the migration in the target: creates its tables on first use (or
+   * finds its marker), checks that the log still holds what the checkpoint
+   * says was migrated, and erases what purges left behind.
+   */
+  static async open(options: MigrationOptions): Promise<Migration> {
+    if (options.batchSize !== undefined) assertPositiveInteger(options.batchSize, 'batchSize', 1);
+    const driver = options.target;
+    const marker = (await readMarker(driver)) ?? (await install(driver));
+    await assertSameLog(options.store, marker, driver.description);
+    const erased = (await driver.query(`SELECT stream_id FROM ${driver.dialect.table(PURGED_STREAMS.name)}`)).map((r) => String(r.stream_id));
+    const migration = new Migration(options, marker, erased);
+    await migration.#exclusive(() => migration.#sweep(marker.sweepPending ? 'all' : 'deleted-sessions'));
+    return migration;
+  }
+
+  /** The checkpoint. */
+  get position(): number {
+    return this.#marker.position;
+  }
+
+  /** Migrates everything up to the head of the feed. */
+  catchUp(): Promise<MigrationResult> {
+    return this.#exclusive(() => this.#catchUp());
+  }
+
+  /**
+   * Catches up, then migrates new events as the store commits them (its
+   * commits$, which reports other processes' commits on the flatfile backend)
+   * until stop() or until the store closes. Resolves with the totals; rejects
+   * when a batch fails.
+   */
+  follow(): Promise<MigrationResult> {
+    if (this.#following) throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, 'the migration is already following the feed', { field: 'follow' });
+    return new Promise<MigrationResult>((resolve, reject) => {
+      let scheduled = false;
+      const round = () => {
+        if (scheduled) return;
+        scheduled = true;
+        // One catch-up queued at a time: commits that arrive meanwhile are read by it.
+        this.#exclusive(async () => {
+          scheduled = false;
+          await this.#catchUp();
+        }).catch((err: unknown) => settle(err));
+      };
+      const settle = (err?: unknown) => {
+        if (!this.#following) return;
+        this.#following.subscription.unsubscribe();
+        this.#following = undefined;
+        this.#exclusive(async () => this.#result()).then((result) => (err === undefined ? resolve(result) : reject(err)), reject);
+      };
+      const subscription = this.#store.commits$.subscribe({ next: round, complete: () => settle() });
+      this.#following = { subscription, settle };
+      round();
+    });
+  }
+
+  /** Stops following; the promise follow() returned resolves once the batch in flight is committed. */
+  stop(): void {
+    this.#following?.settle();
+  }
+
+  async #catchUp(): Promise<MigrationResult> {
+    let next: Promise<Page> | undefined = this.#read(this.#marker.position + 1);
+    try {
+      while (next) {
+        const page: Page = await next;
+        const to = page.nextPosition - 1;
+        if (to <= this.#marker.position) break;
+        // Read the next page while this one is written: the database works while the log is decoded.
+        next = to < page.head ? this.#read(to + 1) : undefined;
+        await this.#commit(page, to);
+      }
+    } finally {
+      next?.catch(() => undefined);
+    }
+    if (this.#marker.sweepPending) await this.#sweep('all');
+    return this.#result();
+  }
+
+  async #read(fromPosition: number): Promise<Page> {
+    const page = await this.#store.readAll({ fromPosition, limit: this.#batchSize });
+    this.#head = page.headPosition;
+    return { events: page.events.map(feedEvent), nextPosition: page.nextPosition, head: page.headPosition };
+  }
+
+  async #commit(page: Page, to: number): Promise<void> {
+    const from = this.#marker.position;
+    // Positions nobody returned were purged: rows of theirs migrated earlier may be left.
+    const gaps = page.events.length < to - from;
+    const last = page.events.at(-1)?.raw;
+    const checkpoint = last ? { position: to, eventPosition: last.position, eventId: last.id } : { position: to, eventPosition: this.#marker.eventPosition, eventId: this.#marker.eventId };
+    let remember: () => void = () => undefined;
+    try {
+      await this.#driver.transaction(async () => {
+        await moveCheckpoint(this.#driver, from, checkpoint, gaps);
+        const { writes, commit } = await this.#translator.translate(page.events);
+        await applyWrites(this.#driver, writes);
+        this.#erased += writes.erase.length;
+        remember = commit;
+      });
+    } catch (err) {
+      this.#translator.reset();
+      throw err;
+    }
+    remember();
+    this.#marker = { ...this.#marker, ...checkpoint, sweepPending: this.#marker.sweepPending || gaps };
+    this.#events += page.events.length;
+    this.#batches++;
+    this.#onProgress?.(this.#result());
+  }
+
+  /**
+   * Erases the rows of streams purged from the log behind the migration's back:
+   * every stream with rows here ('all', after gaps), or the deleted sessions
+   * (a deleted session can be purged later without a new event). A stream
+   * with rows here once had events; if it reads empty now, it was purged.
+   */
+  async #sweep(scope: 'all' | 'deleted-sessions'): Promise<void> {
+    const t = (name: string) => this.#driver.dialect.table(name);
+    const candidates =
+      scope === 'all'
+        ? (await this.#driver.query(`SELECT DISTINCT stream_id FROM ${t(EVENTS.name)}`)).map((r) => String(r.stream_id))
+        : (await this.#driver.query(`SELECT session_id FROM ${t(SESSIONS.name)} WHERE deleted_at IS NOT NULL`)).map((r) => `s-${String(r.session_id)}`);
+    const purged: string[] = [];
+    for (const streamId of candidates) {
+      if (this.#translator.erased.has(streamId)) continue;
+      if ((await this.#store.readStream(streamId, { limit: 1 })).length === 0) purged.push(streamId);
+    }
+    if (purged.length === 0 && !(scope === 'all' && this.#marker.sweepPending)) return;
+    const position = this.#marker.position;
+    await this.#driver.transaction(async () => {
+      await moveCheckpoint(this.#driver, position, this.#marker, scope === 'all' ? 'clear' : false);
+      for (const streamId of purged) {
+        await eraseRows(this.#driver, streamId);
+        await recordPurge(this.#driver, streamId, position);
+      }
+    });
+    for (const streamId of purged) this.#translator.forget(streamId);
+    this.#erased += purged.length;
+    if (scope === 'all') this.#marker = { ...this.#marker, sweepPending: false };
+  }
+
+  #result(): MigrationResult {
+    return { position: this.#marker.position, head: Math.max(this.#head, this.#marker.position), events: this.#events, batches: this.#batches, erased: this.#erased };
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+interface Page {
+  events: FeedEvent[];
+  nextPosition: number;
+  head: number;
+}
+
+/**
+ * The log must still hold the checkpoint's last event, with nothing new at or
+ * below the checkpoint: a log cut back after a crash (durability `none` or
+ * `batched`), or another store, would otherwise mix with rows it never held.
+ * The last event may be a gap now (purged): nothing else can take its place.
+ */
+async function assertSameLog(store: EventStore, marker: Marker, target: string): Promise<void> {
+  if (marker.position === 0) return;
+  const page = await store.readAll({ fromPosition: Math.max(1, marker.eventPosition), limit: 2 });
+  const [first, second] = page.events;
+  const same =
+    page.headPosition >= marker.position &&
+    (marker.eventPosition > 0 && first?.position === marker.eventPosition ? first.id === marker.eventId && !(second && second.position <= marker.position) : !(first && first.position <= marker.position));
+  if (!same) {
+    throw new FfcdbError(
+      ErrorCode.CONFLICT,
+      `${target} reflects the log up to position ${marker.position} (last event ${marker.eventId ?? 'none'} at ${marker.eventPosition}), which this log does not hold (head ${page.headPosition}): it is another store, or it was cut back after a crash; roll the migration back and migrate again`,
+      { field: 'to', position: marker.position, eventPosition: marker.eventPosition, eventId: marker.eventId, head: page.headPosition },
+    );
+  }
+}
+
+/** Opens the migration, catches up with the feed, and resolves with what it did. */
+export async function migrate(options: MigrationOptions): Promise<MigrationResult> {
+  const migration = await Migration.open(options);
+  return migration.catchUp();
+}

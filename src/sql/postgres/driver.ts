@@ -1,0 +1,194 @@
+import { ErrorCode, FfcdbError } from '../../errors.js';
+import { type ColumnType, type SqlDialect, type SqlDriver, type SqlRow, type SqlValue, type TableDef, columnList, columnsOf, quote, upsertClause } from '../driver.js';
+import { CopyFromRows } from './copy.js';
+
+/** What the driver uses of a pg Client (structural: this module never imports the package). */
+export interface PgClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: SqlRow[]; rowCount: number | null }>;
+  query(submittable: CopyFromRows): unknown;
+}
+
+/** What the driver uses of a pg Pool: one client, held for the driver's life (a transaction needs one connection). */
+export interface PgPool {
+  connect(): Promise<PgClient & { release(err?: Error | boolean): void }>;
+}
+
+export interface PostgresDriverOptions {
+  /** The schema holding the tables (default `ffcdb`). */
+  schema?: string;
+  /** Shown in messages; no credentials. */
+  description?: string;
+  /** Called by close(): ends the connection the driver was given. */
+  release?: () => Promise<void> | void;
+}
+
+export const DEFAULT_POSTGRES_SCHEMA = 'ffcdb';
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+const ARRAY_TYPES: Record<ColumnType, string> = { text: 'text[]', integer: 'bigint[]', boolean: 'boolean[]', json: 'json[]' };
+
+/**
+ * SqlDriver over pg. New rows go in with COPY FROM STDIN (one per table per
+ * batch); upserts, lookups and deletes by key send each column as one array
+ * parameter and join `unnest` of them, so every statement is one round trip
+ * whatever the number of rows. JSON columns are `json` (not `jsonb`): the text
+ * is kept as written, and `json` accepts the U+0000 escapes chat text may hold.
+ */
+export class PostgresDriver implements SqlDriver {
+  readonly dialect: SqlDialect;
+  readonly description: string;
+  readonly #client: PgClient;
+  readonly #schema: string;
+  readonly #release: (() => Promise<void> | void) | undefined;
+  #createdSchema = false;
+
+  constructor(client: PgClient, options: PostgresDriverOptions = {}) {
+    const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
+    if (!SCHEMA.test(schema)) throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, `schema must be 1-63 of a-z, 0-9, '_' starting with a letter or '_'; got ${JSON.stringify(schema)}`, { field: 'schema' });
+    this.#client = client;
+    this.#schema = schema;
+    this.#release = options.release;
+    this.description = `${options.description ?? 'postgres'} (schema ${schema})`;
+    this.dialect = {
+      name: 'postgres',
+      types: { text: 'text', integer: 'bigint', boolean: 'boolean', json: 'json' },
+      table: (name) => `${quote(schema)}.${quote(name)}`,
+      index: (table, name) => quote(`${table}_${name}`),
+      param: (n) => `$${n}`,
+      // text cannot hold U+0000 (JSON columns keep it, escaped).
+      storedText: (value) => (value.includes('\0') ? value.replace(/\0/g, '\uFFFD') : value),
+    };
+  }
+
+  /** A driver on one client of the pool, given back when the driver closes. */
+  static async fromPool(pool: PgPool, options: Omit<PostgresDriverOptions, 'release'> = {}): Promise<PostgresDriver> {
+    const client = await pool.connect().catch((err: unknown) => {
+      throw postgresError(err, options.description ?? 'postgres');
+    });
+    return new PostgresDriver(client, { ...options, release: () => client.release() });
+  }
+
+  async listTables(): Promise<string[]> {
+    const rows = await this.query(
+      `SELECT c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+      [this.#schema],
+    );
+    return rows.map((r) => String(r.name));
+  }
+
+  async ensureNamespace(): Promise<boolean> {
+    const rows = await this.query(`SELECT 1 AS present FROM pg_catalog.pg_namespace WHERE nspname = $1`, [this.#schema]);
+    if (rows.length === 0) {
+      await this.exec(`CREATE SCHEMA ${quote(this.#schema)}`);
+      this.#createdSchema = true;
+    }
+    return this.#createdSchema;
+  }
+
+  async dropNamespace(): Promise<void> {
+    // RESTRICT (the default) refuses when anything of anyone else's is in the schema: then it stays.
+    const [left] = await this.query(
+      `SELECT (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1)
+            + (SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1)
+            + (SELECT count(*) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typrelid = 0 AND t.typelem = 0) AS n`,
+      [this.#schema],
+    );
+    if (Number(left?.n) === 0) await this.exec(`DROP SCHEMA IF EXISTS ${quote(this.#schema)}`);
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.#query(sql);
+  }
+
+  async query(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    return (await this.#query(sql, params)).rows;
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return (await this.#query(sql, params)).rowCount ?? 0;
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.#query('BEGIN');
+    try {
+      const out = await fn();
+      await this.#query('COMMIT');
+      return out;
+    } catch (err) {
+      // A broken connection cannot roll back; the server does when the session ends.
+      await this.#client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async insert(table: TableDef, rows: readonly SqlValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const copy = new CopyFromRows(`COPY ${this.dialect.table(table.name)} (${columnList(table)}) FROM STDIN`, table.columns, rows, this.dialect.storedText);
+    this.#client.query(copy);
+    await copy.done.catch((err: unknown) => {
+      throw postgresError(err, this.description);
+    });
+  }
+
+  async upsert(table: TableDef, rows: readonly SqlValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const columns = table.columns;
+    const arrays = this.#arrays(columns.map((c) => c.type), rows);
+    const unnest = columns.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c.type]}`).join(', ');
+    await this.#query(`INSERT INTO ${this.dialect.table(table.name)} (${columnList(table)}) SELECT * FROM unnest(${unnest}) ${upsertClause(table)}`, arrays);
+  }
+
+  async selectByKeys(table: TableDef, key: readonly string[], keys: readonly SqlValue[][], where?: string): Promise<SqlRow[]> {
+    if (keys.length === 0) return [];
+    const { from, on, arrays } = this.#keyJoin(table, key, keys);
+    return (await this.#query(`SELECT t.* FROM ${this.dialect.table(table.name)} t JOIN ${from} ON ${on}${where ? ` WHERE ${where}` : ''}`, arrays)).rows;
+  }
+
+  async deleteByKeys(table: TableDef, key: readonly string[], keys: readonly SqlValue[][]): Promise<void> {
+    if (keys.length === 0) return;
+    const { from, on, arrays } = this.#keyJoin(table, key, keys);
+    await this.#query(`DELETE FROM ${this.dialect.table(table.name)} t USING ${from} WHERE ${on}`, arrays);
+  }
+
+  async close(): Promise<void> {
+    await this.#release?.();
+  }
+
+  #keyJoin(table: TableDef, key: readonly string[], keys: readonly SqlValue[][]): { from: string; on: string; arrays: SqlValue[][] } {
+    const columns = columnsOf(table, key);
+    const from = `unnest(${columns.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c.type]}`).join(', ')}) AS k(${columns.map((_, i) => `k${i}`).join(', ')})`;
+    const on = columns.map((c, i) => `t.${quote(c.name)} = k.k${i}`).join(' AND ');
+    return { from, on, arrays: this.#arrays(columns.map((c) => c.type), keys) };
+  }
+
+  /** Rows turned into one array per column, text made storable. */
+  #arrays(types: readonly ColumnType[], rows: readonly SqlValue[][]): SqlValue[][] {
+    return types.map((type, i) => rows.map((r) => (type === 'text' && typeof r[i] === 'string' ? this.dialect.storedText(r[i] as string) : r[i]!)));
+  }
+
+  async #query(sql: string, params?: readonly (SqlValue | SqlValue[])[]): Promise<{ rows: SqlRow[]; rowCount: number | null }> {
+    try {
+      return await this.#client.query(sql, params as unknown[] | undefined);
+    } catch (err) {
+      throw postgresError(err, this.description);
+    }
+  }
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
+
+/** A pg (or socket) error as an FfcdbError naming what failed; errors of ours pass through. */
+export function postgresError(err: unknown, target: string): unknown {
+  if (err instanceof FfcdbError) return err;
+  const code = String((err as { code?: unknown })?.code ?? '');
+  const text = (err as Error)?.message || code || String(err);
+  const details = { target, sqlstate: code };
+  if (UNREACHABLE.has(code) || /timeout|terminated|Connection terminated/i.test(text)) {
+    return new FfcdbError(ErrorCode.IO, `cannot reach PostgreSQL at ${target}: ${text}`, { ...details, syscall: 'connect', errno: code }, { cause: err });
+  }
+  if (code === '28P01' || code === '28000') return new FfcdbError(ErrorCode.INVALID_ARGUMENT, `PostgreSQL at ${target} refused the credentials: ${text}`, { ...details, field: 'to' }, { cause: err });
+  if (code === '3D000') return new FfcdbError(ErrorCode.NOT_FOUND, `PostgreSQL at ${target}: ${text}`, { ...details, field: 'to' }, { cause: err });
+  if (code === '42501') return new FfcdbError(ErrorCode.INVALID_ARGUMENT, `PostgreSQL at ${target}: ${text} (the role lacks a privilege the migration needs)`, { ...details, field: 'to' }, { cause: err });
+  if (code === '40001' || code === '40P01' || code === '55P03') return new FfcdbError(ErrorCode.CONFLICT, `PostgreSQL at ${target}: ${text}`, details, { cause: err });
+  if (code.startsWith('08') || code.startsWith('57P')) return new FfcdbError(ErrorCode.IO, `PostgreSQL at ${target}: ${text}`, { ...details, syscall: 'query', errno: code }, { cause: err });
+  return new FfcdbError(ErrorCode.FAILED, `PostgreSQL at ${target}: ${text}`, details, { cause: err });
+}
