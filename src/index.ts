@@ -1,5 +1,5 @@
 export { EventStore } from './engine/event-store.js';
-export type { AppendOptions, AsOf, FeedPage, ReadAllOptions, ReadStreamOptions } from './engine/event-store.js';
+export type { AppendOptions, AsOf, FeedPage, ImportedEvent, ReadAllOptions, ReadStreamOptions } from './engine/event-store.js';
 export type { MonitorEvent } from './engine/monitor.js';
 export { ErrorCode, FfcdbError, isFfcdbError } from './errors.js';
 export type { BackendCapabilities, PreparedEvent, StorageBackend, StreamReadOptions } from './backends/backend.js';
@@ -22,3 +22,11 @@ export type { ExportFormat } from './chat/session-export.js';
 export type { Projection } from './projections/projection.js';
 export { defineProjection } from './projections/projection.js';
 export type { ProjectionComparison } from './projections/projection-runner.js';
+export type { BlobInfo, BlobStore } from './blobs/blob-store.js';
+export { FileBlobStore } from './blobs/file-blob-store.js';
+export { MemoryBlobStore } from './blobs/memory-blob-store.js';
+export { exportStore } from './export/export-store.js';
+export type { ExportOptions, ExportProgress, StoreParts } from './export/export-store.js';
+export { importExport, importToFolder, verifyExport } from './export/import-store.js';
+export type { ImportOptions, ImportProgress, ImportReport } from './export/import-store.js';
+export type { BlobEntry, ExportManifest, StreamEntry } from './export/format.js';

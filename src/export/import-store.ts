@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { sessionStream } from '../../events/streams.js';
 import { FlatfileBackend } from '../backends/flatfile/flatfile-backend.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { EventStore, type ImportedEvent } from '../engine/event-store.js';
@@ -112,12 +113,11 @@ export async function verifyExport(fromDir: string, options: ImportOptions = {})
   }
   report({ phase: 'verify', done: count, total: manifest.events.count });
 
-  const listed = [...manifest.blobs.entries.map((b) => b.sha256), ...manifest.blobs.absent];
-  for (const hash of listed) if (!named.has(hash)) throw mismatch('blobs', `${hash} named by a document.uploaded event`, 'no event naming it');
-  if (named.size !== listed.length) {
-    const missing = [...named].find((h) => !listed.includes(h));
-    throw mismatch('blobs', 'every blob the events name', `events naming ${missing}, which the manifest does not list`);
-  }
+  const listed = new Set([...manifest.blobs.entries.map((b) => b.sha256), ...manifest.blobs.absent]);
+  const unnamed = [...listed].find((h) => !named.has(h));
+  if (unnamed) throw corruptManifest('blobs', `lists blob ${unnamed}, which no document.uploaded event names`);
+  const unlisted = [...named].find((h) => !listed.has(h));
+  if (unlisted) throw corruptManifest('blobs', `lists blob ${unlisted} neither in blobs.entries nor in blobs.absent, though an event names it`);
   await verifyBlobs(dir, manifest);
   return manifest;
 }
@@ -249,6 +249,10 @@ function imported(e: RecordedEvent): ImportedEvent {
   return { id: e.id, version: e.version, type: e.type, schemaVersion: e.schemaVersion, timestamp: e.timestamp, data: e.data, metadata: e.metadata };
 }
 
+function corruptManifest(field: string, problem: string): FfcdbError {
+  return new FfcdbError(ErrorCode.CORRUPT, `${MANIFEST_FILE} ${problem}`, { file: MANIFEST_FILE, field });
+}
+
 function changedUnderneath(expected: number, actual: number): FfcdbError {
   return new FfcdbError(ErrorCode.CONFLICT, `the target store was written to during the import: position ${expected} came out as ${actual}`, { expected, actual });
 }
@@ -273,10 +277,15 @@ function readManifest(dir: string): ExportManifest {
   const streams = m.streams.entries.map((s) => s.stream);
   if (m.streams.count !== streams.length) throw mismatch('streams.count', m.streams.count, streams.length);
   if (!ascending(streams)) throw mismatch('streams.entries', 'stream ids in ascending order, each once', 'another order');
+  const empty = m.streams.entries.find((s) => s.events === 0);
+  if (empty) throw corruptManifest('streams.entries', `lists stream ${empty.stream} with no events`);
   const total = m.streams.entries.reduce((n, s) => n + s.events, 0);
   if (total !== m.events.count) throw mismatch('events.count', m.events.count, `${total} in streams.entries`);
   if (m.events.gaps !== m.headPosition - m.events.count) throw mismatch('events.gaps', m.events.gaps, m.headPosition - m.events.count);
-  if (m.scope.kind === 'session' && (streams.length !== 1 || streams[0] !== m.scope.stream)) throw mismatch('streams.entries', [m.scope.stream], streams);
+  if (m.scope.kind === 'session') {
+    if (m.scope.stream !== sessionStream(m.scope.sessionId)) throw corruptManifest('scope', `names stream ${m.scope.stream} for session ${m.scope.sessionId}`);
+    if (streams.length !== 1 || streams[0] !== m.scope.stream) throw mismatch('streams.entries', [m.scope.stream], streams);
+  }
   const blobs = m.blobs.entries.map((b) => b.sha256);
   if (m.blobs.count !== blobs.length) throw mismatch('blobs.count', m.blobs.count, blobs.length);
   const bytes = m.blobs.entries.reduce((n, b) => n + b.size, 0);

@@ -188,6 +188,11 @@ test('a wrong count in the manifest is CORRUPT naming the field', async () => {
     ErrorCode.CORRUPT,
   );
   assert.match(size.message, 'holds');
+  const unnamed = await refused(
+    damaged((d) => editManifest(d, (m) => m.blobs.absent.push('f'.repeat(64)))),
+    ErrorCode.CORRUPT,
+  );
+  assert.match(unnamed.message, 'which no document.uploaded event names');
 });
 
 test('a manifest of another format version is UNSUPPORTED_FORMAT; none at all is NOT_FOUND; one that is not JSON is CORRUPT', async () => {
