@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertEntityId, sessionStream } from '../../events/streams.js';
+import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
 import { invalid } from '../engine/validation.js';
-import { ErrorCode, FfcdbError, isFfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../errors.js';
 import type { RecordedEvent } from '../types.js';
 import { HashedWriter, assertFreeTarget, moveIntoPlace, siblingTemp } from './files.js';
 import {
@@ -151,6 +152,11 @@ async function writeExport({ events, blobs }: StoreParts, dir: string, options: 
   const m = await HashedWriter.create(path.join(dir, MANIFEST_FILE));
   await m.write(Buffer.from(manifestText(manifest)));
   await m.finish();
+  try {
+    fsyncDirSync(path.join(dir, BLOBS_DIR));
+  } catch (err) {
+    throw ioError(err, path.join(dir, BLOBS_DIR), 'fsync');
+  }
   return manifest;
 }
 
