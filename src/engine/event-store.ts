@@ -132,7 +132,7 @@ export class EventStore {
     assertStreamId(streamId);
     if (!Array.isArray(events) || events.length === 0) throw invalid('events', 'must be an array of at least one event');
     if (events.length > LIMITS.maxEventsPerAppend) throw invalid('events', `must hold at most ${LIMITS.maxEventsPerAppend} events`);
-    const first = events[0]!.version;
+    const first = (events[0] as Partial<ImportedEvent> | null)?.version;
     assertPositiveInteger(first, 'events[0].version', 1);
     let previous = 0;
     if (first > 1) {
