@@ -16,6 +16,7 @@ import { ChatCore } from './chat-core.js';
 import { ContextApi } from './context-api.js';
 import { DocumentsApi } from './documents-api.js';
 import { MessagesApi } from './messages-api.js';
+import { type ChatSearch, createSearch } from './search-api.js';
 import { type ExportFormat, exportSession } from './session-export.js';
 import { SessionsApi } from './sessions-api.js';
 import { UsersApi } from './users-api.js';
@@ -55,6 +56,8 @@ export class ChatStore {
   readonly messages: MessagesApi;
   readonly documents: DocumentsApi;
   readonly context: ContextApi;
+  /** Full-text search of one user's messages, sessions, documents and contexts (src/chat/search-api.ts). */
+  readonly search: ChatSearch = createSearch(() => this.#core);
   readonly projections: ProjectionsControl;
   /** The engine underneath, for raw event access (audit, subscriptions). */
   readonly events: EventStore;

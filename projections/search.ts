@@ -1,0 +1,144 @@
+import type { CatalogEvent, EventType } from '../events/catalog.js';
+import type { JsonObject } from '../events/fields.js';
+import type { ContentPart } from '../events/messages.js';
+import { streamEntity } from '../events/streams.js';
+import { type SearchDoc, docKey, libraryScope } from '../src/search/search-doc.js';
+import type { JsonValue } from '../src/types.js';
+import { applyContextChange } from './context.js';
+
+/**
+ * The search projection's pure half: it turns each chat event into changes of
+ * the index (documents put, updated or deleted). Its own state is only what
+ * that needs and the events do not repeat: each live session's owner, title,
+ * tags and current context. The index itself lives in segment files on disk,
+ * so this is run by the search index (src/search/search-index.ts), which owns
+ * the files and the checkpoint, rather than by the projection runner, whose
+ * states are whole snapshots in memory.
+ */
+export const SEARCH_PROJECTION_VERSION = 1;
+
+export const SEARCH_HANDLES: readonly EventType[] = [
+  'session.created', 'session.renamed', 'session.tagged', 'session.deleted',
+  'message.added', 'message.edited', 'message.deleted',
+  'document.uploaded', 'document.analysed', 'document.deleted',
+  'context.set', 'context.patched',
+];
+
+export interface SearchSession {
+  userId: string;
+  title: string;
+  tags: string[];
+  context: JsonObject;
+}
+
+export interface SearchRegistry {
+  sessions: Map<string, SearchSession>;
+}
+
+export type SearchChange =
+  | { op: 'put'; doc: SearchDoc }
+  /** New text for some fields of an indexed document; the rest stays. Nothing happens if the key is not indexed. */
+  | { op: 'update'; key: string; fields: SearchDoc['fields'] }
+  | { op: 'delete'; key: string }
+  | { op: 'deleteSession'; sessionId: string };
+
+export function initSearchRegistry(): SearchRegistry {
+  return { sessions: new Map() };
+}
+
+/** The index changes `event` makes, updating `registry` in place. Deterministic: a replay gives the same changes. */
+export function searchChanges(registry: SearchRegistry, event: CatalogEvent): SearchChange[] {
+  const owner = streamEntity(event.streamId);
+  if (!owner) return [];
+  if (owner.kind === 'user') {
+    // A user's own library holds documents only.
+    const scope = libraryScope(owner.id);
+    if (event.type === 'document.uploaded') return [{ op: 'put', doc: documentDoc(scope, owner.id, event) }];
+    if (event.type === 'document.analysed') return analysisChange(scope, event);
+    if (event.type === 'document.deleted') return [{ op: 'delete', key: docKey('document', scope, event.data.documentId) }];
+    return [];
+  }
+  const sessionId = owner.id;
+  if (event.type === 'session.created') {
+    if (event.version !== 1 || registry.sessions.has(sessionId)) return [];
+    const s: SearchSession = { userId: event.data.userId, title: event.data.title, tags: event.data.tags ?? [], context: {} };
+    registry.sessions.set(sessionId, s);
+    return [{ op: 'put', doc: base('session', sessionId, sessionId, s.userId, '', event.timestamp, { title: s.title, tags: s.tags.join(' ') }) }];
+  }
+  const session = registry.sessions.get(sessionId);
+  // Events of an unknown or deleted session (written around the chat API) index nothing.
+  if (!session) return [];
+  const sessionKey = docKey('session', sessionId, sessionId);
+  switch (event.type) {
+    case 'session.renamed':
+      session.title = event.data.title;
+      return [{ op: 'update', key: sessionKey, fields: { title: session.title } }];
+    case 'session.tagged':
+      session.tags = event.data.tags;
+      return [{ op: 'update', key: sessionKey, fields: { tags: session.tags.join(' ') } }];
+    case 'session.deleted':
+      registry.sessions.delete(sessionId);
+      return [{ op: 'deleteSession', sessionId }];
+    case 'message.added':
+      return [{ op: 'put', doc: base('message', sessionId, event.data.messageId, session.userId, event.data.role, event.timestamp, messageFields(event.data.content)) }];
+    case 'message.edited':
+      return [{ op: 'update', key: docKey('message', sessionId, event.data.messageId), fields: messageFields(event.data.content) }];
+    case 'message.deleted':
+      return [{ op: 'delete', key: docKey('message', sessionId, event.data.messageId) }];
+    case 'document.uploaded':
+      return [{ op: 'put', doc: documentDoc(sessionId, session.userId, event) }];
+    case 'document.analysed':
+      return analysisChange(sessionId, event);
+    case 'document.deleted':
+      return [{ op: 'delete', key: docKey('document', sessionId, event.data.documentId) }];
+    case 'context.set':
+    case 'context.patched': {
+      session.context = applyContextChange(session.context, event);
+      const body = stringValues(session.context).join('\n');
+      return [{ op: 'put', doc: base('context', sessionId, sessionId, session.userId, '', event.timestamp, { body }) }];
+    }
+    default:
+      return [];
+  }
+}
+
+function base(kind: SearchDoc['kind'], scope: string, itemId: string, userId: string, role: string, timestamp: number, fields: SearchDoc['fields']): SearchDoc {
+  const sessionId = scope.startsWith('~') ? '' : scope;
+  return { key: docKey(kind, scope, itemId), kind, userId, sessionId, itemId, role, timestamp, fields };
+}
+
+function documentDoc(scope: string, userId: string, event: Extract<CatalogEvent, { type: 'document.uploaded' }>): SearchDoc {
+  return base('document', scope, event.data.documentId, userId, '', event.timestamp, { title: event.data.name });
+}
+
+/** The latest analysis's summary and extracted text replace the previous one's. */
+function analysisChange(scope: string, event: Extract<CatalogEvent, { type: 'document.analysed' }>): SearchChange[] {
+  const { summary, text } = event.data;
+  if (summary === undefined && text === undefined) return [];
+  const body = [summary, text].filter((t) => t !== undefined).join('\n\n');
+  return [{ op: 'update', key: docKey('document', scope, event.data.documentId), fields: { body } }];
+}
+
+/**
+ * Text parts are the body, reasoning parts a field of their own (weighted
+ * lower: users look for what was said). Tool calls, tool results and
+ * references are JSON or pointers, not prose, and are not indexed.
+ */
+function messageFields(content: string | ContentPart[]): SearchDoc['fields'] {
+  if (typeof content === 'string') return { body: content, reasoning: '' };
+  const body: string[] = [];
+  const reasoning: string[] = [];
+  for (const part of content) {
+    if (part.type === 'text') body.push(part.text);
+    else if (part.type === 'reasoning') reasoning.push(part.text);
+  }
+  return { body: body.join('\n'), reasoning: reasoning.join('\n') };
+}
+
+/** Every string value of a JSON value, depth first in key order as stored. */
+function stringValues(value: JsonValue, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) stringValues(v, out);
+  else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) for (const v of Object.values(value)) stringValues(v, out);
+  return out;
+}

@@ -1,0 +1,306 @@
+import { assertEntityId } from '../../events/streams.js';
+import type { SearchRegistry } from '../../projections/search.js';
+import { assertPositiveInteger, invalid } from '../engine/validation.js';
+import type { IndexStats } from './manifest.js';
+import { type Clause, parseQuery } from './query-parser.js';
+import type { DocRecord, Posting } from './segment.js';
+import type { SegmentSource } from './segment-data.js';
+import { FIELDS, FIELD_WEIGHTS, type DocKind, compareKeys } from './search-doc.js';
+import { type Snippet, makeSnippet } from './snippet.js';
+
+/** What a query reads: the index's segments, statistics and session registry. */
+export interface IndexView {
+  readonly stem: boolean;
+  readonly stats: Readonly<IndexStats>;
+  readonly registry: SearchRegistry;
+  sources(): SegmentSource[];
+}
+
+export interface SearchOptions {
+  /** 'and' (default): every word, phrase and prefix must match; 'or': any. */
+  operator?: 'and' | 'or';
+  /** Only items of this session. */
+  sessionId?: string;
+  /** Only messages of these roles (other kinds of items have none). */
+  role?: string | string[];
+  /** Only items stamped at or after / before (ms since the epoch). */
+  from?: number;
+  to?: number;
+  /** Only items of sessions that carry this tag now. */
+  tag?: string;
+  /** Only these kinds of items (default: all). */
+  kinds?: DocKind[];
+  /** 1-100, default 20. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  after?: string;
+}
+
+export interface SearchHit {
+  kind: DocKind;
+  /** '' for a document of the user's own library. */
+  sessionId: string;
+  /** The message id for a message; the document id for a document; the session id for a session or its context. */
+  itemId: string;
+  role: string;
+  timestamp: number;
+  score: number;
+  snippet: Snippet | undefined;
+}
+
+export interface SearchPage {
+  items: SearchHit[];
+  /** Matches over all pages. */
+  total: number;
+  hasMore: boolean;
+  nextCursor: string | undefined;
+}
+
+const K1 = 1.2;
+const B = 0.75;
+const MAX_EXPANSIONS = 1_000;
+const KINDS: readonly DocKind[] = ['message', 'session', 'document', 'context'];
+
+/** Runs `query` for `userId` (results are always of that user only), ranked by BM25 with field weights. */
+export function runQuery(index: IndexView, userId: string, query: string, options: SearchOptions = {}): SearchPage {
+  assertEntityId(userId, 'userId');
+  const opts = checkOptions(options);
+  const parsed = parseQuery(query, index.stem);
+  const run = new QueryRun(index);
+  const positive = parsed.clauses.filter((c) => !c.exclude);
+  const scored = positive.map((c) => run.clause(c));
+  let candidates: Map<number, number>;
+  if (opts.operator === 'or') {
+    candidates = new Map();
+    for (const m of scored) for (const [doc, s] of m) candidates.set(doc, (candidates.get(doc) ?? 0) + s);
+  } else {
+    const [first, ...rest] = [...scored].sort((a, b) => a.size - b.size);
+    candidates = new Map();
+    // Summed in the query's clause order, so a score does not depend on which clause was smallest.
+    for (const doc of first!.keys()) if (rest.every((m) => m.has(doc))) candidates.set(doc, scored.reduce((sum, m) => sum + m.get(doc)!, 0));
+  }
+  for (const c of parsed.clauses) if (c.exclude) for (const doc of run.clause(c).keys()) candidates.delete(doc);
+
+  const hits: { doc: number; record: DocRecord; score: number }[] = [];
+  for (const [doc, score] of candidates) {
+    const record = run.record(doc);
+    if (passes(record, userId, opts, index.registry)) hits.push({ doc, record, score });
+  }
+  hits.sort((a, b) => b.score - a.score || compareKeys(a.record.key, b.record.key));
+  const start = opts.after ? hits.findIndex((h) => h.score < opts.after![0] || (h.score === opts.after![0] && compareKeys(h.record.key, opts.after![1]) > 0)) : 0;
+  const from = start === -1 ? hits.length : start;
+  const page = hits.slice(from, from + opts.limit);
+  const hasMore = from + opts.limit < hits.length;
+  const last = page[page.length - 1];
+  return {
+    items: page.map((h) => ({
+      kind: h.record.kind,
+      sessionId: h.record.sessionId,
+      itemId: h.record.itemId,
+      role: h.record.role,
+      timestamp: h.record.timestamp,
+      score: h.score,
+      snippet: makeSnippet(run.text(h.doc), run.matched, index.stem),
+    })),
+    total: hits.length,
+    hasMore,
+    nextCursor: hasMore && last ? Buffer.from(JSON.stringify([last.score, last.record.key])).toString('base64url') : undefined,
+  };
+}
+
+function passes(r: DocRecord, userId: string, o: CheckedOptions, registry: SearchRegistry): boolean {
+  if (r.userId !== userId) return false;
+  if (o.sessionId !== undefined && r.sessionId !== o.sessionId) return false;
+  if (o.roles && !o.roles.has(r.role)) return false;
+  if (o.from !== undefined && r.timestamp < o.from) return false;
+  if (o.to !== undefined && r.timestamp >= o.to) return false;
+  if (o.kinds && !o.kinds.has(r.kind)) return false;
+  if (o.tag !== undefined && !(registry.sessions.get(r.sessionId)?.tags.includes(o.tag) ?? false)) return false;
+  return true;
+}
+
+/**
+ * One query's reads: postings are read once per term, and documents are
+ * numbered across segments (a segment's ordinals after the previous
+ * segments'). Tombstoned documents are left out of every count, so the
+ * statistics, and so the scores, are those of the live documents alone: the
+ * same whether the index was built incrementally or rebuilt.
+ */
+class QueryRun {
+  readonly matched = new Set<string>();
+  readonly #sources: SegmentSource[];
+  readonly #base: number[] = [];
+  readonly #postings = new Map<string, Map<number, Posting[]>>();
+  readonly #n: number;
+  readonly #avg: number[];
+
+  constructor(index: IndexView) {
+    this.#sources = index.sources();
+    let base = 0;
+    for (const s of this.#sources) {
+      this.#base.push(base);
+      base += s.segment.docCount;
+    }
+    this.#n = index.stats.docs;
+    this.#avg = index.stats.lengths.map((l) => (this.#n > 0 ? l / this.#n : 0));
+  }
+
+  /** The documents a clause matches, with its score in each. */
+  clause(c: Clause): Map<number, number> {
+    switch (c.kind) {
+      case 'term':
+        if (!c.exclude) c.alternatives.forEach((t) => this.matched.add(t));
+        return best(c.alternatives.map((t) => this.#termScores(t)));
+      case 'prefix': {
+        const expansions = [...new Set(this.#sources.flatMap((s) => s.segment.terms(c.prefix)))].sort().slice(0, MAX_EXPANSIONS);
+        if (!c.exclude) expansions.forEach((t) => this.matched.add(t));
+        return best(expansions.map((t) => this.#termScores(t)));
+      }
+      case 'phrase':
+        if (!c.exclude) c.terms.forEach((t) => this.matched.add(t));
+        return this.#phraseScores(c.terms, c.offsets);
+    }
+  }
+
+  record(doc: number): DocRecord {
+    const [segment, ordinal] = this.#locate(doc);
+    return segment.doc(ordinal);
+  }
+
+  text(doc: number): ReturnType<SegmentSource['segment']['text']> {
+    const [segment, ordinal] = this.#locate(doc);
+    return segment.text(ordinal);
+  }
+
+  #locate(doc: number): [SegmentSource['segment'], number] {
+    let i = this.#base.length - 1;
+    while (this.#base[i]! > doc) i--;
+    return [this.#sources[i]!.segment, doc - this.#base[i]!];
+  }
+
+  /** A term's live postings by document (fields in order). */
+  #live(term: string): Map<number, Posting[]> {
+    let byDoc = this.#postings.get(term);
+    if (byDoc) return byDoc;
+    byDoc = new Map();
+    this.#sources.forEach(({ segment, dead }, i) => {
+      for (const p of segment.postings(term)) {
+        if (dead.has(p.doc)) continue;
+        const doc = this.#base[i]! + p.doc;
+        const list = byDoc!.get(doc);
+        if (list) list.push(p);
+        else byDoc!.set(doc, [p]);
+      }
+    });
+    this.#postings.set(term, byDoc);
+    return byDoc;
+  }
+
+  #idf(df: number): number {
+    return Math.log(1 + (this.#n - df + 0.5) / (df + 0.5));
+  }
+
+  /** BM25 of one field occurrence count, weighted by the field. */
+  #fieldScore(idf: number, tf: number, field: number, length: number): number {
+    const avg = this.#avg[field]! || 1;
+    return FIELD_WEIGHTS[FIELDS[field]!] * idf * ((tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / avg)));
+  }
+
+  #termScores(term: string): Map<number, number> {
+    const byDoc = this.#live(term);
+    const idf = this.#idf(byDoc.size);
+    const out = new Map<number, number>();
+    for (const [doc, list] of byDoc) {
+      const lengths = this.record(doc).lengths;
+      let score = 0;
+      for (const p of list) score += this.#fieldScore(idf, p.tf, p.field, lengths[p.field]!);
+      out.set(doc, score);
+    }
+    return out;
+  }
+
+  /** Documents where the terms stand at their offsets in one field; scored as a term whose idf is the terms' summed idf. */
+  #phraseScores(terms: readonly string[], offsets: readonly number[]): Map<number, number> {
+    const lists = terms.map((t) => this.#live(t));
+    const idf = lists.reduce((sum, l) => sum + this.#idf(l.size), 0);
+    const out = new Map<number, number>();
+    const [first, ...rest] = lists;
+    for (const [doc, postings] of first!) {
+      if (!rest.every((l) => l.has(doc))) continue;
+      const lengths = this.record(doc).lengths;
+      let score = 0;
+      for (const p of postings) {
+        const others = rest.map((l) => new Set(l.get(doc)!.find((q) => q.field === p.field)?.positions ?? []));
+        const tf = p.positions.filter((at) => others.every((set, i) => set.has(at + offsets[i + 1]!))).length;
+        if (tf > 0) score += this.#fieldScore(idf, tf, p.field, lengths[p.field]!);
+      }
+      if (score > 0) out.set(doc, score);
+    }
+    return out;
+  }
+}
+
+/** Per document, the best of several scorings (a word or its stem, a prefix's expansions). */
+function best(maps: readonly Map<number, number>[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of maps) for (const [doc, s] of m) out.set(doc, Math.max(out.get(doc) ?? 0, s));
+  return out;
+}
+
+interface CheckedOptions {
+  operator: 'and' | 'or';
+  sessionId: string | undefined;
+  roles: Set<string> | undefined;
+  from: number | undefined;
+  to: number | undefined;
+  tag: string | undefined;
+  kinds: Set<DocKind> | undefined;
+  limit: number;
+  after: [number, string] | undefined;
+}
+
+const OPTION_KEYS = new Set(['operator', 'sessionId', 'role', 'from', 'to', 'tag', 'kinds', 'limit', 'after']);
+
+function checkOptions(o: SearchOptions): CheckedOptions {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('options', 'must be an object');
+  for (const key of Object.keys(o)) if (!OPTION_KEYS.has(key)) throw invalid(`options.${key}`, 'is not a search option');
+  if (o.operator !== undefined && o.operator !== 'and' && o.operator !== 'or') throw invalid('operator', "must be 'and' or 'or'");
+  if (o.sessionId !== undefined) assertEntityId(o.sessionId, 'sessionId');
+  const roles = o.role === undefined ? undefined : Array.isArray(o.role) ? o.role : [o.role];
+  roles?.forEach((r, i) => {
+    if (typeof r !== 'string' || r.length === 0 || r.length > 32) throw invalid(Array.isArray(o.role) ? `role[${i}]` : 'role', 'must be a role name of 1-32 characters');
+  });
+  for (const key of ['from', 'to'] as const) {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) throw invalid(key, 'must be a time in ms since the epoch');
+  }
+  if (o.tag !== undefined && (typeof o.tag !== 'string' || o.tag.length === 0 || o.tag.length > 64)) throw invalid('tag', 'must be a tag of 1-64 characters');
+  if (o.kinds !== undefined && (!Array.isArray(o.kinds) || o.kinds.length === 0 || !o.kinds.every((k) => KINDS.includes(k)))) throw invalid('kinds', `must be a non-empty list of ${KINDS.join(', ')}`);
+  if (o.limit !== undefined) {
+    assertPositiveInteger(o.limit, 'limit', 1);
+    if (o.limit > 100) throw invalid('limit', 'must be at most 100');
+  }
+  return {
+    operator: o.operator ?? 'and',
+    sessionId: o.sessionId,
+    roles: roles && new Set(roles),
+    from: o.from,
+    to: o.to,
+    tag: o.tag,
+    kinds: o.kinds && new Set(o.kinds),
+    limit: o.limit ?? 20,
+    after: o.after === undefined ? undefined : decodeCursor(o.after),
+  };
+}
+
+function decodeCursor(cursor: unknown): [number, string] {
+  if (typeof cursor === 'string' && cursor.length <= 1_000) {
+    try {
+      const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+      if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
+    } catch {
+      // Reported below, as any other malformed cursor.
+    }
+  }
+  throw invalid('after', 'must be a nextCursor of a previous search page');
+}

@@ -1,0 +1,314 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { upcast, validateEvent } from '../../events/catalog.js';
+import { sessionStream } from '../../events/streams.js';
+import { SEARCH_HANDLES, SEARCH_PROJECTION_VERSION, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges } from '../../projections/search.js';
+import { fsyncDirSync } from '../backends/flatfile/store-files.js';
+import type { EventStore } from '../engine/event-store.js';
+import { ioError } from '../errors.js';
+import type { RecordedEvent } from '../types.js';
+import { type IndexStats, type Manifest, readManifest, writeManifest } from './manifest.js';
+import { MemorySegment } from './memory-segment.js';
+import type { DocRecord, Segment } from './segment.js';
+import { type SegmentSource, collect } from './segment-data.js';
+import { SegmentFile, writeSegmentFile } from './segment-file.js';
+import { FIELDS, type SearchDoc, sessionKeyPrefix } from './search-doc.js';
+
+export interface SearchIndexOptions {
+  /** The folder of the segment files and manifest (`<store>/search`); without it the index stays in memory. */
+  dir?: string;
+  /** Index English stems beside the words (default true). Changing it rebuilds the index. */
+  stem?: boolean;
+  /** Write the memory segment to a file once it holds this many documents (default 10,000). */
+  flushDocs?: number;
+  /** Merge this many segments of one size tier into one (default 4). */
+  mergeFactor?: number;
+}
+
+/** Events per feed read, as the projection runner reads them. */
+const FEED_PAGE = 16_384;
+const SEGMENT_FILE = /^seg-(\d+)\.seg$/;
+
+interface FileSlot {
+  name: string;
+  file: SegmentFile;
+  dead: Set<number>;
+}
+
+/**
+ * The search index: segment files, the memory segment for recent writes, the
+ * tombstones of both, and the checkpoint. It runs the search projection
+ * (projections/search.ts) over the feed, one catch-up at a time, and so is
+ * rebuildable from the log by opening it on an empty folder.
+ */
+export class SearchIndex {
+  readonly #events: EventStore;
+  readonly #dir: string | undefined;
+  readonly #stem: boolean;
+  readonly #flushDocs: number;
+  readonly #mergeFactor: number;
+  #files: FileSlot[] = [];
+  #memory: MemorySegment;
+  #memoryDead = new Set<number>();
+  #registry: SearchRegistry = initSearchRegistry();
+  #stats: IndexStats = { docs: 0, lengths: FIELDS.map(() => 0) };
+  #position = 0;
+  #last = { position: 0, id: '' };
+  #nextSegment = 1;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(events: EventStore, options: SearchIndexOptions) {
+    this.#events = events;
+    this.#dir = options.dir;
+    this.#stem = options.stem ?? true;
+    this.#flushDocs = options.flushDocs ?? 10_000;
+    this.#mergeFactor = options.mergeFactor ?? 4;
+    this.#memory = new MemorySegment(this.#stem);
+  }
+
+  /** Opens the index in `options.dir` from its manifest (or empty) and catches up with the feed. */
+  static async open(events: EventStore, options: SearchIndexOptions = {}): Promise<SearchIndex> {
+    const index = new SearchIndex(events, options);
+    if (index.#dir !== undefined) await index.#load(index.#dir);
+    await index.catchUp();
+    return index;
+  }
+
+  get position(): number {
+    return this.#position;
+  }
+
+  get stem(): boolean {
+    return this.#stem;
+  }
+
+  get stats(): Readonly<IndexStats> {
+    return this.#stats;
+  }
+
+  get registry(): SearchRegistry {
+    return this.#registry;
+  }
+
+  /** Every segment with its tombstones, oldest first, the memory segment last. Valid until the next catch-up. */
+  sources(): SegmentSource[] {
+    return [...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead })), { segment: this.#memory, dead: this.#memoryDead }];
+  }
+
+  /** Indexes the feed up to `target` (default: its head); resolves with the position reached. */
+  catchUp(target?: number): Promise<number> {
+    if (target !== undefined && target <= this.#position) return Promise.resolve(this.#position);
+    return this.#exclusive(async () => {
+      const to = target ?? (await this.#events.headPosition());
+      // Events above the checkpoint were purged before they were read: the purged session's deletion may be among them.
+      if (await this.#read(to)) await this.#sweepPurged();
+      return this.#position;
+    });
+  }
+
+  /** Writes the memory segment to a file (if there is a folder and anything to write) with a new checkpoint. */
+  flush(): Promise<void> {
+    return this.#exclusive(async () => this.#flush());
+  }
+
+  /** Runs queued work to its end and closes the segment files; the memory segment is indexed again from the log on the next open. */
+  async close(): Promise<void> {
+    await this.#exclusive(async () => {
+      for (const f of this.#files) f.file.close();
+      this.#files = [];
+    });
+  }
+
+  /** Reads the feed to `to`; true when a gap above the starting checkpoint shows events were purged before they were read. */
+  async #read(to: number): Promise<boolean> {
+    const start = this.#position;
+    let gap = false;
+    let next = start + 1;
+    while (next <= to) {
+      const page = await this.#events.readAll({ fromPosition: next, limit: Math.min(FEED_PAGE, to - next + 1) });
+      for (const e of page.events) {
+        if (e.position > to) break;
+        if (e.position > this.#position + 1) gap = true;
+        this.#applyEvent(e);
+      }
+      if (page.events.length === 0 || page.nextPosition <= next) break;
+      next = page.nextPosition;
+    }
+    if (to > this.#position) gap = true;
+    this.#position = Math.max(this.#position, to);
+    return gap && start > 0;
+  }
+
+  /** Drops every indexed session whose stream no longer holds any event (purged). */
+  async #sweepPurged(): Promise<void> {
+    for (const sessionId of [...this.#registry.sessions.keys()]) {
+      if ((await this.#events.readStream(sessionStream(sessionId), { limit: 1 })).length > 0) continue;
+      this.#registry.sessions.delete(sessionId);
+      this.#applyChange({ op: 'deleteSession', sessionId });
+    }
+  }
+
+  #applyEvent(raw: RecordedEvent): void {
+    this.#position = raw.position;
+    this.#last = { position: raw.position, id: raw.id };
+    if (SEARCH_HANDLES.includes(raw.type as never)) {
+      let changes: SearchChange[];
+      try {
+        validateEvent(raw.type, raw.schemaVersion, raw.data);
+        changes = searchChanges(this.#registry, upcast(raw));
+      } catch {
+        // Events the catalog refuses (written around the chat API) are skipped, the same way on every replay.
+        changes = [];
+      }
+      for (const c of changes) this.#applyChange(c);
+    }
+    if (this.#dir !== undefined && this.#memory.docCount >= this.#flushDocs) this.#flush();
+  }
+
+  #applyChange(change: SearchChange): void {
+    switch (change.op) {
+      case 'put':
+        this.#delete(change.doc.key);
+        this.#add(change.doc);
+        return;
+      case 'update': {
+        const found = this.#locate(change.key);
+        if (!found) return;
+        const record = found.segment.doc(found.ordinal);
+        const fields = { ...found.segment.text(found.ordinal), ...change.fields };
+        this.#kill(found.segment, found.dead, found.ordinal);
+        this.#add({ key: record.key, kind: record.kind, userId: record.userId, sessionId: record.sessionId, itemId: record.itemId, role: record.role, timestamp: record.timestamp, fields });
+        return;
+      }
+      case 'delete':
+        this.#delete(change.key);
+        return;
+      case 'deleteSession':
+        for (const { segment, dead } of this.sources()) {
+          for (const ordinal of segment.withPrefix(sessionKeyPrefix(change.sessionId))) if (!dead.has(ordinal)) this.#kill(segment, dead as Set<number>, ordinal);
+        }
+        return;
+    }
+  }
+
+  #add(doc: SearchDoc): void {
+    const record = this.#memory.add(doc);
+    this.#count(record, 1);
+  }
+
+  #delete(key: string): void {
+    const found = this.#locate(key);
+    if (found) this.#kill(found.segment, found.dead, found.ordinal);
+  }
+
+  #kill(segment: Segment, dead: Set<number>, ordinal: number): void {
+    dead.add(ordinal);
+    this.#count(segment.doc(ordinal), -1);
+  }
+
+  #count(record: DocRecord, sign: 1 | -1): void {
+    this.#stats.docs += sign;
+    record.lengths.forEach((n, i) => (this.#stats.lengths[i]! += sign * n));
+  }
+
+  /** Where `key` is live: a key is live in at most one segment. */
+  #locate(key: string): { segment: Segment; dead: Set<number>; ordinal: number } | undefined {
+    const sources: { segment: Segment; dead: Set<number> }[] = [{ segment: this.#memory, dead: this.#memoryDead }, ...this.#files.map((f) => ({ segment: f.file, dead: f.dead })).reverse()];
+    for (const { segment, dead } of sources) {
+      const ordinal = segment.find(key);
+      if (ordinal !== undefined && !dead.has(ordinal)) return { segment, dead, ordinal };
+    }
+    return undefined;
+  }
+
+  #flush(): void {
+    const dir = this.#dir;
+    if (dir === undefined || this.#memory.docCount === 0) return;
+    const slot = this.#writeSegment(dir, [{ segment: this.#memory, dead: this.#memoryDead }]);
+    this.#files.push(slot);
+    this.#memory = new MemorySegment(this.#stem);
+    this.#memoryDead = new Set();
+    this.#saveManifest(dir);
+    this.#mergeTiers(dir);
+  }
+
+  /**
+   * Logarithmic merging: whenever the newest `mergeFactor` segments are of one
+   * size tier (live documents, in powers of mergeFactor), they become one
+   * segment of the next tier, so a store of n documents has O(log n) segments.
+   */
+  #mergeTiers(dir: string): void {
+    const tier = (f: FileSlot) => Math.floor(Math.log(Math.max(1, f.file.docCount - f.dead.size)) / Math.log(this.#mergeFactor));
+    while (this.#files.length >= this.#mergeFactor) {
+      const group = this.#files.slice(-this.#mergeFactor);
+      if (!group.every((f) => tier(f) === tier(group[0]!))) return;
+      const merged = this.#writeSegment(dir, group.map((f) => ({ segment: f.file, dead: f.dead })));
+      this.#files = [...this.#files.slice(0, -this.#mergeFactor), merged];
+      this.#saveManifest(dir);
+      for (const f of group) this.#remove(dir, f);
+    }
+  }
+
+  #writeSegment(dir: string, sources: SegmentSource[]): FileSlot {
+    const name = `seg-${String(this.#nextSegment++).padStart(8, '0')}.seg`;
+    writeSegmentFile(dir, name, collect(sources));
+    return { name, file: SegmentFile.open(path.join(dir, name)), dead: new Set() };
+  }
+
+  #remove(dir: string, slot: FileSlot): void {
+    slot.file.close();
+    fs.rmSync(path.join(dir, slot.name), { force: true });
+  }
+
+  #saveManifest(dir: string): void {
+    writeManifest(dir, {
+      version: SEARCH_PROJECTION_VERSION,
+      stem: this.#stem,
+      position: this.#position,
+      eventPosition: this.#last.position,
+      eventId: this.#last.id,
+      segments: this.#files.map((f) => ({ name: f.name, dead: [...f.dead] })),
+      stats: this.#stats,
+      registry: this.#registry,
+      nextSegment: this.#nextSegment,
+    });
+  }
+
+  /** Loads the manifest's segments, or starts empty when it is missing, of another version, or ahead of the log; removes files it does not name. */
+  async #load(dir: string): Promise<void> {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      fsyncDirSync(path.dirname(dir));
+    } catch (err) {
+      throw ioError(err, dir, 'mkdir');
+    }
+    const manifest = readManifest(dir);
+    const usable = manifest !== undefined && manifest.version === SEARCH_PROJECTION_VERSION && manifest.stem === this.#stem && (await this.#stillInLog(manifest));
+    const keep = new Set(usable ? manifest.segments.map((s) => s.name) : []);
+    for (const name of fs.readdirSync(dir)) {
+      // Files of a flush or merge that a crash cut before its manifest, or left after it.
+      if ((SEGMENT_FILE.test(name) && !keep.has(name)) || name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
+    }
+    if (!usable) return;
+    this.#files = manifest.segments.map((s) => ({ name: s.name, file: SegmentFile.open(path.join(dir, s.name)), dead: new Set(s.dead) }));
+    this.#registry = manifest.registry;
+    this.#stats = manifest.stats;
+    this.#position = manifest.position;
+    this.#last = { position: manifest.eventPosition, id: manifest.eventId };
+    this.#nextSegment = manifest.nextSegment;
+  }
+
+  /** False when the log lost the checkpoint's event (a crash cut an unsynced tail the index had read). */
+  async #stillInLog(m: Manifest): Promise<boolean> {
+    const page = await this.#events.readAll({ fromPosition: Math.max(1, m.eventPosition), limit: 1 });
+    if (page.headPosition < m.position) return false;
+    const first = page.events[0];
+    return m.eventPosition === 0 || (first?.position === m.eventPosition && first.id === m.eventId);
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,106 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
+import { BACKENDS, withChat, withTempDir } from '../chat/helpers.js';
+
+/** Creates the users the tests write for. */
+async function users(chat: ChatStore, ...userIds: string[]): Promise<void> {
+  for (const userId of userIds) await chat.users.create({ userId });
+}
+
+const ids = (page: { items: { itemId: string }[] }) => page.items.map((h) => h.itemId);
+
+for (const kind of BACKENDS) {
+  test(`${kind}: a message is found as soon as its add resolves, by its words, with a highlighted snippet`, () =>
+    withChat(kind, async (chat) => {
+      await users(chat, 'alice', 'bob');
+      const s = await chat.sessions.create({ userId: 'alice', title: 'Trip to Lisbon', tags: ['travel'] });
+      const m = await chat.messages.add(s.sessionId, { role: 'user', content: 'Find me a quiet hotel near the river.' });
+      const page = await chat.search('alice', 'quiet hotel');
+      assert.equal(ids(page), [m.messageId]);
+      const hit = page.items[0]!;
+      assert.is(hit.kind, 'message');
+      assert.is(hit.sessionId, s.sessionId);
+      assert.is(hit.role, 'user');
+      assert.ok(hit.score > 0);
+      assert.is(hit.snippet?.field, 'body');
+      assert.equal(hit.snippet!.highlights.map(([a, b]) => hit.snippet!.text.slice(a, b)), ['quiet', 'hotel']);
+      assert.ok(page.position >= 1);
+    }));
+
+  test(`${kind}: an edited message is found by its new text, not its old; a deleted one is never returned`, () =>
+    withChat(kind, async (chat) => {
+      await users(chat, 'alice', 'bob');
+      const s = await chat.sessions.create({ userId: 'alice', title: 'Notes' });
+      const m = await chat.messages.add(s.sessionId, { role: 'user', content: 'the pelican flies' });
+      const n = await chat.messages.add(s.sessionId, { role: 'assistant', content: 'a pelican swims' });
+      assert.equal(ids(await chat.search('alice', 'pelican')).sort(), [m.messageId, n.messageId].sort());
+      await chat.messages.edit(s.sessionId, m.messageId, { content: 'the albatross flies' });
+      assert.equal(ids(await chat.search('alice', 'pelican')), [n.messageId]);
+      assert.equal(ids(await chat.search('alice', 'albatross')), [m.messageId]);
+      await chat.messages.delete(s.sessionId, n.messageId);
+      assert.equal(ids(await chat.search('alice', 'pelican')), []);
+    }));
+
+  test(`${kind}: a deleted session's messages, title, documents and context leave the results`, () =>
+    withChat(kind, async (chat) => {
+      await users(chat, 'alice', 'bob');
+      const s = await chat.sessions.create({ userId: 'alice', title: 'Zebra plans' });
+      await chat.messages.add(s.sessionId, { role: 'user', content: 'zebra crossing' });
+      await chat.context.set(s.sessionId, { animal: 'zebra' });
+      await chat.documents.upload({ sessionId: s.sessionId, name: 'zebra.txt', mediaType: 'text/plain' }, Buffer.from('x'));
+      assert.is((await chat.search('alice', 'zebra')).total, 4);
+      await chat.sessions.delete(s.sessionId);
+      assert.is((await chat.search('alice', 'zebra')).total, 0);
+    }));
+
+  test(`${kind}: a user never sees another user's results`, () =>
+    withChat(kind, async (chat) => {
+      await users(chat, 'alice', 'bob');
+      const a = await chat.sessions.create({ userId: 'alice', title: 'A' });
+      const b = await chat.sessions.create({ userId: 'bob', title: 'B' });
+      const ma = await chat.messages.add(a.sessionId, { role: 'user', content: 'secret walnut recipe' });
+      const mb = await chat.messages.add(b.sessionId, { role: 'user', content: 'secret walnut recipe' });
+      assert.equal(ids(await chat.search('alice', 'walnut')), [ma.messageId]);
+      assert.equal(ids(await chat.search('bob', 'walnut')), [mb.messageId]);
+      assert.equal(ids(await chat.search('carol', 'walnut')), []);
+      assert.equal(ids(await chat.search('bob', 'walnut', { sessionId: a.sessionId })), []);
+    }));
+
+  test(`${kind}: session titles and tags, document names and analysis text, and context values are searchable`, () =>
+    withChat(kind, async (chat) => {
+      await users(chat, 'alice', 'bob');
+      const s = await chat.sessions.create({ userId: 'alice', title: 'Kayak rental', tags: ['outdoors'] });
+      const d = await chat.documents.upload({ sessionId: s.sessionId, name: 'itinerary.pdf', mediaType: 'application/pdf' }, Buffer.from('%PDF'));
+      await chat.documents.analyse(d.documentId, { text: 'Day one: paddle to the lighthouse.' });
+      await chat.context.set(s.sessionId, { destination: 'Azores', notes: ['bring sunscreen'] });
+      const lib = await chat.documents.upload({ userId: 'alice', name: 'passport-scan.png', mediaType: 'image/png' }, Buffer.from('png'));
+      assert.equal((await chat.search('alice', 'kayak')).items.map((h) => h.kind), ['session']);
+      assert.equal((await chat.search('alice', 'outdoors')).items.map((h) => h.kind), ['session']);
+      assert.equal(ids(await chat.search('alice', 'lighthouse')), [d.documentId]);
+      assert.equal(ids(await chat.search('alice', 'itinerary')), [d.documentId]);
+      assert.equal((await chat.search('alice', 'sunscreen')).items.map((h) => [h.kind, h.itemId]), [['context', s.sessionId]]);
+      await chat.context.patch(s.sessionId, { notes: null });
+      assert.equal(ids(await chat.search('alice', 'sunscreen')), []);
+      assert.equal((await chat.search('alice', 'passport')).items.map((h) => [h.sessionId, h.itemId]), [['', lib.documentId]]);
+      await chat.sessions.rename(s.sessionId, 'Canoe rental');
+      assert.equal(ids(await chat.search('alice', 'kayak')), []);
+      assert.equal(ids(await chat.search('alice', 'canoe')), [s.sessionId]);
+    }));
+}
+
+test('flatfile: the index persists in segments and opens without replaying the log; a crash without a flush catches up from the checkpoint', () =>
+  withTempDir(async (dir) => {
+    let chat = await openChatStore({ dir, durability: 'none' });
+    await users(chat, 'alice');
+    const s = await chat.sessions.create({ userId: 'alice', title: 'Persisted' });
+    for (let i = 0; i < 30; i++) await chat.messages.add(s.sessionId, { role: 'user', content: `message number ${i} about otters` });
+    assert.is((await chat.search('alice', 'otters')).total, 30);
+    await chat.close();
+    chat = await openChatStore({ dir, durability: 'none' });
+    await chat.messages.add(s.sessionId, { role: 'user', content: 'one more otters note' });
+    assert.is((await chat.search('alice', 'otters')).total, 31);
+    await chat.close();
+  }));
+
+test.run();
