@@ -22,7 +22,7 @@ export interface Marker {
  * CONFLICT, and nothing is touched. A marker of another format version is
  * UNSUPPORTED_FORMAT.
  */
-export async function readMarker(driver: SqlDriver): Promise<Marker | undefined> {
+export async function readMarker(driver: SqlDriver, options: { forRollback?: boolean } = {}): Promise<Marker | undefined> {
   const present = new Set(await driver.listTables());
   const ours = TABLES.filter((t) => present.has(t.name)).map((t) => t.name);
   if (ours.length === 0) return undefined;
@@ -39,6 +39,8 @@ export async function readMarker(driver: SqlDriver): Promise<Marker | undefined>
     );
   }
   const formatVersion = Number(row.format_version);
+  // Rollback removes what any version created: its tables are all named in TABLES.
+  if (options.forRollback) return marker(row, formatVersion);
   if (formatVersion !== FORMAT_VERSION) {
     throw new FfcdbError(
       ErrorCode.UNSUPPORTED_FORMAT,
@@ -50,6 +52,10 @@ export async function readMarker(driver: SqlDriver): Promise<Marker | undefined>
   if (missing.length > 0) {
     throw new FfcdbError(ErrorCode.CORRUPT, `${driver.description} lacks tables of its migration: ${missing.join(', ')}; roll it back and migrate again`, { field: 'to', missing });
   }
+  return marker(row, formatVersion);
+}
+
+function marker(row: Record<string, unknown>, formatVersion: number): Marker {
   return {
     formatVersion,
     position: Number(row.position),

@@ -83,15 +83,19 @@ export interface SqlDriver {
   listTables(): Promise<string[]>;
   /** Creates the namespace if it is missing (a PostgreSQL schema; a new SQLite file); resolves true when this call or the connection created it. */
   ensureNamespace(): Promise<boolean>;
-  /** Removes the namespace the migration created, once nothing is left in it. */
-  dropNamespace(): Promise<void>;
+  /** Removes the namespace (the caller knows the migration created it), if nothing is left in it; resolves whether it did. */
+  dropNamespace(): Promise<boolean>;
   /** Statements without parameters or results (DDL), separated by semicolons. */
   exec(sql: string): Promise<void>;
   query(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
   /** Resolves with the number of rows the statement changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
-  /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. Not reentrant. */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs fn in one transaction: committed when it resolves, rolled back when it
+   * throws. Not reentrant. `readOnly`: a consistent snapshot for reading that
+   * takes no write lock.
+   */
+  transaction<T>(fn: () => Promise<T>, options?: { readOnly?: boolean }): Promise<T>;
   /** Inserts new rows the fastest way the database has (prepared statements; COPY). */
   insert(table: TableDef, rows: readonly SqlValue[][]): Promise<void>;
   /** Inserts rows, or replaces every non-key column of a row whose primary key exists. Keys must not repeat. */

@@ -84,7 +84,7 @@ export class PostgresDriver implements SqlDriver {
     return this.#createdSchema;
   }
 
-  async dropNamespace(): Promise<void> {
+  async dropNamespace(): Promise<boolean> {
     // RESTRICT (the default) refuses when anything of anyone else's is in the schema: then it stays.
     const [left] = await this.query(
       `SELECT (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1)
@@ -92,7 +92,9 @@ export class PostgresDriver implements SqlDriver {
             + (SELECT count(*) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typrelid = 0 AND t.typelem = 0) AS n`,
       [this.#schema],
     );
-    if (Number(left?.n) === 0) await this.exec(`DROP SCHEMA IF EXISTS ${quote(this.#schema)}`);
+    if (Number(left?.n) !== 0) return false;
+    await this.exec(`DROP SCHEMA IF EXISTS ${quote(this.#schema)}`);
+    return true;
   }
 
   async exec(sql: string): Promise<void> {
@@ -107,8 +109,9 @@ export class PostgresDriver implements SqlDriver {
     return (await this.#query(sql, params)).rowCount ?? 0;
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#query('BEGIN');
+  async transaction<T>(fn: () => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+    // REPEATABLE READ: every statement of a read-only transaction sees one snapshot.
+    await this.#query(options.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
     try {
       const out = await fn();
       await this.#query('COMMIT');
@@ -188,6 +191,7 @@ export function postgresError(err: unknown, target: string): unknown {
   if (code === '28P01' || code === '28000') return new FfcdbError(ErrorCode.INVALID_ARGUMENT, `PostgreSQL at ${target} refused the credentials: ${text}`, { ...details, field: 'to' }, { cause: err });
   if (code === '3D000') return new FfcdbError(ErrorCode.NOT_FOUND, `PostgreSQL at ${target}: ${text}`, { ...details, field: 'to' }, { cause: err });
   if (code === '42501') return new FfcdbError(ErrorCode.INVALID_ARGUMENT, `PostgreSQL at ${target}: ${text} (the role lacks a privilege the migration needs)`, { ...details, field: 'to' }, { cause: err });
+  if (code === '2BP01') return new FfcdbError(ErrorCode.CONFLICT, `PostgreSQL at ${target}: ${text} (objects the migration did not create depend on its tables; remove them first)`, details, { cause: err });
   if (code === '40001' || code === '40P01' || code === '55P03') return new FfcdbError(ErrorCode.CONFLICT, `PostgreSQL at ${target}: ${text}`, details, { cause: err });
   if (code.startsWith('08') || code.startsWith('57P')) return new FfcdbError(ErrorCode.IO, `PostgreSQL at ${target}: ${text}`, { ...details, syscall: 'query', errno: code }, { cause: err });
   return new FfcdbError(ErrorCode.FAILED, `PostgreSQL at ${target}: ${text}`, details, { cause: err });

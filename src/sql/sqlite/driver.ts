@@ -71,10 +71,11 @@ export class SqliteDriver implements SqlDriver {
     return this.#createdFile;
   }
 
-  async dropNamespace(): Promise<void> {
+  async dropNamespace(): Promise<boolean> {
     // The file goes when the connection closes, and only if nothing of anyone else's is in it.
     const [row] = await this.query(`SELECT count(*) AS n FROM sqlite_master`);
-    this.#removeOnClose = this.#createdFile && Number(row?.n) === 0;
+    this.#removeOnClose = this.#owned && Number(row?.n) === 0;
+    return this.#removeOnClose;
   }
 
   async exec(sql: string): Promise<void> {
@@ -89,9 +90,10 @@ export class SqliteDriver implements SqlDriver {
     return this.#guard(() => this.#statement(sql).run(params.map(bindable)).changes);
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  async transaction<T>(fn: () => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
     // IMMEDIATE: take the write lock up front, so a concurrent writer fails at BEGIN rather than at COMMIT.
-    this.#guard(() => this.#db.exec('BEGIN IMMEDIATE'));
+    // A deferred BEGIN reads one snapshot (in WAL mode without blocking writers).
+    this.#guard(() => this.#db.exec(options.readOnly ? 'BEGIN' : 'BEGIN IMMEDIATE'));
     try {
       const out = await fn();
       this.#guard(() => this.#db.exec('COMMIT'));

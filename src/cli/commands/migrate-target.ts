@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EventStore } from '../../engine/event-store.js';
+import { openStore } from '../../open-store.js';
+import { connectTarget } from '../../sql/connect.js';
+import type { SqlDriver } from '../../sql/driver.js';
+import { UsageError } from '../command.js';
+
+/** The options every `migrate` command takes to name its database. */
+export const TARGET_OPTIONS = {
+  to: { type: 'string' },
+  prefix: { type: 'string' },
+  schema: { type: 'string' },
+} as const;
+
+export const TARGET_USAGE = '--to sqlite:FILE|postgres://USER:PASSWORD@HOST:PORT/DB [--prefix ffcdb_] [--schema ffcdb]';
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** Connects to --to (with --prefix for SQLite, --schema for PostgreSQL), runs fn and closes the connection. */
+export async function withTarget<T>(values: Values, fn: (driver: SqlDriver) => Promise<T>): Promise<T> {
+  if (typeof values.to !== 'string' || values.to === '') throw new UsageError('--to is required');
+  const driver = await connectTarget(values.to, {
+    ...(typeof values.prefix === 'string' ? { prefix: values.prefix } : {}),
+    ...(typeof values.schema === 'string' ? { schema: values.schema } : {}),
+  });
+  try {
+    return await fn(driver);
+  } finally {
+    await driver.close();
+  }
+}
+
+/** Opens the event log in --dir (the engine alone: a migration reads the feed, not the projections), runs fn and closes it. */
+export async function withLog<T>(dir: unknown, fn: (store: EventStore) => Promise<T>): Promise<T> {
+  if (typeof dir !== 'string' || dir === '') throw new UsageError('--dir is required');
+  if (!fs.existsSync(path.join(dir, 'ffcdb.json'))) throw new UsageError(`${dir} holds no store`);
+  const store = await openStore({ dir: path.resolve(dir) });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Refuses words after the command: `migrate verfy` must not migrate. */
+export function noPositionals(positionals: string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals.join(' '))}`);
+}
