@@ -284,18 +284,35 @@ export class SearchIndex {
     }
     const manifest = readManifest(dir);
     const usable = manifest !== undefined && manifest.version === SEARCH_PROJECTION_VERSION && manifest.stem === this.#stem && (await this.#stillInLog(manifest));
-    const keep = new Set(usable ? manifest.segments.map((s) => s.name) : []);
+    const files = usable ? this.#openAll(dir, manifest) : undefined;
+    const keep = new Set(files?.map((f) => f.name));
     for (const name of fs.readdirSync(dir)) {
       // Files of a flush or merge that a crash cut before its manifest, or left after it.
       if ((SEGMENT_FILE.test(name) && !keep.has(name)) || name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
     }
-    if (!usable) return;
-    this.#files = manifest.segments.map((s) => ({ name: s.name, file: SegmentFile.open(path.join(dir, s.name)), dead: new Set(s.dead) }));
+    if (!usable || !files) {
+      // Rebuilt from the log from here: the manifest must not name the files just removed.
+      this.#saveManifest(dir);
+      return;
+    }
+    this.#files = files;
     this.#registry = manifest.registry;
     this.#stats = manifest.stats;
     this.#position = manifest.position;
     this.#last = { position: manifest.eventPosition, id: manifest.eventId };
     this.#nextSegment = manifest.nextSegment;
+  }
+
+  /** The manifest's segments opened, or undefined (all closed again) when one is missing or damaged: a damaged index costs a rebuild, never a wrong answer. */
+  #openAll(dir: string, manifest: Manifest): FileSlot[] | undefined {
+    const out: FileSlot[] = [];
+    try {
+      for (const s of manifest.segments) out.push({ name: s.name, file: SegmentFile.open(path.join(dir, s.name)), dead: new Set(s.dead) });
+      return out;
+    } catch {
+      for (const f of out) f.file.close();
+      return undefined;
+    }
   }
 
   /** False when the log lost the checkpoint's event (a crash cut an unsynced tail the index had read). */

@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
+import type { EventStore } from '../../src/engine/event-store.js';
+import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import { runQuery } from '../../src/search/query.js';
+import { SearchIndex, type SearchIndexOptions } from '../../src/search/search-index.js';
+import { withTempDir } from '../chat/helpers.js';
+
+const WORDS = ['otter', 'badger', 'heron', 'lynx', 'marten', 'stoat', 'vole', 'wren'];
+
+/** A chat store in `dir` with `n` messages over 3 sessions of alice, each message naming two animals. */
+async function seeded(dir: string, n: number): Promise<{ chat: ChatStore; sessions: string[]; messages: string[] }> {
+  const chat = await openChatStore({ dir, durability: 'none' });
+  await chat.users.create({ userId: 'alice' });
+  const sessions: string[] = [];
+  for (let i = 0; i < 3; i++) sessions.push((await chat.sessions.create({ userId: 'alice', title: `Session ${i}` })).sessionId);
+  const messages: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const content = `note ${i}: the ${WORDS[i % 8]} met the ${WORDS[(i * 3 + 1) % 8]} by the river`;
+    messages.push((await chat.messages.add(sessions[i % 3]!, { role: i % 2 ? 'assistant' : 'user', content })).messageId);
+  }
+  return { chat, sessions, messages };
+}
+
+const QUERIES = ['otter', 'heron lynx', '"the otter met"', 'mar*', 'river -vole', 'session'];
+
+function answers(index: SearchIndex): unknown[] {
+  return QUERIES.map((q) => runQuery(index, 'alice', q, { limit: 100 }).items.map((h) => [h.itemId, h.score]));
+}
+
+/** Counts the events an index reads from the feed. */
+function counting(events: EventStore): { store: EventStore; read: () => number } {
+  let read = 0;
+  const store = new Proxy(events, {
+    get(target, prop) {
+      if (prop === 'readAll') {
+        return async (...args: Parameters<EventStore['readAll']>) => {
+          const page = await target.readAll(...args);
+          read += page.events.length;
+          return page;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { store, read: () => read };
+}
+
+const small = (dir: string): SearchIndexOptions => ({ dir: path.join(dir, 'search-test'), flushDocs: 5, mergeFactor: 2 });
+const segmentFiles = (dir: string) => fs.readdirSync(path.join(dir, 'search-test')).filter((n) => n.endsWith('.seg'));
+
+test('flushes write segments, merges keep their number logarithmic, and answers equal a single in-memory index', () =>
+  withTempDir(async (dir) => {
+    const { chat } = await seeded(dir, 60);
+    const disk = await SearchIndex.open(chat.events, small(dir));
+    const memory = await SearchIndex.open(chat.events);
+    const files = segmentFiles(dir);
+    assert.ok(files.length >= 1 && files.length <= 7, `${files.length} segments`);
+    assert.equal(answers(disk), answers(memory));
+    assert.is(runQuery(disk, 'alice', 'otter').total, runQuery(memory, 'alice', 'otter').total);
+    await disk.close();
+    await memory.close();
+    await chat.close();
+  }));
+
+test('reopening loads the manifest and reads only the feed after its checkpoint', () =>
+  withTempDir(async (dir) => {
+    const { chat } = await seeded(dir, 40);
+    const first = await SearchIndex.open(chat.events, small(dir));
+    const before = answers(first);
+    await first.close();
+    const { store, read } = counting(chat.events);
+    const again = await SearchIndex.open(store, small(dir));
+    // The checkpoint check reads one event; the memory segment's tail (under flushDocs documents) is read again.
+    assert.ok(read() <= 1 + 5, `${read()} events read`);
+    assert.equal(answers(again), before);
+    await again.close();
+    await chat.close();
+  }));
+
+test('edits and deletes after the checkpoint, lost in a crash, are applied again from the log', () =>
+  withTempDir(async (dir) => {
+    const { chat, sessions, messages } = await seeded(dir, 30);
+    const first = await SearchIndex.open(chat.events, small(dir));
+    await chat.messages.edit(sessions[0]!, messages[0]!, { content: 'now about a pelican' });
+    await chat.messages.delete(sessions[1]!, messages[1]!);
+    await chat.sessions.delete(sessions[2]!);
+    await first.catchUp();
+    const expected = answers(first);
+    // No close and no flush: as after a crash, only the last manifest is on disk.
+    const again = await SearchIndex.open(chat.events, small(dir));
+    assert.equal(answers(again), expected);
+    assert.equal(runQuery(again, 'alice', 'pelican').items.map((h) => h.itemId), [messages[0]]);
+    assert.is(runQuery(again, 'alice', 'river', { sessionId: sessions[2]! }).total, 0);
+    await first.close();
+    await again.close();
+    await chat.close();
+  }));
+
+test('a damaged or missing manifest or segment rebuilds the index from the log; stray segment files are removed', () =>
+  withTempDir(async (dir) => {
+    const { chat } = await seeded(dir, 30);
+    const first = await SearchIndex.open(chat.events, small(dir));
+    const expected = answers(first);
+    await first.close();
+    const seg = path.join(dir, 'search-test', segmentFiles(dir)[0]!);
+    const bytes = fs.readFileSync(seg);
+    bytes[20] = bytes[20]! ^ 0xff;
+    fs.writeFileSync(seg, bytes);
+    fs.writeFileSync(path.join(dir, 'search-test', 'seg-99999999.seg'), 'stray');
+    const rebuilt = await SearchIndex.open(chat.events, small(dir));
+    assert.equal(answers(rebuilt), expected);
+    assert.not.ok(segmentFiles(dir).includes('seg-99999999.seg'));
+    await rebuilt.close();
+    fs.writeFileSync(path.join(dir, 'search-test', 'manifest'), 'garbage');
+    const again = await SearchIndex.open(chat.events, small(dir));
+    assert.equal(answers(again), expected);
+    await again.close();
+    await chat.close();
+  }));
+
+test('a postings block that fails its checksum is reported as CORRUPT, not read as wrong postings', () =>
+  withTempDir(async (dir) => {
+    const { chat } = await seeded(dir, 10);
+    const index = await SearchIndex.open(chat.events, { ...small(dir), flushDocs: 1_000 });
+    await index.flush();
+    const seg = path.join(dir, 'search-test', segmentFiles(dir)[0]!);
+    const bytes = fs.readFileSync(seg);
+    // Every byte after the meta block (postings and text blocks) is damaged; the meta block still checks out.
+    const dataStart = 16 + bytes.readUInt32BE(12);
+    for (let i = dataStart; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0x5a;
+    fs.writeFileSync(seg, bytes);
+    try {
+      runQuery(index, 'alice', 'otter');
+      assert.unreachable('expected CORRUPT');
+    } catch (err) {
+      assert.instance(err, FfcdbError);
+      assert.is((err as FfcdbError).code, ErrorCode.CORRUPT);
+    }
+    await index.close();
+    await chat.close();
+  }));
+
+test('a session purged before the index read its deletion leaves the results', () =>
+  withTempDir(async (dir) => {
+    const { chat, sessions } = await seeded(dir, 12);
+    assert.ok((await chat.search('alice', 'river', { sessionId: sessions[0]! })).total > 0);
+    await chat.messages.add(sessions[0]!, { role: 'user', content: 'a fresh river note' });
+    await chat.sessions.delete(sessions[0]!, { purge: true });
+    assert.is((await chat.search('alice', 'river', { sessionId: sessions[0]! })).total, 0);
+    assert.ok((await chat.search('alice', 'river')).total > 0);
+    await chat.close();
+  }));
+
+test.run();
