@@ -35,7 +35,9 @@ export interface Manifest {
 
 export interface IndexStats {
   docs: number;
+  /** Per field: the words and the documents that have the field (so a title's average length is over titles, not over messages without one). */
   lengths: number[];
+  fieldDocs: number[];
 }
 
 const MAGIC = 0x4646534d; // "FFSM"

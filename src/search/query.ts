@@ -142,7 +142,7 @@ class QueryRun {
       base += s.segment.docCount;
     }
     this.#n = index.stats.docs;
-    this.#avg = index.stats.lengths.map((l) => (this.#n > 0 ? l / this.#n : 0));
+    this.#avg = index.stats.lengths.map((l, i) => (index.stats.fieldDocs[i]! > 0 ? l / index.stats.fieldDocs[i]! : 0));
   }
 
   /** The documents a clause matches, with its score in each. */

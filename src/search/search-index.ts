@@ -51,7 +51,7 @@ export class SearchIndex {
   #memory: MemorySegment;
   #memoryDead = new Set<number>();
   #registry: SearchRegistry = initSearchRegistry();
-  #stats: IndexStats = { docs: 0, lengths: FIELDS.map(() => 0) };
+  #stats: IndexStats = { docs: 0, lengths: FIELDS.map(() => 0), fieldDocs: FIELDS.map(() => 0) };
   #position = 0;
   #last = { position: 0, id: '' };
   #nextSegment = 1;
@@ -208,7 +208,10 @@ export class SearchIndex {
 
   #count(record: DocRecord, sign: 1 | -1): void {
     this.#stats.docs += sign;
-    record.lengths.forEach((n, i) => (this.#stats.lengths[i]! += sign * n));
+    record.lengths.forEach((n, i) => {
+      this.#stats.lengths[i]! += sign * n;
+      if (n > 0) this.#stats.fieldDocs[i]! += sign;
+    });
   }
 
   /** Where `key` is live: a key is live in at most one segment. */
