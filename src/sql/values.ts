@@ -12,8 +12,10 @@ export function jsonText(value: unknown): string {
   return hasBytes(value) ? JSON.stringify(value, bytesReplacer) : JSON.stringify(value);
 }
 
-function bytesReplacer(_key: string, v: unknown): unknown {
-  return v instanceof Uint8Array ? { $base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') } : v;
+/** `this[key]` is the value itself: a Buffer reaches the replacer already turned into {type, data} by its toJSON. */
+function bytesReplacer(this: Record<string, unknown>, key: string, v: unknown): unknown {
+  const own = this[key];
+  return own instanceof Uint8Array ? { $base64: Buffer.from(own.buffer, own.byteOffset, own.byteLength).toString('base64') } : v;
 }
 
 function hasBytes(value: unknown): boolean {
