@@ -82,13 +82,14 @@ export interface TableChecksum {
 /**
  * Row count and content checksum of each content table: two databases that
  * migrated the same log agree on every one (the migration's own bookkeeping,
- * its checkpoint and purge tombstones, is left out).
+ * its checkpoint and purge tombstones, is left out). To compare SQLite with
+ * PostgreSQL, give both PostgreSQL's `storedText` (its text holds no U+0000).
  */
-export async function tableChecksums(driver: SqlDriver, tables: readonly TableDef[] = CONTENT_TABLES): Promise<TableChecksum[]> {
+export async function tableChecksums(driver: SqlDriver, storedText?: (s: string) => string, tables: readonly TableDef[] = CONTENT_TABLES): Promise<TableChecksum[]> {
   const out: TableChecksum[] = [];
   for (const table of tables) {
     const digest = new Digest();
-    for await (const row of scanTable(driver, table)) digest.add(rowHash(table, row));
+    for await (const row of scanTable(driver, table)) digest.add(rowHash(table, row, storedText));
     out.push({ table: table.name, rows: digest.rows, sha256: digest.sha256 });
   }
   return out;

@@ -27,10 +27,13 @@ export const migrateCommand: Command = {
         const stop = () => migration.stop();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // The store polls for other processes' commits on an unref'd timer: this keeps the process alive meanwhile.
+        const alive = setInterval(() => undefined, 1 << 30);
         try {
           const followed = await migration.follow();
           console.log(`stopped at position ${followed.position}: ${followed.events.toLocaleString('en-US')} events migrated in this run`);
         } finally {
+          clearInterval(alive);
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
         }
