@@ -99,9 +99,7 @@ export class SearchIndex {
   catchUp(target?: number): Promise<number> {
     if (target !== undefined && target <= this.#position) return Promise.resolve(this.#position);
     return this.#exclusive(async () => {
-      const to = target ?? (await this.#events.headPosition());
-      // Events above the checkpoint were purged before they were read: the purged session's deletion may be among them.
-      if (await this.#read(to)) await this.#sweepPurged();
+      await this.#read(target ?? (await this.#events.headPosition()));
       return this.#position;
     });
   }
@@ -119,24 +117,34 @@ export class SearchIndex {
     });
   }
 
-  /** Reads the feed to `to`; true when a gap above the starting checkpoint shows events were purged before they were read. */
-  async #read(to: number): Promise<boolean> {
+  /**
+   * Reads the feed to `to`. A gap above the starting checkpoint means events
+   * were purged before they were read, perhaps a session's deletion with them:
+   * the purged sessions are swept out at once, so that every checkpoint written
+   * after the gap reflects the sweep. (Gaps met while building from nothing
+   * need none: a purged stream's events are all gone.)
+   */
+  async #read(to: number): Promise<void> {
     const start = this.#position;
-    let gap = false;
+    let swept = false;
+    const gap = async () => {
+      if (swept || start === 0) return;
+      swept = true;
+      await this.#sweepPurged();
+    };
     let next = start + 1;
     while (next <= to) {
       const page = await this.#events.readAll({ fromPosition: next, limit: Math.min(FEED_PAGE, to - next + 1) });
       for (const e of page.events) {
         if (e.position > to) break;
-        if (e.position > this.#position + 1) gap = true;
+        if (e.position > this.#position + 1) await gap();
         this.#applyEvent(e);
       }
       if (page.events.length === 0 || page.nextPosition <= next) break;
       next = page.nextPosition;
     }
-    if (to > this.#position) gap = true;
+    if (to > this.#position) await gap();
     this.#position = Math.max(this.#position, to);
-    return gap && start > 0;
   }
 
   /** Drops every indexed session whose stream no longer holds any event (purged). */
