@@ -5,7 +5,8 @@ import { sessionStream } from '../../events/streams.js';
 import { SEARCH_HANDLES, SEARCH_PROJECTION_VERSION, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges } from '../../projections/search.js';
 import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import type { EventStore } from '../engine/event-store.js';
-import { ioError } from '../errors.js';
+import { ErrorCode, ioError, isFfcdbError } from '../errors.js';
+import { WriterLock } from '../backends/flatfile/writer-lock.js';
 import type { RecordedEvent } from '../types.js';
 import { type IndexStats, type Manifest, readManifest, writeManifest } from './manifest.js';
 import { MemorySegment } from './memory-segment.js';
@@ -28,6 +29,8 @@ export interface SearchIndexOptions {
 /** Events per feed read, as the projection runner reads them. */
 const FEED_PAGE = 16_384;
 const SEGMENT_FILE = /^seg-(\d+)\.seg$/;
+/** A holder that stops refreshing its lock for this long (a dead process) loses the folder to the next one. */
+const LOCK_STALE_MS = 10_000;
 
 interface FileSlot {
   name: string;
@@ -43,7 +46,11 @@ interface FileSlot {
  */
 export class SearchIndex {
   readonly #events: EventStore;
-  readonly #dir: string | undefined;
+  /** Undefined when the index is in memory only: asked so, or another process holds the folder. */
+  #dir: string | undefined;
+  #lock: WriterLock | undefined;
+  /** Set when another process took the folder's lock over (we stalled past its stale time): from then on nothing is written. */
+  #fenced = false;
   readonly #stem: boolean;
   readonly #flushDocs: number;
   readonly #mergeFactor: number;
@@ -69,7 +76,26 @@ export class SearchIndex {
   /** Opens the index in `options.dir` from its manifest (or empty) and catches up with the feed. */
   static async open(events: EventStore, options: SearchIndexOptions = {}): Promise<SearchIndex> {
     const index = new SearchIndex(events, options);
-    if (index.#dir !== undefined) await index.#load(index.#dir);
+    const dir = index.#dir;
+    if (dir !== undefined) {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+        fsyncDirSync(path.dirname(dir));
+      } catch (err) {
+        throw ioError(err, dir, 'mkdir');
+      }
+      // One process maintains the files; another one searching the same store keeps its own index in memory.
+      const lock = new WriterLock(dir, LOCK_STALE_MS, () => (index.#fenced = true));
+      try {
+        await lock.acquire(0);
+        index.#lock = lock;
+        await index.#load(dir);
+      } catch (err) {
+        await lock.release();
+        if (!isFfcdbError(err, ErrorCode.LOCKED)) throw err;
+        index.#dir = undefined;
+      }
+    }
     await index.catchUp();
     return index;
   }
@@ -114,6 +140,9 @@ export class SearchIndex {
     await this.#exclusive(async () => {
       for (const f of this.#files) f.file.close();
       this.#files = [];
+      await this.#lock?.release();
+      this.#lock = undefined;
+      this.#dir = undefined;
     });
   }
 
@@ -234,7 +263,7 @@ export class SearchIndex {
 
   #flush(): void {
     const dir = this.#dir;
-    if (dir === undefined || this.#memory.docCount === 0) return;
+    if (dir === undefined || this.#fenced || this.#memory.docCount === 0) return;
     const slot = this.#writeSegment(dir, [{ segment: this.#memory, dead: this.#memoryDead }]);
     this.#files.push(slot);
     this.#memory = new MemorySegment(this.#stem);
@@ -287,12 +316,6 @@ export class SearchIndex {
 
   /** Loads the manifest's segments, or starts empty when it is missing, of another version, or ahead of the log; removes files it does not name. */
   async #load(dir: string): Promise<void> {
-    try {
-      fs.mkdirSync(dir, { recursive: true });
-      fsyncDirSync(path.dirname(dir));
-    } catch (err) {
-      throw ioError(err, dir, 'mkdir');
-    }
     const manifest = readManifest(dir);
     const usable = manifest !== undefined && manifest.version === SEARCH_PROJECTION_VERSION && manifest.stem === this.#stem && (await this.#stillInLog(manifest));
     const files = usable ? this.#openAll(dir, manifest) : undefined;

@@ -91,13 +91,30 @@ test('edits and deletes after the checkpoint, lost in a crash, are applied again
     await chat.sessions.delete(sessions[2]!);
     await first.catchUp();
     const expected = answers(first);
-    // No close and no flush: as after a crash, only the last manifest is on disk.
+    // Closing does not flush: as after a crash, only the last manifest is on disk.
+    await first.close();
     const again = await SearchIndex.open(chat.events, small(dir));
     assert.equal(answers(again), expected);
     assert.equal(runQuery(again, 'alice', 'pelican').items.map((h) => h.itemId), [messages[0]]);
     assert.is(runQuery(again, 'alice', 'river', { sessionId: sessions[2]! }).total, 0);
-    await first.close();
     await again.close();
+    await chat.close();
+  }));
+
+test('a second index on a folder another one holds keeps its own index in memory and leaves the files alone', () =>
+  withTempDir(async (dir) => {
+    const { chat } = await seeded(dir, 20);
+    const owner = await SearchIndex.open(chat.events, small(dir));
+    const guest = await SearchIndex.open(chat.events, small(dir));
+    await chat.messages.add((await chat.sessions.list('alice')).items[0]!.sessionId, { role: 'user', content: 'the otter again and again by the river' });
+    await owner.catchUp();
+    await guest.catchUp();
+    assert.equal(answers(guest), answers(owner));
+    // The guest wrote nothing: it has only its memory segment.
+    assert.is(guest.sources().length, 1);
+    assert.ok(owner.sources().length > 1);
+    await guest.close();
+    await owner.close();
     await chat.close();
   }));
 
