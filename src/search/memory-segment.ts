@@ -50,6 +50,10 @@ export class MemorySegment implements Segment {
     return this.#postings.get(term) ?? [];
   }
 
+  postingsSize(term: string): number {
+    return this.#postings.get(term)?.length ?? 0;
+  }
+
   terms(prefix: string): string[] {
     this.#sortedTerms ??= [...this.#postings.keys()].sort();
     return prefixRange(this.#sortedTerms, prefix);

@@ -66,26 +66,29 @@ export function runQuery(index: IndexView, userId: string, query: string, option
   assertEntityId(userId, 'userId');
   const opts = checkOptions(options);
   const parsed = parseQuery(query, index.stem);
-  const run = new QueryRun(index);
+  const run = new QueryRun(index, (r) => passes(r, userId, opts, index.registry));
   const positive = parsed.clauses.filter((c) => !c.exclude);
-  const scored = positive.map((c) => run.clause(c));
-  let candidates: Map<number, number>;
+  const scored: Map<number, number>[] = positive.map(() => new Map());
+  const candidates = new Map<number, number>();
   if (opts.operator === 'or') {
-    candidates = new Map();
-    for (const m of scored) for (const [doc, s] of m) candidates.set(doc, (candidates.get(doc) ?? 0) + s);
+    positive.forEach((c, i) => (scored[i] = run.clause(c)));
+    for (const m of scored) for (const doc of m.keys()) candidates.set(doc, 0);
   } else {
-    const [first, ...rest] = [...scored].sort((a, b) => a.size - b.size);
-    candidates = new Map();
-    // Summed in the query's clause order, so a score does not depend on which clause was smallest.
-    for (const doc of first!.keys()) if (rest.every((m) => m.has(doc))) candidates.set(doc, scored.reduce((sum, m) => sum + m.get(doc)!, 0));
+    // The rarest clause first, each scored only on the documents every earlier one matched; an empty one ends the query.
+    const order = positive.map((c, i) => ({ i, size: run.size(c) })).sort((a, b) => a.size - b.size);
+    let within: ReadonlySet<number> | undefined;
+    for (const { i, size } of order) {
+      within = size === 0 ? new Set() : new Set((scored[i] = run.clause(positive[i]!, within)).keys());
+      if (within.size === 0) break;
+    }
+    for (const doc of within ?? []) candidates.set(doc, 0);
   }
-  for (const c of parsed.clauses) if (c.exclude) for (const doc of run.clause(c).keys()) candidates.delete(doc);
+  // Summed in the query's clause order, the same whichever way the candidates were found.
+  for (const doc of candidates.keys()) candidates.set(doc, scored.reduce((sum, m) => sum + (m.get(doc) ?? 0), 0));
+  for (const c of parsed.clauses) if (c.exclude) for (const doc of run.clause(c, new Set(candidates.keys())).keys()) candidates.delete(doc);
 
   const hits: { doc: number; record: DocRecord; score: number }[] = [];
-  for (const [doc, score] of candidates) {
-    const record = run.record(doc);
-    if (passes(record, userId, opts, index.registry)) hits.push({ doc, record, score });
-  }
+  for (const [doc, score] of candidates) hits.push({ doc, record: run.record(doc), score });
   hits.sort((a, b) => b.score - a.score || compareKeys(a.record.key, b.record.key));
   const start = opts.after ? hits.findIndex((h) => h.score < opts.after![0] || (h.score === opts.after![0] && compareKeys(h.record.key, opts.after![1]) > 0)) : 0;
   const from = start === -1 ? hits.length : start;
@@ -108,6 +111,7 @@ export function runQuery(index: IndexView, userId: string, query: string, option
   };
 }
 
+/** Whether a document is the user's and passes every filter. */
 function passes(r: DocRecord, userId: string, o: CheckedOptions, registry: SearchRegistry): boolean {
   if (r.userId !== userId) return false;
   if (o.sessionId !== undefined && r.sessionId !== o.sessionId) return false;
@@ -130,12 +134,17 @@ class QueryRun {
   readonly matched = new Set<string>();
   readonly #sources: SegmentSource[];
   readonly #base: number[] = [];
-  readonly #postings = new Map<string, Map<number, Posting[]>>();
+  /** Per term, its live postings by document; `positions` tells whether they were decoded. */
+  readonly #postings = new Map<string, { byDoc: Map<number, Posting[]>; positions: boolean }>();
+  readonly #records = new Map<number, DocRecord | null>();
+  readonly #keep: (record: DocRecord) => boolean;
   readonly #n: number;
   readonly #avg: number[];
 
-  constructor(index: IndexView) {
+  /** `keep`: the filters; documents it refuses still count in the statistics, but are never scored. */
+  constructor(index: IndexView, keep: (record: DocRecord) => boolean) {
     this.#sources = index.sources();
+    this.#keep = keep;
     let base = 0;
     for (const s of this.#sources) {
       this.#base.push(base);
@@ -145,20 +154,33 @@ class QueryRun {
     this.#avg = index.stats.lengths.map((l, i) => (index.stats.fieldDocs[i]! > 0 ? l / index.stats.fieldDocs[i]! : 0));
   }
 
-  /** The documents a clause matches, with its score in each. */
-  clause(c: Clause): Map<number, number> {
+  /** The documents a clause matches among those the filters keep (and within `within`, if given), with its score in each. */
+  clause(c: Clause, within?: ReadonlySet<number>): Map<number, number> {
     switch (c.kind) {
       case 'term':
         if (!c.exclude) c.alternatives.forEach((t) => this.matched.add(t));
-        return best(c.alternatives.map((t) => this.#termScores(t)));
+        return best(c.alternatives.map((t) => this.#termScores(t, within)));
       case 'prefix': {
-        const expansions = [...new Set(this.#sources.flatMap((s) => s.segment.terms(c.prefix)))].sort().slice(0, MAX_EXPANSIONS);
+        const expansions = this.#expansions(c.prefix);
         if (!c.exclude) expansions.forEach((t) => this.matched.add(t));
-        return best(expansions.map((t) => this.#termScores(t)));
+        return best(expansions.map((t) => this.#termScores(t, within)));
       }
       case 'phrase':
         if (!c.exclude) c.terms.forEach((t) => this.matched.add(t));
-        return this.#phraseScores(c.terms, c.offsets);
+        return this.#phraseScores(c.terms, c.offsets, within);
+    }
+  }
+
+  /** An estimate of how many documents a clause reads, from the dictionaries alone. */
+  size(c: Clause): number {
+    const total = (term: string) => this.#sources.reduce((sum, s) => sum + s.segment.postingsSize(term), 0);
+    switch (c.kind) {
+      case 'term':
+        return c.alternatives.reduce((sum, t) => sum + total(t), 0);
+      case 'prefix':
+        return this.#expansions(c.prefix).reduce((sum, t) => sum + total(t), 0);
+      case 'phrase':
+        return Math.min(...c.terms.map(total));
     }
   }
 
@@ -172,6 +194,22 @@ class QueryRun {
     return segment.text(ordinal);
   }
 
+  #expansions(prefix: string): string[] {
+    return [...new Set(this.#sources.flatMap((s) => s.segment.terms(prefix)))].sort().slice(0, MAX_EXPANSIONS);
+  }
+
+  /** The document's record if the filters keep it (looked up once per query). */
+  #kept(doc: number, within: ReadonlySet<number> | undefined): DocRecord | null {
+    if (within && !within.has(doc)) return null;
+    let r = this.#records.get(doc);
+    if (r === undefined) {
+      const record = this.record(doc);
+      r = this.#keep(record) ? record : null;
+      this.#records.set(doc, r);
+    }
+    return r;
+  }
+
   #locate(doc: number): [SegmentSource['segment'], number] {
     let i = this.#base.length - 1;
     while (this.#base[i]! > doc) i--;
@@ -179,20 +217,20 @@ class QueryRun {
   }
 
   /** A term's live postings by document (fields in order). */
-  #live(term: string): Map<number, Posting[]> {
-    let byDoc = this.#postings.get(term);
-    if (byDoc) return byDoc;
-    byDoc = new Map();
+  #live(term: string, positions: boolean): Map<number, Posting[]> {
+    const cached = this.#postings.get(term);
+    if (cached && (cached.positions || !positions)) return cached.byDoc;
+    const byDoc = new Map<number, Posting[]>();
     this.#sources.forEach(({ segment, dead }, i) => {
-      for (const p of segment.postings(term)) {
+      for (const p of segment.postings(term, positions)) {
         if (dead.has(p.doc)) continue;
         const doc = this.#base[i]! + p.doc;
-        const list = byDoc!.get(doc);
+        const list = byDoc.get(doc);
         if (list) list.push(p);
-        else byDoc!.set(doc, [p]);
+        else byDoc.set(doc, [p]);
       }
     });
-    this.#postings.set(term, byDoc);
+    this.#postings.set(term, { byDoc, positions });
     return byDoc;
   }
 
@@ -206,33 +244,35 @@ class QueryRun {
     return FIELD_WEIGHTS[FIELDS[field]!] * idf * ((tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / avg)));
   }
 
-  #termScores(term: string): Map<number, number> {
-    const byDoc = this.#live(term);
+  #termScores(term: string, within: ReadonlySet<number> | undefined): Map<number, number> {
+    const byDoc = this.#live(term, false);
     const idf = this.#idf(byDoc.size);
     const out = new Map<number, number>();
     for (const [doc, list] of byDoc) {
-      const lengths = this.record(doc).lengths;
+      const record = this.#kept(doc, within);
+      if (!record) continue;
       let score = 0;
-      for (const p of list) score += this.#fieldScore(idf, p.tf, p.field, lengths[p.field]!);
+      for (const p of list) score += this.#fieldScore(idf, p.tf, p.field, record.lengths[p.field]!);
       out.set(doc, score);
     }
     return out;
   }
 
   /** Documents where the terms stand at their offsets in one field; scored as a term whose idf is the terms' summed idf. */
-  #phraseScores(terms: readonly string[], offsets: readonly number[]): Map<number, number> {
-    const lists = terms.map((t) => this.#live(t));
+  #phraseScores(terms: readonly string[], offsets: readonly number[], within: ReadonlySet<number> | undefined): Map<number, number> {
+    const lists = terms.map((t) => this.#live(t, true));
     const idf = lists.reduce((sum, l) => sum + this.#idf(l.size), 0);
     const out = new Map<number, number>();
     const [first, ...rest] = lists;
     for (const [doc, postings] of first!) {
       if (!rest.every((l) => l.has(doc))) continue;
-      const lengths = this.record(doc).lengths;
+      const record = this.#kept(doc, within);
+      if (!record) continue;
       let score = 0;
       for (const p of postings) {
         const others = rest.map((l) => new Set(l.get(doc)!.find((q) => q.field === p.field)?.positions ?? []));
         const tf = p.positions.filter((at) => others.every((set, i) => set.has(at + offsets[i + 1]!))).length;
-        if (tf > 0) score += this.#fieldScore(idf, tf, p.field, lengths[p.field]!);
+        if (tf > 0) score += this.#fieldScore(idf, tf, p.field, record.lengths[p.field]!);
       }
       if (score > 0) out.set(doc, score);
     }

@@ -95,7 +95,8 @@ function encodePostings(list: readonly Posting[]): Buffer {
   return w.bytes();
 }
 
-function decodePostings(bytes: Uint8Array): Posting[] {
+/** Without `withPositions` the positions are skipped, not kept: most queries need only the frequencies. */
+function decodePostings(bytes: Uint8Array, withPositions: boolean): Posting[] {
   const r = new VarintReader(bytes);
   const out: Posting[] = new Array(r.read());
   let doc = 0;
@@ -103,9 +104,12 @@ function decodePostings(bytes: Uint8Array): Posting[] {
     doc += r.read();
     const field = r.read();
     const tf = r.read();
-    const positions: number[] = new Array(tf);
+    const positions: number[] = withPositions ? new Array(tf) : [];
     let pos = 0;
-    for (let j = 0; j < tf; j++) positions[j] = pos += r.read();
+    for (let j = 0; j < tf; j++) {
+      pos += r.read();
+      if (withPositions) positions[j] = pos;
+    }
     out[i] = { doc, field, tf, positions };
   }
   return out;
@@ -157,9 +161,14 @@ export class SegmentFile implements Segment {
     return { key, kind, userId, sessionId, itemId, role, timestamp, lengths };
   }
 
-  postings(term: string): Posting[] {
+  postings(term: string, positions = true): Posting[] {
     const i = this.#termIndex.get(term);
-    return i === undefined ? [] : decodePostings(this.#read(this.#meta.postings[i]!));
+    return i === undefined ? [] : decodePostings(this.#read(this.#meta.postings[i]!), positions);
+  }
+
+  postingsSize(term: string): number {
+    const i = this.#termIndex.get(term);
+    return i === undefined ? 0 : this.#meta.postings[i]![1];
   }
 
   terms(prefix: string): string[] {

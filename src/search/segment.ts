@@ -31,7 +31,10 @@ export interface DocRecord {
 export interface Segment {
   readonly docCount: number;
   doc(ordinal: number): DocRecord;
-  postings(term: string): Posting[];
+  /** A term's postings; without `positions` (only phrases need them) their `positions` may be empty. */
+  postings(term: string, positions?: boolean): Posting[];
+  /** How large a term's postings are (entries or bytes, 0 when absent), without reading them: to order a query's clauses. */
+  postingsSize(term: string): number;
   /** Every term starting with `prefix`, sorted. */
   terms(prefix: string): string[];
   /** The stored text of a document's fields. */
