@@ -6,8 +6,16 @@ export interface PgResult<R> {
   rows: R[];
 }
 
+/** With a name, the statement is prepared once per connection and reused. */
+export interface PgQuery {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
 export interface PgQueryable {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<R>>;
+  query<R = Record<string, unknown>>(query: PgQuery): Promise<PgResult<R>>;
 }
 
 export interface PgNotification {
@@ -22,6 +30,7 @@ export interface PgPoolClient extends PgQueryable {
   on(event: 'notification', listener: (message: PgNotification) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
+  removeListener(event: 'error', listener: (err: Error) => void): unknown;
   removeAllListeners(event?: string): unknown;
 }
 

@@ -18,22 +18,22 @@ export interface CommitListenerOptions {
 
 /**
  * LISTENs on a connection of its own for the heads that `append_events`
- * NOTIFYs at commit, and re-establishes the connection when it breaks.
+ * NOTIFYs at commit. Connects when made, and again whenever the connection
+ * breaks; after each connect it reports the current head, since NOTIFYs sent
+ * while nobody listened are gone.
  */
 export class CommitListener {
   readonly #o: CommitListenerOptions;
   #client: PgPoolClient | undefined;
   #retryMs = FIRST_RETRY_MS;
   #timer: NodeJS.Timeout | undefined;
+  /** A failure was reported and no connect has succeeded since: do not report every retry. */
+  #failing = false;
   #closed = false;
 
   constructor(options: CommitListenerOptions) {
     this.#o = options;
-  }
-
-  /** Connects and listens; rejects when that fails. */
-  async start(): Promise<void> {
-    await this.#connect();
+    this.#attempt();
   }
 
   async close(): Promise<void> {
@@ -42,6 +42,22 @@ export class CommitListener {
     const client = this.#client;
     this.#client = undefined;
     if (client) discard(client);
+  }
+
+  #attempt(): void {
+    this.#connect()
+      .then(async () => {
+        this.#retryMs = FIRST_RETRY_MS;
+        this.#failing = false;
+        this.#o.onHead(await this.#o.readHead());
+      })
+      .catch((err: unknown) => {
+        // A head that cannot be read on a fresh connection is read again with the next commit.
+        if (this.#closed || this.#client) return;
+        if (!this.#failing) this.#o.onLost(err instanceof Error ? err : new Error(String(err)));
+        this.#failing = true;
+        this.#retry();
+      });
   }
 
   async #connect(): Promise<void> {
@@ -72,19 +88,8 @@ export class CommitListener {
 
   #retry(): void {
     if (this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#connect()
-        .then(async () => {
-          this.#retryMs = FIRST_RETRY_MS;
-          this.#o.onHead(await this.#o.readHead());
-        })
-        .catch(() => {
-          // The server is still away (or the head read failed on a fresh connection: it will be read on the next commit).
-          if (this.#client) return;
-          this.#retryMs = Math.min(this.#retryMs * 2, MAX_RETRY_MS);
-          this.#retry();
-        });
-    }, this.#retryMs);
+    this.#timer = setTimeout(() => this.#attempt(), this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, MAX_RETRY_MS);
   }
 }
 

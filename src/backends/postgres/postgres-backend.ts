@@ -1,4 +1,4 @@
-import { Subject } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError } from '../../errors.js';
 import type { Monitor } from '../../engine/monitor.js';
@@ -6,7 +6,7 @@ import { assertEventId, assertStreamId } from '../../engine/validation.js';
 import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, RecordedEvent } from '../../types.js';
 import { type StoredRef, checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
 import type { BackendCapabilities, BackendContext, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
-import type { PgPool } from './driver.js';
+import type { PgPool, PgPoolClient, PgQuery } from './driver.js';
 import { pgFailure, serverName } from './errors.js';
 import { CommitListener } from './notifications.js';
 import { type Statements, assertSchemaName, commitChannel, ensureSchema, statements, withConnection } from './schema.js';
@@ -53,6 +53,11 @@ interface PendingAppend {
   reject(err: unknown): void;
 }
 
+interface Writer {
+  client: PgPoolClient;
+  onError(err: Error): void;
+}
+
 interface PendingPurge {
   kind: 'purge';
   streamId: string;
@@ -63,8 +68,8 @@ interface PendingPurge {
 /** Write it, or settle it without writing (a conflict, a purged stream, a retry of a stored append). */
 type Decision = { write: true } | { write: false; settle(): void };
 
+/** One per entry, in entry order. */
 interface AppendRow {
-  entry: number;
   ok: boolean;
   version: string;
   purged: boolean;
@@ -87,12 +92,13 @@ interface EventRow {
 /**
  * The event log in PostgreSQL, for apps whose servers share one database.
  *
- * Appends queue in this process and are committed in groups: one call of the
- * schema's `append_events` function (one round trip, one transaction, one WAL
- * flush) commits every append queued while the previous group was in flight.
- * The function locks the `head` row first, so writers of every process commit
- * one after another and positions become visible in the order they were handed
- * out: a reader that has seen position P has seen everything below it.
+ * Appends queue in this process and are committed in groups, on a connection
+ * kept for writing: one call of the schema's `append_events` function (one
+ * round trip, one transaction, one WAL flush) commits every append queued
+ * while the previous group was in flight. The function takes the schema's
+ * writer lock first, so writers of every process commit one after another and
+ * positions become visible in the order they were handed out: a reader that
+ * has seen position P has seen everything below it.
  *
  * The append rules (append-rules.ts) run here, on the stream state this process
  * last saw (or "new stream" when it saw none). The function checks that state
@@ -103,7 +109,11 @@ export class PostgresBackend implements StorageBackend {
   readonly kind = 'postgres';
   readonly supports: BackendCapabilities = { crossProcess: true, persistent: true, durability: ['always', 'none'], liveCrossProcess: true };
   readonly #commits = new Subject<number>();
-  readonly commits$ = this.#commits.asObservable();
+  /** Subscribing starts the LISTEN connection: a process that never follows commits never receives NOTIFYs. */
+  readonly commits$ = new Observable<number>((subscriber) => {
+    this.#listen();
+    return this.#commits.subscribe(subscriber);
+  });
   readonly #pool: PgPool;
   readonly #schema: string;
   readonly #sync: boolean;
@@ -114,6 +124,8 @@ export class PostgresBackend implements StorageBackend {
   readonly #known = new Map<string, StreamState>();
   readonly #queue: Array<PendingAppend | PendingPurge> = [];
   #committing: Promise<void> | undefined;
+  /** The connection appends and purges run on, one at a time. */
+  #writer: Writer | undefined;
   #listener: CommitListener | undefined;
   #monitor: Monitor | undefined;
   #lastHead = 0;
@@ -142,17 +154,7 @@ export class PostgresBackend implements StorageBackend {
     if (this.#endPool) this.#pool.on('error', (err) => this.#report('pool', pgFailure(err, this.#server, 'holding an idle connection')));
     try {
       await withConnection(this.#pool, (client) => ensureSchema(client, this.#schema));
-      const listener = new CommitListener({
-        pool: this.#pool,
-        listen: this.#sql.listen,
-        channel: commitChannel(this.#schema),
-        onHead: (head) => this.#announce(head),
-        readHead: () => this.headPosition(),
-        onLost: (err) => this.#report('listen', pgFailure(err, this.#server, 'listening for commits')),
-      });
       this.#state = 'open';
-      await listener.start();
-      this.#listener = listener;
     } catch (err) {
       this.#state = 'closed';
       if (this.#endPool) await this.#pool.end().catch(() => undefined);
@@ -165,6 +167,7 @@ export class PostgresBackend implements StorageBackend {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     while (this.#committing) await this.#committing;
+    if (this.#writer) this.#dropWriter(this.#writer);
     await this.#listener?.close();
     this.#commits.complete();
     if (this.#endPool) await this.#pool.end().catch(() => undefined);
@@ -273,7 +276,7 @@ export class PostgresBackend implements StorageBackend {
     const params = groupParams(group, assumed, decisions, this.#sync, commitChannel(this.#schema));
     let rows: AppendRow[];
     try {
-      rows = (await this.#pool.query<AppendRow>(this.#sql.append, params)).rows;
+      rows = await this.#write<AppendRow>({ ...this.#sql.append, values: params });
     } catch (err) {
       // Whether it committed is unknown: forget what we knew of these streams.
       for (const p of group) this.#known.delete(p.streamId);
@@ -283,8 +286,7 @@ export class PostgresBackend implements StorageBackend {
     }
     const again: PendingAppend[] = [];
     let head = 0;
-    for (const row of rows) {
-      const i = row.entry - 1;
+    for (const [i, row] of rows.entries()) {
       const p = group[i]!;
       const decision = decisions[i]!;
       if (row.ok && decision.write) {
@@ -312,7 +314,7 @@ export class PostgresBackend implements StorageBackend {
 
   async #purge(p: PendingPurge): Promise<void> {
     try {
-      const { rows } = await this.#pool.query<{ version: string; erased: string }>(this.#sql.purge, [p.streamId]);
+      const rows = await this.#write<{ version: string; erased: string }>({ ...this.#sql.purge, values: [p.streamId] });
       const row = rows[0];
       if (!row) throw purgeNotFound(p.streamId);
       const version = Number(row.version);
@@ -322,6 +324,34 @@ export class PostgresBackend implements StorageBackend {
       this.#known.delete(p.streamId);
       p.reject(this.#failure(err, `purging stream ${p.streamId}`));
     }
+  }
+
+  /** Runs a statement on the writer connection; a failure may have broken it, so it is not reused. */
+  async #write<R>(query: PgQuery): Promise<R[]> {
+    const writer = this.#writer ?? (await this.#checkOutWriter());
+    try {
+      return (await writer.client.query<R>(query)).rows;
+    } catch (err) {
+      this.#dropWriter(writer, err instanceof Error ? err : true);
+      throw err;
+    }
+  }
+
+  async #checkOutWriter(): Promise<Writer> {
+    const client = await this.#pool.connect();
+    // A connection that breaks while idle says so here; the next write takes a new one.
+    const writer: Writer = { client, onError: (err) => this.#dropWriter(writer, err) };
+    client.on('error', writer.onError);
+    this.#writer = writer;
+    return writer;
+  }
+
+  /** Gives the writer connection back to the pool; with an error, the pool closes it. */
+  #dropWriter(writer: Writer, err?: Error | boolean): void {
+    if (this.#writer !== writer) return;
+    this.#writer = undefined;
+    writer.client.removeListener('error', writer.onError);
+    writer.client.release(err);
   }
 
   #remember(streamId: string, state: StreamState): void {
@@ -339,10 +369,10 @@ export class PostgresBackend implements StorageBackend {
     this.#commits.next(head);
   }
 
-  async #query<R>(text: string, values: unknown[], doing: string): Promise<R[]> {
+  async #query<R>(statement: { name: string; text: string }, values: unknown[], doing: string): Promise<R[]> {
     this.#assertOpen();
     try {
-      return (await this.#pool.query<R>(text, values)).rows;
+      return (await this.#pool.query<R>({ ...statement, values })).rows;
     } catch (err) {
       // A read that was running when close() ended the pool.
       if (this.#state === 'closed') throw closedError();
@@ -354,6 +384,19 @@ export class PostgresBackend implements StorageBackend {
     const failure = pgFailure(err, this.#server, doing);
     if (failure.code === ErrorCode.IO) this.#report(doing, failure);
     return failure;
+  }
+
+  /** Starts the LISTEN connection once, on the first subscription to commits$. */
+  #listen(): void {
+    if (this.#listener || this.#state !== 'open') return;
+    this.#listener = new CommitListener({
+      pool: this.#pool,
+      listen: this.#sql.listen,
+      channel: commitChannel(this.#schema),
+      onHead: (head) => this.#announce(head),
+      readHead: () => this.headPosition(),
+      onLost: (err) => this.#report('listen', pgFailure(err, this.#server, 'listening for commits')),
+    });
   }
 
   #report(op: string, err: FfcdbError): void {
@@ -382,14 +425,13 @@ function decide(p: PendingAppend, state: StreamState, stored: ReadonlyMap<string
   }
 }
 
-/** The arguments of append_events: per entry, per caller-supplied id, and per event to write. */
+/** The arguments of append_events: per entry, the caller-supplied ids to look up, the events to write. */
 function groupParams(group: PendingAppend[], assumed: StreamState[], decisions: Decision[], sync: boolean, channel: string): unknown[] {
   const stream: string[] = [];
   const version: number[] = [];
-  const write: boolean[] = [];
-  const supEntry: number[] = [];
+  const count: number[] = [];
+  const supCount: number[] = [];
   const supId: string[] = [];
-  const evEntry: number[] = [];
   const id: string[] = [];
   const type: string[] = [];
   const schemaVersion: number[] = [];
@@ -397,17 +439,17 @@ function groupParams(group: PendingAppend[], assumed: StreamState[], decisions: 
   const data: Buffer[] = [];
   const metadata: Buffer[] = [];
   group.forEach((p, i) => {
-    const entry = i + 1;
+    const write = decisions[i]!.write;
     stream.push(p.streamId);
     version.push(assumed[i]!.version);
-    write.push(decisions[i]!.write);
+    count.push(write ? p.events.length : 0);
+    let supplied = 0;
     p.events.forEach((e, j) => {
       if (e.idSupplied) {
-        supEntry.push(entry);
+        supplied++;
         supId.push(e.id);
       }
-      if (!decisions[i]!.write) return;
-      evEntry.push(entry);
+      if (!write) return;
       id.push(e.id);
       type.push(e.type);
       schemaVersion.push(e.schemaVersion);
@@ -415,8 +457,9 @@ function groupParams(group: PendingAppend[], assumed: StreamState[], decisions: 
       data.push(p.data[j]!);
       metadata.push(p.metadata[j]!);
     });
+    supCount.push(supplied);
   });
-  return [stream, version, write, supEntry, supId, evEntry, id, type, schemaVersion, ts, data, metadata, sync, channel];
+  return [stream, version, count, supCount, supId, id, type, schemaVersion, ts, data, metadata, sync, channel];
 }
 
 function firstPage(limit: number | undefined): number {

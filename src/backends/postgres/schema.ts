@@ -3,12 +3,13 @@
  * when missing and recognised by their format row when present.
  *
  * - `events`: one row per event; data and metadata are msgpack (the flatfile
- *   codec's), so every JsonValue (binary included) reads back exactly.
- * - `streams`: each stream's version and last timestamp, and the tombstone flag
- *   of a purged stream (its events are deleted, this row stays).
- * - `head`: one row, the last position handed out. Every append and purge locks
- *   it first (`SELECT ... FOR UPDATE`), which serialises writers across
- *   processes: see `append_events`.
+ *   codec's), so every JsonValue (binary included) reads back exactly. A
+ *   stream's version and last timestamp are its last row's.
+ * - `tombstones`: each purged stream and the version it had (its events are deleted).
+ * - `head`: the head as of the last purge; the head is the greater of it and
+ *   the last event's position.
+ * Appends and purges run in functions that take one advisory lock per schema
+ * first, which serialises writers across processes: see `append_events`.
  * - `ffcdb_format`: one row naming the format and its version.
  */
 import { ErrorCode, FfcdbError } from '../../errors.js';
@@ -40,20 +41,23 @@ export function commitChannel(schema: string): string {
   return `ffcdb_commits_${schema}`;
 }
 
+const LOCK_CLASS = 0x0ffcdb;
+
+/**
+ * The advisory lock that serialises every writer of a schema (appends, purges,
+ * creating it): an advisory key pair, the first half ours, the second a hash of
+ * the schema's name (a collision only makes two schemas take turns).
+ */
+function writerLock(schema: string): string {
+  return `pg_advisory_xact_lock(${LOCK_CLASS}, hashtext('ffcdb schema ${schema}'))`;
+}
+
 function ddl(schema: string): string {
   const s = ident(schema);
   return `
 CREATE SCHEMA IF NOT EXISTS ${s};
 CREATE TABLE ${s}.ffcdb_format (format text NOT NULL, version integer NOT NULL);
 INSERT INTO ${s}.ffcdb_format VALUES ('${FORMAT}', ${FORMAT_VERSION});
-CREATE TABLE ${s}.head (one boolean PRIMARY KEY DEFAULT true CHECK (one), position bigint NOT NULL);
-INSERT INTO ${s}.head (position) VALUES (0);
-CREATE TABLE ${s}.streams (
-  stream_id text COLLATE "C" PRIMARY KEY,
-  version bigint NOT NULL,
-  last_ts bigint NOT NULL,
-  purged boolean NOT NULL DEFAULT false
-);
 CREATE TABLE ${s}.events (
   position bigint PRIMARY KEY,
   stream_id text COLLATE "C" NOT NULL,
@@ -67,112 +71,119 @@ CREATE TABLE ${s}.events (
   UNIQUE (stream_id, version),
   UNIQUE (stream_id, id)
 );
+CREATE TABLE ${s}.tombstones (stream_id text COLLATE "C" PRIMARY KEY, version bigint NOT NULL);
+-- The head as of the last purge, so that purging the last events never hands their positions out again.
+CREATE TABLE ${s}.head (one boolean PRIMARY KEY DEFAULT true CHECK (one), position bigint NOT NULL);
+INSERT INTO ${s}.head (position) VALUES (0);
 
--- Appends a group of appends (at most one per stream) in one round trip and one
+CREATE FUNCTION ${s}.head_position() RETURNS bigint
+LANGUAGE sql STABLE AS $fn$
+  SELECT greatest((SELECT e.position FROM ${s}.events e ORDER BY e.position DESC LIMIT 1), (SELECT h.position FROM ${s}.head h))
+$fn$;
+
+-- A stream's version and last timestamp are its last event's; a purged
+-- stream's version is in its tombstone; a stream never written is at 0.
+CREATE FUNCTION ${s}.stream_state(p_stream text) RETURNS TABLE (version bigint, ts bigint, purged boolean)
+LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce(e.version, t.version, 0), coalesce(e.ts, 0), t.version IS NOT NULL
+  FROM (SELECT) one
+  LEFT JOIN LATERAL (SELECT x.version, x.ts FROM ${s}.events x WHERE x.stream_id = p_stream ORDER BY x.version DESC LIMIT 1) e ON true
+  LEFT JOIN ${s}.tombstones t ON e.version IS NULL AND t.stream_id = p_stream
+$fn$;
+
+-- Commits a group of appends (at most one per stream) in one round trip and one
 -- transaction. The caller applied the append rules (append-rules.ts) to the
--- stream state it assumed (p_assumed: version, not purged, none of its supplied
--- ids stored); this checks each assumption under the head lock and writes the
--- entries whose assumption holds and that the caller decided to write. Every
+-- state it assumed for each stream (p_assumed: that version, not purged, none
+-- of the supplied ids stored) and sends the events of the entries it decided to
+-- write (p_count of them; 0: only check). Under the writer lock, each entry's
+-- assumption is checked and, where it holds, its events are written; every
 -- entry comes back with the actual state, so the caller can settle it or decide
--- again. Holding the head lock until commit hands out positions in commit order.
+-- again.
 CREATE FUNCTION ${s}.append_events(
-  p_stream text[], p_assumed bigint[], p_write boolean[],
-  p_sup_entry integer[], p_sup_id text[],
-  p_ev_entry integer[], p_id text[], p_type text[], p_schema_version integer[], p_ts bigint[], p_data bytea[], p_metadata bytea[],
+  p_stream text[], p_assumed bigint[], p_count integer[], p_sup_count integer[], p_sup_id text[],
+  p_id text[], p_type text[], p_schema_version integer[], p_ts bigint[], p_data bytea[], p_metadata bytea[],
   p_sync boolean, p_channel text)
-RETURNS TABLE (entry integer, ok boolean, version bigint, purged boolean, first_position bigint, refs jsonb)
+RETURNS TABLE (ok boolean, version bigint, purged boolean, first_position bigint, refs jsonb)
 LANGUAGE plpgsql AS $fn$
-#variable_conflict use_column
 DECLARE
   v_head bigint;
-  v_new bigint;
+  v_next bigint;
+  v_state record;
+  v_event integer := 1;
+  v_sup integer := 1;
+  n integer;
 BEGIN
   IF NOT p_sync THEN
     PERFORM set_config('synchronous_commit', 'off', true);
   ELSIF current_setting('synchronous_commit') = 'off' THEN
     PERFORM set_config('synchronous_commit', 'on', true);
   END IF;
-  -- Waits for the writer before us to commit. Each statement below takes a new
-  -- snapshot (read committed), so it sees that writer's commit.
-  SELECT h.position INTO v_head FROM ${s}.head h FOR UPDATE;
-  RETURN QUERY
-  WITH entries AS (
-    SELECT x.entry::integer AS entry, x.stream_id, x.assumed, x.write,
-           coalesce(st.version, 0) AS cur, coalesce(st.purged, false) AS purged, coalesce(st.last_ts, 0) AS last_ts
-    FROM unnest(p_stream, p_assumed, p_write) WITH ORDINALITY AS x(stream_id, assumed, write, entry)
-    LEFT JOIN ${s}.streams st ON st.stream_id = x.stream_id
-  ), stored AS (
-    SELECT u.entry, jsonb_agg(jsonb_build_array(e.id, e.version, e.position)) AS refs
-    FROM unnest(p_sup_entry, p_sup_id) AS u(entry, id)
-    JOIN entries en ON en.entry = u.entry
-    JOIN ${s}.events e ON e.stream_id = en.stream_id AND e.id = u.id
-    GROUP BY u.entry
-  ), checked AS (
-    SELECT en.*, k.refs, (en.cur = en.assumed AND NOT en.purged AND k.refs IS NULL) AS ok
-    FROM entries en LEFT JOIN stored k ON k.entry = en.entry
-  ), ev AS (
-    SELECT u.*, row_number() OVER (PARTITION BY u.entry ORDER BY u.ord) AS k
-    FROM unnest(p_ev_entry, p_id, p_type, p_schema_version, p_ts, p_data, p_metadata) WITH ORDINALITY
-      AS u(entry, id, type, schema_version, ts, data, metadata, ord)
-  ), sizes AS (
-    SELECT ev.entry, count(*) AS n, max(ev.ts) AS max_ts FROM ev GROUP BY ev.entry
-  ), placed AS (
-    SELECT c.entry, c.stream_id, c.assumed, c.last_ts, z.n, z.max_ts,
-           v_head + (sum(z.n) OVER (ORDER BY c.entry))::bigint - z.n AS before
-    FROM checked c JOIN sizes z ON z.entry = c.entry
-    WHERE c.ok AND c.write
-  ), inserted AS (
-    INSERT INTO ${s}.events (position, stream_id, version, id, type, schema_version, ts, data, metadata)
-    SELECT p.before + ev.k, p.stream_id, p.assumed + ev.k, ev.id, ev.type, ev.schema_version,
-           greatest(ev.ts, p.last_ts), ev.data, ev.metadata
-    FROM ev JOIN placed p ON p.entry = ev.entry
-  ), advanced AS (
-    INSERT INTO ${s}.streams (stream_id, version, last_ts)
-    SELECT p.stream_id, p.assumed + p.n, greatest(p.max_ts, p.last_ts) FROM placed p
-    ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, last_ts = excluded.last_ts
-  )
-  SELECT c.entry, c.ok, c.cur, c.purged, p.before + 1, c.refs
-  FROM checked c LEFT JOIN placed p ON p.entry = c.entry
-  ORDER BY c.entry;
-
-  SELECT max(e.position) INTO v_new FROM ${s}.events e WHERE e.position > v_head;
-  IF v_new IS NOT NULL THEN
-    UPDATE ${s}.head SET position = v_new;
+  -- Waits for the writer before us: transaction locks are released only after
+  -- the commit is visible, so positions become visible in the order they are
+  -- handed out. Each statement after it takes a new snapshot (read committed),
+  -- which sees that writer's commit.
+  PERFORM ${writerLock(schema)};
+  v_head := ${s}.head_position();
+  v_next := v_head;
+  FOR i IN 1 .. cardinality(p_stream) LOOP
+    n := p_count[i];
+    SELECT * INTO v_state FROM ${s}.stream_state(p_stream[i]);
+    refs := NULL;
+    IF p_sup_count[i] > 0 THEN
+      SELECT jsonb_agg(jsonb_build_array(e.id, e.version, e.position)) INTO refs
+      FROM unnest(p_sup_id[v_sup : v_sup + p_sup_count[i] - 1]) AS u(id)
+      JOIN ${s}.events e ON e.stream_id = p_stream[i] AND e.id = u.id;
+      v_sup := v_sup + p_sup_count[i];
+    END IF;
+    ok := v_state.version = p_assumed[i] AND NOT v_state.purged AND refs IS NULL;
+    version := v_state.version;
+    purged := v_state.purged;
+    first_position := NULL;
+    IF ok AND n > 0 THEN
+      INSERT INTO ${s}.events (position, stream_id, version, id, type, schema_version, ts, data, metadata)
+      SELECT v_next + u.k, p_stream[i], v_state.version + u.k, u.id, u.type, u.schema_version, greatest(u.ts, v_state.ts), u.data, u.metadata
+      FROM unnest(p_id[v_event : v_event + n - 1], p_type[v_event : v_event + n - 1], p_schema_version[v_event : v_event + n - 1],
+                  p_ts[v_event : v_event + n - 1], p_data[v_event : v_event + n - 1], p_metadata[v_event : v_event + n - 1])
+           WITH ORDINALITY AS u(id, type, schema_version, ts, data, metadata, k);
+      first_position := v_next + 1;
+      v_next := v_next + n;
+    END IF;
+    v_event := v_event + n;
+    RETURN NEXT;
+  END LOOP;
+  IF v_next > v_head THEN
     -- Delivered at commit, in commit order, to every process listening.
-    PERFORM pg_notify(p_channel, v_new::text);
+    PERFORM pg_notify(p_channel, v_next::text);
   END IF;
 END
 $fn$;
 
--- Deletes a stream's events and marks its row purged, under the head lock like
--- an append, durably whatever the session's synchronous_commit. No row: the
--- stream never existed.
+-- Deletes a stream's events and leaves its tombstone, under the writer lock,
+-- durably whatever the session's synchronous_commit. No row: the stream never
+-- existed.
 CREATE FUNCTION ${s}.purge_stream(p_stream text)
 RETURNS TABLE (version bigint, erased bigint)
 LANGUAGE plpgsql AS $fn$
-#variable_conflict use_column
 DECLARE
-  v_version bigint;
-  v_purged boolean;
-  v_erased bigint;
+  v_state record;
 BEGIN
   IF current_setting('synchronous_commit') = 'off' THEN
     PERFORM set_config('synchronous_commit', 'on', true);
   END IF;
-  PERFORM 1 FROM ${s}.head FOR UPDATE;
-  SELECT st.version, st.purged INTO v_version, v_purged FROM ${s}.streams st WHERE st.stream_id = p_stream;
-  IF v_version IS NULL THEN
+  PERFORM ${writerLock(schema)};
+  SELECT * INTO v_state FROM ${s}.stream_state(p_stream);
+  IF v_state.version = 0 THEN
     RETURN;
   END IF;
-  IF v_purged THEN
-    RETURN QUERY SELECT v_version, 0::bigint;
-    RETURN;
+  version := v_state.version;
+  erased := 0;
+  IF NOT v_state.purged THEN
+    UPDATE ${s}.head SET position = ${s}.head_position();
+    DELETE FROM ${s}.events e WHERE e.stream_id = p_stream;
+    GET DIAGNOSTICS erased = ROW_COUNT;
+    INSERT INTO ${s}.tombstones VALUES (p_stream, v_state.version);
   END IF;
-  DELETE FROM ${s}.events e WHERE e.stream_id = p_stream;
-  GET DIAGNOSTICS v_erased = ROW_COUNT;
-  -- The tombstone keeps the version; the last timestamp belonged to the erased events.
-  UPDATE ${s}.streams st SET purged = true, last_ts = 0 WHERE st.stream_id = p_stream;
-  RETURN QUERY SELECT v_version, v_erased;
+  RETURN NEXT;
 END
 $fn$;
 `;
@@ -187,7 +198,7 @@ $fn$;
 export async function ensureSchema(client: PgPoolClient, schema: string): Promise<void> {
   await client.query('BEGIN');
   try {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ffcdb schema ${schema}`]);
+    await client.query(`SELECT ${writerLock(schema)}`);
     const { rows } = await client.query<{ relname: string }>(
       `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') ORDER BY c.relname`,
@@ -220,19 +231,20 @@ export async function ensureSchema(client: PgPoolClient, schema: string): Promis
   }
 }
 
-/** The statements the backend runs, for one schema. */
+/** The statements the backend runs, for one schema: prepared once per connection (the name carries the schema). */
 export function statements(schema: string) {
   const s = ident(schema);
   const columns = 'position, stream_id, version, id, type, schema_version, ts, data, metadata';
+  const named = (name: string, text: string) => ({ name: `ffcdb_${name}_${schema}`, text });
   return {
-    append: `SELECT entry, ok, version, purged, first_position, refs FROM ${s}.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    purge: `SELECT version, erased FROM ${s}.purge_stream($1)`,
-    head: `SELECT position FROM ${s}.head`,
-    streamVersion: `SELECT version FROM ${s}.streams WHERE stream_id = $1`,
+    append: named('append', `SELECT ok, version, purged, first_position, refs FROM ${s}.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`),
+    purge: named('purge', `SELECT version, erased FROM ${s}.purge_stream($1)`),
+    head: named('head', `SELECT ${s}.head_position() AS position`),
+    streamVersion: named('version', `SELECT version FROM ${s}.stream_state($1)`),
     // Keyset pages: each starts where the last ended, on the (stream_id, version) and position indexes.
-    readForward: `SELECT ${columns} FROM ${s}.events WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3`,
-    readBackward: `SELECT ${columns} FROM ${s}.events WHERE stream_id = $1 AND version <= $2 ORDER BY version DESC LIMIT $3`,
-    readAll: `SELECT ${columns} FROM ${s}.events WHERE position >= $1 ORDER BY position LIMIT $2`,
+    readForward: named('forward', `SELECT ${columns} FROM ${s}.events WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3`),
+    readBackward: named('backward', `SELECT ${columns} FROM ${s}.events WHERE stream_id = $1 AND version <= $2 ORDER BY version DESC LIMIT $3`),
+    readAll: named('all', `SELECT ${columns} FROM ${s}.events WHERE position >= $1 ORDER BY position LIMIT $2`),
     listen: `LISTEN ${ident(commitChannel(schema))}`,
   };
 }
