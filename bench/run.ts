@@ -32,6 +32,8 @@ const ORDER = [
   'chat-sessions-list',
   'chat-context-as-of',
   'chat-document-upload',
+  'postgres-append',
+  'postgres-concurrent-append',
 ];
 
 const scenariosDir = fileURLToPath(new URL('./scenarios/', import.meta.url));

@@ -9,6 +9,7 @@ export { openStore } from './open-store.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { FlatfileBackend } from './backends/flatfile/flatfile-backend.js';
 export type { FlatfileOptions } from './backends/flatfile/flatfile-backend.js';
+export { PostgresBackend, type PostgresBackendOptions, type PostgresDurability } from './backends/postgres/postgres-backend.js';
 export { ChatStore, openChatStore } from './chat/chat-store.js';
 export type { ChatStoreOptions, ProjectionsControl } from './chat/chat-store.js';
 export type { ReadOptions, WriteOptions } from './chat/chat-core.js';
