@@ -46,6 +46,10 @@ export class MemorySegment implements Segment {
     return this.#docs[ordinal]!;
   }
 
+  userOf(ordinal: number): string {
+    return this.#docs[ordinal]!.userId;
+  }
+
   postings(term: string): Posting[] {
     return this.#postings.get(term) ?? [];
   }

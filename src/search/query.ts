@@ -66,7 +66,7 @@ export function runQuery(index: IndexView, userId: string, query: string, option
   assertEntityId(userId, 'userId');
   const opts = checkOptions(options);
   const parsed = parseQuery(query, index.stem);
-  const run = new QueryRun(index, (r) => passes(r, userId, opts, index.registry));
+  const run = new QueryRun(index, userId, (r) => passes(r, userId, opts, index.registry));
   const positive = parsed.clauses.filter((c) => !c.exclude);
   const scored: Map<number, number>[] = positive.map(() => new Map());
   const candidates = new Map<number, number>();
@@ -134,16 +134,18 @@ class QueryRun {
   readonly matched = new Set<string>();
   readonly #sources: SegmentSource[];
   readonly #base: number[] = [];
-  /** Per term, its live postings by document; `positions` tells whether they were decoded. */
-  readonly #postings = new Map<string, { byDoc: Map<number, Posting[]>; positions: boolean }>();
+  /** Per term, its live documents and the user's live postings by document; `positions` tells whether they were decoded. */
+  readonly #postings = new Map<string, Live & { positions: boolean }>();
+  readonly #userId: string;
   readonly #records = new Map<number, DocRecord | null>();
   readonly #keep: (record: DocRecord) => boolean;
   readonly #n: number;
   readonly #avg: number[];
 
   /** `keep`: the filters; documents it refuses still count in the statistics, but are never scored. */
-  constructor(index: IndexView, keep: (record: DocRecord) => boolean) {
+  constructor(index: IndexView, userId: string, keep: (record: DocRecord) => boolean) {
     this.#sources = index.sources();
+    this.#userId = userId;
     this.#keep = keep;
     let base = 0;
     for (const s of this.#sources) {
@@ -216,22 +218,33 @@ class QueryRun {
     return [this.#sources[i]!.segment, doc - this.#base[i]!];
   }
 
-  /** A term's live postings by document (fields in order). */
-  #live(term: string, positions: boolean): Map<number, Posting[]> {
+  /**
+   * A term's live postings of the user's documents, by document (fields in
+   * order), and its document frequency over every user's live documents (the
+   * statistics are the whole index's, the postings kept only the user's).
+   */
+  #live(term: string, positions: boolean): Live {
     const cached = this.#postings.get(term);
-    if (cached && (cached.positions || !positions)) return cached.byDoc;
+    if (cached && (cached.positions || !positions)) return cached;
     const byDoc = new Map<number, Posting[]>();
+    let df = 0;
     this.#sources.forEach(({ segment, dead }, i) => {
+      let last = -1;
       for (const p of segment.postings(term, positions)) {
         if (dead.has(p.doc)) continue;
+        // A document's postings are adjacent (one per field).
+        if (p.doc !== last) df++;
+        last = p.doc;
+        if (segment.userOf(p.doc) !== this.#userId) continue;
         const doc = this.#base[i]! + p.doc;
         const list = byDoc.get(doc);
         if (list) list.push(p);
         else byDoc.set(doc, [p]);
       }
     });
-    this.#postings.set(term, { byDoc, positions });
-    return byDoc;
+    const live = { df, byDoc, positions };
+    this.#postings.set(term, live);
+    return live;
   }
 
   #idf(df: number): number {
@@ -245,8 +258,8 @@ class QueryRun {
   }
 
   #termScores(term: string, within: ReadonlySet<number> | undefined): Map<number, number> {
-    const byDoc = this.#live(term, false);
-    const idf = this.#idf(byDoc.size);
+    const { df, byDoc } = this.#live(term, false);
+    const idf = this.#idf(df);
     const out = new Map<number, number>();
     for (const [doc, list] of byDoc) {
       const record = this.#kept(doc, within);
@@ -260,8 +273,9 @@ class QueryRun {
 
   /** Documents where the terms stand at their offsets in one field; scored as a term whose idf is the terms' summed idf. */
   #phraseScores(terms: readonly string[], offsets: readonly number[], within: ReadonlySet<number> | undefined): Map<number, number> {
-    const lists = terms.map((t) => this.#live(t, true));
-    const idf = lists.reduce((sum, l) => sum + this.#idf(l.size), 0);
+    const lives = terms.map((t) => this.#live(t, true));
+    const idf = lives.reduce((sum, l) => sum + this.#idf(l.df), 0);
+    const lists = lives.map((l) => l.byDoc);
     const out = new Map<number, number>();
     const [first, ...rest] = lists;
     for (const [doc, postings] of first!) {
@@ -278,6 +292,11 @@ class QueryRun {
     }
     return out;
   }
+}
+
+interface Live {
+  df: number;
+  byDoc: Map<number, Posting[]>;
 }
 
 /** Per document, the best of several scorings (a word or its stem, a prefix's expansions). */

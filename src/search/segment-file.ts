@@ -161,6 +161,10 @@ export class SegmentFile implements Segment {
     return { key, kind, userId, sessionId, itemId, role, timestamp, lengths };
   }
 
+  userOf(ordinal: number): string {
+    return this.#meta.docs[ordinal]![2];
+  }
+
   postings(term: string, positions = true): Posting[] {
     const i = this.#termIndex.get(term);
     return i === undefined ? [] : decodePostings(this.#read(this.#meta.postings[i]!), positions);

@@ -31,6 +31,8 @@ export interface DocRecord {
 export interface Segment {
   readonly docCount: number;
   doc(ordinal: number): DocRecord;
+  /** The document's user, without building its record: queries drop other users' postings first. */
+  userOf(ordinal: number): string;
   /** A term's postings; without `positions` (only phrases need them) their `positions` may be empty. */
   postings(term: string, positions?: boolean): Posting[];
   /** How large a term's postings are (entries or bytes, 0 when absent), without reading them: to order a query's clauses. */

@@ -27,8 +27,12 @@ const PLAIN_WORD = /^\p{Lu}?[\p{Ll}\p{M}]+$/u;
 
 /** Lowercase, without diacritics (NFKD, marks removed), so `Café` and `cafe` meet. */
 export function fold(text: string): string {
+  // ASCII has nothing to decompose or strip: the common case skips both passes.
+  if (ASCII.test(text)) return text.toLowerCase();
   return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * The terms of a text, for the index and for queries alike. A compound (an
