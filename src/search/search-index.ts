@@ -5,7 +5,7 @@ import { sessionStream } from '../../events/streams.js';
 import { SEARCH_HANDLES, SEARCH_PROJECTION_VERSION, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges } from '../../projections/search.js';
 import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import type { EventStore } from '../engine/event-store.js';
-import { ErrorCode, ioError, isFfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../errors.js';
 import { WriterLock } from '../backends/flatfile/writer-lock.js';
 import type { RecordedEvent } from '../types.js';
 import { type IndexStats, type Manifest, readManifest, writeManifest } from './manifest.js';
@@ -63,6 +63,7 @@ export class SearchIndex {
   #last = { position: 0, id: '' };
   #nextSegment = 1;
   #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
 
   private constructor(events: EventStore, options: SearchIndexOptions) {
     this.#events = events;
@@ -118,11 +119,13 @@ export class SearchIndex {
 
   /** Every segment with its tombstones, oldest first, the memory segment last. Valid until the next catch-up. */
   sources(): SegmentSource[] {
+    this.#assertOpen();
     return [...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead })), { segment: this.#memory, dead: this.#memoryDead }];
   }
 
   /** Indexes the feed up to `target` (default: its head); resolves with the position reached. */
   catchUp(target?: number): Promise<number> {
+    this.#assertOpen();
     if (target !== undefined && target <= this.#position) return Promise.resolve(this.#position);
     return this.#exclusive(async () => {
       await this.#read(target ?? (await this.#events.headPosition()));
@@ -137,6 +140,8 @@ export class SearchIndex {
 
   /** Runs queued work to its end and closes the segment files; the memory segment is indexed again from the log on the next open. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#exclusive(async () => {
       for (const f of this.#files) f.file.close();
       this.#files = [];
@@ -355,6 +360,10 @@ export class SearchIndex {
     if (page.headPosition < m.position) return false;
     const first = page.events[0];
     return m.eventPosition === 0 || (first?.position === m.eventPosition && first.id === m.eventId);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new FfcdbError(ErrorCode.CLOSED, 'the search index is closed');
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {

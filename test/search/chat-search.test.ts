@@ -103,4 +103,19 @@ test('flatfile: the index persists in segments and opens without replaying the l
     await chat.close();
   }));
 
+test('a search after the store closed is refused with CLOSED, not answered from a closed index', () =>
+  withTempDir(async (dir) => {
+    const chat = await openChatStore({ dir, durability: 'none' });
+    await users(chat, 'alice');
+    await chat.sessions.create({ userId: 'alice', title: 'Before closing' });
+    assert.is((await chat.search('alice', 'closing')).total, 1);
+    await chat.close();
+    try {
+      await chat.search('alice', 'closing');
+      assert.unreachable('expected CLOSED');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'CLOSED');
+    }
+  }));
+
 test.run();
