@@ -14,33 +14,47 @@ import { VarintReader, VarintWriter } from './varint.js';
  * A segment file, `<store>/search/<name>.seg`, immutable once written:
  *
  *   0  "FFSG"          magic
- *   4  u16 format (1)
+ *   4  u16 format (2)
  *   6  u16 reserved
  *   8  u32 crc32       of the meta block
  *  12  u32 metaLength
- *  16  meta            msgpack { docs, terms, postings: [offset, length, crc32][], texts: [offset, length, crc32][] }
- *      data            postings blocks, then text blocks; offsets are from the start of data
+ *  16  meta            msgpack { docCount, terms, postings, docBlocks, firstKeys, users, userOrdinals }
+ *      data            postings blocks, text blocks, document blocks, the user ordinals; offsets are from the start of data
  *
- * docs are [key, kind, userId, sessionId, itemId, role, timestamp, lengths],
- * sorted by key; terms are sorted. The meta block (term dictionary and
- * document table) is read and checked when the file opens; a term's postings
- * and a document's text are read with one pread each when a query needs them,
- * and checked against their own CRC. A postings block is LEB128 varints:
- * count, then per posting the doc delta, field, tf and tf position deltas.
- * A text block is msgpack of the document's fields.
+ * Blocks are referenced as [offset, length, crc32]. `terms` are sorted, and
+ * `postings[i]` is the block of `terms[i]`. Documents are sorted by key, in
+ * blocks of 128 (`docBlocks`, each msgpack of rows [key, kind, userId,
+ * sessionId, itemId, role, timestamp, lengths per field, text block]), with
+ * the first key of each block in `firstKeys`; `userOrdinals` is a block of
+ * u32 little-endian per document, indexes into `users`.
+ *
+ * Opening reads and checks the header and the meta block (the term dictionary
+ * and one key per 128 documents) and the user ordinals (4 bytes a document,
+ * so queries can drop other users' postings without reading documents).
+ * Postings, document blocks and text are read with one pread each when
+ * needed, and checked against their own CRC. A postings block is LEB128
+ * varints: count, then per posting the doc delta, field, tf and tf position
+ * deltas. A text block is msgpack of the document's fields.
  */
 const MAGIC = 0x46465347; // "FFSG"
-const FORMAT = 1;
+const FORMAT = 2;
+/** Documents per document block. */
+const DOC_BLOCK = 128;
+/** Document blocks kept decoded per open segment. */
+const CACHED_BLOCKS = 256;
 const HEADER = 16;
 
 type Block = [offset: number, length: number, crc: number];
-type DocRow = [string, DocKind, string, string, string, string, number, number[]];
+type DocRow = [key: string, kind: DocKind, userId: string, sessionId: string, itemId: string, role: string, timestamp: number, lengths: number[], text: Block];
 
 interface Meta {
-  docs: DocRow[];
+  docCount: number;
   terms: string[];
   postings: Block[];
-  texts: Block[];
+  docBlocks: Block[];
+  firstKeys: string[];
+  users: string[];
+  userOrdinals: Block;
 }
 
 /** Writes `data` as segment `name` in `dir`, fsynced, with the folder entry fsynced too. */
@@ -55,8 +69,19 @@ export function writeSegmentFile(dir: string, name: string, data: SegmentData): 
   };
   const postings = data.postings.map((list) => block(encodePostings(list)));
   const texts = data.texts.map((t) => block(pack(t)));
-  const docs = data.docs.map((d): DocRow => [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths]);
-  const meta = pack({ docs, terms: data.terms, postings, texts } satisfies Meta);
+  const rows = data.docs.map((d, i): DocRow => [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths, texts[i]!]);
+  const docBlocks: Block[] = [];
+  const firstKeys: string[] = [];
+  for (let i = 0; i < rows.length; i += DOC_BLOCK) {
+    docBlocks.push(block(pack(rows.slice(i, i + DOC_BLOCK))));
+    firstKeys.push(rows[i]![0]);
+  }
+  const users = [...new Set(data.docs.map((d) => d.userId))].sort();
+  const userIndex = new Map(users.map((u, i) => [u, i]));
+  const ordinals = Buffer.alloc(4 * data.docs.length);
+  data.docs.forEach((d, i) => ordinals.writeUInt32LE(userIndex.get(d.userId)!, 4 * i));
+  const userOrdinals = block(ordinals);
+  const meta = pack({ docCount: data.docs.length, terms: data.terms, postings, docBlocks, firstKeys, users, userOrdinals } satisfies Meta);
   const header = Buffer.alloc(HEADER);
   header.writeUInt32BE(MAGIC, 0);
   header.writeUInt16BE(FORMAT, 4);
@@ -115,20 +140,24 @@ function decodePostings(bytes: Uint8Array, withPositions: boolean): Posting[] {
   return out;
 }
 
-/** An open segment file: the dictionary and document table in memory, postings and text read on demand. */
+/** An open segment file: the term dictionary, block keys and user ordinals in memory; postings, documents and text read on demand. */
 export class SegmentFile implements Segment {
   readonly file: string;
   readonly #fd: number;
   readonly #dataStart: number;
   readonly #meta: Meta;
-  readonly #termIndex: Map<string, number>;
+  readonly #userOrdinals: Uint32Array;
+  /** Decoded document blocks, least recently used first. */
+  readonly #blocks = new Map<number, DocRow[]>();
 
   private constructor(file: string, fd: number, dataStart: number, meta: Meta) {
     this.file = file;
     this.#fd = fd;
     this.#dataStart = dataStart;
     this.#meta = meta;
-    this.#termIndex = new Map(meta.terms.map((t, i) => [t, i]));
+    const bytes = this.#read(meta.userOrdinals);
+    this.#userOrdinals = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    if (this.#userOrdinals.length !== meta.docCount) throw corrupt(file, dataStart + meta.userOrdinals[0], 'user ordinals do not match the document count');
   }
 
   static open(file: string): SegmentFile {
@@ -153,25 +182,25 @@ export class SegmentFile implements Segment {
   }
 
   get docCount(): number {
-    return this.#meta.docs.length;
+    return this.#meta.docCount;
   }
 
   doc(ordinal: number): DocRecord {
-    const [key, kind, userId, sessionId, itemId, role, timestamp, lengths] = this.#meta.docs[ordinal]!;
+    const [key, kind, userId, sessionId, itemId, role, timestamp, lengths] = this.#row(ordinal);
     return { key, kind, userId, sessionId, itemId, role, timestamp, lengths };
   }
 
   userOf(ordinal: number): string {
-    return this.#meta.docs[ordinal]![2];
+    return this.#meta.users[this.#userOrdinals[ordinal]!]!;
   }
 
   postings(term: string, positions = true): Posting[] {
-    const i = this.#termIndex.get(term);
+    const i = this.#term(term);
     return i === undefined ? [] : decodePostings(this.#read(this.#meta.postings[i]!), positions);
   }
 
   postingsSize(term: string): number {
-    const i = this.#termIndex.get(term);
+    const i = this.#term(term);
     return i === undefined ? 0 : this.#meta.postings[i]![1];
   }
 
@@ -180,24 +209,52 @@ export class SegmentFile implements Segment {
   }
 
   text(ordinal: number): Partial<Record<Field, string>> {
-    return unpack(this.#read(this.#meta.texts[ordinal]!)) as Partial<Record<Field, string>>;
+    return unpack(this.#read(this.#row(ordinal)[8])) as Partial<Record<Field, string>>;
   }
 
   find(key: string): number | undefined {
-    const docs = this.#meta.docs;
-    const i = lowerBound(docs, key);
-    return docs[i]?.[0] === key ? i : undefined;
+    const at = this.#firstAtOrAfter(key);
+    return at < this.docCount && this.#row(at)[0] === key ? at : undefined;
   }
 
   withPrefix(prefix: string): number[] {
-    const docs = this.#meta.docs;
     const out: number[] = [];
-    for (let i = lowerBound(docs, prefix); i < docs.length && docs[i]![0].startsWith(prefix); i++) out.push(i);
+    for (let i = this.#firstAtOrAfter(prefix); i < this.docCount && this.#row(i)[0].startsWith(prefix); i++) out.push(i);
     return out;
   }
 
   close(): void {
     fs.closeSync(this.#fd);
+  }
+
+  #term(term: string): number | undefined {
+    const terms = this.#meta.terms;
+    const i = lowerBound(terms.length, (j) => terms[j]! < term);
+    return terms[i] === term ? i : undefined;
+  }
+
+  /** The ordinal of the first document whose key is at or after `key`: the block by its first key, then the row. */
+  #firstAtOrAfter(key: string): number {
+    if (this.docCount === 0) return 0;
+    const firstKeys = this.#meta.firstKeys;
+    const block = Math.max(0, lowerBound(firstKeys.length, (j) => firstKeys[j]! <= key) - 1);
+    const rows = this.#block(block);
+    return block * DOC_BLOCK + lowerBound(rows.length, (j) => rows[j]![0] < key);
+  }
+
+  #row(ordinal: number): DocRow {
+    return this.#block(Math.floor(ordinal / DOC_BLOCK))[ordinal % DOC_BLOCK]!;
+  }
+
+  #block(n: number): DocRow[] {
+    let rows = this.#blocks.get(n);
+    if (rows) this.#blocks.delete(n);
+    else {
+      rows = unpack(this.#read(this.#meta.docBlocks[n]!)) as DocRow[];
+      if (this.#blocks.size >= CACHED_BLOCKS) this.#blocks.delete(this.#blocks.keys().next().value!);
+    }
+    this.#blocks.set(n, rows);
+    return rows;
   }
 
   #read([offset, length, crc]: Block): Buffer {
@@ -208,12 +265,13 @@ export class SegmentFile implements Segment {
   }
 }
 
-function lowerBound(docs: readonly DocRow[], key: string): number {
+/** The first index in [0, n) where `before` is false (`before` holds for a prefix of the range). */
+function lowerBound(n: number, before: (i: number) => boolean): number {
   let lo = 0;
-  let hi = docs.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (docs[mid]![0] < key) lo = mid + 1;
+    if (before(mid)) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -67,6 +67,24 @@ test('flushes write segments, merges keep their number logarithmic, and answers 
     await chat.close();
   }));
 
+test('a segment of several document blocks: lookups by key and by session, edits, deletes and answers as a single in-memory index', () =>
+  withTempDir(async (dir) => {
+    const { chat, sessions, messages } = await seeded(dir, 400);
+    const disk = await SearchIndex.open(chat.events, { ...small(dir), flushDocs: 100_000 });
+    await disk.flush();
+    assert.is(disk.sources()[0]!.segment.docCount, 403);
+    for (const i of [0, 130, 257, 399]) await chat.messages.edit(sessions[i % 3]!, messages[i]!, { content: `edited otter ${i}` });
+    for (const i of [1, 128, 256]) await chat.messages.delete(sessions[i % 3]!, messages[i]!);
+    await chat.sessions.delete(sessions[2]!);
+    await disk.catchUp();
+    const memory = await SearchIndex.open(chat.events);
+    assert.equal(answers(disk), answers(memory));
+    assert.equal(runQuery(disk, 'alice', 'edited', { limit: 100 }).items.map((h) => h.itemId).sort(), [0, 130, 399].map((i) => messages[i]!).sort());
+    await disk.close();
+    await memory.close();
+    await chat.close();
+  }));
+
 test('reopening loads the manifest and reads only the feed after its checkpoint', () =>
   withTempDir(async (dir) => {
     const { chat } = await seeded(dir, 40);
