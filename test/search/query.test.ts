@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
+import type { NewMessage } from '../../src/chat/messages-api.js';
 import { ErrorCode, FfcdbError } from '../../src/errors.js';
 
 interface Fixture {
@@ -23,7 +24,7 @@ async function fixture(): Promise<Fixture> {
   const work = (await chat.sessions.create({ userId: 'alice', title: 'Work notes', tags: ['work'] })).sessionId;
   const other = (await chat.sessions.create({ userId: 'bob', title: 'Bob things', tags: ['travel'] })).sessionId;
   const m: Record<string, string> = {};
-  const add = async (name: string, sessionId: string, role: string, content: Parameters<ChatStore['messages']['add']>[1]['content']) => {
+  const add = async (name: string, sessionId: string, role: string, content: NewMessage['content']) => {
     m[name] = (await chat.messages.add(sessionId, { role, content })).messageId;
   };
   await add('hotel', travel, 'user', 'Book a quiet hotel near the old tram line.');
