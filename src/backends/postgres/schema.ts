@@ -44,6 +44,15 @@ export function commitChannel(schema: string): string {
 const LOCK_CLASS = 0x0ffcdb;
 
 /**
+ * The head: the last event's position, or the head as of the last purge when
+ * that purge erased the last events. An expression rather than a SQL function,
+ * which PostgreSQL would plan anew in every transaction.
+ */
+function headPosition(s: string): string {
+  return `greatest((SELECT e.position FROM ${s}.events e ORDER BY e.position DESC LIMIT 1), (SELECT h.position FROM ${s}.head h))`;
+}
+
+/**
  * The advisory lock that serialises every writer of a schema (appends, purges,
  * creating it): an advisory key pair, the first half ours, the second a hash of
  * the schema's name (a collision only makes two schemas take turns).
@@ -75,11 +84,6 @@ CREATE TABLE ${s}.tombstones (stream_id text COLLATE "C" PRIMARY KEY, version bi
 -- The head as of the last purge, so that purging the last events never hands their positions out again.
 CREATE TABLE ${s}.head (one boolean PRIMARY KEY DEFAULT true CHECK (one), position bigint NOT NULL);
 INSERT INTO ${s}.head (position) VALUES (0);
-
-CREATE FUNCTION ${s}.head_position() RETURNS bigint
-LANGUAGE sql STABLE AS $fn$
-  SELECT greatest((SELECT e.position FROM ${s}.events e ORDER BY e.position DESC LIMIT 1), (SELECT h.position FROM ${s}.head h))
-$fn$;
 
 -- A stream's version and last timestamp are its last event's; a purged
 -- stream's version is in its tombstone; a stream never written is at 0.
@@ -123,7 +127,7 @@ BEGIN
   -- handed out. Each statement after it takes a new snapshot (read committed),
   -- which sees that writer's commit.
   PERFORM ${writerLock(schema)};
-  v_head := ${s}.head_position();
+  SELECT ${headPosition(s)} INTO v_head;
   v_next := v_head;
   FOR i IN 1 .. cardinality(p_stream) LOOP
     n := p_count[i];
@@ -178,7 +182,7 @@ BEGIN
   version := v_state.version;
   erased := 0;
   IF NOT v_state.purged THEN
-    UPDATE ${s}.head SET position = ${s}.head_position();
+    UPDATE ${s}.head SET position = ${headPosition(s)};
     DELETE FROM ${s}.events e WHERE e.stream_id = p_stream;
     GET DIAGNOSTICS erased = ROW_COUNT;
     INSERT INTO ${s}.tombstones VALUES (p_stream, v_state.version);
@@ -239,7 +243,7 @@ export function statements(schema: string) {
   return {
     append: named('append', `SELECT ok, version, purged, first_position, refs FROM ${s}.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`),
     purge: named('purge', `SELECT version, erased FROM ${s}.purge_stream($1)`),
-    head: named('head', `SELECT ${s}.head_position() AS position`),
+    head: named('head', `SELECT ${headPosition(s)} AS position`),
     streamVersion: named('version', `SELECT version FROM ${s}.stream_state($1)`),
     // Keyset pages: each starts where the last ended, on the (stream_id, version) and position indexes.
     readForward: named('forward', `SELECT ${columns} FROM ${s}.events WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3`),
