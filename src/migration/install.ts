@@ -1,5 +1,5 @@
 import { ErrorCode, FfcdbError } from '../errors.js';
-import { createTableDdl } from '../sql/ddl.js';
+import { createIndexDdl, createTableDdl } from '../sql/ddl.js';
 import type { SqlDriver } from '../sql/driver.js';
 import { decodeValue } from '../sql/values.js';
 import { FORMAT, FORMAT_VERSION, MIGRATION, TABLES } from './schema.js';
@@ -14,6 +14,8 @@ export interface Marker {
   eventId: string | null;
   sweepPending: boolean;
   createdNamespace: boolean;
+  /** The deferred indexes exist (built at the end of the first catch-up). */
+  indexesBuilt: boolean;
 }
 
 /**
@@ -63,10 +65,15 @@ function marker(row: Record<string, unknown>, formatVersion: number): Marker {
     eventId: row.event_id === null || row.event_id === undefined ? null : String(row.event_id),
     sweepPending: decodeValue('boolean', row.sweep_pending) === true,
     createdNamespace: decodeValue('boolean', row.created_namespace) === true,
+    indexesBuilt: decodeValue('boolean', row.indexes_built) === true,
   };
 }
 
-/** Creates the namespace (if missing), every table and the marker, in one transaction: a failure leaves nothing. */
+/**
+ * Creates the namespace (if missing), every table and the marker, in one
+ * transaction: a failure leaves nothing. The deferred indexes come later
+ * (buildIndexes), once the first catch-up has loaded the bulk of the rows.
+ */
 export async function install(driver: SqlDriver): Promise<Marker> {
   let created = false;
   try {
@@ -74,12 +81,20 @@ export async function install(driver: SqlDriver): Promise<Marker> {
       created = await driver.ensureNamespace();
       for (const table of TABLES) for (const statement of createTableDdl(driver.dialect, table)) await driver.exec(statement);
       const now = Date.now();
-      await driver.insert(MIGRATION, [[1, FORMAT, FORMAT_VERSION, 0, 0, null, false, created, now, now]]);
+      await driver.insert(MIGRATION, [[1, FORMAT, FORMAT_VERSION, 0, 0, null, false, created, false, now, now]]);
     });
   } catch (err) {
     // A SQLite file the connection created goes again (PostgreSQL rolled its schema back).
     if (created) await driver.dropNamespace().catch(() => undefined);
     throw err;
   }
-  return { formatVersion: FORMAT_VERSION, position: 0, eventPosition: 0, eventId: null, sweepPending: false, createdNamespace: created };
+  return { formatVersion: FORMAT_VERSION, position: 0, eventPosition: 0, eventId: null, sweepPending: false, createdNamespace: created, indexesBuilt: false };
+}
+
+/** Builds the deferred indexes and records it, in one transaction. */
+export async function buildIndexes(driver: SqlDriver): Promise<void> {
+  await driver.transaction(async () => {
+    for (const table of TABLES) for (const statement of createIndexDdl(driver.dialect, table, (ix) => ix.deferred === true)) await driver.exec(statement);
+    await driver.run(`UPDATE ${driver.dialect.table(MIGRATION.name)} SET indexes_built = ${driver.dialect.param(1)} WHERE id = 1`, [true]);
+  });
 }

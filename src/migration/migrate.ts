@@ -3,7 +3,7 @@ import type { EventStore } from '../engine/event-store.js';
 import { assertPositiveInteger } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
 import type { SqlDriver } from '../sql/driver.js';
-import { type Marker, install, readMarker } from './install.js';
+import { type Marker, buildIndexes, install, readMarker } from './install.js';
 import { type FeedEvent, feedEvent } from './rows.js';
 import { EVENTS, PURGED_STREAMS, SESSIONS } from './schema.js';
 import { applyWrites, eraseRows, moveCheckpoint, recordPurge } from './sink.js';
@@ -14,7 +14,7 @@ export interface MigrationOptions extends TranslatorOptions {
   store: EventStore;
   /** The database (see src/sql/connect.ts); the caller closes it. */
   target: SqlDriver;
-  /** Events per batch: one transaction each, checkpoint included (default 2,000). */
+  /** Events per batch: one transaction each, checkpoint included (default 5,000). */
   batchSize?: number;
   /** Called after each committed batch. */
   onProgress?: (progress: MigrationProgress) => void;
@@ -35,7 +35,7 @@ export interface MigrationResult extends MigrationProgress {
   erased: number;
 }
 
-const DEFAULT_BATCH = 2000;
+const DEFAULT_BATCH = 5000;
 
 /**
  * A migration is a projection whose sink is a database. It replays the global
@@ -150,6 +150,10 @@ export class Migration {
       next?.catch(() => undefined);
     }
     if (this.#marker.sweepPending) await this.#sweep('all');
+    if (!this.#marker.indexesBuilt) {
+      await buildIndexes(this.#driver);
+      this.#marker = { ...this.#marker, indexesBuilt: true };
+    }
     return this.#result();
   }
 

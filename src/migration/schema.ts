@@ -26,6 +26,7 @@ export const MIGRATION: TableDef = {
     col('event_id', 'text', 'id of that event: a log cut back after a crash no longer holds it', true),
     col('sweep_pending', 'boolean', 'gaps were passed: look for purged streams whose rows are still here'),
     col('created_namespace', 'boolean', 'the migration created the PostgreSQL schema or the SQLite file (rollback removes it)'),
+    col('indexes_built', 'boolean', 'the secondary indexes exist: built once the first catch-up is done, kept up to date after'),
     col('created_at', 'integer', 'when the tables were created'),
     col('updated_at', 'integer', 'when the checkpoint last moved'),
   ],
@@ -47,7 +48,7 @@ export const EVENTS: TableDef = {
     col('metadata', 'json', 'actor, correlationId, causationId and free fields'),
   ],
   primaryKey: ['position'],
-  indexes: [{ name: 'stream', columns: ['stream_id', 'version'], unique: true }],
+  indexes: [{ name: 'stream', columns: ['stream_id', 'version'], unique: true, deferred: true }],
 };
 
 export const PURGED_STREAMS: TableDef = {
@@ -89,7 +90,7 @@ export const SESSIONS: TableDef = {
     col('deleted_at', 'integer', 'time of session.deleted; NULL while live', true),
   ],
   primaryKey: ['session_id'],
-  indexes: [{ name: 'listing', columns: ['user_id', 'created_at', 'session_id'] }],
+  indexes: [{ name: 'listing', columns: ['user_id', 'created_at', 'session_id'], deferred: true }],
 };
 
 export const SESSION_TAGS: TableDef = {
@@ -97,7 +98,7 @@ export const SESSION_TAGS: TableDef = {
   doc: 'The current tags of each session, in order.',
   columns: [col('session_id', 'text', 'session'), col('tag', 'text', 'tag'), col('idx', 'integer', 'place in the tag list (0, 1, ...)')],
   primaryKey: ['session_id', 'tag'],
-  indexes: [{ name: 'tag', columns: ['tag'] }],
+  indexes: [{ name: 'tag', columns: ['tag'], deferred: true }],
   foreignKeys: [{ columns: ['session_id'], table: 'sessions', references: ['session_id'] }],
 };
 
@@ -118,7 +119,7 @@ export const MESSAGES: TableDef = {
     col('deleted_at', 'integer', 'time of message.deleted; NULL while live', true),
   ],
   primaryKey: ['session_id', 'message_id'],
-  indexes: [{ name: 'seq', columns: ['session_id', 'seq'] }],
+  indexes: [{ name: 'seq', columns: ['session_id', 'seq'], deferred: true }],
   foreignKeys: [{ columns: ['session_id'], table: 'sessions', references: ['session_id'] }],
 };
 
@@ -151,7 +152,7 @@ export const MESSAGE_ATTACHMENTS: TableDef = {
     col('media_type', 'text', 'media type', true),
   ],
   primaryKey: ['session_id', 'message_id', 'idx'],
-  indexes: [{ name: 'document', columns: ['document_id'] }],
+  indexes: [{ name: 'document', columns: ['document_id'], deferred: true }],
   foreignKeys: [{ columns: ['session_id', 'message_id'], table: 'messages', references: ['session_id', 'message_id'] }],
 };
 
@@ -174,8 +175,9 @@ export const DOCUMENTS: TableDef = {
   primaryKey: ['upload_position'],
   indexes: [
     { name: 'live', columns: ['document_id'], unique: true, where: 'deleted_at IS NULL' },
+    // Not deferred: a session's deletion marks its documents deleted through it, during the catch-up too.
     { name: 'session', columns: ['session_id'] },
-    { name: 'user', columns: ['user_id'] },
+    { name: 'user', columns: ['user_id'], deferred: true },
   ],
 };
 
@@ -194,7 +196,7 @@ export const DOCUMENT_ANALYSES: TableDef = {
     col('at', 'integer', 'time of the analysis'),
   ],
   primaryKey: ['position'],
-  indexes: [{ name: 'document', columns: ['upload_position'] }],
+  indexes: [{ name: 'document', columns: ['upload_position'], deferred: true }],
   foreignKeys: [{ columns: ['upload_position'], table: 'documents', references: ['upload_position'] }],
 };
 

@@ -24,6 +24,12 @@ export interface IndexDef {
   readonly unique?: boolean;
   /** A partial index: a condition written in SQL both dialects read alike. */
   readonly where?: string;
+  /**
+   * Built after a bulk load rather than kept up to date row by row: rows
+   * arriving in another order than the index's (sessions interleaved in the
+   * feed) would rewrite most of its pages at every commit.
+   */
+  readonly deferred?: boolean;
 }
 
 export interface ForeignKeyDef {

@@ -28,7 +28,11 @@ export async function connectSqlite(file: string, options: SqliteConnectOptions 
     // Reading the schema is the first access to the file: a file that is not a database fails here, not mid-migration.
     db.prepare('SELECT count(*) FROM sqlite_master').all();
     db.pragma('busy_timeout = 5000');
-    if (!existed) db.pragma('journal_mode = WAL');
+    // A file of our own gets 16 KiB pages (rows of ~1 KiB of JSON: fewer overflow pages and tree levels) and WAL.
+    if (!existed) {
+      db.pragma('page_size = 16384');
+      db.pragma('journal_mode = WAL');
+    }
     // WAL with synchronous NORMAL survives any crash consistent; each batch carries its checkpoint, so a lost tail is redone.
     if (String((db.pragma('journal_mode') as { journal_mode: string }[])[0]?.journal_mode).toLowerCase() === 'wal') db.pragma('synchronous = NORMAL');
     db.pragma('cache_size = -65536');
