@@ -48,6 +48,7 @@ export default defineScenario({
     let t0 = performance.now();
     await chat.search(users[0]!, 'the');
     const buildMs = performance.now() - t0;
+    ctx.log(`ffcdb indexed ${rows.length.toLocaleString('en-US')} messages (the whole log) in ${(buildMs / 1000).toFixed(1)} s`);
     const searchDir = path.join(info.storeDir, 'search');
 
     const file = path.join(ctx.dir, 'fts5.db');
@@ -83,7 +84,7 @@ export default defineScenario({
     ];
     const plain = db.prepare('SELECT rowid, bm25(m) AS score FROM m WHERE m MATCH ? AND user = ? ORDER BY score LIMIT 20');
     const since = db.prepare('SELECT rowid, bm25(m) AS score FROM m WHERE m MATCH ? AND user = ? AND at >= ? ORDER BY score LIMIT 20');
-    const perRound = ctx.size(200, 30);
+    const perRound = ctx.size(100, 30);
     const roundCount = ctx.size(3, 1);
     for (const c of classes) {
       const queries = Array.from({ length: perRound * roundCount }, () => ({ user: pick(users), ...c.make() }));
@@ -104,6 +105,7 @@ export default defineScenario({
           }, peer);
         },
       ]);
+      ctx.log(`${c.name}: ${queries.length} queries each side`);
       const a = ours.summary();
       const b = peer.summary();
       for (const stat of ['p50', 'p99'] as const) {
