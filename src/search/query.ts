@@ -230,7 +230,7 @@ class QueryRun {
     let df = 0;
     this.#sources.forEach(({ segment, dead }, i) => {
       let last = -1;
-      for (const p of segment.postings(term, positions)) {
+      for (const p of segment.postings(term, positions && ((o: number) => segment.userOf(o) === this.#userId))) {
         if (dead.has(p.doc)) continue;
         // A document's postings are adjacent (one per field).
         if (p.doc !== last) df++;

@@ -120,8 +120,8 @@ function encodePostings(list: readonly Posting[]): Buffer {
   return w.bytes();
 }
 
-/** Without `withPositions` the positions are skipped, not kept: most queries need only the frequencies. */
-function decodePostings(bytes: Uint8Array, withPositions: boolean): Posting[] {
+/** Positions are skipped, not kept, where `withPositions` says so: most queries need only the frequencies. */
+function decodePostings(bytes: Uint8Array, withPositions: boolean | ((ordinal: number) => boolean)): Posting[] {
   const r = new VarintReader(bytes);
   const out: Posting[] = new Array(r.read());
   let doc = 0;
@@ -129,11 +129,12 @@ function decodePostings(bytes: Uint8Array, withPositions: boolean): Posting[] {
     doc += r.read();
     const field = r.read();
     const tf = r.read();
-    const positions: number[] = withPositions ? new Array(tf) : [];
+    const keep = typeof withPositions === 'function' ? withPositions(doc) : withPositions;
+    const positions: number[] = keep ? new Array(tf) : [];
     let pos = 0;
     for (let j = 0; j < tf; j++) {
       pos += r.read();
-      if (withPositions) positions[j] = pos;
+      if (keep) positions[j] = pos;
     }
     out[i] = { doc, field, tf, positions };
   }
@@ -194,7 +195,7 @@ export class SegmentFile implements Segment {
     return this.#meta.users[this.#userOrdinals[ordinal]!]!;
   }
 
-  postings(term: string, positions = true): Posting[] {
+  postings(term: string, positions: boolean | ((ordinal: number) => boolean) = true): Posting[] {
     const i = this.#term(term);
     return i === undefined ? [] : decodePostings(this.#read(this.#meta.postings[i]!), positions);
   }

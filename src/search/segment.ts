@@ -33,8 +33,12 @@ export interface Segment {
   doc(ordinal: number): DocRecord;
   /** The document's user, without building its record: queries drop other users' postings first. */
   userOf(ordinal: number): string;
-  /** A term's postings; without `positions` (only phrases need them) their `positions` may be empty. */
-  postings(term: string, positions?: boolean): Posting[];
+  /**
+   * A term's postings. `positions` (default true) may be false, or say for
+   * which ordinals to decode them (only phrases need them, and only for the
+   * documents they may return); the others' `positions` may be empty.
+   */
+  postings(term: string, positions?: boolean | ((ordinal: number) => boolean)): Posting[];
   /** How large a term's postings are (entries or bytes, 0 when absent), without reading them: to order a query's clauses. */
   postingsSize(term: string): number;
   /** Every term starting with `prefix`, sorted. */
