@@ -97,7 +97,12 @@ export class SearchIndex {
         index.#dir = undefined;
       }
     }
-    await index.catchUp();
+    try {
+      await index.catchUp();
+    } catch (err) {
+      await index.close();
+      throw err;
+    }
     return index;
   }
 
