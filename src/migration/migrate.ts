@@ -7,7 +7,7 @@ import { type Marker, buildIndexes, install, readMarker } from './install.js';
 import { type FeedEvent, feedEvent } from './rows.js';
 import { EVENTS, PURGED_STREAMS, SESSIONS } from './schema.js';
 import { applyWrites, eraseRows, moveCheckpoint, recordPurge } from './sink.js';
-import { Translator, type TranslatorOptions } from './translate.js';
+import { type BatchWrites, Translator, type TranslatorOptions } from './translate.js';
 
 export interface MigrationOptions extends TranslatorOptions {
   /** The log to replay (its head moves on while the migration follows it). */
@@ -63,6 +63,9 @@ export class Migration {
   #erased = 0;
   #head = 0;
   #following: { subscription: Subscription; settle: (err?: unknown) => void } | undefined;
+  #batchNumber = 0;
+  /** A batch failed: what this object holds may be ahead of the database, so it refuses to go on (open the migration again). */
+  #failed: unknown;
 
   private constructor(options: MigrationOptions, marker: Marker, erased: string[]) {
     this.#store = options.store;
@@ -136,18 +139,39 @@ export class Migration {
   }
 
   async #catchUp(): Promise<MigrationResult> {
+    if (this.#failed) throw new FfcdbError(ErrorCode.FAILED, 'an earlier batch of this migration failed: open it again to resume from its checkpoint', { cause: this.#failed });
     let next: Promise<Page> | undefined = this.#read(this.#marker.position + 1);
+    /** The transactions, one after another: batch N is written while batch N + 1 is read and folded. */
+    let writing: Promise<void> = Promise.resolve();
+    let planned = this.#marker.position;
     try {
       while (next) {
         const page: Page = await next;
         const to = page.nextPosition - 1;
-        if (to <= this.#marker.position) break;
-        // Read the next page while this one is written: the database works while the log is decoded.
+        if (to <= planned) break;
+        // Read the next page while this one is folded and written.
         next = to < page.head ? this.#read(to + 1) : undefined;
-        await this.#commit(page, to);
+        const batch = ++this.#batchNumber;
+        const { writes, committed } = await this.#translator.translate(page.events, batch);
+        const previous = writing;
+        const from = planned;
+        writing = previous.then(() => this.#commit(page, from, to, writes, committed));
+        planned = to;
+        // At most one batch waits behind the one being written.
+        await previous;
       }
+      await writing;
+    } catch (err) {
+      // A failed write makes the next batch's reads fail too (its transaction is aborted): report the write's error.
+      const cause = await writing.then(
+        () => err,
+        (writeError: unknown) => writeError,
+      );
+      this.#failed = cause;
+      throw cause;
     } finally {
       next?.catch(() => undefined);
+      writing.catch(() => undefined);
     }
     if (this.#marker.sweepPending) await this.#sweep('all');
     if (!this.#marker.indexesBuilt) {
@@ -163,26 +187,18 @@ export class Migration {
     return { events: page.events.map(feedEvent), nextPosition: page.nextPosition, head: page.headPosition };
   }
 
-  async #commit(page: Page, to: number): Promise<void> {
-    const from = this.#marker.position;
+  /** One batch's rows and the checkpoint from `from` to `to`, in one transaction. */
+  async #commit(page: Page, from: number, to: number, writes: BatchWrites, committed: () => void): Promise<void> {
     // Positions nobody returned were purged: rows of theirs migrated earlier may be left.
     const gaps = page.events.length < to - from;
     const last = page.events.at(-1)?.raw;
     const checkpoint = last ? { position: to, eventPosition: last.position, eventId: last.id } : { position: to, eventPosition: this.#marker.eventPosition, eventId: this.#marker.eventId };
-    let remember: () => void = () => undefined;
-    try {
-      await this.#driver.transaction(async () => {
-        await moveCheckpoint(this.#driver, from, checkpoint, gaps);
-        const { writes, commit } = await this.#translator.translate(page.events);
-        await applyWrites(this.#driver, writes);
-        this.#erased += writes.erase.length;
-        remember = commit;
-      });
-    } catch (err) {
-      this.#translator.reset();
-      throw err;
-    }
-    remember();
+    await this.#driver.transaction(async () => {
+      await moveCheckpoint(this.#driver, from, checkpoint, gaps);
+      await applyWrites(this.#driver, writes);
+    });
+    committed();
+    this.#erased += writes.erase.length;
     this.#marker = { ...this.#marker, ...checkpoint, sweepPending: this.#marker.sweepPending || gaps };
     this.#events += page.events.length;
     this.#batches++;

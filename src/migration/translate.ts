@@ -1,6 +1,6 @@
 import type { CatalogEvent } from '../../events/catalog.js';
 import type { Attachment } from '../../events/messages.js';
-import { sessionStream } from '../../events/streams.js';
+import { STREAM_PREFIX, sessionStream } from '../../events/streams.js';
 import { applyContextChange } from '../../projections/context.js';
 import type { SqlDriver, SqlValue, TableDef } from '../sql/driver.js';
 import { jsonText } from '../sql/values.js';
@@ -84,42 +84,104 @@ export interface TranslatorOptions {
 
 const key = (a: string, b: string) => `${a}\u0000${b}`;
 
+/**
+ * What the migration knows of one kind of row beyond what the database has
+ * committed: the rows of batches folded but not yet committed (the next batch
+ * is folded while the last one is written, so it must not read those rows
+ * back from the database), then, for the kinds that keep being touched, an LRU
+ * of rows committed.
+ */
+class Known<R> {
+  readonly #inFlight = new Map<string, { row: R; batch: number }>();
+  readonly #committed: Lru<string, R> | undefined;
+
+  constructor(committed?: Lru<string, R>) {
+    this.#committed = committed;
+  }
+
+  get(key: string): R | undefined {
+    return this.#inFlight.get(key)?.row ?? this.#committed?.get(key);
+  }
+
+  touched(key: string, row: R, batch: number): void {
+    this.#inFlight.set(key, { row, batch });
+  }
+
+  /** Batches up to `batch` are in the database: their rows move to the LRU (or are forgotten). */
+  committed(batch: number): void {
+    for (const [key, entry] of this.#inFlight) {
+      if (entry.batch > batch) continue;
+      this.#inFlight.delete(key);
+      this.#committed?.set(key, entry.row);
+    }
+  }
+
+  delete(key: string): void {
+    this.#inFlight.delete(key);
+    this.#committed?.delete(key);
+  }
+
+  clear(): void {
+    this.#inFlight.clear();
+    this.#committed?.clear();
+  }
+}
+
 export class Translator {
   readonly #driver: SqlDriver;
-  readonly #sessions: Lru<string, SessionRow>;
-  readonly #users: Lru<string, UserRow>;
-  readonly #contexts: Lru<string, ContextRow>;
-  /** Streams erased so far (loaded from purged_streams): their events are not kept. */
+  readonly #sessions: Known<SessionRow>;
+  readonly #users: Known<UserRow>;
+  readonly #contexts: Known<ContextRow>;
+  readonly #messages = new Known<MessageRow>();
+  readonly #documents = new Known<DocumentRow>();
+  /** Sessions deleted or erased by batches not yet committed: their documents still read as live in the database. */
+  readonly #deletedSessions = new Map<string, { at: number; batch: number }>();
+  /** Streams erased so far (loaded from purged_streams, then as batches are folded): their events are not kept. */
   readonly erased: Set<string>;
 
   constructor(driver: SqlDriver, erased: Iterable<string>, options: TranslatorOptions = {}) {
     this.#driver = driver;
-    this.#sessions = new Lru(options.cachedRows ?? 100_000);
-    this.#users = new Lru(options.cachedRows ?? 100_000);
-    this.#contexts = new Lru(options.cachedContextChars ?? 64 * 2 ** 20, (c) => c.value.length + 64);
+    this.#sessions = new Known(new Lru(options.cachedRows ?? 100_000));
+    this.#users = new Known(new Lru(options.cachedRows ?? 100_000));
+    this.#contexts = new Known(new Lru(options.cachedContextChars ?? 64 * 2 ** 20, (c) => c.value.length + 64));
     this.erased = new Set(erased);
   }
 
-  /** Folds a batch into its writes, reading what it needs of the database (call inside the batch's transaction). */
-  async translate(batch: readonly FeedEvent[]): Promise<{ writes: BatchWrites; commit: () => void }> {
+  /**
+   * Folds batch number `batch` into its writes. Rows of earlier batches not yet
+   * committed are taken from memory, so this may run while the previous
+   * batch is being written; call `committed` once the batch's transaction is.
+   */
+  async translate(events: readonly FeedEvent[], batch: number): Promise<{ writes: BatchWrites; committed: () => void }> {
     const fold = new BatchFold(this.erased);
-    await this.#prefetch(fold, batch);
-    for (const e of batch) fold.apply(e);
+    await this.#prefetch(fold, events);
+    for (const e of events) fold.apply(e);
     const writes = fold.writes();
-    return { writes, commit: () => this.#remember(fold) };
+    for (const streamId of fold.erasedNow) {
+      const id = streamId.slice(STREAM_PREFIX.session.length);
+      this.erased.add(streamId);
+      this.#sessions.delete(id);
+      this.#contexts.delete(id);
+      this.#deletedSessions.set(id, { at: 0, batch });
+    }
+    for (const [id, s] of fold.sessions) if (s && !fold.erasedNow.has(sessionStream(id))) this.#sessions.touched(id, s.row, batch);
+    for (const [id, u] of fold.users) if (u) this.#users.touched(id, u.row, batch);
+    for (const [id, c] of fold.contexts) if (c && !fold.erasedNow.has(sessionStream(id))) this.#contexts.touched(id, c.row, batch);
+    for (const [k, m] of fold.messages) if (m) this.#messages.touched(k, m.row, batch);
+    for (const [id, d] of fold.documents) this.#documents.touched(id, d.row, batch);
+    for (const { sessionId, at } of writes.deletedSessions) this.#deletedSessions.set(sessionId, { at, batch });
+    return { writes, committed: () => this.#committed(batch) };
   }
 
-  /** Forget every cached row: after a failed batch the caches may be ahead of the database. */
-  reset(): void {
-    this.#sessions.clear();
-    this.#users.clear();
-    this.#contexts.clear();
-  }
-
-  /** A stream erased outside a batch (a purge found by the sweep). */
+  /** A stream erased outside a batch (a purge found by the sweep, while no batch is in flight). */
   forget(streamId: string): void {
     this.erased.add(streamId);
-    this.reset();
+    for (const known of [this.#sessions, this.#users, this.#contexts, this.#messages, this.#documents] as Known<unknown>[]) known.clear();
+  }
+
+  #committed(batch: number): void {
+    for (const known of [this.#sessions, this.#users, this.#contexts, this.#messages, this.#documents] as Known<unknown>[]) known.committed(batch);
+    for (const [id, d] of this.#deletedSessions) if (d.batch <= batch) this.#deletedSessions.delete(id);
   }
 
   async #prefetch(fold: BatchFold, batch: readonly FeedEvent[]): Promise<void> {
@@ -145,47 +207,47 @@ export class Translator {
       else if (e.type.startsWith('document.')) documents.add((e.data as { documentId: string }).documentId);
     }
     for (const id of bornHere) fold.sessions.set(id, null);
-    await this.#load(sessions, this.#sessions, SESSIONS, 'session_id', fold.sessions);
-    await this.#load(users, this.#users, USERS, 'user_id', fold.users);
-    await this.#load(contexts, this.#contexts, CONTEXT, 'session_id', fold.contexts, (c) => (c.current = JSON.parse(c.value) as ContextRow['current']));
-    for (const k of messages.keys()) fold.messages.set(k, null);
-    for (const r of await this.#driver.selectByKeys(MESSAGES, ['session_id', 'message_id'], [...messages.values()])) {
-      const row = rowObject<MessageRow>(MESSAGES, r);
-      fold.messages.set(key(row.session_id, row.message_id), { row, isNew: false, dirty: false });
-    }
-    const docs = [...documents].map((id) => [id]);
-    for (const r of await this.#driver.selectByKeys(DOCUMENTS, ['document_id'], docs, 'deleted_at IS NULL')) {
-      const row = rowObject<DocumentRow>(DOCUMENTS, r);
-      fold.documents.set(row.document_id, { row, isNew: false, dirty: false });
+    await this.#load(sessions, this.#sessions, SESSIONS, ['session_id'], fold.sessions, (r) => r.session_id);
+    await this.#load(users, this.#users, USERS, ['user_id'], fold.users, (r) => r.user_id);
+    await this.#load(contexts, this.#contexts, CONTEXT, ['session_id'], fold.contexts, (r) => r.session_id, (c) => (c.current = JSON.parse(c.value) as ContextRow['current']));
+    await this.#load(messages.keys(), this.#messages, MESSAGES, ['session_id', 'message_id'], fold.messages, (r) => key(r.session_id, r.message_id), undefined, (k) => messages.get(k)!);
+    const docs = new Map<string, Tracked<DocumentRow> | null>();
+    await this.#load(documents, this.#documents, DOCUMENTS, ['document_id'], docs, (r) => r.document_id, undefined, (id) => [id], 'deleted_at IS NULL');
+    for (const [id, d] of docs) {
+      if (!d) continue;
+      // A session deleted (or erased) by a batch still being written took its documents along, whatever the database says yet.
+      const gone = d.row.session_id === null || d.row.deleted_at !== null ? undefined : this.#deletedSessions.get(d.row.session_id);
+      if (gone) d.row.deleted_at = gone.at;
+      fold.documents.set(id, d);
     }
   }
 
-  /** Rows by id into the fold: from the cache, else from the database (one query), else known absent. */
-  async #load<R>(ids: Iterable<string>, cache: Lru<string, R>, table: TableDef, column: string, into: Map<string, Tracked<R> | null>, hydrate?: (row: R) => void): Promise<void> {
+  /**
+   * Rows by key into the fold: from memory (batches in flight, then the LRU),
+   * else from the database in one query, else known absent.
+   */
+  async #load<R>(
+    keys: Iterable<string>,
+    known: Known<R>,
+    table: TableDef,
+    columns: string[],
+    into: Map<string, Tracked<R> | null>,
+    keyOf: (row: R) => string,
+    hydrate?: (row: R) => void,
+    keyValues: (key: string) => SqlValue[] = (k) => [k],
+    where?: string,
+  ): Promise<void> {
     const missing: SqlValue[][] = [];
-    for (const id of ids) {
-      const cached = cache.get(id);
-      into.set(id, cached ? { row: cached, isNew: false, dirty: false } : null);
-      if (!cached) missing.push([id]);
+    for (const k of keys) {
+      const row = known.get(k);
+      into.set(k, row ? { row, isNew: false, dirty: false } : null);
+      if (!row) missing.push(keyValues(k));
     }
-    for (const r of await this.#driver.selectByKeys(table, [column], missing)) {
+    for (const r of await this.#driver.selectByKeys(table, columns, missing, where)) {
       const row = rowObject<R>(table, r);
       hydrate?.(row);
-      into.set((row as Record<string, string>)[column]!, { row, isNew: false, dirty: false });
+      into.set(keyOf(row), { row, isNew: false, dirty: false });
     }
-  }
-
-  /** After the batch committed: keep the rows it wrote for the next batches. */
-  #remember(fold: BatchFold): void {
-    for (const streamId of fold.erasedNow) {
-      this.erased.add(streamId);
-      // Only session streams are erased in a batch.
-      this.#sessions.delete(streamId.slice(2));
-      this.#contexts.delete(streamId.slice(2));
-    }
-    for (const [id, s] of fold.sessions) if (s && !fold.erasedNow.has(sessionStream(id))) this.#sessions.set(id, s.row);
-    for (const [id, u] of fold.users) if (u) this.#users.set(id, u.row);
-    for (const [id, c] of fold.contexts) if (c && !fold.erasedNow.has(sessionStream(id))) this.#contexts.set(id, c.row);
   }
 }
 

@@ -79,6 +79,7 @@ for (const { kind, make } of KINDS) {
             ['d-gone', 'main', 'ann', false],
             ['d-gone', 'second', 'ann', true],
             ['d-of-deleted', 'deleted', 'bob', false],
+            ['d-of-deleted', 'second', 'ann', true],
             ['d-carl', null, 'carl', true],
           ],
         );
@@ -108,6 +109,20 @@ for (const { kind, make } of KINDS) {
       } finally {
         await chat.close();
       }
+    }));
+
+  test('the batch size changes nothing: one event per batch, three, and the default give the same rows', () =>
+    withTarget(async (t) => {
+      await withLog(storeDir, async (store) => {
+        await withDriver(t, (target) => migrate({ store, target }));
+        const whole = await checksums(t);
+        for (const batchSize of [1, 3]) {
+          await withDriver(t, (target) => rollbackMigration(target));
+          await withDriver(t, (target) => migrate({ store, target, batchSize }));
+          assert.equal(await checksums(t), whole, `batches of ${batchSize}`);
+          await assertVerified(store, t);
+        }
+      });
     }));
 
   test('migrating twice changes nothing: the second run writes no row', () =>

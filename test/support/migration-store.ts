@@ -76,6 +76,8 @@ export async function fillChatStore(chat: ChatStore, options: { bulkMessages?: n
   await chat.messages.add('deleted', { role: 'user', content: 'bye' });
   await chat.context.set('deleted', { x: 1 });
   await chat.sessions.delete('deleted');
+  // Its document's id is free again once the session is gone.
+  await chat.documents.upload({ sessionId: 'second', documentId: 'd-of-deleted', name: 'reborn.txt', mediaType: 'text/plain' }, Buffer.from('reborn'));
   await chat.messages.add('purged', { role: 'user', content: 'my secret' });
   await chat.sessions.delete('purged', { purge: true });
 
