@@ -57,7 +57,10 @@ function wordClause(text: string, exclude: boolean, stem: boolean): Clause | und
   if (ws.length === 0) return undefined;
   if (ws.length > 1) return phraseClause(text, exclude);
   const term = ws[0]!.term;
-  const stems = stem ? tokenize(text, { stem: true }).filter((t) => t.position === 0 && t.term !== term && !tokenize(text).some((u) => u.term === t.term)) : [];
+  if (!stem) return { kind: 'term', exclude, alternatives: [term] };
+  // A compound's parts may have stems of their own: only a plain word's stem stands for the word.
+  const plain = new Set(tokenize(text).map((t) => t.term));
+  const stems = plain.size === 1 ? tokenize(text, { stem: true }).filter((t) => !plain.has(t.term)) : [];
   return { kind: 'term', exclude, alternatives: [term, ...stems.map((t) => t.term)] };
 }
 

@@ -100,6 +100,8 @@ withFixture('stems: a word finds its other forms; identifiers and URLs are found
   assert.equal(ids(await f.chat.search('alice', 'getUserName')), named(f, 'embedding'));
   assert.equal(ids(await f.chat.search('alice', 'username')), []);
   assert.equal(ids(await f.chat.search('alice', 'user_name')), named(f, 'embedding'));
+  // A compound's parts do not bring their stems: running_late is not "run".
+  assert.equal(ids(await f.chat.search('alice', 'running_late')), []);
   assert.equal(ids(await f.chat.search('alice', 'example.com')), named(f, 'running'));
   assert.equal(ids(await f.chat.search('alice', 'https://example.com/docs')), named(f, 'running'));
 });
