@@ -11,15 +11,16 @@ export interface ConnectOptions {
 /**
  * A driver for a target: `sqlite:FILE` or `postgres://user:password@host:port/db`
  * (`postgresql://` too). The dialect's connect module, and its native
- * package, load only when asked for.
+ * package, load only when asked for. SQLite runs on a worker thread, so its
+ * (synchronous) work overlaps the migration's own.
  */
 export async function connectTarget(target: string, options: ConnectOptions = {}): Promise<SqlDriver> {
   if (typeof target !== 'string' || target === '') throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, 'the target must be sqlite:FILE or postgres://...', { field: 'to' });
   if (target.startsWith('sqlite:')) {
     const file = target.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (file === '') throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, 'sqlite: needs a file, as in sqlite:./chat.db', { field: 'to' });
-    const { connectSqlite } = await import('./sqlite/connect.js');
-    return connectSqlite(file, options.prefix === undefined ? {} : { prefix: options.prefix });
+    const { ThreadedSqliteDriver } = await import('./sqlite/threaded.js');
+    return ThreadedSqliteDriver.open(file, options.prefix === undefined ? {} : { prefix: options.prefix });
   }
   if (/^postgres(ql)?:\/\//.test(target)) {
     const { connectPostgres } = await import('./postgres/connect.js');

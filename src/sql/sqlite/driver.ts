@@ -52,14 +52,12 @@ export class SqliteDriver implements SqlDriver {
     this.#createdFile = options.createdFile ?? false;
     this.#owned = options.owned ?? false;
     this.description = `sqlite:${db.name} (tables ${prefix}*)`;
-    this.dialect = {
-      name: 'sqlite',
-      types: { text: 'TEXT', integer: 'INTEGER', boolean: 'INTEGER', json: 'TEXT' },
-      table: (name) => quote(prefix + name),
-      index: (table, name) => quote(`${prefix}${table}_${name}`),
-      param: () => '?',
-      storedText: (value) => value,
-    };
+    this.dialect = sqliteDialect(prefix);
+  }
+
+  /** Whether this connection created the file. */
+  get createdFile(): boolean {
+    return this.#createdFile;
   }
 
   async listTables(): Promise<string[]> {
@@ -91,17 +89,30 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async transaction<T>(fn: () => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
-    // IMMEDIATE: take the write lock up front, so a concurrent writer fails at BEGIN rather than at COMMIT.
-    // A deferred BEGIN reads one snapshot (in WAL mode without blocking writers).
-    this.#guard(() => this.#db.exec(options.readOnly ? 'BEGIN' : 'BEGIN IMMEDIATE'));
+    this.begin(options.readOnly ?? false);
     try {
       const out = await fn();
-      this.#guard(() => this.#db.exec('COMMIT'));
+      this.commit();
       return out;
     } catch (err) {
-      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      this.rollback();
       throw err;
     }
+  }
+
+  /** The parts of transaction(), for the threaded driver, whose transactions span messages to its worker. */
+  begin(readOnly: boolean): void {
+    // IMMEDIATE: take the write lock up front, so a concurrent writer fails at BEGIN rather than at COMMIT.
+    // A deferred BEGIN reads one snapshot (in WAL mode without blocking writers).
+    this.#guard(() => this.#db.exec(readOnly ? 'BEGIN' : 'BEGIN IMMEDIATE'));
+  }
+
+  commit(): void {
+    this.#guard(() => this.#db.exec('COMMIT'));
+  }
+
+  rollback(): void {
+    if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
   }
 
   async insert(table: TableDef, rows: readonly SqlValue[][]): Promise<void> {
@@ -159,6 +170,18 @@ export class SqliteDriver implements SqlDriver {
       throw sqliteError(err, this.#db.name);
     }
   }
+}
+
+/** SQLite's spelling of the schema: tables and indexes under a name prefix. */
+export function sqliteDialect(prefix: string): SqlDialect {
+  return {
+    name: 'sqlite',
+    types: { text: 'TEXT', integer: 'INTEGER', boolean: 'INTEGER', json: 'TEXT' },
+    table: (name) => quote(prefix + name),
+    index: (table, name) => quote(`${prefix}${table}_${name}`),
+    param: () => '?',
+    storedText: (value) => value,
+  };
 }
 
 function bindable(v: SqlValue): string | number | null {
