@@ -27,20 +27,30 @@ import type { BatchWrites } from './translate.js';
  * it inside the batch's transaction, with the checkpoint.
  */
 export async function applyWrites(driver: SqlDriver, writes: BatchWrites): Promise<void> {
-  for (const { streamId } of writes.erase) await eraseRows(driver, streamId);
-  await driver.deleteByKeys(SESSION_TAGS, ['session_id'], writes.replaceTags.map((id) => [id]));
-  await driver.deleteByKeys(MESSAGE_ATTACHMENTS, ['session_id', 'message_id'], writes.replaceAttachments);
+  // Issued in order without waiting for each: a driver runs its calls in the order made, and a failure fails the transaction.
+  const calls: Promise<unknown>[] = [];
+  for (const { streamId } of writes.erase) calls.push(eraseRows(driver, streamId));
+  calls.push(driver.deleteByKeys(SESSION_TAGS, ['session_id'], writes.replaceTags.map((id) => [id])));
+  calls.push(driver.deleteByKeys(MESSAGE_ATTACHMENTS, ['session_id', 'message_id'], writes.replaceAttachments));
   const p = (n: number) => driver.dialect.param(n);
   for (const { sessionId, at } of writes.deletedSessions) {
-    await driver.run(`UPDATE ${driver.dialect.table(DOCUMENTS.name)} SET deleted_at = ${p(1)} WHERE session_id = ${p(2)} AND deleted_at IS NULL`, [at, sessionId]);
+    calls.push(driver.run(`UPDATE ${driver.dialect.table(DOCUMENTS.name)} SET deleted_at = ${p(1)} WHERE session_id = ${p(2)} AND deleted_at IS NULL`, [at, sessionId]));
   }
   for (const table of TABLES) {
     // Changed rows first: a document deleted and uploaded again in one batch must leave the live id free.
     const upserts = writes.upserts.get(table);
-    if (upserts) await driver.upsert(table, upserts);
+    if (upserts) calls.push(driver.upsert(table, upserts));
     const inserts = writes.inserts.get(table);
-    if (inserts) await driver.insert(table, inserts);
+    if (inserts) calls.push(driver.insert(table, inserts));
   }
+  await settleAll(calls);
+}
+
+/** Waits for every call, then rejects with the first failure (every call is settled, so none is left unheard). */
+async function settleAll(calls: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(calls);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Every row of a stream's entity and its events, children first. Only sessions and users have rows besides events. */
@@ -63,8 +73,7 @@ export async function eraseRows(driver: SqlDriver, streamId: string): Promise<vo
       `DELETE FROM ${t(USERS)} WHERE user_id = ${p}`,
     );
   }
-  for (const sql of statements) await driver.run(sql, [owner!.id]);
-  await driver.run(`DELETE FROM ${t(EVENTS)} WHERE stream_id = ${p}`, [streamId]);
+  await settleAll([...statements.map((sql) => driver.run(sql, [owner!.id])), driver.run(`DELETE FROM ${t(EVENTS)} WHERE stream_id = ${p}`, [streamId])]);
 }
 
 /** A purged stream's tombstone: its later events are not kept. */

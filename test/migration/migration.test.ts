@@ -174,6 +174,36 @@ for (const { kind, make } of KINDS) {
     }
   });
 
+  test('a batch that fails leaves none of its rows and the checkpoint where it was; the next run redoes it', async () => {
+    const dir = tempRoot('migration-fail');
+    try {
+      await withTarget(async (t) => {
+        const chat = await openChatStore({ dir, durability: 'none' });
+        try {
+          await fillChatStore(chat);
+          await withDriver(t, (target) => migrate({ store: chat.events, target }));
+          const before = await checksums(t);
+          const position = await chat.events.headPosition();
+          await chat.messages.add('second', [{ messageId: 'fine', role: 'user', content: 'rows before the failing one' }, { messageId: 'late', role: 'user', content: 'its event row is taken' }]);
+          await chat.context.patch('second', { more: true });
+          // A row the migration did not write, in its way: the second new event's.
+          await t.sql((n) => `INSERT INTO ${n('events')} (position, stream_id, version, id, type, schema_version, at, data, metadata) VALUES (${position + 2}, 'x', 1, 'x', 'x', 1, 0, 'null', '{}')`);
+          const err = await rejected(withDriver(t, (target) => migrate({ store: chat.events, target, batchSize: 2 })));
+          assert.ok(err.code === ErrorCode.FAILED, `${err.code} ${err.message}`);
+          await t.sql((n) => `DELETE FROM ${n('events')} WHERE stream_id = 'x'`);
+          assert.equal(await checksums(t), before, 'nothing of the failed batch is left');
+          await withDriver(t, async (d) => assert.is(Number((await d.query(`SELECT position FROM ${d.dialect.table('migration')}`))[0]!.position), position));
+          await withDriver(t, (target) => migrate({ store: chat.events, target }));
+          await assertVerified(chat.events, t);
+        } finally {
+          await chat.close();
+        }
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('follow mode picks up events appended after the catch-up', async () => {
     const dir = tempRoot('migration-follow');
     try {

@@ -40,6 +40,8 @@ export class PostgresDriver implements SqlDriver {
   readonly #schema: string;
   readonly #release: (() => Promise<void> | void) | undefined;
   #createdSchema = false;
+  /** Statements go to the server one after another, in the order made (pg's own queue for concurrent calls is deprecated). */
+  #tail: Promise<unknown> = Promise.resolve();
 
   constructor(client: PgClient, options: PostgresDriverOptions = {}) {
     const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
@@ -118,7 +120,7 @@ export class PostgresDriver implements SqlDriver {
       return out;
     } catch (err) {
       // A broken connection cannot roll back; the server does when the session ends.
-      await this.#client.query('ROLLBACK').catch(() => undefined);
+      await this.#serial(() => this.#client.query('ROLLBACK')).catch(() => undefined);
       throw err;
     }
   }
@@ -126,8 +128,10 @@ export class PostgresDriver implements SqlDriver {
   async insert(table: TableDef, rows: readonly SqlValue[][]): Promise<void> {
     if (rows.length === 0) return;
     const copy = new CopyFromRows(`COPY ${this.dialect.table(table.name)} (${columnList(table)}) FROM STDIN`, table.columns, rows, this.dialect.storedText);
-    this.#client.query(copy);
-    await copy.done.catch((err: unknown) => {
+    await this.#serial(() => {
+      this.#client.query(copy);
+      return copy.done;
+    }).catch((err: unknown) => {
       throw postgresError(err, this.description);
     });
   }
@@ -170,10 +174,16 @@ export class PostgresDriver implements SqlDriver {
 
   async #query(sql: string, params?: readonly (SqlValue | SqlValue[])[]): Promise<{ rows: SqlRow[]; rowCount: number | null }> {
     try {
-      return await this.#client.query(sql, params as unknown[] | undefined);
+      return await this.#serial(() => this.#client.query(sql, params as unknown[] | undefined));
     } catch (err) {
       throw postgresError(err, this.description);
     }
+  }
+
+  #serial<T>(send: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(send, send);
+    this.#tail = run.catch(() => undefined);
+    return run;
   }
 }
 

@@ -55,6 +55,10 @@ export class SqliteDriver implements SqlDriver {
     this.dialect = sqliteDialect(prefix);
   }
 
+  get inTransaction(): boolean {
+    return this.#db.inTransaction;
+  }
+
   /** Whether this connection created the file. */
   get createdFile(): boolean {
     return this.#createdFile;

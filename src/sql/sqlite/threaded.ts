@@ -78,13 +78,20 @@ export class ThreadedSqliteDriver implements SqlDriver {
     return this.#call('run', sql, params);
   }
 
+  /**
+   * BEGIN goes out with the calls fn makes, unawaited: the worker runs them
+   * back to back, whatever the main thread is doing meanwhile, and refuses the
+   * rest of the transaction once one of them fails (worker.ts).
+   */
   async transaction<T>(fn: () => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
-    await this.#call('begin', options.readOnly ?? false);
+    const begun = this.#call('begin', options.readOnly ?? false);
     try {
       const out = await fn();
+      await begun;
       await this.#call('commit');
       return out;
     } catch (err) {
+      begun.catch(() => undefined);
       await this.#call('rollback').catch(() => undefined);
       throw err;
     }
