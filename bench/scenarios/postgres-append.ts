@@ -46,21 +46,31 @@ export class PostgresBench {
     this.#clients = Array.from({ length: writers }, () => new pg.Client({ connectionString: server }));
   }
 
-  static async create(server: string, writers: number): Promise<PostgresBench> {
-    const b = new PostgresBench(server, writers);
-    await Promise.all(b.#clients.map((c) => c.connect()));
-    const t = `"${b.rawSchema}".raw_events`;
+  /** Sets up, opens the engine on its schema, runs fn, and closes and drops everything, whatever happens. */
+  static async run(server: string, writers: number, fn: (bench: PostgresBench, store: EventStore) => Promise<void>): Promise<void> {
+    const bench = new PostgresBench(server, writers);
+    try {
+      await bench.#setUp();
+      const store = await EventStore.open(postgresBackend({ connectionString: server, schema: bench.schema, durability: 'always' }));
+      try {
+        await fn(bench, store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await bench.#dispose();
+    }
+  }
+
+  async #setUp(): Promise<void> {
+    await Promise.all(this.#clients.map((c) => c.connect()));
+    const t = `"${this.rawSchema}".raw_events`;
     // The engine's row, with the same keys and indexes; positions from a sequence.
-    await b.#clients[0]!.query(`CREATE SCHEMA "${b.rawSchema}";
+    await this.#clients[0]!.query(`CREATE SCHEMA "${this.rawSchema}";
       CREATE TABLE ${t} (
         position bigserial PRIMARY KEY, stream_id text COLLATE "C" NOT NULL, version bigint NOT NULL, id text COLLATE "C" NOT NULL,
         type text NOT NULL, schema_version integer NOT NULL, ts bigint NOT NULL, data bytea NOT NULL, metadata bytea NOT NULL,
         UNIQUE (stream_id, version), UNIQUE (stream_id, id))`);
-    return b;
-  }
-
-  openStore(): Promise<EventStore> {
-    return EventStore.open(postgresBackend({ connectionString: this.server, schema: this.schema, durability: 'always' }));
   }
 
   /** Writer `writer`'s INSERT: its own transaction (autocommit), synchronous_commit on. */
@@ -72,9 +82,12 @@ export class PostgresBench {
     });
   }
 
-  async dispose(): Promise<void> {
-    await this.#clients[0]!.query(`DROP SCHEMA IF EXISTS "${this.schema}", "${this.rawSchema}" CASCADE`);
-    await Promise.all(this.#clients.map((c) => c.end()));
+  async #dispose(): Promise<void> {
+    try {
+      await this.#clients[0]!.query(`DROP SCHEMA IF EXISTS "${this.schema}", "${this.rawSchema}" CASCADE`);
+    } finally {
+      await Promise.all(this.#clients.map((c) => c.end()));
+    }
   }
 }
 
@@ -91,9 +104,7 @@ export default defineScenario({
     const pool = messagePool(ctx.seed, session, 500);
     const ev = (i: number) => pool[i % pool.length] as NewEvent;
 
-    const bench = await PostgresBench.create(server, 1);
-    const store = await bench.openStore();
-    try {
+    await PostgresBench.run(server, 1, async (bench, store) => {
       let rawVersion = 0;
       for (let i = 0; i < warmup; i++) {
         await store.append(session, ev(i));
@@ -128,9 +139,6 @@ export default defineScenario({
       }
       r.compare({ metric: 'throughput', kind: 'rate', unit: 'appends/s', value: rate(sum(contenders.ffcdb.runs)), subject: SUBJECT, peers: [{ name: rawName, value: rate(sum(contenders.raw.runs)) }] });
       r.note("An append is one call of the schema's append_events function on the backend's writer connection (one round trip, one transaction): it takes the schema's writer lock, reads the stream's last version, inserts and NOTIFYs. With a commits$ subscriber in the process, each commit also wakes its LISTEN connection.");
-    } finally {
-      await store.close();
-      await bench.dispose();
-    }
+    });
   },
 });

@@ -26,9 +26,7 @@ export default defineScenario({
     const pools = sessions.map((s, w) => messagePool(ctx.seed + w, s, 64));
     const ev = (w: number, i: number) => pools[w]![i % 64] as NewEvent;
 
-    const bench = await PostgresBench.create(server, WRITERS);
-    const store = await bench.openStore();
-    try {
+    await PostgresBench.run(server, WRITERS, async (bench, store) => {
       const rawVersions = new Array<number>(WRITERS).fill(0);
       const raw = (w: number, i: number) => bench.rawInsert(w, sessions[w]!, ++rawVersions[w]!, ev(w, i));
       const append = (w: number, i: number) => store.append(sessions[w]!, ev(w, i));
@@ -62,9 +60,6 @@ export default defineScenario({
         r.compare({ metric: `${p} latency`, kind: 'time', unit: 'ms', value: ff.lat.summary()[p], subject: SUBJECT, peers: [{ name: rawName, value: rw.lat.summary()[p] }] });
       }
       r.note("The backend commits from one connection, one group at a time, under the schema's writer lock that keeps the global feed in commit order; the raw INSERTs take positions from a sequence and give no such order.");
-    } finally {
-      await store.close();
-      await bench.dispose();
-    }
+    });
   },
 });
