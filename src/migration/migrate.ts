@@ -7,7 +7,7 @@ import { type Marker, buildIndexes, install, readMarker } from './install.js';
 import { type FeedEvent, feedEvent } from './rows.js';
 import { EVENTS, PURGED_STREAMS, SESSIONS } from './schema.js';
 import { applyWrites, eraseRows, moveCheckpoint, recordPurge } from './sink.js';
-import { type BatchWrites, Translator, type TranslatorOptions } from './translate.js';
+import { type BatchWrites, Translator, type TranslatorOptions, YIELD_EVERY, yieldToIo } from './translate.js';
 
 export interface MigrationOptions extends TranslatorOptions {
   /** The log to replay (its head moves on while the migration follows it). */
@@ -184,7 +184,12 @@ export class Migration {
   async #read(fromPosition: number): Promise<Page> {
     const page = await this.#store.readAll({ fromPosition, limit: this.#batchSize });
     this.#head = page.headPosition;
-    return { events: page.events.map(feedEvent), nextPosition: page.nextPosition, head: page.headPosition };
+    const events: FeedEvent[] = [];
+    for (const raw of page.events) {
+      events.push(feedEvent(raw));
+      if (events.length % YIELD_EVERY === 0) await yieldToIo();
+    }
+    return { events, nextPosition: page.nextPosition, head: page.headPosition };
   }
 
   /** One batch's rows and the checkpoint from `from` to `to`, in one transaction. */

@@ -85,6 +85,15 @@ export interface TranslatorOptions {
 const key = (a: string, b: string) => `${a}\u0000${b}`;
 
 /**
+ * Long runs of work on the main thread pause now and then, so that the answers
+ * of the database (the batch being written) are taken and its next statement sent.
+ */
+export const YIELD_EVERY = 500;
+export function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
  * What the migration knows of one kind of row beyond what the database has
  * committed: the rows of batches folded but not yet committed (the next batch
  * is folded while the last one is written, so it must not read those rows
@@ -155,7 +164,10 @@ export class Translator {
   async translate(events: readonly FeedEvent[], batch: number): Promise<{ writes: BatchWrites; committed: () => void }> {
     const fold = new BatchFold(this.erased);
     await this.#prefetch(fold, events);
-    for (const e of events) fold.apply(e);
+    for (let i = 0; i < events.length; i++) {
+      fold.apply(events[i]!);
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToIo();
+    }
     const writes = fold.writes();
     for (const streamId of fold.erasedNow) {
       const id = streamId.slice(STREAM_PREFIX.session.length);
