@@ -34,6 +34,8 @@ const ORDER = [
   'chat-document-upload',
   'postgres-append',
   'postgres-concurrent-append',
+  'migrate-sqlite',
+  'migrate-postgres',
 ];
 
 const scenariosDir = fileURLToPath(new URL('./scenarios/', import.meta.url));

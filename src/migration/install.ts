@@ -1,6 +1,6 @@
 import { ErrorCode, FfcdbError } from '../errors.js';
 import { createIndexDdl, createTableDdl } from '../sql/ddl.js';
-import type { SqlDriver } from '../sql/driver.js';
+import type { SqlDialect, SqlDriver } from '../sql/driver.js';
 import { decodeValue } from '../sql/values.js';
 import { FORMAT, FORMAT_VERSION, MIGRATION, TABLES } from './schema.js';
 
@@ -89,6 +89,11 @@ export async function install(driver: SqlDriver): Promise<Marker> {
     throw err;
   }
   return { formatVersion: FORMAT_VERSION, position: 0, eventPosition: 0, eventId: null, sweepPending: false, createdNamespace: created, indexesBuilt: false };
+}
+
+/** Every statement of the schema in a dialect, deferred indexes included: the DDL the migration runs, for reading or for creating the tables by hand. */
+export function schemaDdl(dialect: SqlDialect): string[] {
+  return TABLES.flatMap((table) => createTableDdl(dialect, table, { deferredIndexes: true }));
 }
 
 /** Builds the deferred indexes and records it, in one transaction. */

@@ -50,15 +50,7 @@ export class PostgresDriver implements SqlDriver {
     this.#schema = schema;
     this.#release = options.release;
     this.description = `${options.description ?? 'postgres'} (schema ${schema})`;
-    this.dialect = {
-      name: 'postgres',
-      types: { text: 'text', integer: 'bigint', boolean: 'boolean', json: 'json' },
-      table: (name) => `${quote(schema)}.${quote(name)}`,
-      index: (table, name) => quote(`${table}_${name}`),
-      param: (n) => `$${n}`,
-      // text cannot hold U+0000 (JSON columns keep it, escaped).
-      storedText: (value) => (value.includes('\0') ? value.replace(/\0/g, '\uFFFD') : value),
-    };
+    this.dialect = postgresDialect(schema);
   }
 
   /** A driver on one client of the pool, given back when the driver closes. */
@@ -185,6 +177,19 @@ export class PostgresDriver implements SqlDriver {
     this.#tail = run.catch(() => undefined);
     return run;
   }
+}
+
+/** PostgreSQL's spelling of the schema: tables in a schema of their own. */
+export function postgresDialect(schema: string): SqlDialect {
+  return {
+    name: 'postgres',
+    types: { text: 'text', integer: 'bigint', boolean: 'boolean', json: 'json' },
+    table: (name) => `${quote(schema)}.${quote(name)}`,
+    index: (table, name) => quote(`${table}_${name}`),
+    param: (n) => `$${n}`,
+    // text cannot hold U+0000 (JSON columns keep it, escaped).
+    storedText: (value) => (value.includes('\0') ? value.replace(/\0/g, '\uFFFD') : value),
+  };
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
