@@ -13,6 +13,8 @@ export interface FeedEvent {
   owner: { kind: StreamKind; id: string } | undefined;
   /** Its row of the events table. */
   row: SqlValue[];
+  /** A message event's content as JSON, made once for the events row and the message's rows. */
+  contentJson?: string;
 }
 
 /** What the projection runner does with each event before a projection sees it: validate, then upcast. */
@@ -24,12 +26,26 @@ export function feedEvent(raw: RecordedEvent): FeedEvent {
   } catch {
     event = null;
   }
+  const contentJson = event?.type === 'message.added' || event?.type === 'message.edited' ? jsonText(event.data.content) : undefined;
+  // The content is most of a message event: its JSON is made once, and the payload's put together around it.
+  const data = contentJson !== undefined && raw.data === event!.data ? jsonAround(raw.data as Record<string, unknown>, 'content', contentJson) : jsonText(raw.data);
   return {
     raw,
     event,
     owner: streamEntity(raw.streamId),
-    row: [raw.position, raw.streamId, raw.version, raw.id, raw.type, raw.schemaVersion, raw.timestamp, jsonText(raw.data), jsonText(raw.metadata)],
+    row: [raw.position, raw.streamId, raw.version, raw.id, raw.type, raw.schemaVersion, raw.timestamp, data, jsonText(raw.metadata)],
+    ...(contentJson === undefined ? {} : { contentJson }),
   };
+}
+
+/** JSON text of an object whose field `key` is given as JSON already: what jsonText(o) gives, keys in their order. */
+function jsonAround(o: Record<string, unknown>, key: string, json: string): string {
+  let out = '{';
+  for (const k of Object.keys(o)) {
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(k)}:${k === key ? json : jsonText(o[k])}`;
+  }
+  return `${out}}`;
 }
 
 /** A valid session.deleted asking for a purge: its stream is erased from the database. */

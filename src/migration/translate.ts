@@ -296,7 +296,7 @@ class BatchFold {
     this.#last = raw;
     if (this.#erased.has(raw.streamId) || this.erasedNow.has(raw.streamId)) return;
     this.#events.push({ stream: raw.streamId, values: e.row });
-    if (owner?.kind === 'session') this.#session(owner.id, raw, e.event);
+    if (owner?.kind === 'session') this.#session(owner.id, raw, e.event, e.contentJson);
     else if (owner?.kind === 'user') this.#user(owner.id, raw, e.event);
     if (asksForPurge(e)) {
       this.erasedNow.add(raw.streamId);
@@ -304,7 +304,7 @@ class BatchFold {
     }
   }
 
-  #session(id: string, raw: RecordedEvent, e: CatalogEvent | null): void {
+  #session(id: string, raw: RecordedEvent, e: CatalogEvent | null, contentJson: string | undefined): void {
     const s = this.#loaded(this.sessions, id);
     if (e?.type === 'session.created' && raw.version === 1 && !s) {
       const { userId, title, tags = [], metadata = {} } = e.data;
@@ -350,10 +350,10 @@ class BatchFold {
         return;
       case 'message.added':
         s.row.last_message_at = raw.timestamp;
-        this.#addMessage(id, raw, e);
+        this.#addMessage(id, raw, e, contentJson!);
         return;
       case 'message.edited':
-        this.#editMessage(id, raw, e);
+        this.#editMessage(id, raw, e, contentJson!);
         return;
       case 'message.deleted': {
         const m = this.#liveMessage(id, e.data.messageId);
@@ -421,8 +421,8 @@ class BatchFold {
     }
   }
 
-  #addMessage(sessionId: string, raw: RecordedEvent, e: Extract<CatalogEvent, { type: 'message.added' }>): void {
-    const { messageId, role, content, attachments = [], metadata = {} } = e.data;
+  #addMessage(sessionId: string, raw: RecordedEvent, e: Extract<CatalogEvent, { type: 'message.added' }>, contentJson: string): void {
+    const { messageId, role, attachments = [], metadata = {} } = e.data;
     const k = key(sessionId, messageId);
     if (this.#loaded(this.messages, k)) return;
     const row: MessageRow = {
@@ -430,7 +430,7 @@ class BatchFold {
       message_id: messageId,
       seq: raw.version,
       role,
-      content: jsonText(content),
+      content: contentJson,
       attachments: jsonText(attachments),
       metadata: jsonText(metadata),
       revision: 1,
@@ -442,11 +442,11 @@ class BatchFold {
     this.#revision(row, raw);
   }
 
-  #editMessage(sessionId: string, raw: RecordedEvent, e: Extract<CatalogEvent, { type: 'message.edited' }>): void {
+  #editMessage(sessionId: string, raw: RecordedEvent, e: Extract<CatalogEvent, { type: 'message.edited' }>, contentJson: string): void {
     const m = this.#liveMessage(sessionId, e.data.messageId);
     if (!m) return;
-    const { content, attachments, metadata } = e.data;
-    m.row.content = jsonText(content);
+    const { attachments, metadata } = e.data;
+    m.row.content = contentJson;
     if (attachments !== undefined) {
       m.row.attachments = jsonText(attachments);
       m.attachments = attachments;
