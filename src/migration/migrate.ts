@@ -62,7 +62,7 @@ export class Migration {
   #batches = 0;
   #erased = 0;
   #head = 0;
-  #following: { subscription: Subscription; settle: (err?: unknown) => void } | undefined;
+  #following: { subscription?: Subscription; settle: (err?: unknown) => void } | undefined;
   #batchNumber = 0;
   /** A batch failed: what this object holds may be ahead of the database, so it refuses to go on (open the migration again). */
   #failed: unknown;
@@ -122,14 +122,16 @@ export class Migration {
         }).catch((err: unknown) => settle(err));
       };
       const settle = (err?: unknown) => {
-        if (!this.#following) return;
-        this.#following.subscription.unsubscribe();
+        if (this.#following !== following) return;
+        following.subscription?.unsubscribe();
         this.#following = undefined;
         this.#exclusive(async () => this.#result()).then((result) => (err === undefined ? resolve(result) : reject(err)), reject);
       };
-      const subscription = this.#store.commits$.subscribe({ next: round, complete: () => settle() });
-      this.#following = { subscription, settle };
-      round();
+      // Set before subscribing: a store closed already completes commits$ at once.
+      const following: { subscription?: Subscription; settle: (err?: unknown) => void } = { settle };
+      this.#following = following;
+      following.subscription = this.#store.commits$.subscribe({ next: round, complete: () => settle() });
+      if (this.#following === following) round();
     });
   }
 

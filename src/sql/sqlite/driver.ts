@@ -59,11 +59,6 @@ export class SqliteDriver implements SqlDriver {
     return this.#db.inTransaction;
   }
 
-  /** Whether this connection created the file. */
-  get createdFile(): boolean {
-    return this.#createdFile;
-  }
-
   async listTables(): Promise<string[]> {
     const rows = await this.query(`SELECT name FROM sqlite_master WHERE type = 'table'`);
     return rows.map((r) => String(r.name)).filter((n) => n.startsWith(this.#prefix)).map((n) => n.slice(this.#prefix.length));
