@@ -283,8 +283,21 @@ async function assertSameLog(store: EventStore, marker: Marker, target: string):
   }
 }
 
-/** Opens the migration, catches up with the feed, and resolves with what it did. */
-export async function migrate(options: MigrationOptions): Promise<MigrationResult> {
+/**
+ * Opens the migration, catches up with the feed, and resolves with what it
+ * did; with `follow`, goes on migrating new events until `signal` aborts
+ * (or the store closes).
+ */
+export async function migrate(options: MigrationOptions & { follow?: boolean; signal?: AbortSignal }): Promise<MigrationResult> {
   const migration = await Migration.open(options);
-  return migration.catchUp();
+  if (!options.follow) return migration.catchUp();
+  const stop = () => migration.stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    const following = migration.follow();
+    if (options.signal?.aborted) stop();
+    return await following;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+  }
 }

@@ -226,6 +226,14 @@ for (const { kind, make } of KINDS) {
           assert.equal(rows.map((r) => r.content), ['"after the catch-up"']);
           const report = await verifyMigration({ store: chat.events, target: driver });
           assert.ok(report.ok, JSON.stringify(report.differences));
+          // The same through migrate({ follow: true }), stopped by an AbortSignal.
+          const abort = new AbortController();
+          const followed = migrate({ store: chat.events, target: driver, follow: true, signal: abort.signal });
+          await chat.messages.add('s1', { messageId: 'late-2', role: 'user', content: 'while following again' });
+          const again = await chat.events.headPosition();
+          for (let i = 0; i < 200 && (await driver.query(`SELECT position FROM ${driver.dialect.table('migration')}`))[0]!.position !== again; i++) await new Promise((r) => setTimeout(r, 10));
+          abort.abort();
+          assert.is((await followed).position, again);
         } finally {
           await driver.close();
           await chat.close();
