@@ -49,3 +49,5 @@ export type { SqliteDatabase, SqliteDriverOptions } from './sql/sqlite/driver.js
 export { ThreadedSqliteDriver } from './sql/sqlite/threaded.js';
 export { PostgresDriver, postgresDialect } from './sql/postgres/driver.js';
 export type { PgClient, PgPool, PostgresDriverOptions } from './sql/postgres/driver.js';
+export type { ChatSearchOptions, ChatSearchPage } from './chat/search-api.js';
+export type { SearchHit, SearchOptions, SearchPage } from './search/query.js';

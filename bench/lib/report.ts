@@ -1,6 +1,6 @@
 /**
  * Figures and how they are shown: every figure sits beside its peers from the
- * same run, as a ratio; goals from issues 2 and 3 are checked on those ratios.
+ * same run, as a ratio; the issues' goals are checked on those ratios.
  */
 
 /** rate: higher is better (ops/s); time and size: lower is better. */
@@ -189,7 +189,7 @@ export function formatScenario(r: ScenarioReport): string {
 }
 
 export function formatSummary(reports: readonly ScenarioReport[]): string {
-  const out: string[] = ['■ goals (issues 2 and 3)'];
+  const out: string[] = ['■ goals'];
   for (const r of reports) {
     if (r.error) {
       out.push(`  ✗ ${r.scenario}: failed (${r.error.split('\n')[0]})`);
