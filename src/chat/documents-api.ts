@@ -128,7 +128,7 @@ export class DocumentsApi {
     assertEntityId(documentId, 'documentId');
     payload(result, 'result', ['documentId', 'analysisVersion']);
     const doc = this.#document(documentId);
-    const stream = doc.sessionId === undefined ? userStream(doc.userId) : sessionStream(doc.sessionId);
+    const stream = homeStream(doc);
     const appended = await this.#core.command(stream, options, () => {
       const current = this.#document(documentId);
       const analysisVersion = (current.analyses.at(-1)?.analysisVersion ?? 0) + 1;
@@ -145,7 +145,7 @@ export class DocumentsApi {
     if (options.analysisVersion !== undefined) assertPositiveInteger(options.analysisVersion, 'analysisVersion', 1);
     const position = await this.#core.reflect(options);
     const doc = this.#document(documentId);
-    const stream = doc.sessionId === undefined ? userStream(doc.userId) : sessionStream(doc.sessionId);
+    const stream = homeStream(doc);
     const refs = options.analysisVersion === undefined ? doc.analyses : doc.analyses.filter((a) => a.analysisVersion === options.analysisVersion);
     const analyses: Analysis[] = [];
     for (const ref of refs) {
@@ -159,7 +159,7 @@ export class DocumentsApi {
   async delete(documentId: string, options?: WriteOptions): Promise<{ documentId: string; position: number }> {
     assertEntityId(documentId, 'documentId');
     const doc = this.#document(documentId);
-    const stream = doc.sessionId === undefined ? userStream(doc.userId) : sessionStream(doc.sessionId);
+    const stream = homeStream(doc);
     const result = await this.#core.command(stream, options, () => {
       const current = this.#document(documentId);
       return { events: [{ type: 'document.deleted', data: { documentId } }], expected: this.#streamVersion(current.sessionId, current.userId) };
@@ -209,4 +209,9 @@ export class DocumentsApi {
 function analysisFrom(e: CatalogEvent): Analysis {
   const data = e.data as DocumentAnalysed & { data?: JsonValue };
   return { ...data, at: e.timestamp };
+}
+
+/** The stream a document's events live in: its session's, or its user's for a library document. */
+function homeStream(doc: DocumentView): string {
+  return doc.sessionId === undefined ? userStream(doc.userId) : sessionStream(doc.sessionId);
 }

@@ -41,12 +41,13 @@ export class UsersApi {
     }).catch((err: unknown) => {
       throw err instanceof FfcdbError && err.code === ErrorCode.CONFLICT ? taken(userId) : err;
     });
-    return this.#view(userId, result.lastPosition);
+    return this.#view(userId);
   }
 
   async get(userId: string, options?: ReadOptions): Promise<Reflected<UserView>> {
     assertEntityId(userId, 'userId');
-    return this.#view(userId, await this.#core.reflect(options));
+    await this.#core.reflect(options);
+    return this.#view(userId);
   }
 
   /** NOT_FOUND for an unknown user; INVALID_ARGUMENT when nothing would change. */
@@ -58,13 +59,14 @@ export class UsersApi {
       if (!user) throw notFound('user', userId, 'userId');
       return { events: [{ type: 'user.updated', data: { userId, ...changes }, field: 'changes' }], expected: user.version };
     });
-    return this.#view(userId, result.lastPosition);
+    return this.#view(userId);
   }
 
-  #view(userId: string, position: number): Reflected<UserView> {
+  /** The user as the projections hold it now, with the position they reflect. */
+  #view(userId: string): Reflected<UserView> {
     const user = this.#core.state(usersProjection).get(userId);
     if (!user) throw notFound('user', userId, 'userId');
-    return { ...detached(user), position: Math.max(position, this.#core.runner.position) };
+    return { ...detached(user), position: this.#core.runner.position };
   }
 }
 
