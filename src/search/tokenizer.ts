@@ -14,6 +14,9 @@ export interface TokenizeOptions {
   stem?: boolean;
 }
 
+/** Receives each term as `scan` finds it. */
+export type TermSink = (term: string, position: number, start: number, end: number) => void;
+
 /**
  * URLs, emails, and words with their inner joiners (`don't`, `snake_case`,
  * `v1.2.3`, `kebab-case`, `foo.bar`): each match is one position.
@@ -24,6 +27,7 @@ const PARTS = /[\p{Lu}]?[\p{Ll}\p{M}]+|[\p{Lu}\p{M}]+(?![\p{Ll}])|[\p{N}]+|[\p{L
 const MAX_TERM = 64;
 /** A plain word as written: lowercase, or capitalised (not camelCase, not an identifier). */
 const PLAIN_WORD = /^\p{Lu}?[\p{Ll}\p{M}]+$/u;
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Lowercase, without diacritics (NFKD, marks removed), so `Café` and `cafe` meet. */
 export function fold(text: string): string {
@@ -32,7 +36,21 @@ export function fold(text: string): string {
   return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/**
+ * Stems of words seen before: chat text repeats a small vocabulary, and the
+ * stemmer's dozen regular expressions cost more than the rest of tokenizing.
+ */
+const stems = new Map<string, string>();
+const MAX_CACHED_STEMS = 100_000;
+
+function stemOf(term: string): string {
+  let stem = stems.get(term);
+  if (stem === undefined) {
+    if (stems.size >= MAX_CACHED_STEMS) stems.clear();
+    stems.set(term, (stem = stemmer(term)));
+  }
+  return stem;
+}
 
 /**
  * The terms of a text, for the index and for queries alike. A compound (an
@@ -43,34 +61,112 @@ const ASCII = /^[\x00-\x7f]*$/;
  */
 export function tokenize(text: string, options: TokenizeOptions = {}): Token[] {
   const out: Token[] = [];
-  let position = 0;
-  for (const m of text.matchAll(TOKEN)) {
-    const start = m.index;
-    const end = start + m[0].length;
-    const seen = new Set<string>();
-    const add = (raw: string) => {
-      const term = fold(raw).slice(0, MAX_TERM);
-      if (term.length === 0 || seen.has(term)) return;
-      seen.add(term);
-      out.push({ term, position, start, end });
-      // Only plain words have English stems; identifiers and URLs keep their exact parts.
-      if (options.stem && PLAIN_WORD.test(raw.normalize('NFKD'))) {
-        const stem = stemmer(term);
-        if (stem !== term && !seen.has(stem)) {
-          seen.add(stem);
-          out.push({ term: stem, position, start, end });
-        }
-      }
-    };
-    const whole = m[0];
-    add(whole);
-    if (/^https?:\/\//i.test(whole)) {
-      const host = /^https?:\/\/([^/?#:]+)/i.exec(whole)?.[1];
-      if (host) add(host);
-    }
-    if (whole.includes('@') && !/^https?:/i.test(whole)) add(whole.slice(whole.indexOf('@') + 1));
-    for (const part of whole.match(PARTS) ?? []) add(part);
-    position++;
-  }
+  scan(text, options.stem ?? false, (term, position, start, end) => out.push({ term, position, start, end }));
   return out;
+}
+
+/**
+ * `tokenize` without a token object per term. Plain ASCII words (nearly all of
+ * chat text) are read by a character loop; anything else (a joiner, `@`, a
+ * non-ASCII letter next to the word) goes to the regular expression from the
+ * word's start, which then finds exactly the match it would have found
+ * scanning the whole text, since the characters skipped cannot start one.
+ */
+export function scan(text: string, stem: boolean, sink: TermSink): void {
+  let position = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (isAsciiWordChar(c)) {
+      let j = i + 1;
+      let lower = 0;
+      let upper = 0;
+      let digit = 0;
+      for (let k = i; k < n; k++) {
+        const d = text.charCodeAt(k);
+        if (d >= 97 && d <= 122) lower++;
+        else if (d >= 65 && d <= 90) upper++;
+        else if (d >= 48 && d <= 57) digit++;
+        else break;
+        j = k + 1;
+      }
+      const next = j < n ? text.charCodeAt(j) : 32;
+      const shape = wordShape(text, i, lower, upper, digit);
+      if (!mayContinue(next) && shape !== 0) {
+        const raw = text.slice(i, j);
+        const term = (upper > 0 ? raw.toLowerCase() : raw).slice(0, MAX_TERM);
+        sink(term, position, i, j);
+        if (stem && shape === PLAIN) {
+          const s = stemOf(term);
+          if (s !== term) sink(s, position, i, j);
+        }
+        position++;
+        i = j;
+        continue;
+      }
+    } else if (c < 128 && !EMAIL_START.has(c)) {
+      i++;
+      continue;
+    }
+    TOKEN.lastIndex = i;
+    const m = TOKEN.exec(text);
+    if (!m) return;
+    compound(m[0], m.index, position++, stem, sink);
+    i = m.index + m[0].length;
+  }
+}
+
+const PLAIN = 1;
+const OTHER_SIMPLE = 2;
+
+/** PLAIN: lowercase or Capitalised letters; OTHER_SIMPLE: all capitals or all digits (their own only part); 0: a compound (camelCase, letters and digits). */
+function wordShape(text: string, start: number, lower: number, upper: number, digit: number): number {
+  if (digit > 0) return lower + upper === 0 ? OTHER_SIMPLE : 0;
+  if (upper === 0) return PLAIN;
+  if (lower === 0) return OTHER_SIMPLE;
+  if (upper === 1) {
+    const c = text.charCodeAt(start);
+    return c >= 65 && c <= 90 ? PLAIN : 0;
+  }
+  return 0;
+}
+
+function isAsciiWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
+}
+
+/** Characters that can start an email's local part besides letters and digits: `._%+-`. */
+const EMAIL_START = new Set([46, 95, 37, 43, 45]);
+
+/** Whether a word followed by `c` may be longer than its letters and digits: a joiner, `@`, `%`, `+`, or any non-ASCII character. */
+function mayContinue(c: number): boolean {
+  return c >= 128 || c === 95 || c === 39 || c === 46 || c === 45 || c === 47 || c === 58 || c === 64 || c === 37 || c === 43;
+}
+
+/** The terms of one matched token: the whole, a URL's host or an email's domain, its parts, and stems of plain ones. */
+function compound(whole: string, start: number, position: number, stem: boolean, sink: TermSink): void {
+  const end = start + whole.length;
+  const seen = new Set<string>();
+  const add = (raw: string): void => {
+    const term = fold(raw).slice(0, MAX_TERM);
+    if (term.length === 0 || seen.has(term)) return;
+    seen.add(term);
+    sink(term, position, start, end);
+    // Only plain words have English stems; identifiers and URLs keep their exact parts.
+    if (stem && PLAIN_WORD.test(raw.normalize('NFKD'))) {
+      const s = stemOf(term);
+      if (s !== term && !seen.has(s)) {
+        seen.add(s);
+        sink(s, position, start, end);
+      }
+    }
+  };
+  add(whole);
+  if (/^https?:\/\//i.test(whole)) {
+    const host = /^https?:\/\/([^/?#:]+)/i.exec(whole)?.[1];
+    if (host) add(host);
+  }
+  if (whole.includes('@') && !/^https?:/i.test(whole)) add(whole.slice(whole.indexOf('@') + 1));
+  for (const part of whole.match(PARTS) ?? []) add(part);
 }
