@@ -1,4 +1,11 @@
+import { invalid } from '../engine/validation.js';
 import { fold } from './tokenizer.js';
+
+/**
+ * Starts every entity term in the index: the tokenizer never emits it, so an
+ * entity term never collides with a word.
+ */
+export const ENTITY_MARK = '\u0001';
 
 /** Something a text names, found by its shape. `value` is the folded form a query matches on. */
 export interface FoundEntity {
@@ -11,19 +18,22 @@ export interface FoundEntity {
   end: number;
 }
 
+export type EntityType = FoundEntity['type'];
+
 /**
  * Shapes, in the order they claim text: a URL holds what looks like an email or
  * a #fragment, an email holds what looks like a @mention.
  */
-const SHAPES: ReadonlyArray<[FoundEntity['type'], RegExp]> = [
+const SHAPES: ReadonlyArray<[EntityType, RegExp]> = [
   ['url', /https?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]}]/giu],
   ['email', /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu],
   ['mention', /(?<![\p{L}\p{N}_@])@[\p{L}\p{N}_][\p{L}\p{N}_.-]*[\p{L}\p{N}_]|(?<![\p{L}\p{N}_@])@[\p{L}\p{N}_]/gu],
   ['hashtag', /(?<![\p{L}\p{N}_&#])#[\p{L}_][\p{L}\p{N}_-]*/gu],
   // Ids: ULIDs, UUIDs, and tokens mixing letters and digits with a separator (ORDER-1234, INV_2024_001).
   ['id', /\b(?:[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z]{2,}[-_][0-9]{2,}(?:[-_][A-Za-z0-9]+)*)\b/gu],
-  // Names: two or more capitalised words in a row (Ada Lovelace, New York City), not at a sentence start alone.
-  ['name', /\b\p{Lu}\p{Ll}+(?:\s+(?:\p{Lu}\p{Ll}+|de|da|van|von|der|di|la|le))*\s+\p{Lu}\p{Ll}+\b/gu],
+  // Names: two or more capitalised words in a row (Ada Lovelace, New York City), not at a sentence start alone,
+  // and not across a line break (a list of capitalised lines is not one name).
+  ['name', /\b\p{Lu}\p{Ll}+(?:[^\S\n]+(?:\p{Lu}\p{Ll}+|de|da|van|von|der|di|la|le))*[^\S\n]+\p{Lu}\p{Ll}+\b/gu],
 ];
 
 /**
@@ -32,24 +42,81 @@ const SHAPES: ReadonlyArray<[FoundEntity['type'], RegExp]> = [
  * entity (the first shape to claim it), and entities come back in text order.
  */
 export function findEntities(text: string): FoundEntity[] {
-  const claimed: Array<[number, number]> = [];
-  const free = (start: number, end: number) => claimed.every(([s, e]) => end <= s || start >= e);
+  // One flag per code unit: linear in the text, where a list of claimed ranges is quadratic in a long document's entities.
+  const claimed = new Uint8Array(text.length);
   const out: FoundEntity[] = [];
   for (const [type, shape] of SHAPES) {
     for (const m of text.matchAll(shape)) {
       const start = m.index;
       const end = start + m[0].length;
-      if (!free(start, end)) continue;
-      claimed.push([start, end]);
-      out.push({ type, text: m[0], value: normalise(type, m[0]), start, end });
+      if (claimed.subarray(start, end).includes(1)) continue;
+      claimed.fill(1, start, end);
+      out.push({ type, text: m[0], value: normaliseEntity(type, m[0]).value, start, end });
     }
   }
   return out.sort((a, b) => a.start - b.start);
 }
 
-function normalise(type: FoundEntity['type'], text: string): string {
-  // Ids keep their case: ULIDs and codes are exact; everything else matches as folded text.
-  if (type === 'id') return text;
-  if (type === 'name') return fold(text.replace(/\s+/g, ' '));
-  return fold(text);
+/**
+ * The form an entity is indexed and looked up by. A type (any an analyser or
+ * an app names, such as 'PERSON' or 'Work of Art') becomes 1-32 of a-z, 0-9,
+ * '_' and '-' ('other' when nothing is left). Ids keep their case (ULIDs and
+ * codes are exact); every other value is folded for case and diacritics, with
+ * single spaces.
+ */
+export function normaliseEntity(type: string, text: string): { type: string; value: string } {
+  const t = fold(type).replace(/[^a-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 32) || 'other';
+  const trimmed = text.trim();
+  return { type: t, value: t === 'id' ? trimmed : fold(trimmed.replace(/\s+/g, ' ')) };
+}
+
+/**
+ * The index terms of `entities`, sorted and without repeats: each entity is
+ * found by its value alone and by its type and value.
+ */
+export function entityTerms(entities: readonly { type: string; value: string }[]): string[] {
+  const terms = new Set<string>();
+  for (const e of entities) {
+    const { type, value } = normaliseEntity(e.type, e.value);
+    if (value === '') continue;
+    terms.add(ENTITY_MARK + value);
+    terms.add(`${ENTITY_MARK}${type}:${value}`);
+  }
+  return [...terms].sort();
+}
+
+const MAX_QUERY_VALUE = 200;
+const MAX_QUERY_TYPE = 64;
+
+/**
+ * The one index term a search's entity option looks up: a string ('Ada
+ * Lovelace', '@ada', 'ORDER-1234') finds the entity of any type, normalised as
+ * the type its shape gives it (folded when it has none); `{ type, value }`
+ * finds it as that type only.
+ */
+export function entityQueryTerm(option: unknown, field = 'entity'): string {
+  if (typeof option === 'string') {
+    const text = queryValue(option, field);
+    const [whole] = findEntities(text).filter((e) => e.start === 0 && e.end === text.length);
+    return ENTITY_MARK + normaliseEntity(whole?.type ?? 'other', text).value;
+  }
+  if (option === null || typeof option !== 'object' || Array.isArray(option)) {
+    throw invalid(field, 'must be a string or an object { type, value }');
+  }
+  for (const key of Object.keys(option)) {
+    if (key !== 'type' && key !== 'value') throw invalid(`${field}.${key}`, 'is not a field here (allowed: type, value)');
+  }
+  const { type, value } = option as { type?: unknown; value?: unknown };
+  if (typeof type !== 'string' || type.trim() === '' || type.length > MAX_QUERY_TYPE) {
+    throw invalid(`${field}.type`, `must be an entity type of 1-${MAX_QUERY_TYPE} characters, such as 'email' or 'person'`);
+  }
+  const e = normaliseEntity(type, queryValue(value, `${field}.value`));
+  return `${ENTITY_MARK}${e.type}:${e.value}`;
+}
+
+function queryValue(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_QUERY_VALUE) {
+    throw invalid(field, `must be a non-blank string of at most ${MAX_QUERY_VALUE} characters`);
+  }
+  return value.trim();
 }
