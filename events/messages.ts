@@ -1,6 +1,7 @@
 import { assertEventId, assertStreamId, invalid } from '../src/engine/validation.js';
 import type { JsonValue } from '../src/types.js';
 import type { Definitions } from './definition.js';
+import type { Entity } from './documents.js';
 import { choice, fields, flag, integer, json, jsonObject, label, list, matching, mediaType, object, text } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';
 
@@ -64,7 +65,9 @@ export interface MessageMetadata {
   usage?: TokenUsage;
   /** As the provider says it: stop, length, tool_calls, end_turn, MAX_TOKENS ... */
   finishReason?: string;
-  [field: string]: JsonValue | TokenUsage | undefined;
+  /** People, places, ids ... the message names, as the app found them; search finds the message by them. */
+  entities?: Entity[];
+  [field: string]: JsonValue | TokenUsage | Entity[] | undefined;
 }
 
 /** Schema version 2. The chat API generates `messageId` (a ULID) unless the caller gives one. */
@@ -101,6 +104,8 @@ const TOOL_NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
 const FINISH_REASON = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const HTTP_URL = /^https?:\/\/\S+$/i;
 const USAGE_FIELDS = ['inputTokens', 'outputTokens', 'reasoningTokens', 'cachedTokens', 'totalTokens'];
+/** Metadata entities: a message names a few, unlike a document's analysis. */
+const ENTITY_LIMITS = { items: 100, typeChars: 32, textChars: 200 } as const;
 
 const PARTS: Record<ContentPart['type'], { keys: readonly string[]; check(o: Record<string, unknown>, field: string): void }> = {
   text: { keys: ['text'], check: (o, f) => text(o.text, `${f}.text`, EVENT_LIMITS.textChars) },
@@ -169,6 +174,16 @@ function metadata(value: unknown, field: string): void {
     const usage = fields(value.usage, `${field}.usage`, USAGE_FIELDS);
     for (const [k, n] of Object.entries(usage)) integer(n, `${field}.usage.${k}`, 0);
   }
+  if (value.entities !== undefined) entities(value.entities, `${field}.entities`);
+}
+
+function entities(value: unknown, field: string): void {
+  list(value, field, ENTITY_LIMITS.items);
+  value.forEach((e, i) => {
+    const o = fields(e, `${field}[${i}]`, ['type', 'text']);
+    label(o.type, `${field}[${i}].type`, ENTITY_LIMITS.typeChars);
+    label(o.text, `${field}[${i}].text`, ENTITY_LIMITS.textChars);
+  });
 }
 
 function messageBody(o: Record<string, unknown>): void {

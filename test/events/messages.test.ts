@@ -88,6 +88,25 @@ test('attachments and metadata name the bad field', () => {
   fails(() => added.validate({ ...base, content: '', metadata: { model: '' } }), 'data.metadata.model');
 });
 
+test('metadata entities: up to 100 of { type (1-32 characters), text (1-200) }, on adds and edits, a bad one named by its index', () => {
+  const entity = (type: unknown, text: unknown) => ({ type, text });
+  const meta = (...entities: unknown[]) => ({ ...base, content: '', metadata: { entities } });
+  added.validate(meta(entity('person', 'Ada Lovelace'), entity('ORDER', 'ORDER-1234'), entity('x'.repeat(32), 'y'.repeat(200))));
+  added.validate({ ...base, content: '', metadata: { entities: [] } });
+  edited.validate({ messageId: 'm1', content: 'x', metadata: { entities: [entity('id', 'A-12')] } });
+  fails(() => added.validate({ ...base, content: '', metadata: { entities: 'Ada' } }), 'data.metadata.entities');
+  fails(() => added.validate(meta(...Array.from({ length: 101 }, () => entity('t', 'v')))), 'data.metadata.entities');
+  fails(() => added.validate(meta(entity('a', 'b'), entity('a', 'b'), entity('', 'c'))), 'data.metadata.entities[2].type');
+  fails(() => added.validate(meta(entity('x'.repeat(33), 'c'))), 'data.metadata.entities[0].type');
+  fails(() => added.validate(meta(entity(7, 'c'))), 'data.metadata.entities[0].type');
+  fails(() => added.validate(meta(entity('a', ''))), 'data.metadata.entities[0].text');
+  fails(() => added.validate(meta(entity('a', 'y'.repeat(201)))), 'data.metadata.entities[0].text');
+  fails(() => added.validate(meta(entity('a', 'line\nbreak'))), 'data.metadata.entities[0].text');
+  fails(() => added.validate(meta({ type: 'a', text: 'b', score: 0.9 })), 'data.metadata.entities[0].score');
+  fails(() => added.validate(meta('Ada')), 'data.metadata.entities[0]');
+  fails(() => edited.validate({ messageId: 'm1', content: 'x', metadata: { entities: [entity('a', '')] } }), 'data.metadata.entities[0].text');
+});
+
 test('version 1 (plain text, model beside it) upcasts to version 2 with the model in metadata', () => {
   const v1 = added.history![1]!;
   const old = { messageId: 'm1', role: 'assistant', content: 'Hi', model: 'gpt-3.5-turbo' };
