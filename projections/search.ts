@@ -1,7 +1,9 @@
 import type { CatalogEvent, EventType } from '../events/catalog.js';
+import type { Entity } from '../events/documents.js';
 import type { JsonObject } from '../events/fields.js';
 import type { ContentPart } from '../events/messages.js';
 import { streamEntity } from '../events/streams.js';
+import { entityTerms, findEntities } from '../src/search/entities.js';
 import { type SearchDoc, docKey, libraryScope } from '../src/search/search-doc.js';
 import type { JsonValue } from '../src/types.js';
 import { applyContextChange } from './context.js';
@@ -15,7 +17,7 @@ import { applyContextChange } from './context.js';
  * the files and the checkpoint, rather than by the projection runner, whose
  * states are whole snapshots in memory.
  */
-export const SEARCH_PROJECTION_VERSION = 1;
+export const SEARCH_PROJECTION_VERSION = 2;
 
 export const SEARCH_HANDLES: readonly EventType[] = [
   'session.created', 'session.renamed', 'session.tagged', 'session.deleted',
@@ -37,8 +39,12 @@ export interface SearchRegistry {
 
 export type SearchChange =
   | { op: 'put'; doc: SearchDoc }
-  /** New text for some fields of an indexed document; the rest stays. Nothing happens if the key is not indexed. */
-  | { op: 'update'; key: string; fields: SearchDoc['fields'] }
+  /**
+   * New text for some fields of an indexed document, and new given entities
+   * when `entities` is there; the rest stays. Nothing happens if the key is
+   * not indexed.
+   */
+  | { op: 'update'; key: string; fields: SearchDoc['fields']; entities?: string[] }
   | { op: 'delete'; key: string }
   | { op: 'deleteSession'; sessionId: string };
 
@@ -79,10 +85,18 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
     case 'session.deleted':
       registry.sessions.delete(sessionId);
       return [{ op: 'deleteSession', sessionId }];
-    case 'message.added':
-      return [{ op: 'put', doc: base('message', sessionId, event.data.messageId, session.userId, event.data.role, event.timestamp, messageFields(event.data.content)) }];
-    case 'message.edited':
-      return [{ op: 'update', key: docKey('message', sessionId, event.data.messageId), fields: messageFields(event.data.content) }];
+    case 'message.added': {
+      const doc = base('message', sessionId, event.data.messageId, session.userId, event.data.role, event.timestamp, messageFields(event.data.content));
+      const given = event.data.metadata?.entities;
+      if (given?.length) doc.entities = givenTerms(given);
+      return [{ op: 'put', doc }];
+    }
+    case 'message.edited': {
+      const key = docKey('message', sessionId, event.data.messageId);
+      // Metadata left out stays as it was, and so do its entities; metadata given replaces them.
+      const { metadata } = event.data;
+      return [{ op: 'update', key, fields: messageFields(event.data.content), ...(metadata && { entities: givenTerms(metadata.entities ?? []) }) }];
+    }
     case 'message.deleted':
       return [{ op: 'delete', key: docKey('message', sessionId, event.data.messageId) }];
     case 'document.uploaded':
@@ -111,12 +125,36 @@ function documentDoc(scope: string, userId: string, event: Extract<CatalogEvent,
   return base('document', scope, event.data.documentId, userId, '', event.timestamp, { title: event.data.name });
 }
 
-/** The latest analysis's summary and extracted text replace the previous one's. */
+/**
+ * The latest analysis's summary and extracted text replace the previous one's,
+ * and its entities the previous one's; an analysis without them (only `data`,
+ * say) leaves them as they were.
+ */
 function analysisChange(scope: string, event: Extract<CatalogEvent, { type: 'document.analysed' }>): SearchChange[] {
-  const { summary, text } = event.data;
-  if (summary === undefined && text === undefined) return [];
-  const body = [summary, text].filter((t) => t !== undefined).join('\n\n');
-  return [{ op: 'update', key: docKey('document', scope, event.data.documentId), fields: { body } }];
+  const { summary, text, entities } = event.data;
+  if (summary === undefined && text === undefined && entities === undefined) return [];
+  const fields = summary === undefined && text === undefined ? {} : { body: [summary, text].filter((t) => t !== undefined).join('\n\n') };
+  return [{ op: 'update', key: docKey('document', scope, event.data.documentId), fields, ...(entities && { entities: givenTerms(entities) }) }];
+}
+
+function givenTerms(entities: readonly Entity[]): string[] {
+  return entityTerms(entities.map((e) => ({ type: e.type, value: e.text })));
+}
+
+/** Text fields entities are found in: tags are labels the user chose, not text naming things. */
+const ENTITY_FIELDS = ['title', 'body', 'reasoning'] as const;
+
+/**
+ * Every entity term the index holds for `doc`: those found in its text fields
+ * by their shape, and those given with it (`doc.entities`). Found ones are
+ * derived from the text here, when the document is indexed, rather than stored
+ * by the projection, so an update of some fields (an edit, an analysis)
+ * replaces exactly the entities of the text it replaces, while the given
+ * ones follow their own rule (see `SearchChange`'s `update`).
+ */
+export function indexedEntityTerms(doc: Pick<SearchDoc, 'fields' | 'entities'>): string[] {
+  const terms = entityTerms(ENTITY_FIELDS.flatMap((field) => findEntities(doc.fields[field] ?? '')));
+  return doc.entities?.length ? [...new Set([...terms, ...doc.entities])].sort() : terms;
 }
 
 /**

@@ -26,6 +26,12 @@ export interface SearchDoc {
   timestamp: number;
   /** The text of each field; absent fields are empty. */
   fields: Partial<Record<Field, string>>;
+  /**
+   * Index terms (entityTerms) of the entities given with the item: a message's
+   * metadata entities, a document's latest analysis entities. Those found in
+   * the text are derived from `fields` when indexed (indexedEntityTerms).
+   */
+  entities?: string[];
 }
 
 const KIND_CODE: Readonly<Record<DocKind, string>> = { session: 's', context: 'c', document: 'd', message: 'm' };
