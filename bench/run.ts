@@ -36,7 +36,11 @@ const ORDER = [
   'postgres-concurrent-append',
   'migrate-sqlite',
   'migrate-postgres',
+  'search',
+  'search-append',
 ];
+/** Scenarios that run only when named (too long for the default run). */
+const ON_REQUEST = ['search-scale'];
 
 const scenariosDir = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const childScript = fileURLToPath(new URL('./lib/child.ts', import.meta.url));
@@ -53,11 +57,12 @@ const USAGE = `usage: npm run bench -- [options] [scenario ...]
   --quick         a short smoke run (well under 30 s)
   --json FILE     also write every figure as JSON rows to FILE
   --seed N        seed of the generated chat data (default 42)
+  --sessions N    size of a scenario that takes one (search-scale: sessions × 100 messages)
   --timeout S     give up on a scenario after S seconds (default 300)
   --list          list the scenarios and exit
   -h, --help      this text
 
-scenarios: ${discover().join(', ')}`;
+scenarios: ${discover().join(', ')} (${ON_REQUEST.join(', ')} only when named)`;
 
 function parseCommandLine() {
   try {
@@ -66,6 +71,7 @@ function parseCommandLine() {
         quick: { type: 'boolean', default: false },
         json: { type: 'string' },
         seed: { type: 'string', default: '42' },
+        sessions: { type: 'string' },
         timeout: { type: 'string', default: '300' },
         list: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -96,11 +102,12 @@ if (unknown.length > 0) {
 }
 const seed = Number(values.seed);
 const timeoutS = Number(values.timeout);
-if (!Number.isSafeInteger(seed) || !(timeoutS > 0)) {
-  console.error(`--seed must be an integer and --timeout a positive number\n\n${USAGE}`);
+const sessions = values.sessions === undefined ? undefined : Number(values.sessions);
+if (!Number.isSafeInteger(seed) || !(timeoutS > 0) || (sessions !== undefined && !(Number.isSafeInteger(sessions) && sessions > 0))) {
+  console.error(`--seed must be an integer, --timeout a positive number and --sessions a positive integer\n\n${USAGE}`);
   process.exit(2);
 }
-const selected = positionals.length > 0 ? all.filter((n) => positionals.includes(n)) : all;
+const selected = positionals.length > 0 ? all.filter((n) => positionals.includes(n)) : all.filter((n) => !ON_REQUEST.includes(n));
 const quick = values.quick ?? false;
 
 const runDir = await makeTempDir('ffcdb-bench');
@@ -124,7 +131,8 @@ function runOne(name: string): Promise<ScenarioReport> {
   return new Promise((resolveReport) => {
     const started = performance.now();
     let report: ScenarioReport | undefined;
-    const child = fork(childScript, [name, '--run-dir', runDir, '--seed', String(seed), ...(quick ? ['--quick'] : [])], {
+    const args = [name, '--run-dir', runDir, '--seed', String(seed), ...(quick ? ['--quick'] : []), ...(sessions === undefined ? [] : ['--sessions', String(sessions)])];
+    const child = fork(childScript, args, {
       execArgv: process.execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -15,6 +15,7 @@ const { values, positionals } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     seed: { type: 'string', default: '42' },
+    sessions: { type: 'string' },
     'run-dir': { type: 'string' },
   },
   allowPositionals: true,
@@ -35,6 +36,7 @@ const ctx: ScenarioContext = {
   name,
   quick,
   seed: Number(values.seed),
+  ...(values.sessions === undefined ? {} : { sessions: Number(values.sessions) }),
   dir,
   runDir,
   results,

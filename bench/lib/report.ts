@@ -199,7 +199,7 @@ export function formatSummary(reports: readonly ScenarioReport[]): string {
     if (goals.length === 0) out.push(`  · ${r.scenario}: no goal set (informational)`);
     for (const g of goals) {
       out.push(
-        `  ${g.goalMet ? '✓ met    ' : '✗ NOT met'} ${r.scenario}: ${g.goal} — ${formatValue(g.value, g.unit)} vs ${g.peer} ${formatValue(g.peerValue ?? 0, g.unit)} (${verdict(g)})`,
+        `  ${g.goalMet ? '✓ met    ' : '✗ NOT met'} ${g.name}: ${g.goal} — ${formatValue(g.value, g.unit)} vs ${g.peer} ${formatValue(g.peerValue ?? 0, g.unit)} (${verdict(g)})`,
       );
     }
   }

@@ -8,6 +8,8 @@ export interface ScenarioContext {
   quick: boolean;
   /** Seed of every generated data set. */
   seed: number;
+  /** `--sessions N`: the size asked for, for a scenario that takes one (search-scale). */
+  sessions?: number;
   /** A fresh scratch folder for this scenario, removed after it. */
   dir: string;
   /** The run's scratch folder, shared by the scenarios of one run (cached data sets), removed at the end. */
