@@ -1,10 +1,10 @@
 import { FIELDS, type SearchDoc } from './search-doc.js';
-import { tokenize } from './tokenizer.js';
+import { scan } from './tokenizer.js';
 
-/** A document's terms: per term, its occurrences per field. */
+/** A document's terms: per term, its occurrences as flat `field, position` pairs, in field then position order. */
 export interface Analysed {
   lengths: number[];
-  terms: Map<string, { field: number; positions: number[] }[]>;
+  terms: Map<string, number[]>;
 }
 
 /**
@@ -12,20 +12,21 @@ export interface Analysed {
  * (a compound's parts share one), so the parts and stems the tokenizer adds do
  * not make a document look longer.
  */
-export function analyse(doc: SearchDoc, stem: boolean): Analysed {
+export function analyse(fields: SearchDoc['fields'], stem: boolean): Analysed {
   const lengths: number[] = [];
-  const terms = new Map<string, { field: number; positions: number[] }[]>();
-  FIELDS.forEach((name, field) => {
-    const tokens = tokenize(doc.fields[name] ?? '', { stem });
-    lengths.push(tokens.length === 0 ? 0 : tokens[tokens.length - 1]!.position + 1);
-    for (const t of tokens) {
-      let list = terms.get(t.term);
-      if (!list) terms.set(t.term, (list = []));
-      const last = list[list.length - 1];
-      if (last?.field === field) {
-        if (last.positions[last.positions.length - 1] !== t.position) last.positions.push(t.position);
-      } else list.push({ field, positions: [t.position] });
+  const terms = new Map<string, number[]>();
+  for (let field = 0; field < FIELDS.length; field++) {
+    let words = 0;
+    const text = fields[FIELDS[field]!];
+    if (text) {
+      scan(text, stem, (term, position) => {
+        words = position + 1;
+        const pairs = terms.get(term);
+        if (pairs === undefined) terms.set(term, [field, position]);
+        else pairs.push(field, position);
+      });
     }
-  });
+    lengths.push(words);
+  }
   return { lengths, terms };
 }

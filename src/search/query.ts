@@ -3,8 +3,8 @@ import type { SearchRegistry } from '../../projections/search.js';
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import type { IndexStats } from './manifest.js';
 import { type Clause, parseQuery } from './query-parser.js';
-import type { DocRecord, Posting } from './segment.js';
-import type { SegmentSource } from './segment-data.js';
+import { type DocRecord, type PostingList, type Segment, emptyPostings } from './segment.js';
+import type { SegmentSource } from './segment-file.js';
 import { FIELDS, FIELD_WEIGHTS, type DocKind, compareKeys } from './search-doc.js';
 import { type Snippet, makeSnippet } from './snippet.js';
 
@@ -66,7 +66,8 @@ export function runQuery(index: IndexView, userId: string, query: string, option
   assertEntityId(userId, 'userId');
   const opts = checkOptions(options);
   const parsed = parseQuery(query, index.stem);
-  const run = new QueryRun(index, userId, (r) => passes(r, userId, opts, index.registry));
+  const filtered = opts.sessionId !== undefined || opts.roles !== undefined || opts.from !== undefined || opts.to !== undefined || opts.kinds !== undefined || opts.tag !== undefined;
+  const run = new QueryRun(index, userId, filtered ? (r) => passes(r, opts, index.registry) : undefined);
   const positive = parsed.clauses.filter((c) => !c.exclude);
   const scored: Map<number, number>[] = positive.map(() => new Map());
   const candidates = new Map<number, number>();
@@ -87,33 +88,37 @@ export function runQuery(index: IndexView, userId: string, query: string, option
   for (const doc of candidates.keys()) candidates.set(doc, scored.reduce((sum, m) => sum + (m.get(doc) ?? 0), 0));
   for (const c of parsed.clauses) if (c.exclude) for (const doc of run.clause(c, new Set(candidates.keys())).keys()) candidates.delete(doc);
 
-  const hits: { doc: number; record: DocRecord; score: number }[] = [];
-  for (const [doc, score] of candidates) hits.push({ doc, record: run.record(doc), score });
-  hits.sort((a, b) => b.score - a.score || compareKeys(a.record.key, b.record.key));
-  const start = opts.after ? hits.findIndex((h) => h.score < opts.after![0] || (h.score === opts.after![0] && compareKeys(h.record.key, opts.after![1]) > 0)) : 0;
+  // Keys break ties only, so records are read for tied scores and the page alone.
+  const key = (doc: number) => run.record(doc).key;
+  const hits = [...candidates].map(([doc, score]) => ({ doc, score }));
+  hits.sort((a, b) => b.score - a.score || compareKeys(key(a.doc), key(b.doc)));
+  const after = opts.after;
+  const start = after ? hits.findIndex((h) => h.score < after[0] || (h.score === after[0] && compareKeys(key(h.doc), after[1]) > 0)) : 0;
   const from = start === -1 ? hits.length : start;
   const page = hits.slice(from, from + opts.limit);
   const hasMore = from + opts.limit < hits.length;
   const last = page[page.length - 1];
   return {
-    items: page.map((h) => ({
-      kind: h.record.kind,
-      sessionId: h.record.sessionId,
-      itemId: h.record.itemId,
-      role: h.record.role,
-      timestamp: h.record.timestamp,
-      score: h.score,
-      snippet: makeSnippet(run.text(h.doc), run.matched, index.stem),
-    })),
+    items: page.map((h) => {
+      const record = run.record(h.doc);
+      return {
+        kind: record.kind,
+        sessionId: record.sessionId,
+        itemId: record.itemId,
+        role: record.role,
+        timestamp: record.timestamp,
+        score: h.score,
+        snippet: makeSnippet(run.text(h.doc), run.matched, index.stem),
+      };
+    }),
     total: hits.length,
     hasMore,
-    nextCursor: hasMore && last ? Buffer.from(JSON.stringify([last.score, last.record.key])).toString('base64url') : undefined,
+    nextCursor: hasMore && last ? Buffer.from(JSON.stringify([last.score, key(last.doc)])).toString('base64url') : undefined,
   };
 }
 
-/** Whether a document is the user's and passes every filter. */
-function passes(r: DocRecord, userId: string, o: CheckedOptions, registry: SearchRegistry): boolean {
-  if (r.userId !== userId) return false;
+/** Whether a document of the user passes every filter. */
+function passes(r: DocRecord, o: CheckedOptions, registry: SearchRegistry): boolean {
   if (o.sessionId !== undefined && r.sessionId !== o.sessionId) return false;
   if (o.roles && !o.roles.has(r.role)) return false;
   if (o.from !== undefined && r.timestamp < o.from) return false;
@@ -121,6 +126,13 @@ function passes(r: DocRecord, userId: string, o: CheckedOptions, registry: Searc
   if (o.kinds && !o.kinds.has(r.kind)) return false;
   if (o.tag !== undefined && !(registry.sessions.get(r.sessionId)?.tags.includes(o.tag) ?? false)) return false;
   return true;
+}
+
+/** One term's live postings of the user's documents across segments, documents numbered globally; and its live document frequency over every user. */
+interface Live extends PostingList {
+  df: number;
+  /** Whether word positions were decoded. */
+  withPositions: boolean;
 }
 
 /**
@@ -134,16 +146,17 @@ class QueryRun {
   readonly matched = new Set<string>();
   readonly #sources: SegmentSource[];
   readonly #base: number[] = [];
-  /** Per term, its live documents and the user's live postings by document; `positions` tells whether they were decoded. */
-  readonly #postings = new Map<string, Live & { positions: boolean }>();
+  readonly #postings = new Map<string, Live>();
   readonly #userId: string;
-  readonly #records = new Map<number, DocRecord | null>();
-  readonly #keep: (record: DocRecord) => boolean;
+  readonly #records = new Map<number, DocRecord>();
+  /** Per document, whether the filters keep it (only when there are filters). */
+  readonly #kept = new Map<number, boolean>();
+  readonly #keep: ((record: DocRecord) => boolean) | undefined;
   readonly #n: number;
   readonly #avg: number[];
 
   /** `keep`: the filters; documents it refuses still count in the statistics, but are never scored. */
-  constructor(index: IndexView, userId: string, keep: (record: DocRecord) => boolean) {
+  constructor(index: IndexView, userId: string, keep: ((record: DocRecord) => boolean) | undefined) {
     this.#sources = index.sources();
     this.#userId = userId;
     this.#keep = keep;
@@ -173,9 +186,9 @@ class QueryRun {
     }
   }
 
-  /** An estimate of how many documents a clause reads, from the dictionaries alone. */
+  /** How many documents a clause may match, from the dictionaries alone, to order an AND's clauses. */
   size(c: Clause): number {
-    const total = (term: string) => this.#sources.reduce((sum, s) => sum + s.segment.postingsSize(term), 0);
+    const total = (term: string) => this.#sources.reduce((sum, s) => sum + s.segment.df(term), 0);
     switch (c.kind) {
       case 'term':
         return c.alternatives.reduce((sum, t) => sum + total(t), 0);
@@ -187,11 +200,15 @@ class QueryRun {
   }
 
   record(doc: number): DocRecord {
-    const [segment, ordinal] = this.#locate(doc);
-    return segment.doc(ordinal);
+    let r = this.#records.get(doc);
+    if (r === undefined) {
+      const [segment, ordinal] = this.#locate(doc);
+      this.#records.set(doc, (r = segment.doc(ordinal)));
+    }
+    return r;
   }
 
-  text(doc: number): ReturnType<SegmentSource['segment']['text']> {
+  text(doc: number): ReturnType<Segment['text']> {
     const [segment, ordinal] = this.#locate(doc);
     return segment.text(ordinal);
   }
@@ -200,49 +217,44 @@ class QueryRun {
     return [...new Set(this.#sources.flatMap((s) => s.segment.terms(prefix)))].sort().slice(0, MAX_EXPANSIONS);
   }
 
-  /** The document's record if the filters keep it (looked up once per query). */
-  #kept(doc: number, within: ReadonlySet<number> | undefined): DocRecord | null {
-    if (within && !within.has(doc)) return null;
-    let r = this.#records.get(doc);
-    if (r === undefined) {
-      const record = this.record(doc);
-      r = this.#keep(record) ? record : null;
-      this.#records.set(doc, r);
-    }
-    return r;
+  /** Whether a document is in `within` (if given) and kept by the filters (looked up once per query). */
+  #admits(doc: number, within: ReadonlySet<number> | undefined): boolean {
+    if (within && !within.has(doc)) return false;
+    if (!this.#keep) return true;
+    let kept = this.#kept.get(doc);
+    if (kept === undefined) this.#kept.set(doc, (kept = this.#keep(this.record(doc))));
+    return kept;
   }
 
-  #locate(doc: number): [SegmentSource['segment'], number] {
+  #locate(doc: number): [Segment, number] {
     let i = this.#base.length - 1;
     while (this.#base[i]! > doc) i--;
     return [this.#sources[i]!.segment, doc - this.#base[i]!];
   }
 
-  /**
-   * A term's live postings of the user's documents, by document (fields in
-   * order), and its document frequency over every user's live documents (the
-   * statistics are the whole index's, the postings kept only the user's).
-   */
   #live(term: string, positions: boolean): Live {
     const cached = this.#postings.get(term);
-    if (cached && (cached.positions || !positions)) return cached;
-    const byDoc = new Map<number, Posting[]>();
-    let df = 0;
-    this.#sources.forEach(({ segment, dead }, i) => {
-      let last = -1;
-      for (const p of segment.postings(term, positions && ((o: number) => segment.userOf(o) === this.#userId))) {
-        if (dead.has(p.doc)) continue;
-        // A document's postings are adjacent (one per field).
-        if (p.doc !== last) df++;
-        last = p.doc;
-        if (segment.userOf(p.doc) !== this.#userId) continue;
-        const doc = this.#base[i]! + p.doc;
-        const list = byDoc.get(doc);
-        if (list) list.push(p);
-        else byDoc.set(doc, [p]);
+    if (cached && (cached.withPositions || !positions)) return cached;
+    const live: Live = { ...emptyPostings(), df: 0, withPositions: positions };
+    this.#sources.forEach(({ segment, dead, deadDf }, s) => {
+      live.df += segment.df(term) - (deadDf.get(term) ?? 0);
+      const list = segment.userPostings(term, this.#userId, positions);
+      const base = this.#base[s]!;
+      for (let i = 0; i < list.docs.length; i++) {
+        if (dead.has(list.docs[i]!)) continue;
+        live.docs.push(base + list.docs[i]!);
+        live.fields.push(list.fields[i]!);
+        live.lengths.push(list.lengths[i]!);
+        live.tfs.push(list.tfs[i]!);
+        live.posStart.push(list.posStart[i]!);
+      }
+      if (positions) {
+        // Positions stay in the segment's array: offsets are shifted by what came before.
+        const shift = live.positions.length;
+        for (let i = live.posStart.length - 1; i >= 0 && live.docs[i]! >= base; i--) live.posStart[i]! += shift;
+        for (const p of list.positions) live.positions.push(p);
       }
     });
-    const live = { df, byDoc, positions };
     this.#postings.set(term, live);
     return live;
   }
@@ -258,15 +270,15 @@ class QueryRun {
   }
 
   #termScores(term: string, within: ReadonlySet<number> | undefined): Map<number, number> {
-    const { df, byDoc } = this.#live(term, false);
-    const idf = this.#idf(df);
+    const live = this.#live(term, false);
+    const idf = this.#idf(live.df);
     const out = new Map<number, number>();
-    for (const [doc, list] of byDoc) {
-      const record = this.#kept(doc, within);
-      if (!record) continue;
-      let score = 0;
-      for (const p of list) score += this.#fieldScore(idf, p.tf, p.field, record.lengths[p.field]!);
-      out.set(doc, score);
+    const { docs, fields, lengths, tfs } = live;
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i]!;
+      if (!this.#admits(doc, within)) continue;
+      // A document's postings are adjacent, one per field.
+      out.set(doc, (out.get(doc) ?? 0) + this.#fieldScore(idf, tfs[i]!, fields[i]!, lengths[i]!));
     }
     return out;
   }
@@ -275,28 +287,33 @@ class QueryRun {
   #phraseScores(terms: readonly string[], offsets: readonly number[], within: ReadonlySet<number> | undefined): Map<number, number> {
     const lives = terms.map((t) => this.#live(t, true));
     const idf = lives.reduce((sum, l) => sum + this.#idf(l.df), 0);
-    const lists = lives.map((l) => l.byDoc);
+    // For the other terms: where each (document, field) has its positions.
+    const at = lives.slice(1).map((l) => {
+      const m = new Map<string, number>();
+      l.docs.forEach((doc, i) => m.set(`${doc}:${l.fields[i]}`, i));
+      return m;
+    });
+    const first = lives[0]!;
     const out = new Map<number, number>();
-    const [first, ...rest] = lists;
-    for (const [doc, postings] of first!) {
-      if (!rest.every((l) => l.has(doc))) continue;
-      const record = this.#kept(doc, within);
-      if (!record) continue;
-      let score = 0;
-      for (const p of postings) {
-        const others = rest.map((l) => new Set(l.get(doc)!.find((q) => q.field === p.field)?.positions ?? []));
-        const tf = p.positions.filter((at) => others.every((set, i) => set.has(at + offsets[i + 1]!))).length;
-        if (tf > 0) score += this.#fieldScore(idf, tf, p.field, record.lengths[p.field]!);
+    for (let i = 0; i < first.docs.length; i++) {
+      const doc = first.docs[i]!;
+      const field = first.fields[i]!;
+      const others = at.map((m) => m.get(`${doc}:${field}`));
+      if (others.some((o) => o === undefined) || !this.#admits(doc, within)) continue;
+      let tf = 0;
+      for (let p = first.posStart[i]!, end = p + first.tfs[i]!; p < end; p++) {
+        const start = first.positions[p]!;
+        if (others.every((o, k) => hasPosition(lives[k + 1]!, o!, start + offsets[k + 1]!))) tf++;
       }
-      if (score > 0) out.set(doc, score);
+      if (tf > 0) out.set(doc, (out.get(doc) ?? 0) + this.#fieldScore(idf, tf, field, first.lengths[i]!));
     }
     return out;
   }
 }
 
-interface Live {
-  df: number;
-  byDoc: Map<number, Posting[]>;
+function hasPosition(list: PostingList, i: number, position: number): boolean {
+  for (let p = list.posStart[i]!, end = p + list.tfs[i]!; p < end; p++) if (list.positions[p] === position) return true;
+  return false;
 }
 
 /** Per document, the best of several scorings (a word or its stem, a prefix's expansions). */

@@ -10,10 +10,10 @@ import { WriterLock } from '../backends/flatfile/writer-lock.js';
 import type { RecordedEvent } from '../types.js';
 import { type IndexStats, type Manifest, readManifest, writeManifest } from './manifest.js';
 import { MemorySegment } from './memory-segment.js';
-import type { DocRecord, Segment } from './segment.js';
-import { type SegmentSource, collect } from './segment-data.js';
-import { SegmentFile, writeSegmentFile } from './segment-file.js';
+import { type DocRecord, type Segment, sortKey } from './segment.js';
+import { type SegmentSource, SegmentFile, writeSegmentFile } from './segment-file.js';
 import { FIELDS, type SearchDoc, sessionKeyPrefix } from './search-doc.js';
+import { analyse } from './analyse.js';
 
 export interface SearchIndexOptions {
   /** The folder of the segment files and manifest (`<store>/search`); without it the index stays in memory. */
@@ -36,6 +36,15 @@ interface FileSlot {
   name: string;
   file: SegmentFile;
   dead: Set<number>;
+  deadDf: Map<string, number>;
+}
+
+/** Where a live document is: its segment, that segment's tombstones, and its ordinal. */
+interface Located {
+  segment: Segment;
+  dead: Set<number>;
+  deadDf: Map<string, number>;
+  ordinal: number;
 }
 
 /**
@@ -57,6 +66,7 @@ export class SearchIndex {
   #files: FileSlot[] = [];
   #memory: MemorySegment;
   #memoryDead = new Set<number>();
+  #memoryDeadDf = new Map<string, number>();
   #registry: SearchRegistry = initSearchRegistry();
   #stats: IndexStats = { docs: 0, lengths: FIELDS.map(() => 0), fieldDocs: FIELDS.map(() => 0) };
   #position = 0;
@@ -125,7 +135,7 @@ export class SearchIndex {
   /** Every segment with its tombstones, oldest first, the memory segment last. Valid until the next catch-up. */
   sources(): SegmentSource[] {
     this.#assertOpen();
-    return [...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead })), { segment: this.#memory, dead: this.#memoryDead }];
+    return [...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead, deadDf: f.deadDf })), this.#memorySource()];
   }
 
   /** Indexes the feed up to `target` (default: its head); resolves with the position reached. */
@@ -188,10 +198,10 @@ export class SearchIndex {
 
   /** Drops every indexed session whose stream no longer holds any event (purged). */
   async #sweepPurged(): Promise<void> {
-    for (const sessionId of [...this.#registry.sessions.keys()]) {
+    for (const [sessionId, session] of [...this.#registry.sessions]) {
       if ((await this.#events.readStream(sessionStream(sessionId), { limit: 1 })).length > 0) continue;
       this.#registry.sessions.delete(sessionId);
-      this.#applyChange({ op: 'deleteSession', sessionId });
+      this.#applyChange({ op: 'deleteSession', sessionId }, session.userId);
     }
   }
 
@@ -200,6 +210,8 @@ export class SearchIndex {
     this.#last = { position: raw.position, id: raw.id };
     if (SEARCH_HANDLES.includes(raw.type as never)) {
       let changes: SearchChange[];
+      // A deleted session's owner, which the registry forgets with it, says where its documents sort.
+      const owner = this.#registry.sessions.get(raw.streamId.slice(2))?.userId;
       try {
         validateEvent(raw.type, raw.schemaVersion, raw.data);
         changes = searchChanges(this.#registry, upcast(raw));
@@ -207,35 +219,49 @@ export class SearchIndex {
         // Events the catalog refuses (written around the chat API) are skipped, the same way on every replay.
         changes = [];
       }
-      for (const c of changes) this.#applyChange(c);
+      for (const c of changes) this.#applyChange(c, owner);
     }
     if (this.#dir !== undefined && this.#memory.docCount >= this.#flushDocs) this.#flush();
   }
 
-  #applyChange(change: SearchChange): void {
+  /** `owner`: the user of the event's session before the event (a session's deletion removes it from the registry). */
+  #applyChange(change: SearchChange, owner: string | undefined): void {
     switch (change.op) {
       case 'put':
-        this.#delete(change.doc.key);
+        this.#delete(sortKey(change.doc.userId, change.doc.key));
         this.#add(change.doc);
         return;
       case 'update': {
-        const found = this.#locate(change.key);
+        const found = this.#locate(this.#sortKeyOf(change.key, owner));
         if (!found) return;
         const record = found.segment.doc(found.ordinal);
         const fields = { ...found.segment.text(found.ordinal), ...change.fields };
-        this.#kill(found.segment, found.dead, found.ordinal);
+        this.#kill(found);
         this.#add({ key: record.key, kind: record.kind, userId: record.userId, sessionId: record.sessionId, itemId: record.itemId, role: record.role, timestamp: record.timestamp, fields });
         return;
       }
       case 'delete':
-        this.#delete(change.key);
+        this.#delete(this.#sortKeyOf(change.key, owner));
         return;
-      case 'deleteSession':
-        for (const { segment, dead } of this.sources()) {
-          for (const ordinal of segment.withPrefix(sessionKeyPrefix(change.sessionId))) if (!dead.has(ordinal)) this.#kill(segment, dead as Set<number>, ordinal);
-        }
+      case 'deleteSession': {
+        if (owner === undefined) return;
+        const prefix = sortKey(owner, sessionKeyPrefix(change.sessionId));
+        for (const f of this.#files) for (const ordinal of f.file.withPrefix(prefix)) if (!f.dead.has(ordinal)) this.#kill({ segment: f.file, dead: f.dead, deadDf: f.deadDf, ordinal });
+        for (const ordinal of this.#memory.withPrefix(prefix)) if (!this.#memoryDead.has(ordinal)) this.#kill({ ...this.#memorySource(), ordinal });
         return;
+      }
     }
+  }
+
+  #memorySource(): { segment: Segment; dead: Set<number>; deadDf: Map<string, number> } {
+    return { segment: this.#memory, dead: this.#memoryDead, deadDf: this.#memoryDeadDf };
+  }
+
+  /** A document key's place in the segments: its scope names the session (whose owner the registry knows) or the user's library (`~user`). */
+  #sortKeyOf(key: string, owner: string | undefined): string {
+    const scope = key.slice(0, key.indexOf('\u0000'));
+    const userId = scope.startsWith('~') ? scope.slice(1) : (this.#registry.sessions.get(scope)?.userId ?? owner ?? '');
+    return sortKey(userId, key);
   }
 
   #add(doc: SearchDoc): void {
@@ -245,12 +271,13 @@ export class SearchIndex {
 
   #delete(key: string): void {
     const found = this.#locate(key);
-    if (found) this.#kill(found.segment, found.dead, found.ordinal);
+    if (found) this.#kill(found);
   }
 
-  #kill(segment: Segment, dead: Set<number>, ordinal: number): void {
+  #kill({ segment, dead, deadDf, ordinal }: Located): void {
     dead.add(ordinal);
     this.#count(segment.doc(ordinal), -1);
+    countDeadTerms(segment, ordinal, deadDf, this.#stem);
   }
 
   #count(record: DocRecord, sign: 1 | -1): void {
@@ -261,12 +288,12 @@ export class SearchIndex {
     });
   }
 
-  /** Where `key` is live: a key is live in at most one segment. */
-  #locate(key: string): { segment: Segment; dead: Set<number>; ordinal: number } | undefined {
-    const sources: { segment: Segment; dead: Set<number> }[] = [{ segment: this.#memory, dead: this.#memoryDead }, ...this.#files.map((f) => ({ segment: f.file, dead: f.dead })).reverse()];
-    for (const { segment, dead } of sources) {
-      const ordinal = segment.find(key);
-      if (ordinal !== undefined && !dead.has(ordinal)) return { segment, dead, ordinal };
+  /** Where the document sorting at `key` is live: it is live in at most one segment. */
+  #locate(key: string): Located | undefined {
+    const sources = [this.#memorySource(), ...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead, deadDf: f.deadDf })).reverse()];
+    for (const source of sources) {
+      const ordinal = source.segment.find(key);
+      if (ordinal !== undefined && !source.dead.has(ordinal)) return { ...source, ordinal };
     }
     return undefined;
   }
@@ -274,10 +301,11 @@ export class SearchIndex {
   #flush(): void {
     const dir = this.#dir;
     if (dir === undefined || this.#fenced || this.#memory.docCount === 0) return;
-    const slot = this.#writeSegment(dir, [{ segment: this.#memory, dead: this.#memoryDead }]);
+    const slot = this.#writeSegment(dir, [this.#memorySource()]);
     this.#files.push(slot);
     this.#memory = new MemorySegment(this.#stem);
     this.#memoryDead = new Set();
+    this.#memoryDeadDf = new Map();
     this.#saveManifest(dir);
     this.#mergeTiers(dir);
   }
@@ -292,7 +320,7 @@ export class SearchIndex {
     while (this.#files.length >= this.#mergeFactor) {
       const group = this.#files.slice(-this.#mergeFactor);
       if (!group.every((f) => tier(f) === tier(group[0]!))) return;
-      const merged = this.#writeSegment(dir, group.map((f) => ({ segment: f.file, dead: f.dead })));
+      const merged = this.#writeSegment(dir, group.map((f) => ({ segment: f.file, dead: f.dead, deadDf: f.deadDf })));
       this.#files = [...this.#files.slice(0, -this.#mergeFactor), merged];
       this.#saveManifest(dir);
       for (const f of group) this.#remove(dir, f);
@@ -301,8 +329,8 @@ export class SearchIndex {
 
   #writeSegment(dir: string, sources: SegmentSource[]): FileSlot {
     const name = `seg-${String(this.#nextSegment++).padStart(8, '0')}.seg`;
-    writeSegmentFile(dir, name, collect(sources));
-    return { name, file: SegmentFile.open(path.join(dir, name)), dead: new Set() };
+    writeSegmentFile(dir, name, sources);
+    return { name, file: SegmentFile.open(path.join(dir, name)), dead: new Set(), deadDf: new Map() };
   }
 
   #remove(dir: string, slot: FileSlot): void {
@@ -351,7 +379,11 @@ export class SearchIndex {
   #openAll(dir: string, manifest: Manifest): FileSlot[] | undefined {
     const out: FileSlot[] = [];
     try {
-      for (const s of manifest.segments) out.push({ name: s.name, file: SegmentFile.open(path.join(dir, s.name)), dead: new Set(s.dead) });
+      for (const s of manifest.segments) {
+        const slot: FileSlot = { name: s.name, file: SegmentFile.open(path.join(dir, s.name)), dead: new Set(s.dead), deadDf: new Map() };
+        out.push(slot);
+        for (const ordinal of slot.dead) countDeadTerms(slot.file, ordinal, slot.deadDf, this.#stem);
+      }
       return out;
     } catch {
       for (const f of out) f.file.close();
@@ -376,4 +408,9 @@ export class SearchIndex {
     this.#queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Adds a tombstoned document's terms to its segment's dead counts: they are read again from its stored text, which analyses to the same terms. */
+function countDeadTerms(segment: Segment, ordinal: number, deadDf: Map<string, number>, stem: boolean): void {
+  for (const term of analyse(segment.text(ordinal), stem).terms.keys()) deadDf.set(term, (deadDf.get(term) ?? 0) + 1);
 }

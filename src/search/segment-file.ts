@@ -5,160 +5,273 @@ import { pack, unpack } from 'msgpackr';
 import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
 import { prefixRange } from './memory-segment.js';
-import type { DocRecord, Posting, Segment } from './segment.js';
-import type { SegmentData } from './segment-data.js';
+import { type DocRecord, type PostingList, type Segment, emptyPostings, sortKey } from './segment.js';
 import type { DocKind, Field } from './search-doc.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
 /**
- * A segment file, `<store>/search/<name>.seg`, immutable once written:
+ * A segment file, `<store>/search/<name>.seg`, immutable once written, and
+ * written as a stream (a merge never holds a whole segment in memory):
  *
- *   0  "FFSG"          magic
- *   4  u16 format (2)
- *   6  u16 reserved
- *   8  u32 crc32       of the meta block
- *  12  u32 metaLength
- *  16  meta            msgpack { docCount, terms, postings, docBlocks, firstKeys, users, userOrdinals }
- *      data            postings blocks, text blocks, document blocks, the user ordinals; offsets are from the start of data
+ *   0  "FFSG" | u16 format (3) | u16 reserved
+ *   8  blocks: texts, document blocks, postings, dictionary blocks
+ *      meta   msgpack { docCount, users, userStarts, docBlocks, firstKeys, dictBlocks, firstTerms }
+ *      trailer: f64 metaOffset | u32 metaLength | u32 crc32(meta) | "FFSG"   (big-endian)
  *
- * Blocks are referenced as [offset, length, crc32]. `terms` are sorted, and
- * `postings[i]` is the block of `terms[i]`. Documents are sorted by key, in
- * blocks of 128 (`docBlocks`, each msgpack of rows [key, kind, userId,
- * sessionId, itemId, role, timestamp, lengths per field, text block]), with
- * the first key of each block in `firstKeys`; `userOrdinals` is a block of
- * u32 little-endian per document, indexes into `users`.
+ * Blocks are referenced as [offset, length, crc32] from the file's start.
+ * Documents are sorted by (user, key) (see sortKey), so a user's documents are
+ * the ordinals `userStarts[u] .. userStarts[u+1]`; document blocks hold 128
+ * rows [key, kind, userId, sessionId, itemId, role, timestamp, lengths, text
+ * block] with each block's first sort key in `firstKeys`.
  *
- * Opening reads and checks the header and the meta block (the term dictionary
- * and one key per 128 documents) and the user ordinals (4 bytes a document,
- * so queries can drop other users' postings without reading documents).
- * Postings, document blocks and text are read with one pread each when
- * needed, and checked against their own CRC. A postings block is LEB128
- * varints: count, then per posting the doc delta, field, tf and tf position
- * deltas. A text block is msgpack of the document's fields.
+ * The term dictionary is on disk too, in blocks of 128 sorted rows [term, df,
+ * table offset, table length, table crc] with each block's first term in
+ * `firstTerms`: opening reads the header, trailer and meta only. A term's
+ * postings are one run per user that has the term: a table (LEB128: run count,
+ * then per run user index, byte length and crc32) followed by the runs, so a
+ * query reads the table and its own user's run and nothing else. A run is
+ * LEB128 postings: doc (delta from the previous, the first from the user's
+ * first ordinal), field, the field's length, tf, and tf position deltas.
  */
 const MAGIC = 0x46465347; // "FFSG"
-const FORMAT = 2;
-/** Documents per document block. */
+const FORMAT = 3;
+const HEADER = 8;
+const TRAILER = 20;
+/** Rows per document block and per dictionary block. */
 const DOC_BLOCK = 128;
-/** Document blocks kept decoded per open segment. */
-const CACHED_BLOCKS = 256;
-const HEADER = 16;
+const DICT_BLOCK = 128;
+/** Decoded blocks kept per open segment. */
+const CACHED_DOC_BLOCKS = 256;
+const CACHED_DICT_BLOCKS = 512;
+/** Bytes gathered before each write while streaming a segment out. */
+const WRITE_CHUNK = 1 << 20;
 
 type Block = [offset: number, length: number, crc: number];
 type DocRow = [key: string, kind: DocKind, userId: string, sessionId: string, itemId: string, role: string, timestamp: number, lengths: number[], text: Block];
+type DictRow = [term: string, df: number, tableOffset: number, tableLength: number, tableCrc: number];
 
 interface Meta {
   docCount: number;
-  terms: string[];
-  postings: Block[];
+  users: string[];
+  /** Per user, its first ordinal; one more entry, docCount, closes the last range. */
+  userStarts: number[];
   docBlocks: Block[];
   firstKeys: string[];
-  users: string[];
-  userOrdinals: Block;
+  dictBlocks: Block[];
+  firstTerms: string[];
 }
 
-/** Writes `data` as segment `name` in `dir`, fsynced, with the folder entry fsynced too. */
-export function writeSegmentFile(dir: string, name: string, data: SegmentData): void {
-  const chunks: Buffer[] = [];
-  let at = 0;
-  const block = (bytes: Buffer): Block => {
-    chunks.push(bytes);
-    const b: Block = [at, bytes.length, crc32(bytes)];
-    at += bytes.length;
-    return b;
-  };
-  const postings = data.postings.map((list) => block(encodePostings(list)));
-  const texts = data.texts.map((t) => block(pack(t)));
-  const rows = data.docs.map((d, i): DocRow => [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths, texts[i]!]);
-  const docBlocks: Block[] = [];
-  const firstKeys: string[] = [];
-  for (let i = 0; i < rows.length; i += DOC_BLOCK) {
-    docBlocks.push(block(pack(rows.slice(i, i + DOC_BLOCK))));
-    firstKeys.push(rows[i]![0]);
+/** A segment, the ordinals tombstoned in it, and per term how many of those hold it (to take out of its document frequency). */
+export interface SegmentSource {
+  segment: Segment;
+  dead: ReadonlySet<number>;
+  deadDf: ReadonlyMap<string, number>;
+}
+
+/**
+ * Writes the live documents of `sources` as segment `name` in `dir`, fsynced
+ * with its folder entry: a flush (the memory segment alone) and a merge
+ * (several files) are the same operation.
+ */
+export function writeSegmentFile(dir: string, name: string, sources: readonly SegmentSource[]): void {
+  const file = path.join(dir, name);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'wx');
+    const out = new ChunkedWriter(fd);
+    writeBody(out, sources);
+    out.flush();
+    fs.fdatasyncSync(fd);
+  } catch (err) {
+    throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
-  const users = [...new Set(data.docs.map((d) => d.userId))].sort();
-  const userIndex = new Map(users.map((u, i) => [u, i]));
-  const ordinals = Buffer.alloc(4 * data.docs.length);
-  data.docs.forEach((d, i) => ordinals.writeUInt32LE(userIndex.get(d.userId)!, 4 * i));
-  const userOrdinals = block(ordinals);
-  const meta = pack({ docCount: data.docs.length, terms: data.terms, postings, docBlocks, firstKeys, users, userOrdinals } satisfies Meta);
+  try {
+    fsyncDirSync(dir);
+  } catch (err) {
+    throw ioError(err, dir, 'fsync');
+  }
+}
+
+function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void {
   const header = Buffer.alloc(HEADER);
   header.writeUInt32BE(MAGIC, 0);
   header.writeUInt16BE(FORMAT, 4);
-  header.writeUInt32BE(crc32(meta), 8);
-  header.writeUInt32BE(meta.length, 12);
-  const file = path.join(dir, name);
-  try {
-    const fd = fs.openSync(file, 'wx');
-    try {
-      fs.writevSync(fd, [header, meta, ...chunks]);
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+  out.write(header);
+
+  // The live documents in (user, key) order, and where each source's ordinals went.
+  const live: { source: number; ordinal: number; record: DocRecord; sk: string }[] = [];
+  sources.forEach(({ segment, dead }, source) => {
+    for (let ordinal = 0; ordinal < segment.docCount; ordinal++) {
+      if (dead.has(ordinal)) continue;
+      const record = segment.doc(ordinal);
+      live.push({ source, ordinal, record, sk: sortKey(record.userId, record.key) });
     }
-    fsyncDirSync(dir);
-  } catch (err) {
-    throw ioError(err, file, 'write');
+  });
+  live.sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
+  const remap = sources.map(({ segment }) => new Int32Array(segment.docCount).fill(-1));
+  const users: string[] = [];
+  const userStarts: number[] = [];
+  live.forEach((d, i) => {
+    remap[d.source]![d.ordinal] = i;
+    if (users[users.length - 1] !== d.record.userId) {
+      users.push(d.record.userId);
+      userStarts.push(i);
+    }
+  });
+  userStarts.push(live.length);
+
+  const docBlocks: Block[] = [];
+  const firstKeys: string[] = [];
+  for (let i = 0; i < live.length; i += DOC_BLOCK) {
+    const rows = live.slice(i, i + DOC_BLOCK).map(({ source, ordinal, record: d }): DocRow => {
+      const text = out.block(pack(sources[source]!.segment.text(ordinal)));
+      return [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths, text];
+    });
+    docBlocks.push(out.block(pack(rows)));
+    firstKeys.push(live[i]!.sk);
   }
+
+  const terms = [...new Set(sources.flatMap((s) => s.segment.terms('')))].sort();
+  const dict: DictRow[] = [];
+  const dictBlocks: Block[] = [];
+  const firstTerms: string[] = [];
+  const flushDict = () => {
+    if (dict.length === 0) return;
+    dictBlocks.push(out.block(pack(dict)));
+    firstTerms.push(dict[0]![0]);
+    dict.length = 0;
+  };
+  const run = new VarintWriter();
+  const table = new VarintWriter();
+  for (const term of terms) {
+    const merged = mergedPostings(sources, remap, term);
+    const n = merged.docs.length;
+    if (n === 0) continue;
+    const runs: Buffer[] = [];
+    table.reset();
+    let df = 0;
+    let user = -1;
+    let prev = 0;
+    const endRun = () => {
+      if (user < 0) return;
+      const bytes = Buffer.from(run.bytes());
+      runs.push(bytes);
+      table.write(user);
+      table.write(bytes.length);
+      table.write(crc32(bytes));
+    };
+    for (let i = 0; i < n; i++) {
+      const doc = merged.docs[i]!;
+      if (i === 0 || doc !== merged.docs[i - 1]) df++;
+      if (user < 0 || doc >= userStarts[user + 1]!) {
+        endRun();
+        while (doc >= userStarts[user + 1]!) user++;
+        run.reset();
+        prev = userStarts[user]!;
+      }
+      run.write(doc - prev);
+      prev = doc;
+      run.write(merged.fields[i]!);
+      run.write(merged.lengths[i]!);
+      const tf = merged.tfs[i]!;
+      run.write(tf);
+      let pos = 0;
+      for (let j = merged.posStart[i]!, end = j + tf; j < end; j++) {
+        run.write(merged.positions[j]! - pos);
+        pos = merged.positions[j]!;
+      }
+    }
+    endRun();
+    const tableBytes = Buffer.from(table.bytes());
+    const [tableOffset] = out.block(tableBytes);
+    for (const r of runs) out.write(r);
+    dict.push([term, df, tableOffset, tableBytes.length, crc32(tableBytes)]);
+    if (dict.length === DICT_BLOCK) flushDict();
+  }
+  flushDict();
+
+  const meta = pack({ docCount: live.length, users, userStarts, docBlocks, firstKeys, dictBlocks, firstTerms } satisfies Meta);
+  const [metaOffset] = out.block(meta);
+  const trailer = Buffer.alloc(TRAILER);
+  trailer.writeDoubleBE(metaOffset, 0);
+  trailer.writeUInt32BE(meta.length, 8);
+  trailer.writeUInt32BE(crc32(meta), 12);
+  trailer.writeUInt32BE(MAGIC, 16);
+  out.write(trailer);
 }
 
-function encodePostings(list: readonly Posting[]): Buffer {
-  const w = new VarintWriter();
-  w.write(list.length);
-  let prev = 0;
-  for (const p of list) {
-    w.write(p.doc - prev);
-    prev = p.doc;
-    w.write(p.field);
-    w.write(p.positions.length);
-    let pos = 0;
-    for (const x of p.positions) {
-      w.write(x - pos);
-      pos = x;
+/** A term's postings over every source, renumbered into the new segment's ordinals and sorted by them (tombstoned documents left out). */
+function mergedPostings(sources: readonly SegmentSource[], remap: readonly Int32Array[], term: string): PostingList {
+  const parts: { list: PostingList; i: number; doc: number }[] = [];
+  sources.forEach(({ segment }, s) => {
+    const list = segment.allPostings(term);
+    for (let i = 0; i < list.docs.length; i++) {
+      const doc = remap[s]![list.docs[i]!]!;
+      if (doc >= 0) parts.push({ list, i, doc });
     }
-  }
-  return w.bytes();
-}
-
-/** Positions are skipped, not kept, where `withPositions` says so: most queries need only the frequencies. */
-function decodePostings(bytes: Uint8Array, withPositions: boolean | ((ordinal: number) => boolean)): Posting[] {
-  const r = new VarintReader(bytes);
-  const out: Posting[] = new Array(r.read());
-  let doc = 0;
-  for (let i = 0; i < out.length; i++) {
-    doc += r.read();
-    const field = r.read();
-    const tf = r.read();
-    const keep = typeof withPositions === 'function' ? withPositions(doc) : withPositions;
-    const positions: number[] = keep ? new Array(tf) : [];
-    let pos = 0;
-    for (let j = 0; j < tf; j++) {
-      pos += r.read();
-      if (keep) positions[j] = pos;
-    }
-    out[i] = { doc, field, tf, positions };
+  });
+  parts.sort((a, b) => a.doc - b.doc || a.list.fields[a.i]! - b.list.fields[b.i]!);
+  const out = emptyPostings();
+  for (const { list, i, doc } of parts) {
+    out.docs.push(doc);
+    out.fields.push(list.fields[i]!);
+    out.lengths.push(list.lengths[i]!);
+    const tf = list.tfs[i]!;
+    out.tfs.push(tf);
+    out.posStart.push(out.positions.length);
+    for (let j = list.posStart[i]!, end = j + tf; j < end; j++) out.positions.push(list.positions[j]!);
   }
   return out;
 }
 
-/** An open segment file: the term dictionary, block keys and user ordinals in memory; postings, documents and text read on demand. */
+/** Sequential writes gathered into large chunks, with the file offset of everything written. */
+class ChunkedWriter {
+  readonly #fd: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #offset = 0;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  write(bytes: Buffer): void {
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    this.#offset += bytes.length;
+    if (this.#pendingBytes >= WRITE_CHUNK) this.flush();
+  }
+
+  block(bytes: Buffer): Block {
+    const b: Block = [this.#offset, bytes.length, crc32(bytes)];
+    this.write(bytes);
+    return b;
+  }
+
+  flush(): void {
+    if (this.#pending.length > 0) fs.writevSync(this.#fd, this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+}
+
+/** An open segment file: block keys and first terms in memory; dictionary, postings, documents and text read on demand. */
 export class SegmentFile implements Segment {
   readonly file: string;
   readonly #fd: number;
-  readonly #dataStart: number;
   readonly #meta: Meta;
-  readonly #userOrdinals: Uint32Array;
-  /** Decoded document blocks, least recently used first. */
-  readonly #blocks = new Map<number, DocRow[]>();
+  readonly #userIndex: Map<string, number>;
+  /** Decoded blocks, least recently used first. */
+  readonly #docCache = new Map<number, DocRow[]>();
+  readonly #dictCache = new Map<number, DictRow[]>();
 
-  private constructor(file: string, fd: number, dataStart: number, meta: Meta) {
+  private constructor(file: string, fd: number, meta: Meta) {
     this.file = file;
     this.#fd = fd;
-    this.#dataStart = dataStart;
     this.#meta = meta;
-    const bytes = this.#read(meta.userOrdinals);
-    this.#userOrdinals = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-    if (this.#userOrdinals.length !== meta.docCount) throw corrupt(file, dataStart + meta.userOrdinals[0], 'user ordinals do not match the document count');
+    this.#userIndex = new Map(meta.users.map((u, i) => [u, i]));
   }
 
   static open(file: string): SegmentFile {
@@ -172,10 +285,12 @@ export class SegmentFile implements Segment {
       const header = Buffer.alloc(HEADER);
       if (fs.readSync(fd, header, 0, HEADER, 0) !== HEADER || header.readUInt32BE(0) !== MAGIC) throw corrupt(file, 0, 'not a search segment');
       if (header.readUInt16BE(4) !== FORMAT) throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${file}: segment format ${header.readUInt16BE(4)}`, { file });
-      const length = header.readUInt32BE(12);
-      const meta = Buffer.alloc(length);
-      if (fs.readSync(fd, meta, 0, length, HEADER) !== length || crc32(meta) !== header.readUInt32BE(8)) throw corrupt(file, HEADER, 'meta block fails its checksum');
-      return new SegmentFile(file, fd, HEADER + length, unpack(meta) as Meta);
+      const size = fs.fstatSync(fd).size;
+      const trailer = Buffer.alloc(TRAILER);
+      if (size < HEADER + TRAILER || fs.readSync(fd, trailer, 0, TRAILER, size - TRAILER) !== TRAILER || trailer.readUInt32BE(16) !== MAGIC) throw corrupt(file, size - TRAILER, 'segment trailer missing (a cut write)');
+      const metaOffset = trailer.readDoubleBE(0);
+      const meta = readBlock(fd, file, [metaOffset, trailer.readUInt32BE(8), trailer.readUInt32BE(12)], 'meta block');
+      return new SegmentFile(file, fd, unpack(meta) as Meta);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -191,36 +306,61 @@ export class SegmentFile implements Segment {
     return { key, kind, userId, sessionId, itemId, role, timestamp, lengths };
   }
 
-  userOf(ordinal: number): string {
-    return this.#meta.users[this.#userOrdinals[ordinal]!]!;
+  df(term: string): number {
+    return this.#lookup(term)?.[1] ?? 0;
   }
 
-  postings(term: string, positions: boolean | ((ordinal: number) => boolean) = true): Posting[] {
-    const i = this.#term(term);
-    return i === undefined ? [] : decodePostings(this.#read(this.#meta.postings[i]!), positions);
+  userPostings(term: string, userId: string, positions: boolean): PostingList {
+    const out = emptyPostings();
+    const user = this.#userIndex.get(userId);
+    const row = user === undefined ? undefined : this.#lookup(term);
+    if (!row) return out;
+    let offset = row[2] + row[3];
+    for (const r of this.#table(row)) {
+      if (r.user === user) {
+        decodeRun(this.#read([offset, r.length, r.crc], 'postings run'), this.#meta.userStarts[user]!, positions, out);
+        break;
+      }
+      offset += r.length;
+    }
+    return out;
   }
 
-  postingsSize(term: string): number {
-    const i = this.#term(term);
-    return i === undefined ? 0 : this.#meta.postings[i]![1];
+  allPostings(term: string): PostingList {
+    const out = emptyPostings();
+    const row = this.#lookup(term);
+    if (!row) return out;
+    let offset = row[2] + row[3];
+    for (const r of this.#table(row)) {
+      decodeRun(this.#read([offset, r.length, r.crc], 'postings run'), this.#meta.userStarts[r.user]!, true, out);
+      offset += r.length;
+    }
+    return out;
   }
 
   terms(prefix: string): string[] {
-    return prefixRange(this.#meta.terms, prefix);
+    const out: string[] = [];
+    const first = this.#meta.firstTerms;
+    for (let b = Math.max(0, lowerBound(first.length, (j) => first[j]! <= prefix) - 1); b < first.length; b++) {
+      if (b > 0 && first[b]! > prefix && !first[b]!.startsWith(prefix)) break;
+      const found = prefixRange(this.#dictBlock(b).map((r) => r[0]), prefix);
+      out.push(...found);
+    }
+    return out;
   }
 
   text(ordinal: number): Partial<Record<Field, string>> {
-    return unpack(this.#read(this.#row(ordinal)[8])) as Partial<Record<Field, string>>;
+    return unpack(this.#read(this.#row(ordinal)[8], 'text block')) as Partial<Record<Field, string>>;
   }
 
   find(key: string): number | undefined {
     const at = this.#firstAtOrAfter(key);
-    return at < this.docCount && this.#row(at)[0] === key ? at : undefined;
+    return at < this.docCount && this.#sortKeyAt(at) === key ? at : undefined;
   }
 
   withPrefix(prefix: string): number[] {
     const out: number[] = [];
-    for (let i = this.#firstAtOrAfter(prefix); i < this.docCount && this.#row(i)[0].startsWith(prefix); i++) out.push(i);
+    for (let i = this.#firstAtOrAfter(prefix); i < this.docCount && this.#sortKeyAt(i).startsWith(prefix); i++) out.push(i);
     return out;
   }
 
@@ -228,42 +368,88 @@ export class SegmentFile implements Segment {
     fs.closeSync(this.#fd);
   }
 
-  #term(term: string): number | undefined {
-    const terms = this.#meta.terms;
-    const i = lowerBound(terms.length, (j) => terms[j]! < term);
-    return terms[i] === term ? i : undefined;
+  #table(row: DictRow): { user: number; length: number; crc: number }[] {
+    const r = new VarintReader(this.#read([row[2], row[3], row[4]], 'postings table'));
+    const out: { user: number; length: number; crc: number }[] = [];
+    while (!r.done) out.push({ user: r.read(), length: r.read(), crc: r.read() });
+    return out;
   }
 
-  /** The ordinal of the first document whose key is at or after `key`: the block by its first key, then the row. */
+  #lookup(term: string): DictRow | undefined {
+    const first = this.#meta.firstTerms;
+    const b = lowerBound(first.length, (j) => first[j]! <= term) - 1;
+    if (b < 0) return undefined;
+    const rows = this.#dictBlock(b);
+    const i = lowerBound(rows.length, (j) => rows[j]![0] < term);
+    return rows[i]?.[0] === term ? rows[i] : undefined;
+  }
+
+  #dictBlock(n: number): DictRow[] {
+    return cached(this.#dictCache, n, CACHED_DICT_BLOCKS, () => unpack(this.#read(this.#meta.dictBlocks[n]!, 'dictionary block')) as DictRow[]);
+  }
+
+  #sortKeyAt(ordinal: number): string {
+    const row = this.#row(ordinal);
+    return sortKey(row[2], row[0]);
+  }
+
+  /** The ordinal of the first document whose sort key is at or after `key`: the block by its first key, then the row. */
   #firstAtOrAfter(key: string): number {
     if (this.docCount === 0) return 0;
     const firstKeys = this.#meta.firstKeys;
     const block = Math.max(0, lowerBound(firstKeys.length, (j) => firstKeys[j]! <= key) - 1);
-    const rows = this.#block(block);
-    return block * DOC_BLOCK + lowerBound(rows.length, (j) => rows[j]![0] < key);
+    const rows = this.#docBlock(block);
+    return block * DOC_BLOCK + lowerBound(rows.length, (j) => sortKey(rows[j]![2], rows[j]![0]) < key);
   }
 
   #row(ordinal: number): DocRow {
-    return this.#block(Math.floor(ordinal / DOC_BLOCK))[ordinal % DOC_BLOCK]!;
+    return this.#docBlock(Math.floor(ordinal / DOC_BLOCK))[ordinal % DOC_BLOCK]!;
   }
 
-  #block(n: number): DocRow[] {
-    let rows = this.#blocks.get(n);
-    if (rows) this.#blocks.delete(n);
-    else {
-      rows = unpack(this.#read(this.#meta.docBlocks[n]!)) as DocRow[];
-      if (this.#blocks.size >= CACHED_BLOCKS) this.#blocks.delete(this.#blocks.keys().next().value!);
+  #docBlock(n: number): DocRow[] {
+    return cached(this.#docCache, n, CACHED_DOC_BLOCKS, () => unpack(this.#read(this.#meta.docBlocks[n]!, 'document block')) as DocRow[]);
+  }
+
+  #read(block: Block, what: string): Buffer {
+    return readBlock(this.#fd, this.file, block, what);
+  }
+}
+
+function readBlock(fd: number, file: string, [offset, length, crc]: Block, what: string): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  if (fs.readSync(fd, buf, 0, length, offset) !== length || crc32(buf) !== crc) throw corrupt(file, offset, `${what} fails its checksum`);
+  return buf;
+}
+
+function decodeRun(bytes: Buffer, firstOrdinal: number, positions: boolean, out: PostingList): void {
+  const r = new VarintReader(bytes);
+  let doc = firstOrdinal;
+  while (!r.done) {
+    doc += r.read();
+    out.docs.push(doc);
+    out.fields.push(r.read());
+    out.lengths.push(r.read());
+    const tf = r.read();
+    out.tfs.push(tf);
+    out.posStart.push(out.positions.length);
+    let pos = 0;
+    for (let j = 0; j < tf; j++) {
+      pos += r.read();
+      if (positions) out.positions.push(pos);
     }
-    this.#blocks.set(n, rows);
-    return rows;
   }
+}
 
-  #read([offset, length, crc]: Block): Buffer {
-    const buf = Buffer.alloc(length);
-    const at = this.#dataStart + offset;
-    if (fs.readSync(this.#fd, buf, 0, length, at) !== length || crc32(buf) !== crc) throw corrupt(this.file, at, 'block fails its checksum');
-    return buf;
+/** A least-recently-used cache lookup. */
+function cached<T>(cache: Map<number, T>, n: number, capacity: number, load: () => T): T {
+  let value = cache.get(n);
+  if (value !== undefined) cache.delete(n);
+  else {
+    value = load();
+    if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
   }
+  cache.set(n, value);
+  return value;
 }
 
 /** The first index in [0, n) where `before` is false (`before` holds for a prefix of the range). */

@@ -1,13 +1,22 @@
 import type { DocKind, Field } from './search-doc.js';
 
-/** One occurrence list: a term in one field of one document. */
-export interface Posting {
-  doc: number;
-  /** Index in FIELDS. */
-  field: number;
-  tf: number;
-  /** Word positions, increasing (for phrases). */
+/**
+ * One term's postings in ordinal order, as parallel arrays: a posting is the
+ * term in one field of one document, with that field's length (BM25 needs it,
+ * and carrying it here spares a document lookup per match) and, when asked
+ * for, its word positions: `positions[posStart[i] .. posStart[i] + tfs[i])`.
+ */
+export interface PostingList {
+  docs: number[];
+  fields: number[];
+  lengths: number[];
+  tfs: number[];
+  posStart: number[];
   positions: number[];
+}
+
+export function emptyPostings(): PostingList {
+  return { docs: [], fields: [], lengths: [], tfs: [], posStart: [], positions: [] };
 }
 
 /** A document as a segment stores it: everything but the text, which is read only for snippets. */
@@ -24,29 +33,33 @@ export interface DocRecord {
 }
 
 /**
+ * Where a document sorts in a segment: by user, then by key, so each user's
+ * documents are one ordinal range (a query reads only its user's postings)
+ * and each session's a range within it.
+ */
+export function sortKey(userId: string, key: string): string {
+  return `${userId}\u0000${key}`;
+}
+
+/**
  * What queries and merges read, whether the segment is the in-memory one for
- * recent writes or an immutable file. Ordinals run 0..docCount-1; postings
- * come in ordinal order.
+ * recent writes or an immutable file. Ordinals run 0..docCount-1.
  */
 export interface Segment {
   readonly docCount: number;
   doc(ordinal: number): DocRecord;
-  /** The document's user, without building its record: queries drop other users' postings first. */
-  userOf(ordinal: number): string;
-  /**
-   * A term's postings. `positions` (default true) may be false, or say for
-   * which ordinals to decode them (only phrases need them, and only for the
-   * documents they may return); the others' `positions` may be empty.
-   */
-  postings(term: string, positions?: boolean | ((ordinal: number) => boolean)): Posting[];
-  /** How large a term's postings are (entries or bytes, 0 when absent), without reading them: to order a query's clauses. */
-  postingsSize(term: string): number;
+  /** The documents holding `term`, tombstoned or not. */
+  df(term: string): number;
+  /** A term's postings of one user's documents; `positions` (for phrases) decodes word positions too. */
+  userPostings(term: string, userId: string, positions: boolean): PostingList;
+  /** A term's postings of every document, positions included (for merges). */
+  allPostings(term: string): PostingList;
   /** Every term starting with `prefix`, sorted. */
   terms(prefix: string): string[];
   /** The stored text of a document's fields. */
   text(ordinal: number): Partial<Record<Field, string>>;
-  /** The ordinal holding `key`, tombstoned or not. */
-  find(key: string): number | undefined;
-  /** Ordinals whose key starts with `prefix`. */
+  /** The ordinal holding `sortKey(userId, key)`, tombstoned or not. */
+  find(sortKey: string): number | undefined;
+  /** Ordinals whose sort key starts with `prefix`. */
   withPrefix(prefix: string): number[];
 }

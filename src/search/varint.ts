@@ -3,6 +3,10 @@ export class VarintWriter {
   #buf = Buffer.allocUnsafe(256);
   #len = 0;
 
+  get length(): number {
+    return this.#len;
+  }
+
   write(n: number): void {
     if (this.#len + 10 > this.#buf.length) {
       const next = Buffer.allocUnsafe(this.#buf.length * 2);
@@ -16,25 +20,37 @@ export class VarintWriter {
     this.#buf[this.#len++] = n;
   }
 
+  /** The bytes written so far (a view: copy before writing more). */
   bytes(): Buffer {
     return this.#buf.subarray(0, this.#len);
+  }
+
+  reset(): void {
+    this.#len = 0;
   }
 }
 
 export class VarintReader {
   readonly #buf: Uint8Array;
-  #at = 0;
+  #at: number;
+  readonly #end: number;
 
-  constructor(buf: Uint8Array) {
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.#buf = buf;
+    this.#at = start;
+    this.#end = end;
+  }
+
+  get done(): boolean {
+    return this.#at >= this.#end;
   }
 
   read(): number {
     let n = 0;
     let scale = 1;
     for (;;) {
-      const b = this.#buf[this.#at++];
-      if (b === undefined) throw new RangeError('varint runs past the end of its block');
+      if (this.#at >= this.#end) throw new RangeError('varint runs past the end of its block');
+      const b = this.#buf[this.#at++]!;
       n += (b & 0x7f) * scale;
       if (b < 0x80) return n;
       scale *= 0x80;

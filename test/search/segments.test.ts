@@ -144,7 +144,9 @@ test('a damaged or missing manifest or segment rebuilds the index from the log; 
     await first.close();
     const seg = path.join(dir, 'search-test', segmentFiles(dir)[0]!);
     const bytes = fs.readFileSync(seg);
-    bytes[20] = bytes[20]! ^ 0xff;
+    // A byte of the meta block, which opening checks (the other blocks are checked when read).
+    const metaOffset = bytes.readDoubleBE(bytes.length - 20);
+    bytes[metaOffset + 1] = bytes[metaOffset + 1]! ^ 0xff;
     fs.writeFileSync(seg, bytes);
     fs.writeFileSync(path.join(dir, 'search-test', 'seg-99999999.seg'), 'stray');
     const rebuilt = await SearchIndex.open(chat.events, small(dir));
@@ -165,9 +167,9 @@ test('a postings block that fails its checksum is reported as CORRUPT, not read 
     await index.flush();
     const seg = path.join(dir, 'search-test', segmentFiles(dir)[0]!);
     const bytes = fs.readFileSync(seg);
-    // Every byte after the meta block (postings and text blocks) is damaged; the meta block still checks out.
-    const dataStart = 16 + bytes.readUInt32BE(12);
-    for (let i = dataStart; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0x5a;
+    // Every byte between the header and the meta block (postings, dictionary, documents and text) is damaged; the meta block still checks out.
+    const metaOffset = bytes.readDoubleBE(bytes.length - 20);
+    for (let i = 8; i < metaOffset; i++) bytes[i] = bytes[i]! ^ 0x5a;
     fs.writeFileSync(seg, bytes);
     try {
       runQuery(index, 'alice', 'otter');
