@@ -1,12 +1,16 @@
-import { analyse } from './analyse.js';
+import { pack } from 'msgpackr';
+import { scan } from './tokenizer.js';
 import { type DocRecord, type PostingList, type Segment, emptyPostings, sortKey } from './segment.js';
-import type { Field, SearchDoc } from './search-doc.js';
+import { FIELDS, type Field, type SearchDoc } from './search-doc.js';
 
 /** A term's postings in the memory segment: flat `doc, field, length, tf, positions…` entries, and how many documents hold it. */
 interface TermEntries {
   data: number[];
   df: number;
+  /** The posting being filled: its document and field, and where its tf is. */
   lastDoc: number;
+  lastField: number;
+  tfAt: number;
 }
 
 /**
@@ -30,35 +34,49 @@ export class MemorySegment implements Segment {
     return this.#docs.length;
   }
 
-  /** Adds a document and returns its record; the index tombstones any earlier one with the same key. */
+  /**
+   * Adds a document and returns its record; the index tombstones any earlier
+   * one with the same key. Terms go straight into their postings as the
+   * tokenizer finds them: a posting is opened at a term's first occurrence in
+   * a field, and its field length filled in when the field ends.
+   */
   add(doc: SearchDoc): DocRecord {
     const ordinal = this.#docs.length;
-    const { lengths, terms } = analyse(doc.fields, this.#stem);
+    const lengths: number[] = [];
+    const opened: { data: number[]; at: number }[] = [];
+    for (let field = 0; field < FIELDS.length; field++) {
+      const text = doc.fields[FIELDS[field]!];
+      let words = 0;
+      const from = opened.length;
+      if (text) {
+        scan(text, this.#stem, (term, position) => {
+          words = position + 1;
+          let entries = this.#postings.get(term);
+          if (entries === undefined) {
+            this.#postings.set(term, (entries = { data: [], df: 0, lastDoc: -1, lastField: -1, tfAt: 0 }));
+            this.#sortedTerms = undefined;
+          }
+          const data = entries.data;
+          if (entries.lastDoc !== ordinal || entries.lastField !== field) {
+            if (entries.lastDoc !== ordinal) entries.df++;
+            entries.lastDoc = ordinal;
+            entries.lastField = field;
+            data.push(ordinal, field, 0, 0);
+            entries.tfAt = data.length - 1;
+            opened.push({ data, at: data.length - 2 });
+          }
+          data.push(position);
+          data[entries.tfAt]!++;
+        });
+      }
+      lengths.push(words);
+      for (let i = from; i < opened.length; i++) opened[i]!.data[opened[i]!.at] = words;
+    }
     const record: DocRecord = { key: doc.key, kind: doc.kind, userId: doc.userId, sessionId: doc.sessionId, itemId: doc.itemId, role: doc.role, timestamp: doc.timestamp, lengths };
     this.#docs.push(record);
-    this.#texts.push({ ...doc.fields });
+    // The fields are kept as given: documents are never changed, only replaced.
+    this.#texts.push(doc.fields);
     this.#bySortKey.set(sortKey(doc.userId, doc.key), ordinal);
-    for (const [term, pairs] of terms) {
-      let entries = this.#postings.get(term);
-      if (!entries) {
-        this.#postings.set(term, (entries = { data: [], df: 0, lastDoc: -1 }));
-        this.#sortedTerms = undefined;
-      }
-      if (entries.lastDoc !== ordinal) {
-        entries.df++;
-        entries.lastDoc = ordinal;
-      }
-      const data = entries.data;
-      // Pairs come field by field: one posting per field, its tf filled in when the field's run ends.
-      for (let i = 0; i < pairs.length; ) {
-        const field = pairs[i]!;
-        data.push(ordinal, field, lengths[field]!, 0);
-        const tfAt = data.length - 1;
-        let tf = 0;
-        for (; i < pairs.length && pairs[i] === field; i += 2, tf++) data.push(pairs[i + 1]!);
-        data[tfAt] = tf;
-      }
-    }
     return record;
   }
 
@@ -105,6 +123,10 @@ export class MemorySegment implements Segment {
 
   text(ordinal: number): Partial<Record<Field, string>> {
     return this.#texts[ordinal]!;
+  }
+
+  rawText(ordinal: number): Buffer {
+    return pack(this.#texts[ordinal]!);
   }
 
   find(key: string): number | undefined {

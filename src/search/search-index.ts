@@ -13,7 +13,7 @@ import { MemorySegment } from './memory-segment.js';
 import { type DocRecord, type Segment, sortKey } from './segment.js';
 import { type SegmentSource, SegmentFile, writeSegmentFile } from './segment-file.js';
 import { FIELDS, type SearchDoc, sessionKeyPrefix } from './search-doc.js';
-import { analyse } from './analyse.js';
+import { termsOf } from './analyse.js';
 
 export interface SearchIndexOptions {
   /** The folder of the segment files and manifest (`<store>/search`); without it the index stays in memory. */
@@ -412,5 +412,5 @@ export class SearchIndex {
 
 /** Adds a tombstoned document's terms to its segment's dead counts: they are read again from its stored text, which analyses to the same terms. */
 function countDeadTerms(segment: Segment, ordinal: number, deadDf: Map<string, number>, stem: boolean): void {
-  for (const term of analyse(segment.text(ordinal), stem).terms.keys()) deadDf.set(term, (deadDf.get(term) ?? 0) + 1);
+  for (const term of termsOf(segment.text(ordinal), stem)) deadDf.set(term, (deadDf.get(term) ?? 0) + 1);
 }

@@ -126,7 +126,7 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
   const firstKeys: string[] = [];
   for (let i = 0; i < live.length; i += DOC_BLOCK) {
     const rows = live.slice(i, i + DOC_BLOCK).map(({ source, ordinal, record: d }): DocRow => {
-      const text = out.block(pack(sources[source]!.segment.text(ordinal)));
+      const text = out.block(sources[source]!.segment.rawText(ordinal));
       return [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths, text];
     });
     docBlocks.push(out.block(pack(rows)));
@@ -146,9 +146,6 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
   const run = new VarintWriter();
   const table = new VarintWriter();
   for (const term of terms) {
-    const merged = mergedPostings(sources, remap, term);
-    const n = merged.docs.length;
-    if (n === 0) continue;
     const runs: Buffer[] = [];
     table.reset();
     let df = 0;
@@ -162,9 +159,8 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
       table.write(bytes.length);
       table.write(crc32(bytes));
     };
-    for (let i = 0; i < n; i++) {
-      const doc = merged.docs[i]!;
-      if (i === 0 || doc !== merged.docs[i - 1]) df++;
+    for (const { list, i, doc } of mergedPostings(sources, remap, term)) {
+      if (doc !== prev || df === 0) df++;
       if (user < 0 || doc >= userStarts[user + 1]!) {
         endRun();
         while (doc >= userStarts[user + 1]!) user++;
@@ -173,16 +169,17 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
       }
       run.write(doc - prev);
       prev = doc;
-      run.write(merged.fields[i]!);
-      run.write(merged.lengths[i]!);
-      const tf = merged.tfs[i]!;
+      run.write(list.fields[i]!);
+      run.write(list.lengths[i]!);
+      const tf = list.tfs[i]!;
       run.write(tf);
       let pos = 0;
-      for (let j = merged.posStart[i]!, end = j + tf; j < end; j++) {
-        run.write(merged.positions[j]! - pos);
-        pos = merged.positions[j]!;
+      for (let j = list.posStart[i]!, end = j + tf; j < end; j++) {
+        run.write(list.positions[j]! - pos);
+        pos = list.positions[j]!;
       }
     }
+    if (df === 0) continue;
     endRun();
     const tableBytes = Buffer.from(table.bytes());
     const [tableOffset] = out.block(tableBytes);
@@ -202,28 +199,32 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
   out.write(trailer);
 }
 
-/** A term's postings over every source, renumbered into the new segment's ordinals and sorted by them (tombstoned documents left out). */
-function mergedPostings(sources: readonly SegmentSource[], remap: readonly Int32Array[], term: string): PostingList {
-  const parts: { list: PostingList; i: number; doc: number }[] = [];
-  sources.forEach(({ segment }, s) => {
+/**
+ * A term's postings over every source in the new segment's ordinal order
+ * (tombstoned documents left out): each source's postings sorted by their new
+ * ordinals (a file's already are: both orders are by sort key; the memory
+ * segment's follow arrival), then merged by always taking the lowest.
+ */
+function* mergedPostings(sources: readonly SegmentSource[], remap: readonly Int32Array[], term: string): Generator<{ list: PostingList; i: number; doc: number }> {
+  const cursors = sources.map(({ segment }, s) => {
     const list = segment.allPostings(term);
-    for (let i = 0; i < list.docs.length; i++) {
-      const doc = remap[s]![list.docs[i]!]!;
-      if (doc >= 0) parts.push({ list, i, doc });
-    }
+    const order: number[] = [];
+    for (let i = 0; i < list.docs.length; i++) if (remap[s]![list.docs[i]!]! >= 0) order.push(i);
+    const doc = (i: number) => remap[s]![list.docs[i]!]!;
+    // Postings of one document keep their field order: the sort is stable.
+    if (order.some((i, k) => k > 0 && doc(i) < doc(order[k - 1]!))) order.sort((a, b) => doc(a) - doc(b));
+    return { list, order, at: 0, doc };
   });
-  parts.sort((a, b) => a.doc - b.doc || a.list.fields[a.i]! - b.list.fields[b.i]!);
-  const out = emptyPostings();
-  for (const { list, i, doc } of parts) {
-    out.docs.push(doc);
-    out.fields.push(list.fields[i]!);
-    out.lengths.push(list.lengths[i]!);
-    const tf = list.tfs[i]!;
-    out.tfs.push(tf);
-    out.posStart.push(out.positions.length);
-    for (let j = list.posStart[i]!, end = j + tf; j < end; j++) out.positions.push(list.positions[j]!);
+  const item = { list: cursors[0]?.list ?? emptyPostings(), i: 0, doc: 0 };
+  for (;;) {
+    let next: (typeof cursors)[number] | undefined;
+    for (const c of cursors) if (c.at < c.order.length && (!next || c.doc(c.order[c.at]!) < next.doc(next.order[next.at]!))) next = c;
+    if (!next) return;
+    item.list = next.list;
+    item.i = next.order[next.at++]!;
+    item.doc = next.doc(item.i);
+    yield item;
   }
-  return out;
 }
 
 /** Sequential writes gathered into large chunks, with the file offset of everything written. */
@@ -350,7 +351,11 @@ export class SegmentFile implements Segment {
   }
 
   text(ordinal: number): Partial<Record<Field, string>> {
-    return unpack(this.#read(this.#row(ordinal)[8], 'text block')) as Partial<Record<Field, string>>;
+    return unpack(this.rawText(ordinal)) as Partial<Record<Field, string>>;
+  }
+
+  rawText(ordinal: number): Buffer {
+    return this.#read(this.#row(ordinal)[8], 'text block');
   }
 
   find(key: string): number | undefined {

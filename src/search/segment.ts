@@ -58,6 +58,8 @@ export interface Segment {
   terms(prefix: string): string[];
   /** The stored text of a document's fields. */
   text(ordinal: number): Partial<Record<Field, string>>;
+  /** The same, encoded as a segment file stores it (msgpack): merges copy it without decoding. */
+  rawText(ordinal: number): Buffer;
   /** The ordinal holding `sortKey(userId, key)`, tombstoned or not. */
   find(sortKey: string): number | undefined;
   /** Ordinals whose sort key starts with `prefix`. */
