@@ -48,7 +48,7 @@ function definition(text: string, stem: boolean): string[] {
 
 const PIECES = ['the', 'Running', 'NASA', 'I', 'a', '42', 'v1', 'getUserName', 'HTTPServer', 'x'.repeat(70), 'café', 'Ünïcode', 'naïve', '日本語', 'don’t', "it's",
   'user_name', 'kebab-case', 'foo.bar', 'a/b', 'c:d', 'bob.smith@example.com', '@ada', '#tag', '-x@y.io', '.', ',', '!', '%', '+', '-', '_', '@', ':', '/', "'", '’',
-  'https://example.com/a?b=1', 'http://x.io.', ' ', ' ', '\n', '\t', '(', ')', '"', 'e\u0301', '3pm', 'ORDER-1234'];
+  'https://example.com/a?b=1', 'http://x.io.', ' ', ' ', '\n', '\t', '(', ')', '"', 'e\u0301', '3pm', 'ORDER-1234', 'http', 'https', '//', 'end.', 'x-', 'y_', "z'", '%x', '+1', '..'];
 
 test('plain and tricky text alike', () => {
   fc.assert(

@@ -90,13 +90,13 @@ export function runQuery(index: IndexView, userId: string, query: string, option
 
   // Keys break ties only, so records are read for tied scores and the page alone.
   const key = (doc: number) => run.record(doc).key;
-  const hits = [...candidates].map(([doc, score]) => ({ doc, score }));
-  hits.sort((a, b) => b.score - a.score || compareKeys(key(a.doc), key(b.doc)));
   const after = opts.after;
-  const start = after ? hits.findIndex((h) => h.score < after[0] || (h.score === after[0] && compareKeys(key(h.doc), after[1]) > 0)) : 0;
-  const from = start === -1 ? hits.length : start;
-  const page = hits.slice(from, from + opts.limit);
-  const hasMore = from + opts.limit < hits.length;
+  const pool: { doc: number; score: number }[] = [];
+  for (const [doc, score] of candidates) {
+    if (!after || score < after[0] || (score === after[0] && compareKeys(key(doc), after[1]) > 0)) pool.push({ doc, score });
+  }
+  const page = topHits(pool, opts.limit, key);
+  const hasMore = pool.length > opts.limit;
   const last = page[page.length - 1];
   return {
     items: page.map((h) => {
@@ -111,10 +111,24 @@ export function runQuery(index: IndexView, userId: string, query: string, option
         snippet: makeSnippet(run.text(h.doc), run.matched, index.stem),
       };
     }),
-    total: hits.length,
+    total: candidates.size,
     hasMore,
     nextCursor: hasMore && last ? Buffer.from(JSON.stringify([last.score, key(last.doc)])).toString('base64url') : undefined,
   };
+}
+
+/**
+ * The best `limit` hits, by score and then key: only those scoring at least
+ * the (limit+1)-th best score are sorted, so keys are read for them alone.
+ */
+function topHits(pool: readonly { doc: number; score: number }[], limit: number, key: (doc: number) => string): { doc: number; score: number }[] {
+  let chosen = pool;
+  if (pool.length > limit) {
+    const scores = Float64Array.from(pool, (h) => h.score).sort();
+    const threshold = scores[scores.length - 1 - limit]!;
+    chosen = pool.filter((h) => h.score >= threshold);
+  }
+  return [...chosen].sort((a, b) => b.score - a.score || compareKeys(key(a.doc), key(b.doc))).slice(0, limit);
 }
 
 /** Whether a document of the user passes every filter. */
@@ -283,29 +297,36 @@ class QueryRun {
     return out;
   }
 
-  /** Documents where the terms stand at their offsets in one field; scored as a term whose idf is the terms' summed idf. */
+  /**
+   * Documents where the terms stand at their offsets in one field; scored as
+   * a term whose idf is the terms' summed idf. Every list is in (document,
+   * field) order, so the terms' postings are joined by walking them together.
+   */
   #phraseScores(terms: readonly string[], offsets: readonly number[], within: ReadonlySet<number> | undefined): Map<number, number> {
     const lives = terms.map((t) => this.#live(t, true));
     const idf = lives.reduce((sum, l) => sum + this.#idf(l.df), 0);
-    // For the other terms: where each (document, field) has its positions.
-    const at = lives.slice(1).map((l) => {
-      const m = new Map<string, number>();
-      l.docs.forEach((doc, i) => m.set(`${doc}:${l.fields[i]}`, i));
-      return m;
-    });
-    const first = lives[0]!;
+    const [first, ...rest] = lives;
+    const at = rest.map(() => 0);
     const out = new Map<number, number>();
-    for (let i = 0; i < first.docs.length; i++) {
-      const doc = first.docs[i]!;
-      const field = first.fields[i]!;
-      const others = at.map((m) => m.get(`${doc}:${field}`));
-      if (others.some((o) => o === undefined) || !this.#admits(doc, within)) continue;
-      let tf = 0;
-      for (let p = first.posStart[i]!, end = p + first.tfs[i]!; p < end; p++) {
-        const start = first.positions[p]!;
-        if (others.every((o, k) => hasPosition(lives[k + 1]!, o!, start + offsets[k + 1]!))) tf++;
+    postings: for (let i = 0; i < first!.docs.length; i++) {
+      const doc = first!.docs[i]!;
+      const field = first!.fields[i]!;
+      const matches: number[] = [];
+      for (let k = 0; k < rest.length; k++) {
+        const l = rest[k]!;
+        let j = at[k]!;
+        while (j < l.docs.length && (l.docs[j]! < doc || (l.docs[j] === doc && l.fields[j]! < field))) j++;
+        at[k] = j;
+        if (j === l.docs.length || l.docs[j] !== doc || l.fields[j] !== field) continue postings;
+        matches.push(j);
       }
-      if (tf > 0) out.set(doc, (out.get(doc) ?? 0) + this.#fieldScore(idf, tf, field, first.lengths[i]!));
+      if (!this.#admits(doc, within)) continue;
+      let tf = 0;
+      for (let p = first!.posStart[i]!, end = p + first!.tfs[i]!; p < end; p++) {
+        const start = first!.positions[p]!;
+        if (matches.every((j, k) => hasPosition(rest[k]!, j, start + offsets[k + 1]!))) tf++;
+      }
+      if (tf > 0) out.set(doc, (out.get(doc) ?? 0) + this.#fieldScore(idf, tf, field, first!.lengths[i]!));
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import type { Field } from './search-doc.js';
-import { tokenize } from './tokenizer.js';
+import { type Token, type TokenizeOptions, tokenize } from './tokenizer.js';
 
 /** A piece of a field's text around the matches, with the matched words' offsets in it. */
 export interface Snippet {
@@ -17,44 +17,63 @@ const FIELD_ORDER: readonly Field[] = ['body', 'title', 'reasoning', 'tags'];
 
 /**
  * The window of `SNIPPET_CHARS` that starts a little before the first
- * matched word of the first field that has one. The tokenizer runs again over
- * the stored text (its offsets point into the original), a piece at a time
- * until the first match, so a long document is not tokenized whole.
+ * matched word of the first field that has one. The tokenizer runs over the
+ * stored text (its offsets point into the original) a piece at a time, until
+ * the first match and then to the window's end, so a long document is not
+ * tokenized whole and no part of it twice.
  */
 export function makeSnippet(texts: Partial<Record<Field, string>>, matched: ReadonlySet<string>, stem: boolean): Snippet | undefined {
+  const options: TokenizeOptions = { stem, stemInitials: new Set([...matched].map((t) => t[0]!)) };
   for (const field of FIELD_ORDER) {
     const text = texts[field];
     if (!text) continue;
-    const first = firstMatch(text, matched, stem);
-    if (first === undefined) continue;
-    const from = Math.max(0, wordStart(text, first - 40));
+    const pieces = new Pieces(text, options);
+    let first: Token | undefined;
+    while (!first && pieces.more()) first = pieces.next().find((t) => matched.has(t.term));
+    if (!first) continue;
+    const from = Math.max(0, wordStart(text, first.start - 40));
     const to = wordEnd(text, Math.min(text.length, from + SNIPPET_CHARS));
-    const piece = text.slice(from, to);
+    while (pieces.end < to && pieces.more()) pieces.next();
     const highlights: [number, number][] = [];
-    for (const h of tokenize(piece, { stem })) {
-      if (!matched.has(h.term)) continue;
+    for (const h of pieces.tokens) {
+      if (h.start < from || h.end > to || !matched.has(h.term)) continue;
       const last = highlights[highlights.length - 1];
       // A compound's parts and stems share the compound's offsets: one highlight each.
-      if (last && last[0] === h.start) continue;
-      highlights.push([h.start, h.end]);
+      if (last && last[0] === h.start - from) continue;
+      highlights.push([h.start - from, h.end - from]);
     }
-    return { field, text: piece, highlights, truncatedStart: from > 0, truncatedEnd: to < text.length };
+    return { field, text: text.slice(from, to), highlights, truncatedStart: from > 0, truncatedEnd: to < text.length };
   }
   return undefined;
 }
 
 const PIECE_CHARS = 512;
 
-/** The offset of the first matched word, tokenizing pieces cut at white space (no token spans any). */
-function firstMatch(text: string, matched: ReadonlySet<string>, stem: boolean): number | undefined {
-  for (let base = 0; base < text.length; ) {
-    const space = text.slice(base + PIECE_CHARS).search(/\s/);
-    const end = space === -1 ? text.length : base + PIECE_CHARS + space;
-    const hit = tokenize(text.slice(base, end), { stem }).find((t) => matched.has(t.term));
-    if (hit) return base + hit.start;
-    base = end;
+/** A text tokenized in pieces cut at white space (no token spans any), keeping every token read so far. */
+class Pieces {
+  readonly tokens: Token[] = [];
+  end = 0;
+  readonly #text: string;
+  readonly #options: TokenizeOptions;
+
+  constructor(text: string, options: TokenizeOptions) {
+    this.#text = text;
+    this.#options = options;
   }
-  return undefined;
+
+  more(): boolean {
+    return this.end < this.#text.length;
+  }
+
+  /** Tokenizes the next piece; returns its tokens, offsets into the whole text. */
+  next(): Token[] {
+    const base = this.end;
+    const space = this.#text.slice(base + PIECE_CHARS).search(/\s/);
+    this.end = space === -1 ? this.#text.length : base + PIECE_CHARS + space;
+    const tokens = tokenize(this.#text.slice(base, this.end), this.#options).map((t) => ({ ...t, start: t.start + base, end: t.end + base }));
+    this.tokens.push(...tokens);
+    return tokens;
+  }
 }
 
 /** Moves `at` forward to the start of a word, so a snippet does not open mid-word. */

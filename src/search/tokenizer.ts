@@ -12,6 +12,12 @@ export interface Token {
 export interface TokenizeOptions {
   /** Also index the English stem of each word, at the same position (default false). */
   stem?: boolean;
+  /**
+   * Stem only words starting with one of these characters: a stem keeps its
+   * word's first character, so a caller looking for known terms (snippets)
+   * skips the stemmer for every word that cannot stem to one of them.
+   */
+  stemInitials?: ReadonlySet<string>;
 }
 
 /** Receives each term as `scan` finds it. */
@@ -61,7 +67,8 @@ function stemOf(term: string): string {
  */
 export function tokenize(text: string, options: TokenizeOptions = {}): Token[] {
   const out: Token[] = [];
-  scan(text, options.stem ?? false, (term, position, start, end) => out.push({ term, position, start, end }));
+  const stem = options.stem ? (options.stemInitials ?? true) : false;
+  scan(text, stem, (term, position, start, end) => out.push({ term, position, start, end }));
   return out;
 }
 
@@ -72,7 +79,7 @@ export function tokenize(text: string, options: TokenizeOptions = {}): Token[] {
  * word's start, which then finds exactly the match it would have found
  * scanning the whole text, since the characters skipped cannot start one.
  */
-export function scan(text: string, stem: boolean, sink: TermSink): void {
+export function scan(text: string, stem: boolean | ReadonlySet<string>, sink: TermSink): void {
   let position = 0;
   let i = 0;
   const n = text.length;
@@ -91,13 +98,12 @@ export function scan(text: string, stem: boolean, sink: TermSink): void {
         else break;
         j = k + 1;
       }
-      const next = j < n ? text.charCodeAt(j) : 32;
       const shape = wordShape(text, i, lower, upper, digit);
-      if (!mayContinue(next) && shape !== 0) {
+      if (shape !== 0 && endsAt(text, j)) {
         const raw = text.slice(i, j);
         const term = (upper > 0 ? raw.toLowerCase() : raw).slice(0, MAX_TERM);
         sink(term, position, i, j);
-        if (stem && shape === PLAIN) {
+        if (stem && shape === PLAIN && (stem === true || stem.has(term[0]!))) {
           const s = stemOf(term);
           if (s !== term) sink(s, position, i, j);
         }
@@ -105,7 +111,7 @@ export function scan(text: string, stem: boolean, sink: TermSink): void {
         i = j;
         continue;
       }
-    } else if (c < 128 && !EMAIL_START.has(c)) {
+    } else if (c < 128 && (!EMAIL_START.has(c) || cannotContinue(i + 1 < n ? text.charCodeAt(i + 1) : 32))) {
       i++;
       continue;
     }
@@ -144,8 +150,27 @@ function mayContinue(c: number): boolean {
   return c >= 128 || c === 95 || c === 39 || c === 46 || c === 45 || c === 47 || c === 58 || c === 64 || c === 37 || c === 43;
 }
 
+/** Whether `c` ends every token shape: no word, email or joiner goes on through it. */
+function cannotContinue(c: number): boolean {
+  return c < 128 && !isAsciiWordChar(c) && !EMAIL_START.has(c) && c !== 64;
+}
+
+/**
+ * Whether a run of ASCII letters and digits ending at `j` is a whole token.
+ * It is when the next character cannot extend it; or when that is a joiner or
+ * an email character (a sentence's full stop, a trailing hyphen) followed by
+ * one that cannot. A `:` may open a URL and `@` an email: those go to the
+ * regular expression.
+ */
+function endsAt(text: string, j: number): boolean {
+  const next = j < text.length ? text.charCodeAt(j) : 32;
+  if (!mayContinue(next)) return true;
+  if (next >= 128 || next === 58 || next === 64) return false;
+  return cannotContinue(j + 1 < text.length ? text.charCodeAt(j + 1) : 32);
+}
+
 /** The terms of one matched token: the whole, a URL's host or an email's domain, its parts, and stems of plain ones. */
-function compound(whole: string, start: number, position: number, stem: boolean, sink: TermSink): void {
+function compound(whole: string, start: number, position: number, stem: boolean | ReadonlySet<string>, sink: TermSink): void {
   const end = start + whole.length;
   const seen = new Set<string>();
   const add = (raw: string): void => {
@@ -154,7 +179,7 @@ function compound(whole: string, start: number, position: number, stem: boolean,
     seen.add(term);
     sink(term, position, start, end);
     // Only plain words have English stems; identifiers and URLs keep their exact parts.
-    if (stem && PLAIN_WORD.test(raw.normalize('NFKD'))) {
+    if (stem && (stem === true || stem.has(term[0]!)) && PLAIN_WORD.test(raw.normalize('NFKD'))) {
       const s = stemOf(term);
       if (s !== term && !seen.has(s)) {
         seen.add(s);
