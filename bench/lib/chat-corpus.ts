@@ -21,7 +21,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
+import { type ChatStore, type ChatStoreOptions, openChatStore } from '../../src/chat/chat-store.js';
 import type { DurabilityMode, JsonValue } from '../../src/types.js';
 import { chatApiMessage, chatSessionInput, chatText, contextChanges, seededRandom, sessionIds } from './chat-data.js';
 import type { ScenarioContext } from './scenario.js';
@@ -71,9 +71,11 @@ export interface Opened<I> {
 }
 
 export interface OpenOptions {
-  /** Work on a private copy in the scenario's folder (for scenarios that write). */
-  copy?: boolean;
+  /** Work on a private copy in the scenario's folder (for scenarios that write); a string names the copy's folder (for two copies). */
+  copy?: boolean | string;
   durability?: DurabilityMode;
+  /** Further options of `openChatStore`. */
+  store?: Omit<Extract<ChatStoreOptions, { dir: string }>, 'dir' | 'durability'>;
   synchronous?: Synchronous;
 }
 
@@ -182,7 +184,7 @@ async function open<I extends { storeDir: string; sqliteFile: string }>(ctx: Sce
   let { storeDir, sqliteFile } = info;
   if (options.copy) {
     const t0 = performance.now();
-    const to = join(ctx.dir, 'copy');
+    const to = join(ctx.dir, typeof options.copy === 'string' ? options.copy : 'copy');
     await mkdir(to, { recursive: true });
     await cp(storeDir, join(to, 'ffcdb'), { recursive: true });
     await copyFile(sqliteFile, join(to, 'sqlite.db'));
@@ -192,7 +194,7 @@ async function open<I extends { storeDir: string; sqliteFile: string }>(ctx: Sce
   }
   const durability = options.durability ?? 'always';
   const t0 = performance.now();
-  const chat = await openChatStore({ dir: storeDir, durability });
+  const chat = await openChatStore({ ...options.store, dir: storeDir, durability });
   const openMs = performance.now() - t0;
   const sqlite = new SqliteChatDb(sqliteFile, options.synchronous ?? 'FULL');
   ctx.log(`opened the chat store (durability '${durability}') in ${openMs.toFixed(0)} ms; SQLite with synchronous=${options.synchronous ?? 'FULL'}`);

@@ -59,10 +59,8 @@ export default defineScenario({
     fts5.add(rows);
     fts5.checkpoint();
 
-    const perRound = ctx.size(100, 30);
-    const roundCount = ctx.size(3, 2);
-    const times = rows.map((r) => r.at);
-    const classes = queryClasses(rows.slice(0, 5_000), users, perRound * roundCount, ctx.seed, last30Days(Math.min(...times), Math.max(...times)));
+    const plan = { rounds: ctx.size(3, 2), perRound: ctx.size(80, 30), childPerRound: ctx.size(25, 15) };
+    const classes = queryClasses(rows.slice(0, 5_000), users, plan.perRound * plan.rounds, ctx.seed, last30Days(rows.reduce((t, r) => Math.min(t, r.at), Infinity), rows.reduce((t, r) => Math.max(t, r.at), -Infinity)));
     const input = await writePeerInput(ctx.dir, rows, classes);
     const children: SearchChild[] = [];
     for (const [name, mode] of [[MINISEARCH, 'minisearch'], [FLEXSEARCH, 'flexsearch']] as const) {
@@ -85,7 +83,7 @@ export default defineScenario({
     r.compare({ metric: 'index size on disk', kind: 'size', unit: 'MB', value: onDisk.bytes / MB, peers: [{ name: FTS5, value: ftsOnDisk.bytes / MB, goal: { text: 'no larger than FTS5', atLeast: 1 } }] });
 
     try {
-      await queryRounds(r, ctx.log, classes, { chat, fts5, children, p99Target: true }, roundCount, perRound);
+      await queryRounds(r, ctx.log, classes, { chat, fts5, children, p99Target: true }, plan);
     } finally {
       for (const c of children) c.close();
       fts5.close();
@@ -101,7 +99,7 @@ export default defineScenario({
       peers: children.map((c) => ({ name: c.name, value: c.ready.rssBytes / MB, ...(c.name === MINISEARCH ? { goal: { text: '≤ 0.25 of MiniSearch (a small fraction)', atLeast: 4 } } : {}) })),
     });
 
-    r.params = `${count(info.sessions)} sessions × ${info.perSession} messages (${count(rows.length)} messages), ${users.length} users · top 20 per query, ${roundCount} × ${perRound} queries per class, interleaved`;
+    r.params = `${count(info.sessions)} sessions × ${info.perSession} messages (${count(rows.length)} messages), ${users.length} users · top 20 per query, ${plan.rounds} × ${plan.perRound} queries per class (MiniSearch and FlexSearch: the first ${plan.childPerRound} of each round), interleaved`;
     r.note(`build: ffcdb ${(buildMs / 1000).toFixed(1)} s (the first search reads and indexes the whole log: messages, session titles, contexts); FTS5 ${(fts5.buildMs / 1000).toFixed(1)} s (INSERTs of rows in memory); ${children.map((c) => `${c.name} ${(c.ready.buildMs / 1000).toFixed(1)} s`).join(', ')} (adds only, rows parsed before)`);
     r.note(
       `memory: RSS growth after global.gc(), each in a fresh process; ffcdb from the store just opened (which itself added ${(mem.openRssBytes! / MB).toFixed(0)} MB) to after one search (${mem.buildMs.toFixed(0)} ms; heap +${(mem.heapBytes / MB).toFixed(1)} MB); ` +
