@@ -6,6 +6,7 @@ import { sessionStream } from '../../events/streams.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { isFfcdbError } from '../../src/errors.js';
+import { ENTITY_MARK } from '../../src/search/entities.js';
 import { type SearchOptions, type SearchPage, runQuery } from '../../src/search/query.js';
 import { SearchIndex } from '../../src/search/search-index.js';
 import { readable } from '../../test/flatfile/unit-helpers.js';
@@ -23,7 +24,7 @@ import { withTempDir } from '../support/temp.js';
  */
 const test = suite('property: search index rebuild equals incremental');
 
-const seen = { hits: 0, filteredHits: 0, flushedRuns: 0, reopens: 0, purges: 0 };
+const seen = { hits: 0, filteredHits: 0, flushedRuns: 0, reopens: 0, purges: 0, entityQueries: 0, entityHits: 0 };
 
 async function run(dir: string, steps: Step[], flushDocs: number, mergeFactor: number): Promise<void> {
   const store = await EventStore.open(new MemoryBackend());
@@ -54,9 +55,11 @@ async function run(dir: string, steps: Step[], flushDocs: number, mergeFactor: n
     if (index.sources().length > 1) seen.flushedRuns++;
     const rebuilt = await SearchIndex.open(store);
     try {
-      for (const query of queries(rebuilt)) {
+      const entities = entityFilters(rebuilt);
+      if (entities.length > 0) seen.entityQueries++;
+      for (const query of [...queries(rebuilt), '']) {
         for (const userId of USERS) {
-          for (const options of FILTERS) {
+          for (const options of [...FILTERS, ...entities]) {
             const a = attempt(index, userId, query, options);
             const b = attempt(rebuilt, userId, query, options);
             assert.equal(a, b, `${JSON.stringify(query)} for ${userId} with ${JSON.stringify(options)}`);
@@ -96,6 +99,12 @@ function queries(index: SearchIndex): string[] {
   return out;
 }
 
+/** Entity filters for entities the index holds (given ones as `{ type, value }`, as a typed term stores them). */
+function entityFilters(index: SearchIndex): SearchOptions[] {
+  const typed = [...new Set(index.sources().flatMap((s) => s.segment.terms(`${ENTITY_MARK}`)))].map((t) => /^\u0001([a-z0-9_-]+):(.+)$/su.exec(t)).filter((m) => m !== null);
+  return typed.slice(0, 3).map((m) => ({ limit: 100, entity: { type: m[1]!, value: m[2]! } }));
+}
+
 /** A page without its snippets' identity (they are compared too: same text, same highlights), or the error code. */
 function attempt(index: SearchIndex, userId: string, query: string, options: SearchOptions): SearchPage | string {
   try {
@@ -109,6 +118,7 @@ function attempt(index: SearchIndex, userId: string, query: string, options: Sea
 function satisfies(index: SearchIndex, page: SearchPage, userId: string, o: SearchOptions): void {
   for (const hit of page.items) {
     seen.hits++;
+    if (o.entity !== undefined) seen.entityHits++;
     if (o.sessionId !== undefined || o.role !== undefined || o.kinds || o.tag !== undefined) seen.filteredHits++;
     const session = index.registry.sessions.get(hit.sessionId);
     // Every hit belongs to the user: through its live session, or its library (no session).
@@ -142,7 +152,7 @@ test('an incrementally maintained index on disk answers every query as a rebuild
   );
 });
 
-test('the scenarios exercised what the property is about (hits, filtered hits, segments, reopens, purges)', () => {
+test('the scenarios exercised what the property is about (hits, filtered hits, segments, reopens, purges, entity queries and hits)', () => {
   if (process.env.FFCDB_TEST_VERBOSE) console.log(seen);
   for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `no run saw any ${what}`);
 });

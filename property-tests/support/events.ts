@@ -37,10 +37,11 @@ const messageMetadata = fc
         model: label,
         usage: fc.record({ inputTokens: tokens, outputTokens: tokens, reasoningTokens: tokens, cachedTokens: tokens, totalTokens: tokens }, { requiredKeys: [] }),
         finishReason: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,15}$/),
+        entities: fc.array(fc.record({ type: label.filter((t) => t.length <= 32), text: label }), { maxLength: 3 }),
       },
       { requiredKeys: [] },
     ),
-    object(['model', 'usage', 'finishReason']),
+    object(['model', 'usage', 'finishReason', 'entities']),
   )
   .map(([known, free]) => ({ ...free, ...known }));
 

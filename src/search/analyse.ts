@@ -1,11 +1,12 @@
+import { indexedEntityTerms } from '../../projections/search.js';
 import { FIELDS, type SearchDoc } from './search-doc.js';
 import { scan } from './tokenizer.js';
 
-/** The distinct terms of a document's fields, as indexing finds them: what its tombstone takes out of the document frequencies. */
-export function termsOf(fields: SearchDoc['fields'], stem: boolean): Set<string> {
-  const terms = new Set<string>();
+/** The distinct terms of a document, as indexing finds them, entities included: what its tombstone takes out of the document frequencies. */
+export function termsOf(doc: Pick<SearchDoc, 'fields' | 'entities'>, stem: boolean): Set<string> {
+  const terms = new Set<string>(indexedEntityTerms(doc));
   for (const name of FIELDS) {
-    const text = fields[name];
+    const text = doc.fields[name];
     if (text) scan(text, stem, (term) => terms.add(term));
   }
   return terms;

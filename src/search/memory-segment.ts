@@ -1,7 +1,8 @@
 import { pack } from 'msgpackr';
 import { scan } from './tokenizer.js';
 import { type DocRecord, type PostingList, type Segment, emptyPostings, sortKey } from './segment.js';
-import { FIELDS, type Field, type SearchDoc } from './search-doc.js';
+import { indexedEntityTerms } from '../../projections/search.js';
+import { ENTITY_FIELD, FIELDS, type Field, type SearchDoc } from './search-doc.js';
 
 /** A term's postings in the memory segment: flat `doc, field, length, tf, positions…` entries, and how many documents hold it. */
 interface TermEntries {
@@ -72,7 +73,18 @@ export class MemorySegment implements Segment {
       lengths.push(words);
       for (let i = from; i < opened.length; i++) opened[i]!.data[opened[i]!.at] = words;
     }
+    for (const term of indexedEntityTerms(doc)) {
+      let entries = this.#postings.get(term);
+      if (entries === undefined) {
+        this.#postings.set(term, (entries = { data: [], df: 0, lastDoc: -1, lastField: -1, tfAt: 0 }));
+        this.#sortedTerms = undefined;
+      }
+      entries.df++;
+      entries.lastDoc = ordinal;
+      entries.data.push(ordinal, ENTITY_FIELD, 0, 1, 0);
+    }
     const record: DocRecord = { key: doc.key, kind: doc.kind, userId: doc.userId, sessionId: doc.sessionId, itemId: doc.itemId, role: doc.role, timestamp: doc.timestamp, lengths };
+    if (doc.entities?.length) record.entities = doc.entities;
     this.#docs.push(record);
     // The fields are kept as given: documents are never changed, only replaced.
     this.#texts.push(doc.fields);

@@ -23,7 +23,8 @@ export const MAX_CLAUSES = 32;
 
 const PIECE = /(-?)(?:"([^"]*)"?|(\S+))/g;
 
-export function parseQuery(query: unknown, stem: boolean): ParsedQuery {
+/** `filtered`: another option (an entity) says what to look for, so the query may hold no words. */
+export function parseQuery(query: unknown, stem: boolean, filtered = false): ParsedQuery {
   if (typeof query !== 'string') throw invalid('query', 'must be a string');
   if (query.length > MAX_QUERY_CHARS) throw invalid('query', `must be at most ${MAX_QUERY_CHARS} characters`);
   const clauses: Clause[] = [];
@@ -35,7 +36,7 @@ export function parseQuery(query: unknown, stem: boolean): ParsedQuery {
     if (clause) clauses.push(clause);
   }
   if (clauses.length > MAX_CLAUSES) throw invalid('query', `has more than ${MAX_CLAUSES} words, phrases and prefixes`);
-  if (!clauses.some((c) => !c.exclude)) throw invalid('query', 'has no word, phrase or prefix to look for (only exclusions, or nothing searchable)');
+  if (!filtered && !clauses.some((c) => !c.exclude)) throw invalid('query', 'has no word, phrase or prefix to look for (only exclusions, or nothing searchable)');
   return { clauses };
 }
 

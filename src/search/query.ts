@@ -5,7 +5,9 @@ import type { IndexStats } from './manifest.js';
 import { type Clause, parseQuery } from './query-parser.js';
 import { type DocRecord, type PostingList, type Segment, emptyPostings } from './segment.js';
 import type { SegmentSource } from './segment-file.js';
-import { FIELDS, FIELD_WEIGHTS, type DocKind, compareKeys } from './search-doc.js';
+import { type DocKind, compareKeys, fieldWeight } from './search-doc.js';
+import { entityQueryTerm } from './entities.js';
+import { tokenize } from './tokenizer.js';
 import { type Snippet, makeSnippet } from './snippet.js';
 
 /** What a query reads: the index's segments, statistics and session registry. */
@@ -28,6 +30,14 @@ export interface SearchOptions {
   to?: number;
   /** Only items of sessions that carry this tag now. */
   tag?: string;
+  /**
+   * Only items that mention this entity: found in their text (an email, URL,
+   * @mention, #tag, id or name) or given with them (message metadata, a
+   * document's analysis). A string matches any type; `{ type, value }` that
+   * type only. With it the query may be empty: every item mentioning it,
+   * in key order (session, kind, id).
+   */
+  entity?: string | { type: string; value: string };
   /** Only these kinds of items (default: all). */
   kinds?: DocKind[];
   /** 1-100, default 20. */
@@ -65,9 +75,12 @@ const KINDS: readonly DocKind[] = ['message', 'session', 'document', 'context'];
 export function runQuery(index: IndexView, userId: string, query: string, options: SearchOptions = {}): SearchPage {
   assertEntityId(userId, 'userId');
   const opts = checkOptions(options);
-  const parsed = parseQuery(query, index.stem);
+  const parsed = parseQuery(query, index.stem, opts.entity !== undefined);
+  if (opts.entity) parsed.clauses.push({ kind: 'term', exclude: false, alternatives: [opts.entity.term] });
   const filtered = opts.sessionId !== undefined || opts.roles !== undefined || opts.from !== undefined || opts.to !== undefined || opts.kinds !== undefined || opts.tag !== undefined;
   const run = new QueryRun(index, userId, filtered ? (r) => passes(r, opts, index.registry) : undefined);
+  // The mention's own words are highlighted.
+  if (opts.entity) for (const t of tokenize(opts.entity.text, { stem: index.stem })) run.matched.add(t.term);
   const positive = parsed.clauses.filter((c) => !c.exclude);
   const scored: Map<number, number>[] = positive.map(() => new Map());
   const candidates = new Map<number, number>();
@@ -280,7 +293,7 @@ class QueryRun {
   /** BM25 of one field occurrence count, weighted by the field. */
   #fieldScore(idf: number, tf: number, field: number, length: number): number {
     const avg = this.#avg[field]! || 1;
-    return FIELD_WEIGHTS[FIELDS[field]!] * idf * ((tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / avg)));
+    return fieldWeight(field) * idf * ((tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / avg)));
   }
 
   #termScores(term: string, within: ReadonlySet<number> | undefined): Map<number, number> {
@@ -351,12 +364,14 @@ interface CheckedOptions {
   from: number | undefined;
   to: number | undefined;
   tag: string | undefined;
+  /** The index term the entity option looks up, and its text as given. */
+  entity: { term: string; text: string } | undefined;
   kinds: Set<DocKind> | undefined;
   limit: number;
   after: [number, string] | undefined;
 }
 
-const OPTION_KEYS = new Set(['operator', 'sessionId', 'role', 'from', 'to', 'tag', 'kinds', 'limit', 'after']);
+const OPTION_KEYS = new Set(['operator', 'sessionId', 'role', 'from', 'to', 'tag', 'entity', 'kinds', 'limit', 'after']);
 
 function checkOptions(o: SearchOptions): CheckedOptions {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('options', 'must be an object');
@@ -384,6 +399,7 @@ function checkOptions(o: SearchOptions): CheckedOptions {
     from: o.from,
     to: o.to,
     tag: o.tag,
+    entity: o.entity === undefined ? undefined : { term: entityQueryTerm(o.entity), text: typeof o.entity === 'string' ? o.entity : o.entity.value },
     kinds: o.kinds && new Set(o.kinds),
     limit: o.limit ?? 20,
     after: o.after === undefined ? undefined : decodeCursor(o.after),

@@ -9,6 +9,17 @@ export const FIELDS = ['title', 'tags', 'body', 'reasoning'] as const;
 export type Field = (typeof FIELDS)[number];
 export const FIELD_WEIGHTS: Readonly<Record<Field, number>> = { title: 3, tags: 2, body: 1, reasoning: 0.5 };
 
+/**
+ * Entity terms are postings of a field after the text fields: the entity
+ * filter matches them, but they score nothing (a mention is a filter, the
+ * text around it is what ranks) and have no length.
+ */
+export const ENTITY_FIELD = FIELDS.length;
+
+export function fieldWeight(field: number): number {
+  return field < FIELDS.length ? FIELD_WEIGHTS[FIELDS[field]!] : 0;
+}
+
 export type DocKind = 'message' | 'session' | 'document' | 'context';
 
 export interface SearchDoc {

@@ -237,7 +237,8 @@ export class SearchIndex {
         const record = found.segment.doc(found.ordinal);
         const fields = { ...found.segment.text(found.ordinal), ...change.fields };
         this.#kill(found);
-        this.#add({ key: record.key, kind: record.kind, userId: record.userId, sessionId: record.sessionId, itemId: record.itemId, role: record.role, timestamp: record.timestamp, fields });
+        const entities = change.entities ?? record.entities;
+        this.#add({ key: record.key, kind: record.kind, userId: record.userId, sessionId: record.sessionId, itemId: record.itemId, role: record.role, timestamp: record.timestamp, fields, ...(entities && { entities }) });
         return;
       }
       case 'delete':
@@ -412,5 +413,6 @@ export class SearchIndex {
 
 /** Adds a tombstoned document's terms to its segment's dead counts: they are read again from its stored text, which analyses to the same terms. */
 function countDeadTerms(segment: Segment, ordinal: number, deadDf: Map<string, number>, stem: boolean): void {
-  for (const term of termsOf(segment.text(ordinal), stem)) deadDf.set(term, (deadDf.get(term) ?? 0) + 1);
+  const { entities } = segment.doc(ordinal);
+  for (const term of termsOf({ fields: segment.text(ordinal), ...(entities && { entities }) }, stem)) deadDf.set(term, (deadDf.get(term) ?? 0) + 1);
 }

@@ -22,7 +22,7 @@ import { VarintReader, VarintWriter } from './varint.js';
  * Documents are sorted by (user, key) (see sortKey), so a user's documents are
  * the ordinals `userStarts[u] .. userStarts[u+1]`; document blocks hold 128
  * rows [key, kind, userId, sessionId, itemId, role, timestamp, lengths, text
- * block] with each block's first sort key in `firstKeys`.
+ * block, given entity terms (when any)] with each block's first sort key in `firstKeys`.
  *
  * The term dictionary is on disk too, in blocks of 128 sorted rows [term, df,
  * table offset, table length, table crc] with each block's first term in
@@ -47,7 +47,7 @@ const CACHED_DICT_BLOCKS = 512;
 const WRITE_CHUNK = 1 << 20;
 
 type Block = [offset: number, length: number, crc: number];
-type DocRow = [key: string, kind: DocKind, userId: string, sessionId: string, itemId: string, role: string, timestamp: number, lengths: number[], text: Block];
+type DocRow = [key: string, kind: DocKind, userId: string, sessionId: string, itemId: string, role: string, timestamp: number, lengths: number[], text: Block, entities?: string[]];
 type DictRow = [term: string, df: number, tableOffset: number, tableLength: number, tableCrc: number];
 
 interface Meta {
@@ -127,7 +127,9 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
   for (let i = 0; i < live.length; i += DOC_BLOCK) {
     const rows = live.slice(i, i + DOC_BLOCK).map(({ source, ordinal, record: d }): DocRow => {
       const text = out.block(sources[source]!.segment.rawText(ordinal));
-      return [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths, text];
+      const row: DocRow = [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths, text];
+      if (d.entities) row.push(d.entities);
+      return row;
     });
     docBlocks.push(out.block(pack(rows)));
     firstKeys.push(live[i]!.sk);
@@ -303,8 +305,8 @@ export class SegmentFile implements Segment {
   }
 
   doc(ordinal: number): DocRecord {
-    const [key, kind, userId, sessionId, itemId, role, timestamp, lengths] = this.#row(ordinal);
-    return { key, kind, userId, sessionId, itemId, role, timestamp, lengths };
+    const [key, kind, userId, sessionId, itemId, role, timestamp, lengths, , entities] = this.#row(ordinal);
+    return entities ? { key, kind, userId, sessionId, itemId, role, timestamp, lengths, entities } : { key, kind, userId, sessionId, itemId, role, timestamp, lengths };
   }
 
   df(term: string): number {

@@ -30,6 +30,8 @@ export interface DocRecord {
   timestamp: number;
   /** Words per field, in FIELDS order (BM25's document lengths). */
   lengths: number[];
+  /** The entity terms given with the item (SearchDoc.entities), kept for its next update. */
+  entities?: string[];
 }
 
 /**
