@@ -49,6 +49,8 @@ export class ChatCore {
   readonly runner: ProjectionRunner;
   readonly blobs: BlobStore;
   readonly #streamQueues = new Map<string, Promise<unknown>>();
+  /** Runs before a write resolves, after the projections reflect it (the search index, when it indexes on write). */
+  afterWrite: ((position: number) => Promise<void>) | undefined;
 
   constructor(events: EventStore, runner: ProjectionRunner, blobs: BlobStore) {
     this.events = events;
@@ -86,6 +88,7 @@ export class ChatCore {
         try {
           const result = await this.events.append(streamId, batch, { expectedVersion: expected });
           await this.runner.catchUp(result.lastPosition);
+          await this.afterWrite?.(result.lastPosition);
           return result;
         } catch (err) {
           if (!isFfcdbError(err, ErrorCode.CONFLICT) || attempt >= COMMAND_ATTEMPTS || err.details.purged) throw err;

@@ -16,7 +16,7 @@ import { ChatCore } from './chat-core.js';
 import { ContextApi } from './context-api.js';
 import { DocumentsApi } from './documents-api.js';
 import { MessagesApi } from './messages-api.js';
-import { type ChatSearch, createSearch } from './search-api.js';
+import { type ChatSearch, type SearchIndexing, SearchService } from './search-api.js';
 import { type ExportFormat, exportSession } from './session-export.js';
 import { SessionsApi } from './sessions-api.js';
 import { UsersApi } from './users-api.js';
@@ -24,6 +24,8 @@ import { UsersApi } from './users-api.js';
 interface CommonOptions {
   /** Save projection snapshots after this many events (default 100,000), and on close. */
   snapshotEvery?: number;
+  /** When the search index indexes writes (default 'on-search'; see SearchIndexing). */
+  searchIndexing?: SearchIndexing;
 }
 
 /**
@@ -56,8 +58,9 @@ export class ChatStore {
   readonly messages: MessagesApi;
   readonly documents: DocumentsApi;
   readonly context: ContextApi;
+  readonly #search = new SearchService(() => this.#core);
   /** Full-text search of one user's messages, sessions, documents and contexts (src/chat/search-api.ts). */
-  readonly search: ChatSearch = createSearch(() => this.#core);
+  readonly search: ChatSearch = this.#search.search;
   readonly projections: ProjectionsControl;
   /** The engine underneath, for raw event access (audit, subscriptions). */
   readonly events: EventStore;
@@ -89,6 +92,8 @@ export class ChatStore {
   static async open(options: ChatStoreOptions): Promise<ChatStore> {
     if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object');
     if (options.snapshotEvery !== undefined) assertPositiveInteger(options.snapshotEvery, 'snapshotEvery', 1);
+    const indexing = options.searchIndexing ?? 'on-search';
+    if (indexing !== 'on-search' && indexing !== 'on-write') throw invalid('searchIndexing', "must be 'on-search' or 'on-write'");
     const persistent = !('backend' in options);
     const events = await EventStore.open(persistent ? new FlatfileBackend(options) : options.backend);
     try {
@@ -99,7 +104,12 @@ export class ChatStore {
       const runnerOptions = options.snapshotEvery === undefined ? { snapshots, monitor } : { snapshots, monitor, snapshotEvery: options.snapshotEvery };
       const runner = await ProjectionRunner.open(events, CHAT_PROJECTIONS, runnerOptions);
       monitor.opened();
-      return new ChatStore(new ChatCore(events, runner, blobs), monitor);
+      const store = new ChatStore(new ChatCore(events, runner, blobs), monitor);
+      if (indexing === 'on-write') {
+        await store.#search.open();
+        store.#core.afterWrite = (position) => store.#search.catchUp(position);
+      }
+      return store;
     } catch (err) {
       await events.close();
       throw err;

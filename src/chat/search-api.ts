@@ -9,39 +9,60 @@ export type ChatSearchPage = SearchPage & { position: number };
 export type ChatSearch = (userId: string, query: string, options?: ChatSearchOptions) => Promise<ChatSearchPage>;
 
 /**
- * `chat.search`: full-text search over one user's messages, sessions,
- * documents and contexts. The index is opened on the first search (a store
- * that never searches pays nothing) in `<store>/search/` beside the blobs, or
- * in memory for a store without a folder, and is brought up to the position
- * the projections reflect before each query, so a search sees every write
- * that resolved before it (and, with `waitFor`, another process's). Writes
- * since the last segment was written are indexed again from the log on the
- * next open.
+ * When the search index indexes writes: 'on-search' (default) when a search
+ * needs them, so a store that never searches pays nothing and writes pay no
+ * indexing; 'on-write' as each write resolves, so searches find the index
+ * current and the cost is spread over the writes.
  */
-export function createSearch(core: () => ChatCore): ChatSearch {
-  let index: Promise<SearchIndex> | undefined;
-  const open = (c: ChatCore) => {
+export type SearchIndexing = 'on-search' | 'on-write';
+
+/**
+ * `chat.search`: full-text search over one user's messages, sessions,
+ * documents and contexts. The index is opened on the first search (or when
+ * the store opens, 'on-write') in `<store>/search/` beside the blobs, or in
+ * memory for a store without a folder, and is brought up to the position the
+ * projections reflect before each query, so a search sees every write that
+ * resolved before it (and, with `waitFor`, another process's). Writes since
+ * the last segment was written are indexed again from the log on the next
+ * open.
+ */
+export class SearchService {
+  readonly #core: () => ChatCore;
+  #index: Promise<SearchIndex> | undefined;
+
+  constructor(core: () => ChatCore) {
+    this.#core = core;
+  }
+
+  readonly search: ChatSearch = async (userId, query, options = {}) => {
+    assertOptions(options);
+    const { waitFor, ...searchOptions } = options;
+    const c = this.#core();
+    const position = await c.reflect(waitFor === undefined ? {} : { waitFor });
+    const idx = await this.open();
+    await idx.catchUp(position);
+    return { ...runQuery(idx, userId, query, searchOptions), position };
+  };
+
+  /** Indexes the log up to `position` (opening the index if needed). */
+  async catchUp(position: number): Promise<void> {
+    await (await this.open()).catchUp(position);
+  }
+
+  open(): Promise<SearchIndex> {
+    const c = this.#core();
     const dir = c.blobs instanceof FileBlobStore ? path.join(path.dirname(c.blobs.dir), 'search') : undefined;
-    index ??= SearchIndex.open(c.events, dir === undefined ? {} : { dir }).then(
+    this.#index ??= SearchIndex.open(c.events, dir === undefined ? {} : { dir }).then(
       (idx) => {
         // The engine's monitor completes when the store closes: the segment files close with it.
         c.events.monitor$.subscribe({ complete: () => void idx.close() });
         return idx;
       },
       (err: unknown) => {
-        index = undefined;
+        this.#index = undefined;
         throw err;
       },
     );
-    return index;
-  };
-  return async (userId, query, options = {}) => {
-    assertOptions(options);
-    const { waitFor, ...searchOptions } = options;
-    const c = core();
-    const position = await c.reflect(waitFor === undefined ? {} : { waitFor });
-    const idx = await open(c);
-    await idx.catchUp(position);
-    return { ...runQuery(idx, userId, query, searchOptions), position };
-  };
+    return this.#index;
+  }
 }

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
+import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
+import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import { BACKENDS, withChat, withTempDir } from '../chat/helpers.js';
 
 /** Creates the users the tests write for. */
@@ -102,6 +104,39 @@ test('flatfile: the index persists in segments and opens without replaying the l
     assert.is((await chat.search('alice', 'otters')).total, 31);
     await chat.close();
   }));
+
+test("searchIndexing 'on-write' indexes each write before it resolves; 'on-search' leaves it to the next search", async () => {
+  const readsDuringAdd: Record<string, number> = {};
+  for (const searchIndexing of ['on-write', 'on-search'] as const) {
+    const backend = new MemoryBackend();
+    let feedReads = 0;
+    const readAll = backend.readAll.bind(backend);
+    backend.readAll = (from) => {
+      feedReads++;
+      return readAll(from);
+    };
+    const chat = await openChatStore({ backend, searchIndexing });
+    await users(chat, 'alice');
+    const s = await chat.sessions.create({ userId: 'alice', title: 'Indexed when?' });
+    const before = feedReads;
+    await chat.messages.add(s.sessionId, { role: 'user', content: 'the heron waits' });
+    readsDuringAdd[searchIndexing] = feedReads - before;
+    assert.is((await chat.search('alice', 'heron')).total, 1);
+    await chat.close();
+  }
+  // The same add, the same projections: the extra reads are the index taking the new event in.
+  assert.ok(readsDuringAdd['on-write']! > readsDuringAdd['on-search']!, JSON.stringify(readsDuringAdd));
+});
+
+test('a searchIndexing other than on-search or on-write is refused, naming the option', async () => {
+  try {
+    await openChatStore({ backend: new MemoryBackend(), searchIndexing: 'always' as never });
+    assert.unreachable('expected INVALID_ARGUMENT');
+  } catch (err) {
+    assert.is((err as FfcdbError).code, ErrorCode.INVALID_ARGUMENT);
+    assert.is((err as FfcdbError).details?.field, 'searchIndexing');
+  }
+});
 
 test('a search after the store closed is refused with CLOSED, not answered from a closed index', () =>
   withTempDir(async (dir) => {
