@@ -51,6 +51,8 @@ export interface ChildReady {
   /** Growth of resident memory / used heap over the child's baseline (ffcdb: over the store just opened). */
   rssBytes: number;
   heapBytes: number;
+  /** Growth of Buffers and ArrayBuffers (outside the heap, inside RSS). */
+  bufferBytes: number;
   /** ffcdb: what opening the chat store itself added. */
   openRssBytes?: number;
 }

@@ -24,10 +24,10 @@ import type { ChildReady, PeerRow, QueryClass, SearchQuery } from './search-benc
 const [mode, a, b] = process.argv.slice(2);
 const send = (m: unknown) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
 
-function memory(): { rss: number; heapUsed: number } {
+function memory(): { rss: number; heapUsed: number; arrayBuffers: number } {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed };
+  return { rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
 }
 
 const TOP = 20;
@@ -115,7 +115,7 @@ async function runPeer(): Promise<void> {
   const { docs, buildMs } = await buildPeer(a!, index);
   const built = memory();
   const classes = JSON.parse(await readFile(b!, 'utf8')) as QueryClass[];
-  const ready: ChildReady = { docs, buildMs, rssBytes: built.rss - base.rss, heapBytes: built.heapUsed - base.heapUsed };
+  const ready: ChildReady = { docs, buildMs, rssBytes: built.rss - base.rss, heapBytes: built.heapUsed - base.heapUsed, bufferBytes: built.arrayBuffers - base.arrayBuffers };
   process.on('message', (m: { cls: number; from: number; count: number }) => {
     const queries = classes[m.cls]!.queries.slice(m.from, m.from + m.count);
     const ms: number[] = [];
@@ -144,6 +144,7 @@ async function runFfcdb(): Promise<void> {
     buildMs: searchMs,
     rssBytes: searched.rss - opened.rss,
     heapBytes: searched.heapUsed - opened.heapUsed,
+    bufferBytes: searched.arrayBuffers - opened.arrayBuffers,
     openRssBytes: opened.rss - base.rss,
   };
   await chat.close();

@@ -136,7 +136,7 @@ export default defineScenario({
 
     const mem = await ffcdbMemory(storeDir, users[0]!);
     ctx.results.compare({ metric: 'resident memory after opening', kind: 'size', unit: 'MB', value: mem.rssBytes / MB, peers: [] });
-    ctx.results.note(`memory: RSS growth after global.gc() in a fresh process, from the store just opened (which itself added ${(mem.openRssBytes! / MB).toFixed(0)} MB) to after one search (${mem.buildMs.toFixed(0)} ms; heap +${(mem.heapBytes / MB).toFixed(1)} MB)`);
+    ctx.results.note(`memory: RSS growth after global.gc() in a fresh process, from the store just opened (which itself added ${(mem.openRssBytes! / MB).toFixed(0)} MB) to after one search (${mem.buildMs.toFixed(0)} ms; heap +${(mem.heapBytes / MB).toFixed(1)} MB, buffers +${(mem.bufferBytes / MB).toFixed(1)} MB)`);
     ctx.results.note(`"last 30 days": from 30 % of the way back from the newest message to the oldest, as if the set spanned 100 days`);
   },
 });

@@ -102,11 +102,11 @@ export default defineScenario({
     r.params = `${count(info.sessions)} sessions × ${info.perSession} messages (${count(rows.length)} messages), ${users.length} users · top 20 per query, ${plan.rounds} × ${plan.perRound} queries per class (MiniSearch and FlexSearch: the first ${plan.childPerRound} of each round), interleaved`;
     r.note(`build: ffcdb ${(buildMs / 1000).toFixed(1)} s (the first search reads and indexes the whole log: messages, session titles, contexts); FTS5 ${(fts5.buildMs / 1000).toFixed(1)} s (INSERTs of rows in memory); ${children.map((c) => `${c.name} ${(c.ready.buildMs / 1000).toFixed(1)} s`).join(', ')} (adds only, rows parsed before)`);
     r.note(
-      `memory: RSS growth after global.gc(), each in a fresh process; ffcdb from the store just opened (which itself added ${(mem.openRssBytes! / MB).toFixed(0)} MB) to after one search (${mem.buildMs.toFixed(0)} ms; heap +${(mem.heapBytes / MB).toFixed(1)} MB); ` +
-        children.map((c) => `${c.name} from start to built (heap +${(c.ready.heapBytes / MB).toFixed(0)} MB)`).join(', '),
+      `memory: RSS growth after global.gc(), each in a fresh process; ffcdb from the store just opened (which itself added ${(mem.openRssBytes! / MB).toFixed(0)} MB) to after one search (${mem.buildMs.toFixed(0)} ms; heap +${(mem.heapBytes / MB).toFixed(1)} MB, buffers +${(mem.bufferBytes / MB).toFixed(1)} MB); ` +
+        children.map((c) => `${c.name} from start to built (heap +${(c.ready.heapBytes / MB).toFixed(0)} MB, buffers +${(c.ready.bufferBytes / MB).toFixed(0)} MB)`).join(', '),
     );
     r.note(
-      "peers' queries: MiniSearch: AND of the words (combineWith 'AND'), user and time by its filter callback over stored fields, no stemming; FlexSearch: Document index, strict tokenizer, Normalize encoder (no stemming), AND of the words, the user as a tag, the time from its document store (all the user's matches fetched, then filtered); " +
+      "peers' queries: MiniSearch: AND of the words (combineWith 'AND'), user and time by its filter callback over stored fields, no stemming; FlexSearch: Document index, strict tokenizer, Normalize encoder (no stemming), AND of the words, user and time from its document store, every match fetched in its rank order and the user's first 20 kept (its tag filter only intersects a query's first 100 matches of all users); " +
         'neither supports phrases: a phrase is the AND of its two words there (FTS5 and ffcdb match the phrase); ffcdb searches all kinds of items (messages, session titles, contexts), the peers messages only',
     );
     r.note(`"last 30 days": from 30 % of the way back from the newest message to the oldest, as if the set spanned 100 days (it was written minutes ago)`);
