@@ -9,7 +9,7 @@ import type { SearchRegistry } from '../../projections/search.js';
 /**
  * `<store>/search/manifest`: which segment files make the index, what is
  * tombstoned in each, and the checkpoint they reflect, replaced whole with an
- * fsynced rename after every flush and merge:
+ * fsynced rename after every flush:
  *
  *   "FFSM" | format u16 | reserved u16 | crc32 u32 | length u32 | payload
  *
@@ -62,12 +62,17 @@ export function readManifest(dir: string): Manifest | undefined {
   return packr.unpack(payload) as Manifest;
 }
 
-export function writeManifest(dir: string, manifest: Manifest): void {
+/** The manifest file's bytes: encoded when the state it records is current, written once the segments it names are. */
+export function encodeManifest(manifest: Manifest): Buffer {
   const payload = packr.pack(manifest);
   const header = Buffer.alloc(HEADER);
   header.writeUInt32BE(MAGIC, 0);
   header.writeUInt16BE(FORMAT, 4);
   header.writeUInt32BE(crc32(payload), 8);
   header.writeUInt32BE(payload.length, 12);
-  replaceDurably(dir, NAME, Buffer.concat([header, payload]));
+  return Buffer.concat([header, payload]);
+}
+
+export function writeManifest(dir: string, bytes: Buffer): void {
+  replaceDurably(dir, NAME, bytes);
 }

@@ -8,10 +8,10 @@ import type { EventStore } from '../engine/event-store.js';
 import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../errors.js';
 import { WriterLock } from '../backends/flatfile/writer-lock.js';
 import type { RecordedEvent } from '../types.js';
-import { type IndexStats, type Manifest, readManifest, writeManifest } from './manifest.js';
+import { type IndexStats, type Manifest, encodeManifest, readManifest, writeManifest } from './manifest.js';
 import { MemorySegment } from './memory-segment.js';
 import { type DocRecord, type Segment, sortKey } from './segment.js';
-import { type SegmentSource, SegmentFile, writeSegmentFile } from './segment-file.js';
+import { type SegmentSource, SegmentFile, segmentWriter } from './segment-file.js';
 import { FIELDS, type SearchDoc, sessionKeyPrefix } from './search-doc.js';
 import { termsOf } from './analyse.js';
 
@@ -24,10 +24,14 @@ export interface SearchIndexOptions {
   flushDocs?: number;
   /** Merge this many segments of one size tier into one (default 4). */
   mergeFactor?: number;
+  /** Longest run of background segment writing before other work gets a turn (ms, default 8; 0: a turn after every step). */
+  sliceMs?: number;
 }
 
 /** Events per feed read, as the projection runner reads them. */
 const FEED_PAGE = 16_384;
+/** While a segment is being written, the memory segment may grow to this many times flushDocs before indexing waits for it. */
+const FLUSH_BACKLOG = 4;
 const SEGMENT_FILE = /^seg-(\d+)\.seg$/;
 /** A holder that stops refreshing its lock for this long (a dead process) loses the folder to the next one. */
 const LOCK_STALE_MS = 10_000;
@@ -35,6 +39,13 @@ const LOCK_STALE_MS = 10_000;
 interface FileSlot {
   name: string;
   file: SegmentFile;
+  dead: Set<number>;
+  deadDf: Map<string, number>;
+}
+
+/** The memory segment and its tombstones. */
+interface MemorySlot {
+  segment: MemorySegment;
   dead: Set<number>;
   deadDf: Map<string, number>;
 }
@@ -52,6 +63,14 @@ interface Located {
  * tombstones of both, and the checkpoint. It runs the search projection
  * (projections/search.ts) over the feed, one catch-up at a time, and so is
  * rebuildable from the log by opening it on an empty folder.
+ *
+ * Segment files are written in the background, a slice at a time between
+ * catch-ups and queries: a full memory segment is frozen (still searched) and
+ * a fresh one takes new writes; once its file is written, the manifest encoded
+ * at the freeze (the checkpoint, registry, statistics and tombstones as they
+ * were then) is written, and merges follow, one at a time. A document
+ * tombstoned while its segment was being written is tombstoned in the new
+ * file too.
  */
 export class SearchIndex {
   readonly #events: EventStore;
@@ -63,10 +82,16 @@ export class SearchIndex {
   readonly #stem: boolean;
   readonly #flushDocs: number;
   readonly #mergeFactor: number;
+  readonly #sliceMs: number;
   #files: FileSlot[] = [];
-  #memory: MemorySegment;
-  #memoryDead = new Set<number>();
-  #memoryDeadDf = new Map<string, number>();
+  #memory: MemorySlot;
+  /** The memory segment being written to a file, searched until the file replaces it. */
+  #frozen: MemorySlot | undefined;
+  /** The background flush and the merges after it; what it failed with, thrown by the next catch-up. */
+  #job: Promise<void> | undefined;
+  #jobError: unknown;
+  /** Files merged away: removed once a manifest no longer names them. */
+  #retired: string[] = [];
   #registry: SearchRegistry = initSearchRegistry();
   #stats: IndexStats = { docs: 0, lengths: FIELDS.map(() => 0), fieldDocs: FIELDS.map(() => 0) };
   #position = 0;
@@ -81,7 +106,8 @@ export class SearchIndex {
     this.#stem = options.stem ?? true;
     this.#flushDocs = options.flushDocs ?? 10_000;
     this.#mergeFactor = options.mergeFactor ?? 4;
-    this.#memory = new MemorySegment(this.#stem);
+    this.#sliceMs = options.sliceMs ?? 8;
+    this.#memory = this.#newMemory();
   }
 
   /** Opens the index in `options.dir` from its manifest (or empty) and catches up with the feed. */
@@ -135,7 +161,7 @@ export class SearchIndex {
   /** Every segment with its tombstones, oldest first, the memory segment last. Valid until the next catch-up. */
   sources(): SegmentSource[] {
     this.#assertOpen();
-    return [...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead, deadDf: f.deadDf })), this.#memorySource()];
+    return [...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead, deadDf: f.deadDf })), ...(this.#frozen ? [this.#frozen] : []), this.#memory];
   }
 
   /** Indexes the feed up to `target` (default: its head); resolves with the position reached. */
@@ -143,14 +169,23 @@ export class SearchIndex {
     this.#assertOpen();
     if (target !== undefined && target <= this.#position) return Promise.resolve(this.#position);
     return this.#exclusive(async () => {
+      if (this.#job === undefined) await this.#settle();
       await this.#read(target ?? (await this.#events.headPosition()));
       return this.#position;
     });
   }
 
-  /** Writes the memory segment to a file (if there is a folder and anything to write) with a new checkpoint. */
+  /** Writes the memory segment to a file (if there is a folder and anything to write) with a new checkpoint, and waits for the merges that follow. */
   flush(): Promise<void> {
-    return this.#exclusive(async () => this.#flush());
+    return this.#exclusive(async () => {
+      await this.#flush();
+      await this.#settle();
+    });
+  }
+
+  /** Resolves when no segment is being written in the background. */
+  idle(): Promise<void> {
+    return this.#exclusive(() => this.#settle());
   }
 
   /** Runs queued work to its end and closes the segment files; the memory segment is indexed again from the log on the next open. */
@@ -158,6 +193,8 @@ export class SearchIndex {
     if (this.#closed) return;
     this.#closed = true;
     await this.#exclusive(async () => {
+      // A segment being written is abandoned (its file removed): the log still holds its documents.
+      await this.#job;
       for (const f of this.#files) f.file.close();
       this.#files = [];
       await this.#lock?.release();
@@ -188,6 +225,7 @@ export class SearchIndex {
         if (e.position > to) break;
         if (e.position > this.#position + 1) await gap();
         this.#applyEvent(e);
+        if (this.#dir !== undefined && this.#memory.segment.docCount >= this.#flushDocs && (this.#job === undefined || this.#memory.segment.docCount >= FLUSH_BACKLOG * this.#flushDocs)) await this.#flush();
       }
       if (page.events.length === 0 || page.nextPosition <= next) break;
       next = page.nextPosition;
@@ -221,7 +259,6 @@ export class SearchIndex {
       }
       for (const c of changes) this.#applyChange(c, owner);
     }
-    if (this.#dir !== undefined && this.#memory.docCount >= this.#flushDocs) this.#flush();
   }
 
   /** `owner`: the user of the event's session before the event (a session's deletion removes it from the registry). */
@@ -248,14 +285,16 @@ export class SearchIndex {
         if (owner === undefined) return;
         const prefix = sortKey(owner, sessionKeyPrefix(change.sessionId));
         for (const f of this.#files) for (const ordinal of f.file.withPrefix(prefix)) if (!f.dead.has(ordinal)) this.#kill({ segment: f.file, dead: f.dead, deadDf: f.deadDf, ordinal });
-        for (const ordinal of this.#memory.withPrefix(prefix)) if (!this.#memoryDead.has(ordinal)) this.#kill({ ...this.#memorySource(), ordinal });
+        for (const m of this.#frozen ? [this.#frozen, this.#memory] : [this.#memory]) {
+          for (const ordinal of m.segment.withPrefix(prefix)) if (!m.dead.has(ordinal)) this.#kill({ ...m, ordinal });
+        }
         return;
       }
     }
   }
 
-  #memorySource(): { segment: Segment; dead: Set<number>; deadDf: Map<string, number> } {
-    return { segment: this.#memory, dead: this.#memoryDead, deadDf: this.#memoryDeadDf };
+  #newMemory(): MemorySlot {
+    return { segment: new MemorySegment(this.#stem), dead: new Set(), deadDf: new Map() };
   }
 
   /** A document key's place in the segments: its scope names the session (whose owner the registry knows) or the user's library (`~user`). */
@@ -266,7 +305,7 @@ export class SearchIndex {
   }
 
   #add(doc: SearchDoc): void {
-    const record = this.#memory.add(doc);
+    const record = this.#memory.segment.add(doc);
     this.#count(record, 1);
   }
 
@@ -291,62 +330,138 @@ export class SearchIndex {
 
   /** Where the document sorting at `key` is live: it is live in at most one segment. */
   #locate(key: string): Located | undefined {
-    const sources = [this.#memorySource(), ...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead, deadDf: f.deadDf })).reverse()];
+    const sources = this.sources().reverse();
     for (const source of sources) {
       const ordinal = source.segment.find(key);
-      if (ordinal !== undefined && !source.dead.has(ordinal)) return { ...source, ordinal };
+      if (ordinal !== undefined && !source.dead.has(ordinal)) return { segment: source.segment, dead: source.dead as Set<number>, deadDf: source.deadDf as Map<string, number>, ordinal };
     }
     return undefined;
   }
 
-  #flush(): void {
+  /** Starts writing the memory segment out in the background (after what is being written, if anything). */
+  async #flush(): Promise<void> {
+    await this.#settle();
     const dir = this.#dir;
-    if (dir === undefined || this.#fenced || this.#memory.docCount === 0) return;
-    const slot = this.#writeSegment(dir, [this.#memorySource()]);
-    this.#files.push(slot);
-    this.#memory = new MemorySegment(this.#stem);
-    this.#memoryDead = new Set();
-    this.#memoryDeadDf = new Map();
-    this.#saveManifest(dir);
-    this.#mergeTiers(dir);
+    if (dir === undefined || this.#fenced || this.#memory.segment.docCount === 0) return;
+    this.#job = this.#background(async () => {
+      for (let first = true; first || this.#memory.segment.docCount >= this.#flushDocs; first = false) {
+        if (this.#closed || this.#fenced) return;
+        await this.#writeMemory(dir);
+        await this.#mergeTiers(dir);
+      }
+    });
+  }
+
+  /**
+   * Freezes the memory segment (a fresh one takes new writes) and writes it to
+   * a file, then the manifest of the freeze: everything up to the position of
+   * that moment is in the files it names.
+   */
+  async #writeMemory(dir: string): Promise<void> {
+    const frozen = this.#memory;
+    this.#memory = this.#newMemory();
+    this.#frozen = frozen;
+    const name = this.#newName();
+    const manifest = this.#manifestBytes([...this.#files, { name, dead: new Set<number>() }]);
+    const deadBefore = new Set(frozen.dead);
+    const remap = await this.#slices(segmentWriter(dir, name, [frozen]));
+    if (!remap) return;
+    this.#files.push(this.#opened(dir, name, [{ dead: frozen.dead, deadBefore, remap: remap[0]! }]));
+    this.#frozen = undefined;
+    writeManifest(dir, manifest);
+    for (const retired of this.#retired) fs.rmSync(path.join(dir, retired), { force: true });
+    this.#retired = [];
   }
 
   /**
    * Logarithmic merging: whenever the newest `mergeFactor` segments are of one
    * size tier (live documents, in powers of mergeFactor), they become one
    * segment of the next tier, so a store of n documents has O(log n) segments.
+   * The merged segment replaces them at once; their files go once the next
+   * manifest names it instead.
    */
-  #mergeTiers(dir: string): void {
+  async #mergeTiers(dir: string): Promise<void> {
     const tier = (f: FileSlot) => Math.floor(Math.log(Math.max(1, f.file.docCount - f.dead.size)) / Math.log(this.#mergeFactor));
-    while (this.#files.length >= this.#mergeFactor) {
+    while (!this.#closed && this.#files.length >= this.#mergeFactor) {
       const group = this.#files.slice(-this.#mergeFactor);
       if (!group.every((f) => tier(f) === tier(group[0]!))) return;
-      const merged = this.#writeSegment(dir, group.map((f) => ({ segment: f.file, dead: f.dead, deadDf: f.deadDf })));
-      this.#files = [...this.#files.slice(0, -this.#mergeFactor), merged];
-      this.#saveManifest(dir);
-      for (const f of group) this.#remove(dir, f);
+      const name = this.#newName();
+      const deadBefore = group.map((f) => new Set(f.dead));
+      const remap = await this.#slices(segmentWriter(dir, name, group.map((f) => ({ segment: f.file, dead: f.dead, deadDf: f.deadDf }))));
+      if (!remap) return;
+      const merged = this.#opened(dir, name, group.map((f, i) => ({ dead: f.dead, deadBefore: deadBefore[i]!, remap: remap[i]! })));
+      this.#files = [...this.#files.filter((f) => !group.includes(f)), merged];
+      for (const f of group) {
+        f.file.close();
+        this.#retired.push(f.name);
+      }
     }
   }
 
-  #writeSegment(dir: string, sources: SegmentSource[]): FileSlot {
-    const name = `seg-${String(this.#nextSegment++).padStart(8, '0')}.seg`;
-    writeSegmentFile(dir, name, sources);
-    return { name, file: SegmentFile.open(path.join(dir, name)), dead: new Set(), deadDf: new Map() };
+  /** Opens a segment just written, tombstoning what was tombstoned in its sources while it was being written. */
+  #opened(dir: string, name: string, sources: { dead: ReadonlySet<number>; deadBefore: ReadonlySet<number>; remap: Int32Array }[]): FileSlot {
+    const slot: FileSlot = { name, file: SegmentFile.open(path.join(dir, name)), dead: new Set(), deadDf: new Map() };
+    for (const { dead, deadBefore, remap } of sources) {
+      for (const ordinal of dead) {
+        if (deadBefore.has(ordinal)) continue;
+        const moved = remap[ordinal]!;
+        slot.dead.add(moved);
+        countDeadTerms(slot.file, moved, slot.deadDf, this.#stem);
+      }
+    }
+    return slot;
   }
 
-  #remove(dir: string, slot: FileSlot): void {
-    slot.file.close();
-    fs.rmSync(path.join(dir, slot.name), { force: true });
+  /** Runs a segment writer a slice at a time, giving other work a turn between slices; undefined if the index closed first. */
+  async #slices(writer: Generator<void, Int32Array[]>): Promise<Int32Array[] | undefined> {
+    for (;;) {
+      const until = performance.now() + this.#sliceMs;
+      for (let step = writer.next(); ; step = writer.next()) {
+        if (step.done) return step.value;
+        if (performance.now() >= until) break;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.#closed) {
+        writer.return([]);
+        return undefined;
+      }
+    }
   }
 
-  #saveManifest(dir: string): void {
-    writeManifest(dir, {
+  #background(work: () => Promise<void>): Promise<void> {
+    const job: Promise<void> = work()
+      .catch((err: unknown) => {
+        this.#jobError = err;
+      })
+      .finally(() => {
+        if (this.#job === job) this.#job = undefined;
+      });
+    return job;
+  }
+
+  /** Waits for the background work, and throws what it failed with (once). */
+  async #settle(): Promise<void> {
+    await this.#job;
+    const err = this.#jobError;
+    if (err !== undefined) {
+      this.#jobError = undefined;
+      throw err;
+    }
+  }
+
+  #newName(): string {
+    return `seg-${String(this.#nextSegment++).padStart(8, '0')}.seg`;
+  }
+
+  /** The manifest for `files` and the current checkpoint, registry and statistics, encoded now. */
+  #manifestBytes(files: readonly { name: string; dead: ReadonlySet<number> }[]): Buffer {
+    return encodeManifest({
       version: SEARCH_PROJECTION_VERSION,
       stem: this.#stem,
       position: this.#position,
       eventPosition: this.#last.position,
       eventId: this.#last.id,
-      segments: this.#files.map((f) => ({ name: f.name, dead: [...f.dead] })),
+      segments: files.map((f) => ({ name: f.name, dead: [...f.dead] })),
       stats: this.#stats,
       registry: this.#registry,
       nextSegment: this.#nextSegment,
@@ -365,7 +480,7 @@ export class SearchIndex {
     }
     if (!usable || !files) {
       // Rebuilt from the log from here: the manifest must not name the files just removed.
-      this.#saveManifest(dir);
+      writeManifest(dir, this.#manifestBytes([]));
       return;
     }
     this.#files = files;

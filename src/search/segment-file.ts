@@ -71,30 +71,38 @@ export interface SegmentSource {
 /**
  * Writes the live documents of `sources` as segment `name` in `dir`, fsynced
  * with its folder entry: a flush (the memory segment alone) and a merge
- * (several files) are the same operation.
+ * (several files) are the same operation. A generator, so that the index can
+ * run it in slices between other work (merges happen in the background): it
+ * yields every few hundred terms and documents, takes the live documents and
+ * their new ordinals before its first yield (later tombstones do not change
+ * what it writes), and returns where each source's ordinals went (-1: not
+ * written). Stopped early (`return()`), it closes and removes its file.
  */
-export function writeSegmentFile(dir: string, name: string, sources: readonly SegmentSource[]): void {
+export function* segmentWriter(dir: string, name: string, sources: readonly SegmentSource[]): Generator<void, Int32Array[]> {
   const file = path.join(dir, name);
   let fd: number | undefined;
+  let done = false;
   try {
     fd = fs.openSync(file, 'wx');
     const out = new ChunkedWriter(fd);
-    writeBody(out, sources);
+    const remap = yield* writeBody(out, sources);
     out.flush();
     fs.fdatasyncSync(fd);
+    fsyncDirSync(dir);
+    done = true;
+    return remap;
   } catch (err) {
     throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
-  }
-  try {
-    fsyncDirSync(dir);
-  } catch (err) {
-    throw ioError(err, dir, 'fsync');
+    if (!done) fs.rmSync(file, { force: true });
   }
 }
 
-function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void {
+/** Terms or documents written between two yields. */
+const STEP = 256;
+
+function* writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): Generator<void, Int32Array[]> {
   const header = Buffer.alloc(HEADER);
   header.writeUInt32BE(MAGIC, 0);
   header.writeUInt16BE(FORMAT, 4);
@@ -121,6 +129,7 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
     }
   });
   userStarts.push(live.length);
+  yield;
 
   const docBlocks: Block[] = [];
   const firstKeys: string[] = [];
@@ -133,6 +142,7 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
     });
     docBlocks.push(out.block(pack(rows)));
     firstKeys.push(live[i]!.sk);
+    if ((i / DOC_BLOCK) % 2 === 1) yield;
   }
 
   const terms = [...new Set(sources.flatMap((s) => s.segment.terms('')))].sort();
@@ -147,7 +157,9 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
   };
   const run = new VarintWriter();
   const table = new VarintWriter();
-  for (const term of terms) {
+  for (let t = 0; t < terms.length; t++) {
+    if (t % STEP === STEP - 1) yield;
+    const term = terms[t]!;
     const runs: Buffer[] = [];
     table.reset();
     let df = 0;
@@ -199,6 +211,7 @@ function writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): void 
   trailer.writeUInt32BE(crc32(meta), 12);
   trailer.writeUInt32BE(MAGIC, 16);
   out.write(trailer);
+  return remap;
 }
 
 /**

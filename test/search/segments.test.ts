@@ -58,6 +58,10 @@ test('flushes write segments, merges keep their number logarithmic, and answers 
     const { chat } = await seeded(dir, 60);
     const disk = await SearchIndex.open(chat.events, small(dir));
     const memory = await SearchIndex.open(chat.events);
+    // Merged segments replace their sources at once; the sources' files go with the next manifest.
+    await disk.idle();
+    assert.equal(answers(disk), answers(memory));
+    await disk.flush();
     const files = segmentFiles(dir);
     assert.ok(files.length >= 1 && files.length <= 7, `${files.length} segments`);
     assert.equal(answers(disk), answers(memory));
@@ -85,11 +89,43 @@ test('a segment of several document blocks: lookups by key and by session, edits
     await chat.close();
   }));
 
+test('edits, deletes and queries while segments are written in the background: answers stay exact, and the written segments carry the tombstones', () =>
+  withTempDir(async (dir) => {
+    const { chat, sessions } = await seeded(dir, 200);
+    // A turn for other work after every step of a segment write, so the changes below land mid-write.
+    const options = { ...small(dir), flushDocs: 10, mergeFactor: 2, sliceMs: 0 };
+    const disk = await SearchIndex.open(chat.events, options);
+    const fresh: string[] = [];
+    for (let i = 0; i < 96; i++) {
+      fresh.push((await chat.messages.add(sessions[i % 3]!, { role: 'user', content: `fresh heron note ${i}` })).messageId);
+      await disk.catchUp();
+      // Messages added a few steps ago: in the segment being written, or in one being merged.
+      const j = i - 6;
+      if (j >= 0 && j % 3 === 0) await chat.messages.edit(sessions[j % 3]!, fresh[j]!, { content: `edited pelican ${j}` });
+      else if (j >= 0) await chat.messages.delete(sessions[j % 3]!, fresh[j]!);
+      await disk.catchUp();
+      if (i % 15 === 0) assert.equal(answers(disk), answers(await SearchIndex.open(chat.events)));
+    }
+    await disk.idle();
+    const memory = await SearchIndex.open(chat.events);
+    assert.equal(answers(disk), answers(memory));
+    assert.is(runQuery(disk, 'alice', 'pelican', { limit: 100 }).total, 30);
+    await disk.flush();
+    await disk.close();
+    const reopened = await SearchIndex.open(chat.events, options);
+    assert.equal(answers(reopened), answers(memory));
+    await reopened.close();
+    await memory.close();
+    await chat.close();
+  }));
+
 test('reopening loads the manifest and reads only the feed after its checkpoint', () =>
   withTempDir(async (dir) => {
     const { chat } = await seeded(dir, 40);
     const first = await SearchIndex.open(chat.events, small(dir));
     const before = answers(first);
+    // Segments are written in the background: closing abandons one being written (the log still holds its documents).
+    await first.idle();
     await first.close();
     const { store, read } = counting(chat.events);
     const again = await SearchIndex.open(store, small(dir));
