@@ -191,15 +191,24 @@ export class SearchChild {
   static start(name: string, mode: 'minisearch' | 'flexsearch' | 'ffcdb', args: string[]): Promise<SearchChild> {
     const child = fork(childScript, [mode, ...args], { execArgv: [...process.execArgv, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
-      child.once('message', (m) => resolve(new SearchChild(name, m as ChildReady, child)));
-      child.once('exit', (code) => reject(new Error(`${name}: search child exited with ${code} before reporting`)));
+      const exited = (code: number | null) => reject(new Error(`${name}: search child exited with ${code} before reporting`));
+      child.once('exit', exited);
+      child.once('message', (m) => {
+        child.off('exit', exited);
+        resolve(new SearchChild(name, m as ChildReady, child));
+      });
     });
   }
 
   /** Runs queries `from`..`from + count` of class `cls` in the child; returns their latencies (ms) and the hits found. */
   run(cls: number, from: number, count: number): Promise<{ ms: number[]; hits: number }> {
-    return new Promise((resolve) => {
-      this.process.once('message', (m) => resolve(m as { ms: number[]; hits: number }));
+    return new Promise((resolve, reject) => {
+      const exited = (code: number | null) => reject(new Error(`${this.name}: search child exited with ${code} while querying`));
+      this.process.once('exit', exited);
+      this.process.once('message', (m) => {
+        this.process.off('exit', exited);
+        resolve(m as { ms: number[]; hits: number });
+      });
       this.process.send({ cls, from, count });
     });
   }
