@@ -40,7 +40,7 @@ async function run(dir: string, steps: Step[], flushDocs: number, mergeFactor: n
       } else if (s.kind === 'reopen') {
         seen.reopens++;
         // Closed without a flush: the reopened index has only its last manifest, as after a crash.
-        await index.close();
+        await index.close({ flush: false });
         index = await SearchIndex.open(store, options);
       } else {
         const stream = sessionStream(s.sessionId);

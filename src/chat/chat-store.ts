@@ -126,16 +126,20 @@ export class ChatStore {
     return exportSession(this, sessionId, format);
   }
 
-  /** Saves the projections' snapshots and closes the blob store and the engine. */
+  /** Writes out the search index's recent documents, saves the projections' snapshots, and closes the blob store and the engine. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      await this.#core.runner.close();
+      await this.#search.close();
     } finally {
-      await this.#core.blobs.close();
-      await this.events.close();
-      this.#monitor.complete();
+      try {
+        await this.#core.runner.close();
+      } finally {
+        await this.#core.blobs.close();
+        await this.events.close();
+        this.#monitor.complete();
+      }
     }
   }
 }

@@ -52,17 +52,17 @@ export class SearchService {
   open(): Promise<SearchIndex> {
     const c = this.#core();
     const dir = c.blobs instanceof FileBlobStore ? path.join(path.dirname(c.blobs.dir), 'search') : undefined;
-    this.#index ??= SearchIndex.open(c.events, dir === undefined ? {} : { dir }).then(
-      (idx) => {
-        // The engine's monitor completes when the store closes: the segment files close with it.
-        c.events.monitor$.subscribe({ complete: () => void idx.close() });
-        return idx;
-      },
-      (err: unknown) => {
-        this.#index = undefined;
-        throw err;
-      },
-    );
+    this.#index ??= SearchIndex.open(c.events, dir === undefined ? {} : { dir }).catch((err: unknown) => {
+      this.#index = undefined;
+      throw err;
+    });
     return this.#index;
+  }
+
+  /** Writes out what the index holds only in memory and closes it (if it was opened). */
+  async close(): Promise<void> {
+    const index = this.#index;
+    if (index === undefined) return;
+    await (await index.catch(() => undefined))?.close();
   }
 }

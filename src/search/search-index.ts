@@ -99,6 +99,8 @@ export class SearchIndex {
   #nextSegment = 1;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Set when background writing must stop at its next turn. */
+  #abandon = false;
 
   private constructor(events: EventStore, options: SearchIndexOptions) {
     this.#events = events;
@@ -189,17 +191,30 @@ export class SearchIndex {
   }
 
   /** Runs queued work to its end and closes the segment files; the memory segment is indexed again from the log on the next open. */
-  async close(): Promise<void> {
+  /**
+   * Writes the memory segment out (unless `flush: false`, which leaves it to
+   * be indexed again from the log on the next open, as after a crash), stops
+   * a merge in progress (its sources stay), and closes the segment files.
+   */
+  async close(options: { flush?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const flush = options.flush ?? true;
+    if (!flush) this.#abandon = true;
     await this.#exclusive(async () => {
-      // A segment being written is abandoned (its file removed): the log still holds its documents.
-      await this.#job;
-      for (const f of this.#files) f.file.close();
-      this.#files = [];
-      await this.#lock?.release();
-      this.#lock = undefined;
-      this.#dir = undefined;
+      try {
+        if (flush) await this.#flush();
+        await this.#settle();
+      } finally {
+        // A segment still being written is abandoned (its file removed): the log holds its documents.
+        this.#abandon = true;
+        await this.#job;
+        for (const f of this.#files) f.file.close();
+        this.#files = [];
+        await this.#lock?.release();
+        this.#lock = undefined;
+        this.#dir = undefined;
+      }
     });
   }
 
@@ -345,7 +360,7 @@ export class SearchIndex {
     if (dir === undefined || this.#fenced || this.#memory.segment.docCount === 0) return;
     this.#job = this.#background(async () => {
       for (let first = true; first || this.#memory.segment.docCount >= this.#flushDocs; first = false) {
-        if (this.#closed || this.#fenced) return;
+        if (this.#abandon || this.#fenced) return;
         await this.#writeMemory(dir);
         await this.#mergeTiers(dir);
       }
@@ -364,7 +379,7 @@ export class SearchIndex {
     const name = this.#newName();
     const manifest = this.#manifestBytes([...this.#files, { name, dead: new Set<number>() }]);
     const deadBefore = new Set(frozen.dead);
-    const remap = await this.#slices(segmentWriter(dir, name, [frozen]));
+    const remap = await this.#slices(segmentWriter(dir, name, [frozen]), false);
     if (!remap) return;
     this.#files.push(this.#opened(dir, name, [{ dead: frozen.dead, deadBefore, remap: remap[0]! }]));
     this.#frozen = undefined;
@@ -387,7 +402,7 @@ export class SearchIndex {
       if (!group.every((f) => tier(f) === tier(group[0]!))) return;
       const name = this.#newName();
       const deadBefore = group.map((f) => new Set(f.dead));
-      const remap = await this.#slices(segmentWriter(dir, name, group.map((f) => ({ segment: f.file, dead: f.dead, deadDf: f.deadDf }))));
+      const remap = await this.#slices(segmentWriter(dir, name, group.map((f) => ({ segment: f.file, dead: f.dead, deadDf: f.deadDf }))), true);
       if (!remap) return;
       const merged = this.#opened(dir, name, group.map((f, i) => ({ dead: f.dead, deadBefore: deadBefore[i]!, remap: remap[i]! })));
       this.#files = [...this.#files.filter((f) => !group.includes(f)), merged];
@@ -412,8 +427,8 @@ export class SearchIndex {
     return slot;
   }
 
-  /** Runs a segment writer a slice at a time, giving other work a turn between slices; undefined if the index closed first. */
-  async #slices(writer: Generator<void, Int32Array[]>): Promise<Int32Array[] | undefined> {
+  /** Runs a segment writer a slice at a time, giving other work a turn between slices; undefined if abandoned (or, for a merge, if the index is closing). */
+  async #slices(writer: Generator<void, Int32Array[]>, stopOnClose: boolean): Promise<Int32Array[] | undefined> {
     for (;;) {
       const until = performance.now() + this.#sliceMs;
       for (let step = writer.next(); ; step = writer.next()) {
@@ -421,7 +436,7 @@ export class SearchIndex {
         if (performance.now() >= until) break;
       }
       await new Promise((resolve) => setImmediate(resolve));
-      if (this.#closed) {
+      if (this.#abandon || (stopOnClose && this.#closed)) {
         writer.return([]);
         return undefined;
       }

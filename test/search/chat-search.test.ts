@@ -91,7 +91,7 @@ for (const kind of BACKENDS) {
     }));
 }
 
-test('flatfile: the index persists in segments and opens without replaying the log; a crash without a flush catches up from the checkpoint', () =>
+test('flatfile: the index persists in segments across a close and reopen, and catches up with writes made since', () =>
   withTempDir(async (dir) => {
     let chat = await openChatStore({ dir, durability: 'none' });
     await users(chat, 'alice');
