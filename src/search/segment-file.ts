@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { compressSync, uncompressSync } from 'lz4-napi';
 import { pack, unpack } from 'msgpackr';
 import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
@@ -13,16 +14,20 @@ import { VarintReader, VarintWriter } from './varint.js';
  * A segment file, `<store>/search/<name>.seg`, immutable once written, and
  * written as a stream (a merge never holds a whole segment in memory):
  *
- *   0  "FFSG" | u16 format (3) | u16 reserved
+ *   0  "FFSG" | u16 format (4) | u16 reserved
  *   8  blocks: texts, document blocks, postings, dictionary blocks
- *      meta   msgpack { docCount, users, userStarts, docBlocks, firstKeys, dictBlocks, firstTerms }
+ *      meta   msgpack { docCount, users, userStarts, docBlocks, firstKeys, textBlocks, dictBlocks, firstTerms }
  *      trailer: f64 metaOffset | u32 metaLength | u32 crc32(meta) | "FFSG"   (big-endian)
  *
  * Blocks are referenced as [offset, length, crc32] from the file's start.
  * Documents are sorted by (user, key) (see sortKey), so a user's documents are
  * the ordinals `userStarts[u] .. userStarts[u+1]`; document blocks hold 128
- * rows [key, kind, userId, sessionId, itemId, role, timestamp, lengths, text
- * block, given entity terms (when any)] with each block's first sort key in `firstKeys`.
+ * rows [key, kind, userId, sessionId, itemId, role, timestamp, lengths, given
+ * entity terms (when any)] with each block's first sort key in `firstKeys`.
+ * The stored text is in blocks of 16 documents (`textBlocks`): lz4 of a
+ * msgpack array of each document's msgpack-encoded fields, so a snippet
+ * decompresses 16 documents' text, and a merge copies each document's
+ * encoded fields without decoding them.
  *
  * The term dictionary is on disk too, in blocks of 128 sorted rows [term, df,
  * table offset, table length, table crc] with each block's first term in
@@ -34,20 +39,22 @@ import { VarintReader, VarintWriter } from './varint.js';
  * first ordinal), field, the field's length, tf, and tf position deltas.
  */
 const MAGIC = 0x46465347; // "FFSG"
-const FORMAT = 3;
+const FORMAT = 4;
 const HEADER = 8;
 const TRAILER = 20;
-/** Rows per document block and per dictionary block. */
+/** Rows per document block and per dictionary block; documents per text block. */
 const DOC_BLOCK = 128;
 const DICT_BLOCK = 128;
+const TEXT_BLOCK = 16;
 /** Decoded blocks kept per open segment. */
 const CACHED_DOC_BLOCKS = 256;
+const CACHED_TEXT_BLOCKS = 64;
 const CACHED_DICT_BLOCKS = 512;
 /** Bytes gathered before each write while streaming a segment out. */
 const WRITE_CHUNK = 1 << 20;
 
 type Block = [offset: number, length: number, crc: number];
-type DocRow = [key: string, kind: DocKind, userId: string, sessionId: string, itemId: string, role: string, timestamp: number, lengths: number[], text: Block, entities?: string[]];
+type DocRow = [key: string, kind: DocKind, userId: string, sessionId: string, itemId: string, role: string, timestamp: number, lengths: number[], entities?: string[]];
 type DictRow = [term: string, df: number, tableOffset: number, tableLength: number, tableCrc: number];
 
 interface Meta {
@@ -57,6 +64,7 @@ interface Meta {
   userStarts: number[];
   docBlocks: Block[];
   firstKeys: string[];
+  textBlocks: Block[];
   dictBlocks: Block[];
   firstTerms: string[];
 }
@@ -131,12 +139,16 @@ function* writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): Gene
   userStarts.push(live.length);
   yield;
 
+  const textBlocks: Block[] = [];
+  for (let i = 0; i < live.length; i += TEXT_BLOCK) {
+    textBlocks.push(out.block(compressSync(pack(live.slice(i, i + TEXT_BLOCK).map(({ source, ordinal }) => sources[source]!.segment.rawText(ordinal))))));
+    if ((i / TEXT_BLOCK) % 16 === 15) yield;
+  }
   const docBlocks: Block[] = [];
   const firstKeys: string[] = [];
   for (let i = 0; i < live.length; i += DOC_BLOCK) {
-    const rows = live.slice(i, i + DOC_BLOCK).map(({ source, ordinal, record: d }): DocRow => {
-      const text = out.block(sources[source]!.segment.rawText(ordinal));
-      const row: DocRow = [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths, text];
+    const rows = live.slice(i, i + DOC_BLOCK).map(({ record: d }): DocRow => {
+      const row: DocRow = [d.key, d.kind, d.userId, d.sessionId, d.itemId, d.role, d.timestamp, d.lengths];
       if (d.entities) row.push(d.entities);
       return row;
     });
@@ -203,7 +215,7 @@ function* writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): Gene
   }
   flushDict();
 
-  const meta = pack({ docCount: live.length, users, userStarts, docBlocks, firstKeys, dictBlocks, firstTerms } satisfies Meta);
+  const meta = pack({ docCount: live.length, users, userStarts, docBlocks, firstKeys, textBlocks, dictBlocks, firstTerms } satisfies Meta);
   const [metaOffset] = out.block(meta);
   const trailer = Buffer.alloc(TRAILER);
   trailer.writeDoubleBE(metaOffset, 0);
@@ -281,6 +293,7 @@ export class SegmentFile implements Segment {
   readonly #userIndex: Map<string, number>;
   /** Decoded blocks, least recently used first. */
   readonly #docCache = new Map<number, DocRow[]>();
+  readonly #textCache = new Map<number, Buffer[]>();
   readonly #dictCache = new Map<number, DictRow[]>();
 
   private constructor(file: string, fd: number, meta: Meta) {
@@ -318,7 +331,7 @@ export class SegmentFile implements Segment {
   }
 
   doc(ordinal: number): DocRecord {
-    const [key, kind, userId, sessionId, itemId, role, timestamp, lengths, , entities] = this.#row(ordinal);
+    const [key, kind, userId, sessionId, itemId, role, timestamp, lengths, entities] = this.#row(ordinal);
     return entities ? { key, kind, userId, sessionId, itemId, role, timestamp, lengths, entities } : { key, kind, userId, sessionId, itemId, role, timestamp, lengths };
   }
 
@@ -370,7 +383,8 @@ export class SegmentFile implements Segment {
   }
 
   rawText(ordinal: number): Buffer {
-    return this.#read(this.#row(ordinal)[8], 'text block');
+    const n = Math.floor(ordinal / TEXT_BLOCK);
+    return cached(this.#textCache, n, CACHED_TEXT_BLOCKS, () => unpack(uncompressSync(this.#read(this.#meta.textBlocks[n]!, 'text block'))) as Buffer[])[ordinal % TEXT_BLOCK]!;
   }
 
   find(key: string): number | undefined {
