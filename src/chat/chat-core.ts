@@ -51,6 +51,8 @@ export class ChatCore {
   readonly #streamQueues = new Map<string, Promise<unknown>>();
   /** Runs before a write resolves, after the projections reflect it (the search index, when it indexes on write). */
   afterWrite: ((position: number) => Promise<void>) | undefined;
+  /** Runs before a purge resolves, once the log no longer holds the session: what else keeps its text (the search index) drops it. */
+  afterPurge: (() => Promise<void>) | undefined;
 
   constructor(events: EventStore, runner: ProjectionRunner, blobs: BlobStore) {
     this.events = events;

@@ -105,6 +105,7 @@ export class ChatStore {
       const runner = await ProjectionRunner.open(events, CHAT_PROJECTIONS, runnerOptions);
       monitor.opened();
       const store = new ChatStore(new ChatCore(events, runner, blobs), monitor);
+      store.#core.afterPurge = () => store.#search.afterPurge();
       if (indexing === 'on-write') {
         await store.#search.open();
         store.#core.afterWrite = (position) => store.#search.catchUp(position);

@@ -44,6 +44,11 @@ export class SearchService {
     return { ...runQuery(idx, userId, query, searchOptions), position };
   };
 
+  /** After a purge: an open index catches up, which rewrites its files without the session. */
+  async afterPurge(): Promise<void> {
+    if (this.#index !== undefined) await (await this.#index).catchUp();
+  }
+
   /** Indexes the log up to `position` (opening the index if needed). */
   async catchUp(position: number): Promise<void> {
     await (await this.open()).catchUp(position);

@@ -115,6 +115,7 @@ export class SessionsApi {
       await this.#core.events.purgeStream(stream);
       // Snapshots saved before the purge may hold the session's title, context and ids: replace them.
       await this.#core.runner.saveSnapshots();
+      await this.#core.afterPurge?.();
     }
     await this.#releaseBlobs(blobs);
     return { sessionId, purged: purge, position };

@@ -92,6 +92,8 @@ export class SearchIndex {
   #jobError: unknown;
   /** Files merged away: removed once a manifest no longer names them. */
   #retired: string[] = [];
+  /** Segments (files, or the one being written) holding a purged session's documents, tombstoned: rewritten without them. */
+  #purgedIn = new Set<FileSlot | MemorySlot>();
   #registry: SearchRegistry = initSearchRegistry();
   #stats: IndexStats = { docs: 0, lengths: FIELDS.map(() => 0), fieldDocs: FIELDS.map(() => 0) };
   #position = 0;
@@ -247,6 +249,7 @@ export class SearchIndex {
     }
     if (to > this.#position) await gap();
     this.#position = Math.max(this.#position, to);
+    if ([...this.#purgedIn].some((slot) => this.#files.includes(slot as FileSlot)) || (this.#purgedIn.size > 0 && this.#job !== undefined)) await this.#expunge();
   }
 
   /** Drops every indexed session whose stream no longer holds any event (purged). */
@@ -254,7 +257,7 @@ export class SearchIndex {
     for (const [sessionId, session] of [...this.#registry.sessions]) {
       if ((await this.#events.readStream(sessionStream(sessionId), { limit: 1 })).length > 0) continue;
       this.#registry.sessions.delete(sessionId);
-      this.#applyChange({ op: 'deleteSession', sessionId }, session.userId);
+      this.#applyChange({ op: 'deleteSession', sessionId }, session.userId, true);
     }
   }
 
@@ -265,6 +268,7 @@ export class SearchIndex {
       let changes: SearchChange[];
       // A deleted session's owner, which the registry forgets with it, says where its documents sort.
       const owner = this.#registry.sessions.get(raw.streamId.slice(2))?.userId;
+      const purge = raw.type === 'session.deleted' && (raw.data as { purge?: unknown }).purge === true;
       try {
         validateEvent(raw.type, raw.schemaVersion, raw.data);
         changes = searchChanges(this.#registry, upcast(raw));
@@ -272,12 +276,16 @@ export class SearchIndex {
         // Events the catalog refuses (written around the chat API) are skipped, the same way on every replay.
         changes = [];
       }
-      for (const c of changes) this.#applyChange(c, owner);
+      for (const c of changes) this.#applyChange(c, owner, purge);
     }
   }
 
-  /** `owner`: the user of the event's session before the event (a session's deletion removes it from the registry). */
-  #applyChange(change: SearchChange, owner: string | undefined): void {
+  /**
+   * `owner`: the user of the event's session before the event (a session's
+   * deletion removes it from the registry); `purge`: the deletion is a purge,
+   * so the segments that held the session are rewritten without it.
+   */
+  #applyChange(change: SearchChange, owner: string | undefined, purge = false): void {
     switch (change.op) {
       case 'put':
         this.#delete(sortKey(change.doc.userId, change.doc.key));
@@ -299,10 +307,16 @@ export class SearchIndex {
       case 'deleteSession': {
         if (owner === undefined) return;
         const prefix = sortKey(owner, sessionKeyPrefix(change.sessionId));
-        for (const f of this.#files) for (const ordinal of f.file.withPrefix(prefix)) if (!f.dead.has(ordinal)) this.#kill({ segment: f.file, dead: f.dead, deadDf: f.deadDf, ordinal });
-        for (const m of this.#frozen ? [this.#frozen, this.#memory] : [this.#memory]) {
-          for (const ordinal of m.segment.withPrefix(prefix)) if (!m.dead.has(ordinal)) this.#kill({ ...m, ordinal });
+        for (const slot of [...this.#files, ...(this.#frozen ? [this.#frozen] : [])]) {
+          const segment = 'file' in slot ? slot.file : slot.segment;
+          for (const ordinal of segment.withPrefix(prefix)) {
+            if (slot.dead.has(ordinal)) continue;
+            this.#kill({ segment, dead: slot.dead, deadDf: slot.deadDf, ordinal });
+            if (purge) this.#purgedIn.add(slot);
+          }
         }
+        // The memory segment is written without its tombstoned documents: nothing of the session reaches a file.
+        for (const ordinal of this.#memory.segment.withPrefix(prefix)) if (!this.#memory.dead.has(ordinal)) this.#kill({ ...this.#memory, ordinal });
         return;
       }
     }
@@ -373,6 +387,11 @@ export class SearchIndex {
    * that moment is in the files it names.
    */
   async #writeMemory(dir: string): Promise<void> {
+    if (this.#memory.segment.docCount === 0) {
+      writeManifest(dir, this.#manifestBytes(this.#files));
+      this.#removeRetired(dir);
+      return;
+    }
     const frozen = this.#memory;
     this.#memory = this.#newMemory();
     this.#frozen = frozen;
@@ -381,11 +400,41 @@ export class SearchIndex {
     const deadBefore = new Set(frozen.dead);
     const remap = await this.#slices(segmentWriter(dir, name, [frozen]), false);
     if (!remap) return;
-    this.#files.push(this.#opened(dir, name, [{ dead: frozen.dead, deadBefore, remap: remap[0]! }]));
+    this.#files.push(this.#opened(dir, name, [{ from: frozen, deadBefore, remap: remap[0]! }]));
     this.#frozen = undefined;
     writeManifest(dir, manifest);
+    this.#removeRetired(dir);
+  }
+
+  #removeRetired(dir: string): void {
     for (const retired of this.#retired) fs.rmSync(path.join(dir, retired), { force: true });
     this.#retired = [];
+  }
+
+  /**
+   * Rewrites the segments that held a purged session, without it, then writes
+   * the memory segment and a manifest that names only the rewritten files, and
+   * removes the old ones: once it resolves, no file of the index holds the
+   * session's text or terms.
+   */
+  async #expunge(): Promise<void> {
+    await this.#settle();
+    const dir = this.#dir;
+    if (dir === undefined || this.#fenced) return;
+    for (const slot of [...this.#purgedIn]) {
+      const i = this.#files.indexOf(slot as FileSlot);
+      if (i === -1) continue;
+      const old = this.#files[i]!;
+      const name = this.#newName();
+      const deadBefore = new Set(old.dead);
+      const remap = await this.#slices(segmentWriter(dir, name, [{ segment: old.file, dead: old.dead, deadDf: old.deadDf }]), false);
+      if (!remap) return;
+      this.#files[this.#files.indexOf(old)] = this.#opened(dir, name, [{ from: old, deadBefore, remap: remap[0]! }]);
+      old.file.close();
+      this.#retired.push(old.name);
+    }
+    this.#purgedIn.clear();
+    await this.#writeMemory(dir);
   }
 
   /**
@@ -404,7 +453,7 @@ export class SearchIndex {
       const deadBefore = group.map((f) => new Set(f.dead));
       const remap = await this.#slices(segmentWriter(dir, name, group.map((f) => ({ segment: f.file, dead: f.dead, deadDf: f.deadDf }))), true);
       if (!remap) return;
-      const merged = this.#opened(dir, name, group.map((f, i) => ({ dead: f.dead, deadBefore: deadBefore[i]!, remap: remap[i]! })));
+      const merged = this.#opened(dir, name, group.map((f, i) => ({ from: f, deadBefore: deadBefore[i]!, remap: remap[i]! })));
       this.#files = [...this.#files.filter((f) => !group.includes(f)), merged];
       for (const f of group) {
         f.file.close();
@@ -414,9 +463,12 @@ export class SearchIndex {
   }
 
   /** Opens a segment just written, tombstoning what was tombstoned in its sources while it was being written. */
-  #opened(dir: string, name: string, sources: { dead: ReadonlySet<number>; deadBefore: ReadonlySet<number>; remap: Int32Array }[]): FileSlot {
+  #opened(dir: string, name: string, sources: { from: FileSlot | MemorySlot; deadBefore: ReadonlySet<number>; remap: Int32Array }[]): FileSlot {
     const slot: FileSlot = { name, file: SegmentFile.open(path.join(dir, name)), dead: new Set(), deadDf: new Map() };
-    for (const { dead, deadBefore, remap } of sources) {
+    for (const { from, deadBefore, remap } of sources) {
+      // A purge that came while the sources were being written leaves its documents in the new file.
+      if (this.#purgedIn.delete(from)) this.#purgedIn.add(slot);
+      const dead = from.dead;
       for (const ordinal of dead) {
         if (deadBefore.has(ordinal)) continue;
         const moved = remap[ordinal]!;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
@@ -137,6 +139,39 @@ test('a searchIndexing other than on-search or on-write is refused, naming the o
     assert.is((err as FfcdbError).details?.field, 'searchIndexing');
   }
 });
+
+test('a purge leaves none of the session text in the search index files, whether the index read it from its segments or its memory', () =>
+  withTempDir(async (dir) => {
+    const marker = `purge-marker-${'x'.repeat(8)}${Date.now()}`;
+    let chat = await openChatStore({ dir, durability: 'none' });
+    await users(chat, 'alice');
+    const gone = await chat.sessions.create({ userId: 'alice', title: `about ${marker}` });
+    const kept = await chat.sessions.create({ userId: 'alice', title: 'kept' });
+    await chat.messages.add(gone.sessionId, { role: 'user', content: `my ${marker} message and otters` });
+    await chat.messages.add(kept.sessionId, { role: 'user', content: 'otters stay' });
+    assert.is((await chat.search('alice', marker)).total, 2);
+    // Closing writes the index's segments: the marker is in a file of the index now.
+    await chat.close();
+    const searchDir = path.join(dir, 'search');
+    assert.ok(filesHolding(searchDir, marker).length > 0, 'the marker is in the index files before the purge');
+    chat = await openChatStore({ dir, durability: 'none' });
+    assert.is((await chat.search('alice', marker)).total, 2);
+    await chat.messages.add(gone.sessionId, { role: 'user', content: `a second ${marker} note` });
+    await chat.sessions.delete(gone.sessionId, { purge: true });
+    assert.equal(filesHolding(dir, marker), []);
+    assert.is((await chat.search('alice', marker)).total, 0);
+    assert.is((await chat.search('alice', 'otters')).total, 1);
+    await chat.close();
+    assert.equal(filesHolding(dir, marker), []);
+  }));
+
+function filesHolding(dir: string, marker: string): string[] {
+  const needle = Buffer.from(marker);
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter((file) => fs.readFileSync(file).includes(needle));
+}
 
 test('a search after the store closed is refused with CLOSED, not answered from a closed index', () =>
   withTempDir(async (dir) => {
