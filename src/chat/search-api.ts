@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { type SearchOptions, type SearchPage, runQuery } from '../search/query.js';
@@ -44,9 +45,14 @@ export class SearchService {
     return { ...runQuery(idx, userId, query, searchOptions), position };
   };
 
-  /** After a purge: an open index catches up, which rewrites its files without the session. */
+  /**
+   * After a purge: the index catches up, which rewrites its files without the
+   * session. An index this process has not opened is opened if it has files.
+   */
   async afterPurge(): Promise<void> {
-    if (this.#index !== undefined) await (await this.#index).catchUp();
+    const dir = this.#dir();
+    if (this.#index === undefined && (dir === undefined || !fs.existsSync(dir))) return;
+    await (await this.open()).catchUp();
   }
 
   /** Indexes the log up to `position` (opening the index if needed). */
@@ -55,13 +61,18 @@ export class SearchService {
   }
 
   open(): Promise<SearchIndex> {
-    const c = this.#core();
-    const dir = c.blobs instanceof FileBlobStore ? path.join(path.dirname(c.blobs.dir), 'search') : undefined;
-    this.#index ??= SearchIndex.open(c.events, dir === undefined ? {} : { dir }).catch((err: unknown) => {
+    const dir = this.#dir();
+    this.#index ??= SearchIndex.open(this.#core().events, dir === undefined ? {} : { dir }).catch((err: unknown) => {
       this.#index = undefined;
       throw err;
     });
     return this.#index;
+  }
+
+  /** `<store>/search`, beside the blobs; undefined for a store without a folder. */
+  #dir(): string | undefined {
+    const blobs = this.#core().blobs;
+    return blobs instanceof FileBlobStore ? path.join(path.dirname(blobs.dir), 'search') : undefined;
   }
 
   /** Writes out what the index holds only in memory and closes it (if it was opened). */

@@ -140,29 +140,37 @@ test('a searchIndexing other than on-search or on-write is refused, naming the o
   }
 });
 
-test('a purge leaves none of the session text in the search index files, whether the index read it from its segments or its memory', () =>
+test('a purge leaves none of the session text in the search index files, whether the index read it from its segments or its memory, or is not open', () =>
   withTempDir(async (dir) => {
-    const marker = `purge-marker-${'x'.repeat(8)}${Date.now()}`;
+    const stamp = Date.now().toString(36);
+    const [first, second] = [`firstmarker${stamp}q`, `secondmarker${stamp}q`];
     let chat = await openChatStore({ dir, durability: 'none' });
     await users(chat, 'alice');
-    const gone = await chat.sessions.create({ userId: 'alice', title: `about ${marker}` });
+    const gone = await chat.sessions.create({ userId: 'alice', title: `about ${first}` });
     const kept = await chat.sessions.create({ userId: 'alice', title: 'kept' });
-    await chat.messages.add(gone.sessionId, { role: 'user', content: `my ${marker} message and otters` });
+    await chat.messages.add(gone.sessionId, { role: 'user', content: `my ${first} message and otters` });
     await chat.messages.add(kept.sessionId, { role: 'user', content: 'otters stay' });
-    assert.is((await chat.search('alice', marker)).total, 2);
-    // Closing writes the index's segments: the marker is in a file of the index now.
+    assert.is((await chat.search('alice', first)).total, 2);
+    // Closing writes the index's segments: the marker is in its files now.
     await chat.close();
-    const searchDir = path.join(dir, 'search');
-    assert.ok(filesHolding(searchDir, marker).length > 0, 'the marker is in the index files before the purge');
+    assert.ok(filesHolding(path.join(dir, 'search'), first).length > 0, 'the marker is in the index files before the purge');
     chat = await openChatStore({ dir, durability: 'none' });
-    assert.is((await chat.search('alice', marker)).total, 2);
-    await chat.messages.add(gone.sessionId, { role: 'user', content: `a second ${marker} note` });
+    assert.is((await chat.search('alice', first)).total, 2);
+    // One more in the memory segment, beside those in the files.
+    await chat.messages.add(gone.sessionId, { role: 'user', content: `a second ${first} note` });
+    const other = await chat.sessions.create({ userId: 'alice', title: `other ${second}` });
     await chat.sessions.delete(gone.sessionId, { purge: true });
-    assert.equal(filesHolding(dir, marker), []);
-    assert.is((await chat.search('alice', marker)).total, 0);
+    assert.equal(filesHolding(dir, first), []);
+    assert.is((await chat.search('alice', first)).total, 0);
     assert.is((await chat.search('alice', 'otters')).total, 1);
     await chat.close();
-    assert.equal(filesHolding(dir, marker), []);
+    assert.ok(filesHolding(path.join(dir, 'search'), second).length > 0);
+    // A store that has not searched since it opened still rewrites the index files it finds.
+    chat = await openChatStore({ dir, durability: 'none' });
+    await chat.sessions.delete(other.sessionId, { purge: true });
+    assert.equal(filesHolding(dir, second), []);
+    await chat.close();
+    assert.equal(filesHolding(dir, second), []);
   }));
 
 function filesHolding(dir: string, marker: string): string[] {
