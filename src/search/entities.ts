@@ -24,13 +24,15 @@ export type EntityType = FoundEntity['type'];
  * Shapes, in the order they claim text: a URL holds what looks like an email or
  * a #fragment, an email holds what looks like a @mention.
  */
-const SHAPES: ReadonlyArray<[EntityType, RegExp]> = [
-  ['url', /https?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]}]/giu],
-  ['email', /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu],
-  ['mention', /(?<![\p{L}\p{N}_@])@[\p{L}\p{N}_][\p{L}\p{N}_.-]*[\p{L}\p{N}_]|(?<![\p{L}\p{N}_@])@[\p{L}\p{N}_]/gu],
-  ['hashtag', /(?<![\p{L}\p{N}_&#])#[\p{L}_][\p{L}\p{N}_-]*/gu],
+const SHAPES: ReadonlyArray<[EntityType, RegExp, RegExp?]> = [
+  // The third expression is a cheap test a text must pass for the shape to be looked for at all.
+  ['url', /https?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]}]/giu, /:\/\//],
+  ['email', /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu, /@/],
+  ['mention', /(?<![\p{L}\p{N}_@])@[\p{L}\p{N}_][\p{L}\p{N}_.-]*[\p{L}\p{N}_]|(?<![\p{L}\p{N}_@])@[\p{L}\p{N}_]/gu, /@/],
+  ['hashtag', /(?<![\p{L}\p{N}_&#])#[\p{L}_][\p{L}\p{N}_-]*/gu, /#/],
   // Ids: ULIDs, UUIDs, and tokens mixing letters and digits with a separator (ORDER-1234, INV_2024_001).
-  ['id', /\b(?:[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z]{2,}[-_][0-9]{2,}(?:[-_][A-Za-z0-9]+)*)\b/gu],
+  // A ULID starts with a digit 0-7 (its time), a UUID has hyphens, a code digits: texts with neither are not searched.
+  ['id', /\b(?:[0-7][0-9A-HJKMNP-TV-Z]{25}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z]{2,}[-_][0-9]{2,}(?:[-_][A-Za-z0-9]+)*)\b/gu, /[-0-9]/],
   // Names: two or more capitalised words in a row (Ada Lovelace, New York City), not at a sentence start alone,
   // and not across a line break (a list of capitalised lines is not one name).
   ['name', /\b\p{Lu}\p{Ll}+(?:[^\S\n]+(?:\p{Lu}\p{Ll}+|de|da|van|von|der|di|la|le))*[^\S\n]+\p{Lu}\p{Ll}+\b/gu],
@@ -45,7 +47,8 @@ export function findEntities(text: string): FoundEntity[] {
   // One flag per code unit: linear in the text, where a list of claimed ranges is quadratic in a long document's entities.
   const claimed = new Uint8Array(text.length);
   const out: FoundEntity[] = [];
-  for (const [type, shape] of SHAPES) {
+  for (const [type, shape, needs] of SHAPES) {
+    if (needs && !needs.test(text)) continue;
     for (const m of text.matchAll(shape)) {
       const start = m.index;
       const end = start + m[0].length;
