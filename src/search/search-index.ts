@@ -12,6 +12,7 @@ import { type IndexStats, type Manifest, encodeManifest, readManifest, writeMani
 import { MemorySegment } from './memory-segment.js';
 import { type DocRecord, type Segment, sortKey } from './segment.js';
 import { type SegmentSource, SegmentFile, segmentWriter } from './segment-file.js';
+import { SegmentMerger } from './segment-merger.js';
 import { FIELDS, type SearchDoc, sessionKeyPrefix } from './search-doc.js';
 import { termsOf } from './analyse.js';
 
@@ -92,6 +93,8 @@ export class SearchIndex {
   #jobError: unknown;
   /** Files merged away: removed once a manifest no longer names them. */
   #retired: string[] = [];
+  /** Merges run on a thread of their own. */
+  readonly #merger = new SegmentMerger();
   /** Segments (files, or the one being written) holding a purged session's documents, tombstoned: rewritten without them. */
   #purgedIn = new Set<FileSlot | MemorySlot>();
   #registry: SearchRegistry = initSearchRegistry();
@@ -203,8 +206,11 @@ export class SearchIndex {
     this.#closed = true;
     const flush = options.flush ?? true;
     if (!flush) this.#abandon = true;
+    // A merge in progress is stopped: its sources stay.
+    const merging = this.#merger.cancel();
     await this.#exclusive(async () => {
       try {
+        await merging;
         if (flush) await this.#flush();
         await this.#settle();
       } finally {
@@ -398,7 +404,7 @@ export class SearchIndex {
     const name = this.#newName();
     const manifest = this.#manifestBytes([...this.#files, { name, dead: new Set<number>() }]);
     const deadBefore = new Set(frozen.dead);
-    const remap = await this.#slices(segmentWriter(dir, name, [frozen]), false);
+    const remap = await this.#slices(segmentWriter(dir, name, [frozen]));
     if (!remap) return;
     this.#files.push(this.#opened(dir, name, [{ from: frozen, deadBefore, remap: remap[0]! }]));
     this.#frozen = undefined;
@@ -427,7 +433,7 @@ export class SearchIndex {
       const old = this.#files[i]!;
       const name = this.#newName();
       const deadBefore = new Set(old.dead);
-      const remap = await this.#slices(segmentWriter(dir, name, [{ segment: old.file, dead: old.dead, deadDf: old.deadDf }]), false);
+      const remap = await this.#slices(segmentWriter(dir, name, [{ segment: old.file, dead: old.dead, deadDf: old.deadDf }]));
       if (!remap) return;
       this.#files[this.#files.indexOf(old)] = this.#opened(dir, name, [{ from: old, deadBefore, remap: remap[0]! }]);
       old.file.close();
@@ -451,7 +457,7 @@ export class SearchIndex {
       if (!group.every((f) => tier(f) === tier(group[0]!))) return;
       const name = this.#newName();
       const deadBefore = group.map((f) => new Set(f.dead));
-      const remap = await this.#slices(segmentWriter(dir, name, group.map((f) => ({ segment: f.file, dead: f.dead, deadDf: f.deadDf }))), true);
+      const remap = await this.#merger.merge({ dir, name, sources: group.map((f, i) => ({ file: path.join(dir, f.name), dead: [...deadBefore[i]!] })) });
       if (!remap) return;
       const merged = this.#opened(dir, name, group.map((f, i) => ({ from: f, deadBefore: deadBefore[i]!, remap: remap[i]! })));
       this.#files = [...this.#files.filter((f) => !group.includes(f)), merged];
@@ -479,8 +485,8 @@ export class SearchIndex {
     return slot;
   }
 
-  /** Runs a segment writer a slice at a time, giving other work a turn between slices; undefined if abandoned (or, for a merge, if the index is closing). */
-  async #slices(writer: Generator<void, Int32Array[]>, stopOnClose: boolean): Promise<Int32Array[] | undefined> {
+  /** Runs a segment writer a slice at a time, giving other work a turn between slices; undefined if abandoned. */
+  async #slices(writer: Generator<void, Int32Array[]>): Promise<Int32Array[] | undefined> {
     for (;;) {
       const until = performance.now() + this.#sliceMs;
       for (let step = writer.next(); ; step = writer.next()) {
@@ -488,7 +494,7 @@ export class SearchIndex {
         if (performance.now() >= until) break;
       }
       await new Promise((resolve) => setImmediate(resolve));
-      if (this.#abandon || (stopOnClose && this.#closed)) {
+      if (this.#abandon) {
         writer.return([]);
         return undefined;
       }

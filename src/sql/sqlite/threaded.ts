@@ -1,10 +1,10 @@
-import { extname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker as startThread, fromWorker } from '../../engine/worker-thread.js';
 import { ErrorCode, FfcdbError } from '../../errors.js';
 import type { SqlDialect, SqlDriver, SqlRow, SqlValue, TableDef } from '../driver.js';
 import type { SqliteConnectOptions } from './connect.js';
 import { DEFAULT_SQLITE_PREFIX, sqliteDialect } from './driver.js';
-import type { WorkerAnswer, WorkerCall, WorkerError, WorkerReady } from './worker.js';
+import type { WorkerAnswer, WorkerCall, WorkerReady } from './worker.js';
 
 /**
  * SQLite on a worker thread. better-sqlite3 is synchronous: on the main
@@ -42,7 +42,7 @@ export class ThreadedSqliteDriver implements SqlDriver {
 
   /** Opens the file on a new worker thread (connect.ts, there); rejects with the worker's typed error. */
   static async open(file: string, options: SqliteConnectOptions = {}): Promise<ThreadedSqliteDriver> {
-    const worker = startWorker({ file, options });
+    const worker = startThread(import.meta.url, 'worker', { file, options });
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -127,21 +127,4 @@ export class ThreadedSqliteDriver implements SqlDriver {
       this.#worker.postMessage({ id, op, args } satisfies WorkerCall);
     });
   }
-}
-
-/**
- * The worker's module sits beside this one: worker.js once built. Run from
- * source (.ts, under tsx), a worker thread does not inherit tsx's loader, so
- * it registers it first.
- */
-function startWorker(workerData: object): Worker {
-  const ext = extname(new URL(import.meta.url).pathname);
-  const url = new URL(`./worker${ext}`, import.meta.url);
-  if (ext !== '.ts') return new Worker(url, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData });
-}
-
-function fromWorker(error: WorkerError): FfcdbError {
-  return new FfcdbError((error.code as ErrorCode | undefined) ?? ErrorCode.FAILED, error.message, error.details ?? {});
 }

@@ -3,6 +3,7 @@
  * connect.ts) and runs the calls it is sent, one at a time, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { type WorkerError, workerError } from '../../engine/worker-thread.js';
 import { ErrorCode, FfcdbError } from '../../errors.js';
 import { connectSqlite, type SqliteConnectOptions } from './connect.js';
 import type { SqliteDriver } from './driver.js';
@@ -14,13 +15,8 @@ export interface WorkerCall {
   args: unknown[];
 }
 
-export type WorkerError = { code?: string; message: string; details?: Record<string, unknown> };
 export type WorkerAnswer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WorkerError };
 export type WorkerReady = { ready: true; description: string } | { ready: false; error: WorkerError };
-
-export function workerError(err: unknown): WorkerError {
-  return err instanceof FfcdbError ? { code: err.code, message: err.message, details: { ...err.details } } : { message: (err as Error)?.message ?? String(err) };
-}
 
 const port = parentPort!;
 const { file, options } = workerData as { file: string; options: SqliteConnectOptions };
