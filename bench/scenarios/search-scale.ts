@@ -119,6 +119,7 @@ export default defineScenario({
       ctx.log(`ffcdb indexed the whole log in ${secs(buildMs)}`);
 
       const r = ctx.results;
+      r.compare({ metric: 'store build (written raw, projections snapshotted)', kind: 'time', unit: 's', value: (writeMs + projectMs) / 1000, peers: [] });
       r.compare({ metric: 'index build', kind: 'rate', unit: 'msg/s', value: messages / (buildMs / 1000), peers: [{ name: FTS5, value: fts5.docs / (fts5.buildMs / 1000), goal: { text: 'at least as fast as FTS5', atLeast: 1 } }] });
       const onDisk = await dirSize(join(storeDir, 'search'));
       const ftsOnDisk = await filesSize([fts5.file]);
