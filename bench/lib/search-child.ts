@@ -1,6 +1,6 @@
 /**
  * One search contender in a process of its own, so that its memory is its
- * own: started by `startSearchChild` (search-bench.ts) with `--expose-gc`.
+ * own: started by `SearchChild.start` (search-bench.ts) with `--expose-gc`.
  *
  * - `minisearch ROWS QUERIES` / `flexsearch ROWS QUERIES`: builds the
  *   library's index from the rows (JSON lines, read in batches so that only a
@@ -65,7 +65,7 @@ function miniSearch(): PeerIndex {
  * the AND of its words (the context index only ranks by proximity, it does
  * not require it). Its `tag` filter cannot serve here: with a tag, a search
  * keeps only the tagged among the query's first 100 matches of all users
- * (src/document/search.js), so most of a user's hits are missed; instead every
+ * (flexsearch/src/document/search.js), so most of a user's hits are missed. Instead every
  * match is fetched with its stored fields (`enrich`), in FlexSearch's rank
  * order, and the first TOP of the user (at or after `from`) are kept.
  */
