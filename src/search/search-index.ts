@@ -444,17 +444,20 @@ export class SearchIndex {
   }
 
   /**
-   * Logarithmic merging: whenever the newest `mergeFactor` segments are of one
-   * size tier (live documents, in powers of mergeFactor), they become one
-   * segment of the next tier, so a store of n documents has O(log n) segments.
-   * The merged segment replaces them at once; their files go once the next
-   * manifest names it instead.
+   * Logarithmic merging: whenever the newest `mergeFactor` segments are of
+   * about one size (the largest at most mergeFactor times the smallest, in
+   * live documents), they become one, so a store of n documents has
+   * O(mergeFactor · log n) segments. (About: flushes are not all of one size,
+   * since indexing goes on while a segment is written.) The merged segment
+   * replaces them at once; their files go once the next manifest names it
+   * instead.
    */
   async #mergeTiers(dir: string): Promise<void> {
-    const tier = (f: FileSlot) => Math.floor(Math.log(Math.max(1, f.file.docCount - f.dead.size)) / Math.log(this.#mergeFactor));
+    const live = (f: FileSlot) => Math.max(1, f.file.docCount - f.dead.size);
     while (!this.#closed && this.#files.length >= this.#mergeFactor) {
       const group = this.#files.slice(-this.#mergeFactor);
-      if (!group.every((f) => tier(f) === tier(group[0]!))) return;
+      const sizes = group.map(live);
+      if (Math.max(...sizes) > this.#mergeFactor * Math.min(...sizes)) return;
       const name = this.#newName();
       const deadBefore = group.map((f) => new Set(f.dead));
       const remap = await this.#merger.merge({ dir, name, sources: group.map((f, i) => ({ file: path.join(dir, f.name), dead: [...deadBefore[i]!] })) });
