@@ -54,7 +54,7 @@ function discover(): string[] {
 
 const USAGE = `usage: npm run bench -- [options] [scenario ...]
 
-  --quick         a short smoke run (well under 30 s)
+  --quick         a short smoke run (under a minute)
   --json FILE     also write every figure as JSON rows to FILE
   --seed N        seed of the generated chat data (default 42)
   --sessions N    size of a scenario that takes one (search-scale: sessions × 100 messages)

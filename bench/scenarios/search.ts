@@ -59,7 +59,7 @@ export default defineScenario({
     fts5.add(rows);
     fts5.checkpoint();
 
-    const plan = { rounds: ctx.size(3, 2), perRound: ctx.size(80, 30), childPerRound: ctx.size(25, 15) };
+    const plan = { rounds: ctx.size(3, 1), perRound: ctx.size(80, 30), childPerRound: ctx.size(25, 10) };
     const classes = queryClasses(rows.slice(0, 5_000), users, plan.perRound * plan.rounds, ctx.seed, last30Days(rows.reduce((t, r) => Math.min(t, r.at), Infinity), rows.reduce((t, r) => Math.max(t, r.at), -Infinity)));
     const input = await writePeerInput(ctx.dir, rows, classes);
     const children: SearchChild[] = [];
