@@ -1,9 +1,9 @@
 /**
  * Benchmark runner: `npm run bench [-- [--quick] [--json FILE] [scenario ...]]`.
  *
- * Runs every scenario in bench/scenarios/ (or the ones named), each in its own
+ * Runs every scenario in bench/scenarios/ but those run only when named (or the ones named), each in its own
  * child process, prints each figure beside its peers from the same run as a
- * ratio, checks the goals of issues 2 and 3, and with --json writes every figure as
+ * ratio, checks the issues' goals, and with --json writes every figure as
  * JSON rows { name, value, unit, peer, peerValue, ratio, ... }.
  */
 import { fork } from 'node:child_process';
