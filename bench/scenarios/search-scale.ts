@@ -10,7 +10,8 @@
  *   that took is reported;
  * - FTS5 is fed from the store's log in transactions of 10,000 rows (only the
  *   INSERTs timed);
- * - then as `search`: our index build (the first search), size on disk,
+ * - then as `search`: our index build (the first search, then closing the
+ *   store, which writes the index out), size on disk,
  *   resident memory after opening (a fresh process), and p50/p99 of the five
  *   query classes, interleaved with FTS5.
  *
@@ -106,22 +107,26 @@ export default defineScenario({
     const projectMs = performance.now() - t0;
     ctx.log(`written in ${secs(writeMs)}; projections built and snapshotted in ${secs(projectMs)}`);
 
-    t0 = performance.now();
-    const chat = await openChatStore({ dir: storeDir, durability: 'always' });
-    const openMs = performance.now() - t0;
     const fts5 = new Fts5Peer(join(ctx.dir, 'fts5.db'));
+    let chat = await openChatStore({ dir: storeDir, durability: 'always' });
     try {
       const { sample, first, last } = await feedFts5(chat.events, fts5);
       ctx.log(`FTS5 indexed ${count(fts5.docs)} messages in ${secs(fts5.buildMs)} (INSERTs only)`);
+      // Built when on disk (see search.ts): closing the store writes out what the index holds only in memory.
       t0 = performance.now();
       await chat.search(users[0]!, 'the');
+      const firstSearchMs = performance.now() - t0;
+      await chat.close();
       const buildMs = performance.now() - t0;
-      ctx.log(`ffcdb indexed the whole log in ${secs(buildMs)}`);
+      ctx.log(`ffcdb indexed the whole log in ${secs(buildMs)}, written out by closing the store`);
+      const onDisk = await dirSize(join(storeDir, 'search'));
+      t0 = performance.now();
+      chat = await openChatStore({ dir: storeDir, durability: 'always' });
+      const openMs = performance.now() - t0;
 
       const r = ctx.results;
       r.compare({ metric: 'store build (written raw, projections snapshotted)', kind: 'time', unit: 's', value: (writeMs + projectMs) / 1000, peers: [] });
       r.compare({ metric: 'index build', kind: 'rate', unit: 'msg/s', value: messages / (buildMs / 1000), peers: [{ name: FTS5, value: fts5.docs / (fts5.buildMs / 1000), goal: { text: 'at least as fast as FTS5', atLeast: 1 } }] });
-      const onDisk = await dirSize(join(storeDir, 'search'));
       const ftsOnDisk = await filesSize([fts5.file]);
       r.compare({ metric: 'index size on disk', kind: 'size', unit: 'MB', value: onDisk.bytes / MB, peers: [{ name: FTS5, value: ftsOnDisk.bytes / MB, goal: { text: 'no larger than FTS5', atLeast: 1 } }] });
 
@@ -130,7 +135,7 @@ export default defineScenario({
       await queryRounds(r, ctx.log, classes, { chat, fts5, p99Target: false }, plan);
       r.params = `${count(sessions)} sessions × ${PER_SESSION} messages (${count(messages)} messages), ${count(users.length)} users · top 20 per query, ${plan.rounds} × ${plan.perRound} queries per class, interleaved`;
       r.note(`store built in ${secs(writeMs + projectMs)}: written raw in ${secs(writeMs)}, projections built and snapshotted in ${secs(projectMs)}; reopened in ${secs(openMs)}`);
-      r.note(`index build: ffcdb ${secs(buildMs)} (the first search reads and indexes the whole log); FTS5 ${secs(fts5.buildMs)} (INSERTs only, rows read from the log untimed)`);
+      r.note(`index build: ffcdb ${secs(buildMs)} (the first search reads and indexes the whole log in ${secs(firstSearchMs)}; closing the store writes out the rest); FTS5 ${secs(fts5.buildMs)} (INSERTs only, rows read from the log untimed)`);
     } finally {
       fts5.close();
       await chat.close();
