@@ -1,6 +1,8 @@
 import { pack } from 'msgpackr';
 import { scan } from './tokenizer.js';
-import { type DocRecord, type PostingList, type Segment, emptyPostings, sortKey } from './segment.js';
+import { type DocRecord, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
+
+const NONE: ReadonlySet<number> = new Set();
 import { indexedEntityTerms } from '../../projections/search.js';
 import { ENTITY_FIELD, FIELDS, type Field, type SearchDoc } from './search-doc.js';
 
@@ -100,23 +102,24 @@ export class MemorySegment implements Segment {
     return this.#postings.get(term)?.df ?? 0;
   }
 
-  userPostings(term: string, userId: string, positions: boolean): PostingList {
-    return this.#read(term, userId, positions);
+  userPostings(term: string, userId: string, positions: boolean, into: PostingsSink): void {
+    this.#read(term, userId, positions, into);
   }
 
   allPostings(term: string): PostingList {
-    return this.#read(term, undefined, true);
+    const out = emptyPostings();
+    this.#read(term, undefined, true, { out, base: 0, dead: NONE });
+    return out;
   }
 
-  #read(term: string, userId: string | undefined, positions: boolean): PostingList {
-    const out = emptyPostings();
+  #read(term: string, userId: string | undefined, positions: boolean, { out, base, dead }: PostingsSink): void {
     const data = this.#postings.get(term)?.data;
-    if (!data) return out;
+    if (!data) return;
     for (let i = 0; i < data.length; ) {
       const doc = data[i]!;
       const tf = data[i + 3]!;
-      if (userId === undefined || this.#docs[doc]!.userId === userId) {
-        out.docs.push(doc);
+      if ((userId === undefined || this.#docs[doc]!.userId === userId) && !dead.has(doc)) {
+        out.docs.push(base + doc);
         out.fields.push(data[i + 1]!);
         out.lengths.push(data[i + 2]!);
         out.tfs.push(tf);
@@ -125,7 +128,6 @@ export class MemorySegment implements Segment {
       }
       i += 4 + tf;
     }
-    return out;
   }
 
   terms(prefix: string): string[] {

@@ -265,22 +265,7 @@ class QueryRun {
     const live: Live = { ...emptyPostings(), df: 0, withPositions: positions };
     this.#sources.forEach(({ segment, dead, deadDf }, s) => {
       live.df += segment.df(term) - (deadDf.get(term) ?? 0);
-      const list = segment.userPostings(term, this.#userId, positions);
-      const base = this.#base[s]!;
-      for (let i = 0; i < list.docs.length; i++) {
-        if (dead.has(list.docs[i]!)) continue;
-        live.docs.push(base + list.docs[i]!);
-        live.fields.push(list.fields[i]!);
-        live.lengths.push(list.lengths[i]!);
-        live.tfs.push(list.tfs[i]!);
-        live.posStart.push(list.posStart[i]!);
-      }
-      if (positions) {
-        // Positions stay in the segment's array: offsets are shifted by what came before.
-        const shift = live.positions.length;
-        for (let i = live.posStart.length - 1; i >= 0 && live.docs[i]! >= base; i--) live.posStart[i]! += shift;
-        for (const p of list.positions) live.positions.push(p);
-      }
+      segment.userPostings(term, this.#userId, positions, { out: live, base: this.#base[s]!, dead });
     });
     this.#postings.set(term, live);
     return live;

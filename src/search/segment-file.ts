@@ -6,7 +6,7 @@ import { pack, unpack } from 'msgpackr';
 import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
 import { prefixRange } from './memory-segment.js';
-import { type DocRecord, type PostingList, type Segment, emptyPostings, sortKey } from './segment.js';
+import { type DocRecord, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
 import type { DocKind, Field } from './search-doc.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
@@ -14,7 +14,7 @@ import { VarintReader, VarintWriter } from './varint.js';
  * A segment file, `<store>/search/<name>.seg`, immutable once written, and
  * written as a stream (a merge never holds a whole segment in memory):
  *
- *   0  "FFSG" | u16 format (4) | u16 reserved
+ *   0  "FFSG" | u16 format (5) | u16 reserved
  *   8  blocks: texts, document blocks, postings, dictionary blocks
  *      meta   msgpack { docCount, users, userStarts, docBlocks, firstKeys, textBlocks, dictBlocks, firstTerms }
  *      trailer: f64 metaOffset | u32 metaLength | u32 crc32(meta) | "FFSG"   (big-endian)
@@ -23,7 +23,9 @@ import { VarintReader, VarintWriter } from './varint.js';
  * Documents are sorted by (user, key) (see sortKey), so a user's documents are
  * the ordinals `userStarts[u] .. userStarts[u+1]`; document blocks hold 128
  * rows [key, kind, userId, sessionId, itemId, role, timestamp, lengths, given
- * entity terms (when any)] with each block's first sort key in `firstKeys`.
+ * entity terms (when any)], each msgpack on its own behind a table of offsets
+ * (u32 little-endian: the count, then count + 1 offsets) so that one row is
+ * decoded without the others, with each block's first sort key in `firstKeys`.
  * The stored text is in blocks of 16 documents (`textBlocks`): lz4 of a
  * msgpack array of each document's msgpack-encoded fields, so a snippet
  * decompresses 16 documents' text, and a merge copies each document's
@@ -39,7 +41,7 @@ import { VarintReader, VarintWriter } from './varint.js';
  * first ordinal), field, the field's length, tf, and tf position deltas.
  */
 const MAGIC = 0x46465347; // "FFSG"
-const FORMAT = 4;
+const FORMAT = 5;
 const HEADER = 8;
 const TRAILER = 20;
 /** Rows per document block and per dictionary block; documents per text block. */
@@ -152,7 +154,7 @@ function* writeBody(out: ChunkedWriter, sources: readonly SegmentSource[]): Gene
       if (d.entities) row.push(d.entities);
       return row;
     });
-    docBlocks.push(out.block(pack(rows)));
+    docBlocks.push(out.block(encodeRows(rows)));
     firstKeys.push(live[i]!.sk);
     if ((i / DOC_BLOCK) % 2 === 1) yield;
   }
@@ -292,7 +294,7 @@ export class SegmentFile implements Segment {
   readonly #meta: Meta;
   readonly #userIndex: Map<string, number>;
   /** Decoded blocks, least recently used first. */
-  readonly #docCache = new Map<number, DocRow[]>();
+  readonly #docCache = new Map<number, Buffer>();
   readonly #textCache = new Map<number, Buffer[]>();
   readonly #dictCache = new Map<number, DictRow[]>();
 
@@ -339,20 +341,18 @@ export class SegmentFile implements Segment {
     return this.#lookup(term)?.[1] ?? 0;
   }
 
-  userPostings(term: string, userId: string, positions: boolean): PostingList {
-    const out = emptyPostings();
+  userPostings(term: string, userId: string, positions: boolean, into: PostingsSink): void {
     const user = this.#userIndex.get(userId);
     const row = user === undefined ? undefined : this.#lookup(term);
-    if (!row) return out;
+    if (!row) return;
     let offset = row[2] + row[3];
     for (const r of this.#table(row)) {
       if (r.user === user) {
-        decodeRun(this.#read([offset, r.length, r.crc], 'postings run'), this.#meta.userStarts[user]!, positions, out);
-        break;
+        decodeRun(this.#read([offset, r.length, r.crc], 'postings run'), this.#meta.userStarts[user]!, positions, into);
+        return;
       }
       offset += r.length;
     }
-    return out;
   }
 
   allPostings(term: string): PostingList {
@@ -361,7 +361,7 @@ export class SegmentFile implements Segment {
     if (!row) return out;
     let offset = row[2] + row[3];
     for (const r of this.#table(row)) {
-      decodeRun(this.#read([offset, r.length, r.crc], 'postings run'), this.#meta.userStarts[r.user]!, true, out);
+      decodeRun(this.#read([offset, r.length, r.crc], 'postings run'), this.#meta.userStarts[r.user]!, true, { out, base: 0, dead: NONE });
       offset += r.length;
     }
     return out;
@@ -433,20 +433,46 @@ export class SegmentFile implements Segment {
     const firstKeys = this.#meta.firstKeys;
     const block = Math.max(0, lowerBound(firstKeys.length, (j) => firstKeys[j]! <= key) - 1);
     const rows = this.#docBlock(block);
-    return block * DOC_BLOCK + lowerBound(rows.length, (j) => sortKey(rows[j]![2], rows[j]![0]) < key);
+    return block * DOC_BLOCK + lowerBound(rowCount(rows), (j) => {
+      const row = decodeRow(rows, j);
+      return sortKey(row[2], row[0]) < key;
+    });
   }
 
   #row(ordinal: number): DocRow {
-    return this.#docBlock(Math.floor(ordinal / DOC_BLOCK))[ordinal % DOC_BLOCK]!;
+    return decodeRow(this.#docBlock(Math.floor(ordinal / DOC_BLOCK)), ordinal % DOC_BLOCK);
   }
 
-  #docBlock(n: number): DocRow[] {
-    return cached(this.#docCache, n, CACHED_DOC_BLOCKS, () => unpack(this.#read(this.#meta.docBlocks[n]!, 'document block')) as DocRow[]);
+  /** A document block as read (off the JS heap, so a cache of them costs the collector nothing); rows are decoded one at a time. */
+  #docBlock(n: number): Buffer {
+    return cached(this.#docCache, n, CACHED_DOC_BLOCKS, () => this.#read(this.#meta.docBlocks[n]!, 'document block'));
   }
 
   #read(block: Block, what: string): Buffer {
     return readBlock(this.#fd, this.file, block, what);
   }
+}
+
+/** A document block: u32 (little-endian) count, count + 1 offsets of the rows from the block's start, then the msgpack rows. */
+function encodeRows(rows: readonly DocRow[]): Buffer {
+  const encoded = rows.map((r) => pack(r));
+  const head = Buffer.alloc(4 * (rows.length + 2));
+  head.writeUInt32LE(rows.length, 0);
+  let at = head.length;
+  encoded.forEach((e, i) => {
+    head.writeUInt32LE(at, 4 * (i + 1));
+    at += e.length;
+  });
+  head.writeUInt32LE(at, 4 * (rows.length + 1));
+  return Buffer.concat([head, ...encoded]);
+}
+
+function rowCount(block: Buffer): number {
+  return block.readUInt32LE(0);
+}
+
+function decodeRow(block: Buffer, i: number): DocRow {
+  return unpack(block.subarray(block.readUInt32LE(4 * (i + 1)), block.readUInt32LE(4 * (i + 2)))) as DocRow;
 }
 
 function readBlock(fd: number, file: string, [offset, length, crc]: Block, what: string): Buffer {
@@ -455,24 +481,32 @@ function readBlock(fd: number, file: string, [offset, length, crc]: Block, what:
   return buf;
 }
 
-function decodeRun(bytes: Buffer, firstOrdinal: number, positions: boolean, out: PostingList): void {
+/** Appends a run's postings to `out` (see Segment.userPostings), skipping tombstoned documents' and, unless asked for, positions. */
+function decodeRun(bytes: Buffer, firstOrdinal: number, positions: boolean, { out, base, dead }: PostingsSink): void {
   const r = new VarintReader(bytes);
   let doc = firstOrdinal;
   while (!r.done) {
     doc += r.read();
-    out.docs.push(doc);
-    out.fields.push(r.read());
-    out.lengths.push(r.read());
+    const field = r.read();
+    const length = r.read();
     const tf = r.read();
-    out.tfs.push(tf);
-    out.posStart.push(out.positions.length);
+    const keep = !dead.has(doc);
+    if (keep) {
+      out.docs.push(base + doc);
+      out.fields.push(field);
+      out.lengths.push(length);
+      out.tfs.push(tf);
+      out.posStart.push(out.positions.length);
+    }
     let pos = 0;
     for (let j = 0; j < tf; j++) {
       pos += r.read();
-      if (positions) out.positions.push(pos);
+      if (positions && keep) out.positions.push(pos);
     }
   }
 }
+
+const NONE: ReadonlySet<number> = new Set();
 
 /** A least-recently-used cache lookup. */
 function cached<T>(cache: Map<number, T>, n: number, capacity: number, load: () => T): T {

@@ -15,6 +15,13 @@ export interface PostingList {
   positions: number[];
 }
 
+/** Where userPostings appends: see there. */
+export interface PostingsSink {
+  out: PostingList;
+  base: number;
+  dead: ReadonlySet<number>;
+}
+
 export function emptyPostings(): PostingList {
   return { docs: [], fields: [], lengths: [], tfs: [], posStart: [], positions: [] };
 }
@@ -52,8 +59,13 @@ export interface Segment {
   doc(ordinal: number): DocRecord;
   /** The documents holding `term`, tombstoned or not. */
   df(term: string): number;
-  /** A term's postings of one user's documents; `positions` (for phrases) decodes word positions too. */
-  userPostings(term: string, userId: string, positions: boolean): PostingList;
+  /**
+   * Appends a term's postings of one user's live documents to `into.out`
+   * (ordinals shifted by `into.base`, those in `into.dead` left out; a query
+   * numbers documents across segments); `positions` (for phrases) decodes
+   * word positions too.
+   */
+  userPostings(term: string, userId: string, positions: boolean, into: PostingsSink): void;
   /** A term's postings of every document, positions included (for merges). */
   allPostings(term: string): PostingList;
   /** Every term starting with `prefix`, sorted. */
