@@ -82,32 +82,39 @@ export function runQuery(index: IndexView, userId: string, query: string, option
   // The mention's own words are highlighted.
   if (opts.entity) for (const t of tokenize(opts.entity.text, { stem: index.stem })) run.matched.add(t.term);
   const positive = parsed.clauses.filter((c) => !c.exclude);
-  const scored: Map<number, number>[] = positive.map(() => new Map());
-  const candidates = new Map<number, number>();
+  const scored: Scored[] = positive.map(() => EMPTY);
+  let candidates: number[];
   if (opts.operator === 'or') {
     positive.forEach((c, i) => (scored[i] = run.clause(c)));
-    for (const m of scored) for (const doc of m.keys()) candidates.set(doc, 0);
+    candidates = scored.reduce<number[]>((acc, m) => union(acc, m.docs), []);
   } else {
     // The rarest clause first, each scored only on the documents every earlier one matched; an empty one ends the query.
     const order = positive.map((c, i) => ({ i, size: run.size(c) })).sort((a, b) => a.size - b.size);
-    let within: ReadonlySet<number> | undefined;
+    let within: readonly number[] | undefined;
     for (const { i, size } of order) {
-      within = size === 0 ? new Set() : new Set((scored[i] = run.clause(positive[i]!, within)).keys());
-      if (within.size === 0) break;
+      within = size === 0 ? [] : (scored[i] = run.clause(positive[i]!, within)).docs;
+      if (within.length === 0) break;
     }
-    for (const doc of within ?? []) candidates.set(doc, 0);
+    candidates = [...(within ?? [])];
   }
   // Summed in the query's clause order, the same whichever way the candidates were found.
-  for (const doc of candidates.keys()) candidates.set(doc, scored.reduce((sum, m) => sum + (m.get(doc) ?? 0), 0));
-  for (const c of parsed.clauses) if (c.exclude) for (const doc of run.clause(c, new Set(candidates.keys())).keys()) candidates.delete(doc);
+  let scores = sumInOrder(candidates, scored);
+  for (const c of parsed.clauses) {
+    if (!c.exclude) continue;
+    const out = new Cursor(run.clause(c, candidates).docs);
+    const keep = candidates.map((doc) => !out.has(doc));
+    candidates = candidates.filter((_, k) => keep[k]);
+    scores = scores.filter((_, k) => keep[k]);
+  }
 
   // Keys break ties only, so records are read for tied scores and the page alone.
   const key = (doc: number) => run.record(doc).key;
   const after = opts.after;
   const pool: { doc: number; score: number }[] = [];
-  for (const [doc, score] of candidates) {
+  candidates.forEach((doc, k) => {
+    const score = scores[k]!;
     if (!after || score < after[0] || (score === after[0] && compareKeys(key(doc), after[1]) > 0)) pool.push({ doc, score });
-  }
+  });
   const page = topHits(pool, opts.limit, key);
   const hasMore = pool.length > opts.limit;
   const last = page[page.length - 1];
@@ -124,7 +131,7 @@ export function runQuery(index: IndexView, userId: string, query: string, option
         snippet: makeSnippet(run.text(h.doc), run.matched, index.stem),
       };
     }),
-    total: candidates.size,
+    total: candidates.length,
     hasMore,
     nextCursor: hasMore && last ? Buffer.from(JSON.stringify([last.score, key(last.doc)])).toString('base64url') : undefined,
   };
@@ -196,8 +203,8 @@ class QueryRun {
     this.#avg = index.stats.lengths.map((l, i) => (index.stats.fieldDocs[i]! > 0 ? l / index.stats.fieldDocs[i]! : 0));
   }
 
-  /** The documents a clause matches among those the filters keep (and within `within`, if given), with its score in each. */
-  clause(c: Clause, within?: ReadonlySet<number>): Map<number, number> {
+  /** The documents a clause matches among those the filters keep (and within `within`, ascending, if given), with its score in each. */
+  clause(c: Clause, within?: readonly number[]): Scored {
     switch (c.kind) {
       case 'term':
         if (!c.exclude) c.alternatives.forEach((t) => this.matched.add(t));
@@ -244,9 +251,8 @@ class QueryRun {
     return [...new Set(this.#sources.flatMap((s) => s.segment.terms(prefix)))].sort().slice(0, MAX_EXPANSIONS);
   }
 
-  /** Whether a document is in `within` (if given) and kept by the filters (looked up once per query). */
-  #admits(doc: number, within: ReadonlySet<number> | undefined): boolean {
-    if (within && !within.has(doc)) return false;
+  /** Whether the filters keep a document (looked up once per query). */
+  #admits(doc: number): boolean {
     if (!this.#keep) return true;
     let kept = this.#kept.get(doc);
     if (kept === undefined) this.#kept.set(doc, (kept = this.#keep(this.record(doc))));
@@ -281,16 +287,21 @@ class QueryRun {
     return fieldWeight(field) * idf * ((tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / avg)));
   }
 
-  #termScores(term: string, within: ReadonlySet<number> | undefined): Map<number, number> {
+  /** A term's score in each of the user's live documents it is in (within `within`, kept by the filters), documents ascending. */
+  #termScores(term: string, within: readonly number[] | undefined): Scored {
     const live = this.#live(term, false);
     const idf = this.#idf(live.df);
-    const out = new Map<number, number>();
+    const out: Scored = { docs: [], scores: [] };
     const { docs, fields, lengths, tfs } = live;
-    for (let i = 0; i < docs.length; i++) {
+    const inside = new Cursor(within);
+    for (let i = 0; i < docs.length; ) {
       const doc = docs[i]!;
-      if (!this.#admits(doc, within)) continue;
       // A document's postings are adjacent, one per field.
-      out.set(doc, (out.get(doc) ?? 0) + this.#fieldScore(idf, tfs[i]!, fields[i]!, lengths[i]!));
+      let score = 0;
+      for (; i < docs.length && docs[i] === doc; i++) score += this.#fieldScore(idf, tfs[i]!, fields[i]!, lengths[i]!);
+      if (!inside.has(doc) || !this.#admits(doc)) continue;
+      out.docs.push(doc);
+      out.scores.push(score);
     }
     return out;
   }
@@ -300,12 +311,13 @@ class QueryRun {
    * a term whose idf is the terms' summed idf. Every list is in (document,
    * field) order, so the terms' postings are joined by walking them together.
    */
-  #phraseScores(terms: readonly string[], offsets: readonly number[], within: ReadonlySet<number> | undefined): Map<number, number> {
+  #phraseScores(terms: readonly string[], offsets: readonly number[], within: readonly number[] | undefined): Scored {
     const lives = terms.map((t) => this.#live(t, true));
     const idf = lives.reduce((sum, l) => sum + this.#idf(l.df), 0);
     const [first, ...rest] = lives;
     const at = rest.map(() => 0);
-    const out = new Map<number, number>();
+    const out: Scored = { docs: [], scores: [] };
+    const inside = new Cursor(within);
     postings: for (let i = 0; i < first!.docs.length; i++) {
       const doc = first!.docs[i]!;
       const field = first!.fields[i]!;
@@ -318,16 +330,79 @@ class QueryRun {
         if (j === l.docs.length || l.docs[j] !== doc || l.fields[j] !== field) continue postings;
         matches.push(j);
       }
-      if (!this.#admits(doc, within)) continue;
+      if (!inside.has(doc) || !this.#admits(doc)) continue;
       let tf = 0;
       for (let p = first!.posStart[i]!, end = p + first!.tfs[i]!; p < end; p++) {
         const start = first!.positions[p]!;
         if (matches.every((j, k) => hasPosition(rest[k]!, j, start + offsets[k + 1]!))) tf++;
       }
-      if (tf > 0) out.set(doc, (out.get(doc) ?? 0) + this.#fieldScore(idf, tf, field, first!.lengths[i]!));
+      if (tf === 0) continue;
+      const score = this.#fieldScore(idf, tf, field, first!.lengths[i]!);
+      // Another field of the same document adds to its score.
+      if (out.docs[out.docs.length - 1] === doc) out.scores[out.scores.length - 1]! += score;
+      else {
+        out.docs.push(doc);
+        out.scores.push(score);
+      }
     }
     return out;
   }
+}
+
+/** Documents ascending, each with its score. */
+interface Scored {
+  docs: number[];
+  scores: number[];
+}
+
+const EMPTY: Scored = { docs: [], scores: [] };
+
+/** Membership in an ascending list, asked in ascending order (a walk, not a lookup); no list admits everything. */
+class Cursor {
+  readonly #list: readonly number[] | undefined;
+  #at = 0;
+
+  constructor(list: readonly number[] | undefined) {
+    this.#list = list;
+  }
+
+  has(doc: number): boolean {
+    const list = this.#list;
+    if (!list) return true;
+    while (this.#at < list.length && list[this.#at]! < doc) this.#at++;
+    return list[this.#at] === doc;
+  }
+}
+
+/** The ascending union of two ascending lists. */
+function union(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j === b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
+    else if (i === a.length || b[j]! < a[i]!) out.push(b[j++]!);
+    else {
+      out.push(a[i++]!);
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Per candidate (ascending), its scores in `scored` added in clause order (0 where a clause has none). */
+function sumInOrder(candidates: readonly number[], scored: readonly Scored[]): number[] {
+  const at = scored.map(() => 0);
+  return candidates.map((doc) => {
+    let sum = 0;
+    scored.forEach((m, c) => {
+      let i = at[c]!;
+      while (i < m.docs.length && m.docs[i]! < doc) i++;
+      at[c] = i;
+      sum += m.docs[i] === doc ? m.scores[i]! : 0;
+    });
+    return sum;
+  });
 }
 
 function hasPosition(list: PostingList, i: number, position: number): boolean {
@@ -336,9 +411,29 @@ function hasPosition(list: PostingList, i: number, position: number): boolean {
 }
 
 /** Per document, the best of several scorings (a word or its stem, a prefix's expansions). */
-function best(maps: readonly Map<number, number>[]): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const m of maps) for (const [doc, s] of m) out.set(doc, Math.max(out.get(doc) ?? 0, s));
+function best(lists: readonly Scored[]): Scored {
+  if (lists.length === 1) return lists[0]!;
+  let out: Scored = { docs: [], scores: [] };
+  for (const m of lists) {
+    const merged: Scored = { docs: [], scores: [] };
+    let i = 0;
+    let j = 0;
+    while (i < out.docs.length || j < m.docs.length) {
+      const a = out.docs[i];
+      const b = m.docs[j];
+      if (b === undefined || (a !== undefined && a < b)) {
+        merged.docs.push(a!);
+        merged.scores.push(Math.max(0, out.scores[i++]!));
+      } else if (a === undefined || b < a) {
+        merged.docs.push(b);
+        merged.scores.push(Math.max(0, m.scores[j++]!));
+      } else {
+        merged.docs.push(a);
+        merged.scores.push(Math.max(out.scores[i++]!, m.scores[j++]!));
+      }
+    }
+    out = merged;
+  }
   return out;
 }
 
