@@ -48,10 +48,16 @@ const TRAILER = 20;
 const DOC_BLOCK = 128;
 const DICT_BLOCK = 128;
 const TEXT_BLOCK = 16;
-/** Decoded blocks kept per open segment. */
-const CACHED_DOC_BLOCKS = 256;
-const CACHED_TEXT_BLOCKS = 64;
-const CACHED_DICT_BLOCKS = 512;
+/**
+ * Blocks kept per open segment. Small on purpose: a query reads blocks all
+ * over the file, so a large cache mostly holds blocks the next query will not
+ * touch, and its turnover promotes garbage into the old generation, whose
+ * collections are what a query's p99 pays (measured: 2x the p99 with 256
+ * document and 64 text blocks in a process holding a large heap).
+ */
+const CACHED_DOC_BLOCKS = 16;
+const CACHED_DICT_BLOCKS = 64;
+const CACHED_TEXT_BLOCKS = 4;
 /** Bytes gathered before each write while streaming a segment out. */
 const WRITE_CHUNK = 1 << 20;
 
