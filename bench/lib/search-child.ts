@@ -9,6 +9,9 @@
  *   parent asks for (`{ cls, from, count }`) and answers with their latencies.
  * - `ffcdb STORE_DIR USER_ID`: opens the chat store, runs one search (which
  *   opens the index from its segment files), reports the memory that took.
+ * - `ffcdb-queries STORE_DIR QUERIES`: opens the chat store and its index (a
+ *   first search), then runs the queries the parent asks for through
+ *   `chat.search`, as the peers do theirs.
  *
  * Resident memory is measured after `global.gc()`, as growth over the
  * process's own baseline (modules loaded, nothing built or opened yet).
@@ -19,7 +22,7 @@ import { createInterface } from 'node:readline';
 import { Charset, Document } from 'flexsearch';
 import MiniSearch from 'minisearch';
 import { openChatStore } from '../../src/chat/chat-store.js';
-import type { ChildReady, PeerRow, QueryClass, SearchQuery } from './search-bench.js';
+import { type ChildReady, type PeerRow, type QueryClass, type SearchQuery, oursQuery } from './search-bench.js';
 
 const [mode, a, b] = process.argv.slice(2);
 const send = (m: unknown) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
@@ -116,19 +119,34 @@ async function runPeer(): Promise<void> {
   const built = memory();
   const classes = JSON.parse(await readFile(b!, 'utf8')) as QueryClass[];
   const ready: ChildReady = { docs, buildMs, rssBytes: built.rss - base.rss, heapBytes: built.heapUsed - base.heapUsed, bufferBytes: built.arrayBuffers - base.arrayBuffers };
-  process.on('message', (m: { cls: number; from: number; count: number }) => {
-    const queries = classes[m.cls]!.queries.slice(m.from, m.from + m.count);
+  answerQueries(classes, async (q) => index.search(q).length, () => process.exit(0));
+  await send(ready);
+}
+
+/** Runs the queries the parent asks for (`{ cls, from, count }`) one after another, answering with their latencies and hits. */
+function answerQueries(classes: readonly QueryClass[], search: (q: SearchQuery) => Promise<number>, done: () => void): void {
+  process.on('message', async (m: { cls: number; from: number; count: number }) => {
     const ms: number[] = [];
     let hits = 0;
-    for (const q of queries) {
+    for (const q of classes[m.cls]!.queries.slice(m.from, m.from + m.count)) {
       const t0 = performance.now();
-      hits += index.search(q).length;
+      hits += await search(q);
       ms.push(performance.now() - t0);
     }
-    void send({ ms, hits });
+    await send({ ms, hits });
   });
-  process.on('disconnect', () => process.exit(0));
-  await send(ready);
+  process.on('disconnect', done);
+}
+
+async function runFfcdbQueries(): Promise<void> {
+  const t0 = performance.now();
+  const chat = await openChatStore({ dir: a!, durability: 'none' });
+  const classes = JSON.parse(await readFile(b!, 'utf8')) as QueryClass[];
+  await chat.search(classes[0]!.queries[0]!.userId, 'the');
+  const openMs = performance.now() - t0;
+  const m = memory();
+  answerQueries(classes, async (q) => (await chat.search(q.userId, oursQuery(q), q.from === undefined ? {} : { from: q.from })).items.length, () => void chat.close().then(() => process.exit(0)));
+  await send({ docs: 0, buildMs: openMs, rssBytes: m.rss, heapBytes: m.heapUsed, bufferBytes: m.arrayBuffers } satisfies ChildReady);
 }
 
 async function runFfcdb(): Promise<void> {
@@ -152,4 +170,4 @@ async function runFfcdb(): Promise<void> {
   process.exit(0);
 }
 
-await (mode === 'ffcdb' ? runFfcdb() : runPeer());
+await (mode === 'ffcdb' ? runFfcdb() : mode === 'ffcdb-queries' ? runFfcdbQueries() : runPeer());
