@@ -3,10 +3,6 @@ export class VarintWriter {
   #buf = Buffer.allocUnsafe(256);
   #len = 0;
 
-  get length(): number {
-    return this.#len;
-  }
-
   write(n: number): void {
     if (this.#len + 10 > this.#buf.length) {
       const next = Buffer.allocUnsafe(this.#buf.length * 2);
