@@ -49,7 +49,7 @@ export class ChatCore {
   readonly runner: ProjectionRunner;
   readonly blobs: BlobStore;
   readonly #streamQueues = new Map<string, Promise<unknown>>();
-  /** Runs before a write resolves, after the projections reflect it (the search index, when it indexes on write). */
+  /** Runs before a write resolves, after the projections reflect it (the search index, when it indexes on write); must not throw: the write is done. */
   afterWrite: ((position: number) => Promise<void>) | undefined;
   /** Runs before a purge resolves, once the log no longer holds the session: what else keeps its text (the search index) drops it. */
   afterPurge: (() => Promise<void>) | undefined;
@@ -90,6 +90,7 @@ export class ChatCore {
         try {
           const result = await this.events.append(streamId, batch, { expectedVersion: expected });
           await this.runner.catchUp(result.lastPosition);
+          // The hook never throws: the events are in the log whatever it does.
           await this.afterWrite?.(result.lastPosition);
           return result;
         } catch (err) {

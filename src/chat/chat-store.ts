@@ -108,7 +108,7 @@ export class ChatStore {
       store.#core.afterPurge = () => store.#search.afterPurge();
       if (indexing === 'on-write') {
         await store.#search.open();
-        store.#core.afterWrite = (position) => store.#search.catchUp(position);
+        store.#core.afterWrite = (position) => store.#search.indexWrite(position);
       }
       return store;
     } catch (err) {

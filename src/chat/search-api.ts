@@ -30,6 +30,8 @@ export type SearchIndexing = 'on-search' | 'on-write';
 export class SearchService {
   readonly #core: () => ChatCore;
   #index: Promise<SearchIndex> | undefined;
+  /** What indexing a write failed with, thrown by the next search. */
+  #writeError: unknown;
 
   constructor(core: () => ChatCore) {
     this.#core = core;
@@ -37,6 +39,11 @@ export class SearchService {
 
   readonly search: ChatSearch = async (userId, query, options = {}) => {
     assertOptions(options);
+    const failed = this.#writeError;
+    if (failed !== undefined) {
+      this.#writeError = undefined;
+      throw failed;
+    }
     const { waitFor, ...searchOptions } = options;
     const c = this.#core();
     const position = await c.reflect(waitFor === undefined ? {} : { waitFor });
@@ -55,9 +62,16 @@ export class SearchService {
     await (await this.open()).catchUp();
   }
 
-  /** Indexes the log up to `position` (opening the index if needed). */
-  async catchUp(position: number): Promise<void> {
-    await (await this.open()).catchUp(position);
+  /**
+   * Indexes a write that is in the log ('on-write'). A failure does not fail
+   * the write (it is done): the next search reports it.
+   */
+  async indexWrite(position: number): Promise<void> {
+    try {
+      await (await this.open()).catchUp(position);
+    } catch (err) {
+      this.#writeError = err;
+    }
   }
 
   open(): Promise<SearchIndex> {

@@ -9,7 +9,8 @@ import type { SearchRegistry } from '../../projections/search.js';
 /**
  * `<store>/search/manifest`: which segment files make the index, what is
  * tombstoned in each, and the checkpoint they reflect, replaced whole with an
- * fsynced rename after every flush:
+ * fsynced rename after every flush (and when the index starts empty or
+ * rewrites segments for a purge):
  *
  *   "FFSM" | format u16 | reserved u16 | crc32 u32 | length u32 | payload
  *

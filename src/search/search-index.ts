@@ -23,7 +23,7 @@ export interface SearchIndexOptions {
   stem?: boolean;
   /** Write the memory segment to a file once it holds this many documents (default 10,000). */
   flushDocs?: number;
-  /** Merge this many segments of one size tier into one (default 4). */
+  /** Merge this many segments of about one size into one (default 4). */
   mergeFactor?: number;
   /** Longest run of background segment writing before other work gets a turn (ms, default 8; 0: a turn after every step). */
   sliceMs?: number;
@@ -165,7 +165,7 @@ export class SearchIndex {
     return this.#registry;
   }
 
-  /** Every segment with its tombstones, oldest first, the memory segment last. Valid until the next catch-up. */
+  /** Every segment with its tombstones, oldest first, the memory segment last. Valid until the next await (background writes replace segments). */
   sources(): SegmentSource[] {
     this.#assertOpen();
     return [...this.#files.map((f) => ({ segment: f.file as Segment, dead: f.dead, deadDf: f.deadDf })), ...(this.#frozen ? [this.#frozen] : []), this.#memory];
@@ -195,7 +195,6 @@ export class SearchIndex {
     return this.#exclusive(() => this.#settle());
   }
 
-  /** Runs queued work to its end and closes the segment files; the memory segment is indexed again from the log on the next open. */
   /**
    * Writes the memory segment out (unless `flush: false`, which leaves it to
    * be indexed again from the log on the next open, as after a crash), stops
@@ -315,11 +314,10 @@ export class SearchIndex {
         const prefix = sortKey(owner, sessionKeyPrefix(change.sessionId));
         for (const slot of [...this.#files, ...(this.#frozen ? [this.#frozen] : [])]) {
           const segment = 'file' in slot ? slot.file : slot.segment;
-          for (const ordinal of segment.withPrefix(prefix)) {
-            if (slot.dead.has(ordinal)) continue;
-            this.#kill({ segment, dead: slot.dead, deadDf: slot.deadDf, ordinal });
-            if (purge) this.#purgedIn.add(slot);
-          }
+          const ordinals = segment.withPrefix(prefix);
+          // Tombstoned versions (an edited message's old text) are in the file too: a purge rewrites it as well.
+          if (purge && ordinals.length > 0) this.#purgedIn.add(slot);
+          for (const ordinal of ordinals) if (!slot.dead.has(ordinal)) this.#kill({ segment, dead: slot.dead, deadDf: slot.deadDf, ordinal });
         }
         // The memory segment is written without its tombstoned documents: nothing of the session reaches a file.
         for (const ordinal of this.#memory.segment.withPrefix(prefix)) if (!this.#memory.dead.has(ordinal)) this.#kill({ ...this.#memory, ordinal });
@@ -394,6 +392,7 @@ export class SearchIndex {
    */
   async #writeMemory(dir: string): Promise<void> {
     if (this.#memory.segment.docCount === 0) {
+      if (this.#fenced) return;
       writeManifest(dir, this.#manifestBytes(this.#files));
       this.#removeRetired(dir);
       return;
@@ -408,6 +407,8 @@ export class SearchIndex {
     if (!remap) return;
     this.#files.push(this.#opened(dir, name, [{ from: frozen, deadBefore, remap: remap[0]! }]));
     this.#frozen = undefined;
+    // Another process took the folder over while this was written: the folder is its now.
+    if (this.#fenced) return;
     writeManifest(dir, manifest);
     this.#removeRetired(dir);
   }
@@ -444,26 +445,29 @@ export class SearchIndex {
   }
 
   /**
-   * Logarithmic merging: whenever the newest `mergeFactor` segments are of
-   * about one size (the largest at most mergeFactor times the smallest, in
-   * live documents), they become one, so a store of n documents has
-   * O(mergeFactor · log n) segments. (About: flushes are not all of one size,
-   * since indexing goes on while a segment is written.) The merged segment
-   * replaces them at once; their files go once the next manifest names it
-   * instead.
+   * Logarithmic merging: whenever `mergeFactor` segments in a row (by age) are
+   * of about one size (the largest at most mergeFactor times the smallest, in
+   * live documents, counting any below flushDocs as flushDocs: closing and
+   * purges write small ones), they become one, so a store of n documents has
+   * O(mergeFactor · log n) segments. The newest such run goes first. The
+   * merged segment replaces them at once; their files go once the next
+   * manifest names it instead.
    */
   async #mergeTiers(dir: string): Promise<void> {
-    const live = (f: FileSlot) => Math.max(1, f.file.docCount - f.dead.size);
-    while (!this.#closed && this.#files.length >= this.#mergeFactor) {
-      const group = this.#files.slice(-this.#mergeFactor);
-      const sizes = group.map(live);
-      if (Math.max(...sizes) > this.#mergeFactor * Math.min(...sizes)) return;
+    const size = (f: FileSlot) => Math.max(this.#flushDocs, f.file.docCount - f.dead.size);
+    const mergeable = (group: readonly FileSlot[]) => Math.max(...group.map(size)) <= this.#mergeFactor * Math.min(...group.map(size));
+    for (;;) {
+      if (this.#closed) return;
+      let start = this.#files.length - this.#mergeFactor;
+      while (start >= 0 && !mergeable(this.#files.slice(start, start + this.#mergeFactor))) start--;
+      if (start < 0) return;
+      const group = this.#files.slice(start, start + this.#mergeFactor);
       const name = this.#newName();
       const deadBefore = group.map((f) => new Set(f.dead));
       const remap = await this.#merger.merge({ dir, name, sources: group.map((f, i) => ({ file: path.join(dir, f.name), dead: [...deadBefore[i]!] })) });
       if (!remap) return;
       const merged = this.#opened(dir, name, group.map((f, i) => ({ from: f, deadBefore: deadBefore[i]!, remap: remap[i]! })));
-      this.#files = [...this.#files.filter((f) => !group.includes(f)), merged];
+      this.#files.splice(this.#files.indexOf(group[0]!), group.length, merged);
       for (const f of group) {
         f.file.close();
         this.#retired.push(f.name);
@@ -515,14 +519,15 @@ export class SearchIndex {
     return job;
   }
 
-  /** Waits for the background work, and throws what it failed with (once). */
+  /**
+   * Waits for the background work, and throws what it failed with, now and
+   * from then on: a segment that failed to be written is in no file and in no
+   * manifest, so the index is not used again until it is reopened (which
+   * indexes its documents again from the log).
+   */
   async #settle(): Promise<void> {
     await this.#job;
-    const err = this.#jobError;
-    if (err !== undefined) {
-      this.#jobError = undefined;
-      throw err;
-    }
+    if (this.#jobError !== undefined) throw this.#jobError;
   }
 
   #newName(): string {
@@ -583,12 +588,18 @@ export class SearchIndex {
     }
   }
 
-  /** False when the log lost the checkpoint's event (a crash cut an unsynced tail the index had read). */
+  /**
+   * False when the log lost the checkpoint's event to a crash that cut an
+   * unsynced tail the index had read: the head is then below the checkpoint,
+   * or (written again since) another event stands at its position. A hole
+   * there is a purge (positions are never reused), which the index's sweep
+   * handles.
+   */
   async #stillInLog(m: Manifest): Promise<boolean> {
     const page = await this.#events.readAll({ fromPosition: Math.max(1, m.eventPosition), limit: 1 });
     if (page.headPosition < m.position) return false;
     const first = page.events[0];
-    return m.eventPosition === 0 || (first?.position === m.eventPosition && first.id === m.eventId);
+    return m.eventPosition === 0 || first?.position !== m.eventPosition || first.id === m.eventId;
   }
 
   #assertOpen(): void {

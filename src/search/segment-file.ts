@@ -88,7 +88,8 @@ export interface SegmentSource {
  * Writes the live documents of `sources` as segment `name` in `dir`, fsynced
  * with its folder entry: a flush (the memory segment alone) and a merge
  * (several files) are the same operation. A generator, so that the index can
- * run it in slices between other work (merges happen in the background): it
+ * run it in slices between other work (flushes; merges run it whole on their
+ * own thread): it
  * yields every few hundred terms and documents, takes the live documents and
  * their new ordinals before its first yield (later tombstones do not change
  * what it writes), and returns where each source's ordinals went (-1: not
@@ -110,8 +111,11 @@ export function* segmentWriter(dir: string, name: string, sources: readonly Segm
   } catch (err) {
     throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-    if (!done) fs.rmSync(file, { force: true });
+    if (fd !== undefined) {
+      fs.closeSync(fd);
+      // Only a file this writer created: `wx` refused one that was there.
+      if (!done) fs.rmSync(file, { force: true });
+    }
   }
 }
 

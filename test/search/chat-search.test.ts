@@ -156,15 +156,25 @@ test('a purge leaves none of the session text in the search index files, whether
     assert.ok(filesHolding(path.join(dir, 'search'), first).length > 0, 'the marker is in the index files before the purge');
     chat = await openChatStore({ dir, durability: 'none' });
     assert.is((await chat.search('alice', first)).total, 2);
+    // A message written out, then deleted: only its tombstoned copy in a file holds its text.
+    const deleted = `deletedmarker${stamp}q`;
+    const doomed = await chat.messages.add(gone.sessionId, { role: 'user', content: `soon deleted ${deleted}` });
+    assert.is((await chat.search('alice', deleted)).total, 1);
+    await chat.close();
+    chat = await openChatStore({ dir, durability: 'none' });
+    await chat.messages.delete(gone.sessionId, doomed.messageId);
+    assert.is((await chat.search('alice', deleted)).total, 0);
+    assert.ok(filesHolding(path.join(dir, 'search'), deleted).length > 0, 'the deleted message is in a file');
     // One more in the memory segment, beside those in the files.
     await chat.messages.add(gone.sessionId, { role: 'user', content: `a second ${first} note` });
     const other = await chat.sessions.create({ userId: 'alice', title: `other ${second}` });
     await chat.sessions.delete(gone.sessionId, { purge: true });
     assert.equal(filesHolding(dir, first), []);
+    assert.equal(filesHolding(dir, deleted), []);
     assert.is((await chat.search('alice', first)).total, 0);
     assert.is((await chat.search('alice', 'otters')).total, 1);
     await chat.close();
-    assert.ok(filesHolding(path.join(dir, 'search'), second).length > 0);
+    assert.ok(filesHolding(path.join(dir, 'search'), second).length > 0, 'the second marker is in a file');
     // A store that has not searched since it opened still rewrites the index files it finds.
     chat = await openChatStore({ dir, durability: 'none' });
     await chat.sessions.delete(other.sessionId, { purge: true });

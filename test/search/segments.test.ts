@@ -216,6 +216,74 @@ test('a postings block that fails its checksum is reported as CORRUPT, not read 
     await chat.close();
   }));
 
+test('purging the session that holds the checkpoint event does not rebuild the index: the hole is a purge, not a cut tail', () =>
+  withTempDir(async (dir) => {
+    const { chat, sessions } = await seeded(dir, 60);
+    const last = await chat.sessions.create({ userId: 'alice', title: 'Last one' });
+    await chat.messages.add(last.sessionId, { role: 'user', content: 'the otter is last' });
+    const first = await SearchIndex.open(chat.events, small(dir));
+    await first.close();
+    await chat.sessions.delete(last.sessionId, { purge: true });
+    const { store, read } = counting(chat.events);
+    const again = await SearchIndex.open(store, small(dir));
+    assert.ok(read() < 10, `${read()} events read`);
+    const memory = await SearchIndex.open(chat.events);
+    assert.equal(answers(again), answers(memory));
+    assert.ok(runQuery(again, 'alice', 'otter', { sessionId: sessions[0]! }).total > 0);
+    await again.close();
+    await memory.close();
+    await chat.close();
+  }));
+
+test('flushes of very different sizes still merge: the segment count stays logarithmic', () =>
+  withTempDir(async (dir) => {
+    const { chat, sessions } = await seeded(dir, 3);
+    const index = await SearchIndex.open(chat.events, small(dir));
+    let total = 0;
+    for (let i = 0; i < 16; i++) {
+      const n = [1, 3, 12, 40][i % 4]!;
+      for (let k = 0; k < n; k++) await chat.messages.add(sessions[k % 3]!, { role: 'user', content: `badger note ${i}.${k}` });
+      total += n;
+      await index.catchUp();
+      await index.flush();
+    }
+    const files = segmentFiles(dir).length;
+    assert.ok(files <= 2 * Math.ceil(Math.log2(total / 5)) + 2, `${files} segments for ${total} documents`);
+    assert.equal(answers(index), answers(await SearchIndex.open(chat.events)));
+    await index.close();
+    await chat.close();
+  }));
+
+test('a segment that fails to be written fails the index until it is reopened, which indexes its documents again from the log', () =>
+  withTempDir(async (dir) => {
+    const { chat, sessions } = await seeded(dir, 12);
+    const index = await SearchIndex.open(chat.events, small(dir));
+    await index.flush();
+    // The next segment names are taken by directories: writing any of them fails.
+    const taken = Array.from({ length: 20 }, (_, i) => path.join(dir, 'search-test', `seg-${String(i + 1).padStart(8, '0')}.seg`)).filter((f) => !fs.existsSync(f));
+    for (const f of taken) fs.mkdirSync(f);
+    for (let k = 0; k < 6; k++) await chat.messages.add(sessions[0]!, { role: 'user', content: `aardvark ${k}` });
+    const failing = async () => {
+      await index.catchUp();
+      await index.flush();
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await failing();
+        assert.unreachable('expected the write to fail');
+      } catch (err) {
+        assert.instance(err, FfcdbError);
+      }
+    }
+    await index.close({ flush: false }).catch(() => undefined);
+    for (const f of taken) fs.rmdirSync(f);
+    const again = await SearchIndex.open(chat.events, small(dir));
+    assert.is(runQuery(again, 'alice', 'aardvark').total, 6);
+    assert.equal(answers(again), answers(await SearchIndex.open(chat.events)));
+    await again.close();
+    await chat.close();
+  }));
+
 test('a session purged before the index read its deletion leaves the results', () =>
   withTempDir(async (dir) => {
     const { chat, sessions } = await seeded(dir, 12);
