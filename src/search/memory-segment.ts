@@ -1,8 +1,6 @@
 import { pack } from 'msgpackr';
 import { scan } from './tokenizer.js';
-import { type DocRecord, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
-
-const NONE: ReadonlySet<number> = new Set();
+import { type DocRecord, NO_DEAD, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
 import { indexedEntityTerms } from '../../projections/search.js';
 import { ENTITY_FIELD, FIELDS, type Field, type SearchDoc } from './search-doc.js';
 
@@ -108,7 +106,7 @@ export class MemorySegment implements Segment {
 
   allPostings(term: string): PostingList {
     const out = emptyPostings();
-    this.#read(term, undefined, true, { out, base: 0, dead: NONE });
+    this.#read(term, undefined, true, { out, base: 0, dead: NO_DEAD });
     return out;
   }
 

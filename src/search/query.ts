@@ -423,10 +423,10 @@ function best(lists: readonly Scored[]): Scored {
       const b = m.docs[j];
       if (b === undefined || (a !== undefined && a < b)) {
         merged.docs.push(a!);
-        merged.scores.push(Math.max(0, out.scores[i++]!));
+        merged.scores.push(out.scores[i++]!);
       } else if (a === undefined || b < a) {
         merged.docs.push(b);
-        merged.scores.push(Math.max(0, m.scores[j++]!));
+        merged.scores.push(m.scores[j++]!);
       } else {
         merged.docs.push(a);
         merged.scores.push(Math.max(out.scores[i++]!, m.scores[j++]!));

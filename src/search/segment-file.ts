@@ -6,7 +6,7 @@ import { pack, unpack } from 'msgpackr';
 import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
 import { prefixRange } from './memory-segment.js';
-import { type DocRecord, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
+import { type DocRecord, NO_DEAD, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
 import type { DocKind, Field } from './search-doc.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
@@ -371,7 +371,7 @@ export class SegmentFile implements Segment {
     if (!row) return out;
     let offset = row[2] + row[3];
     for (const r of this.#table(row)) {
-      decodeRun(this.#read([offset, r.length, r.crc], 'postings run'), this.#meta.userStarts[r.user]!, true, { out, base: 0, dead: NONE });
+      decodeRun(this.#read([offset, r.length, r.crc], 'postings run'), this.#meta.userStarts[r.user]!, true, { out, base: 0, dead: NO_DEAD });
       offset += r.length;
     }
     return out;
@@ -516,7 +516,6 @@ function decodeRun(bytes: Buffer, firstOrdinal: number, positions: boolean, { ou
   }
 }
 
-const NONE: ReadonlySet<number> = new Set();
 
 /** A least-recently-used cache lookup. */
 function cached<T>(cache: Map<number, T>, n: number, capacity: number, load: () => T): T {

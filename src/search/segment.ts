@@ -22,6 +22,9 @@ export interface PostingsSink {
   dead: ReadonlySet<number>;
 }
 
+/** No tombstones: reading every posting. */
+export const NO_DEAD: ReadonlySet<number> = new Set();
+
 export function emptyPostings(): PostingList {
   return { docs: [], fields: [], lengths: [], tfs: [], posStart: [], positions: [] };
 }
