@@ -10,7 +10,6 @@ import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor } from '../../src/engine/monitor.js';
-import { isFfcdbError } from '../../src/errors.js';
 import { FileSnapshotStore } from '../../src/projections/file-snapshot-store.js';
 import type { Projection } from '../../src/projections/projection.js';
 import { ProjectionRunner } from '../../src/projections/projection-runner.js';
@@ -19,7 +18,7 @@ import { stateDifferences } from '../../src/projections/state-diff.js';
 import { sessionStream } from '../../events/streams.js';
 import { readable } from '../../test/flatfile/unit-helpers.js';
 import { withTempDir } from '../support/temp.js';
-import { type Step, assertValid, scenario } from './chat-scenario.js';
+import { type Step, assertValid, ignorePurged, scenario } from './chat-scenario.js';
 
 /**
  * The rebuild property, for every projection the chat store runs: for random
@@ -109,12 +108,6 @@ function withoutCommits(store: EventStore): EventStore {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-}
-
-/** Appending to a purged session is refused (CONFLICT, purged): the chat API would refuse it too. */
-function ignorePurged(err: unknown): void {
-  if (isFfcdbError(err) && err.details.purged === true) return;
-  throw err;
 }
 
 const memory = (): Backing => ({ open: () => EventStore.open(new MemoryBackend()), snapshots: new MemorySnapshotStore() });

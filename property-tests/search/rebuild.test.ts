@@ -10,7 +10,7 @@ import { ENTITY_MARK } from '../../src/search/entities.js';
 import { type SearchOptions, type SearchPage, runQuery } from '../../src/search/query.js';
 import { SearchIndex } from '../../src/search/search-index.js';
 import { readable } from '../../test/flatfile/unit-helpers.js';
-import { SESSIONS, USERS, type Step, assertValid, scenario } from '../projections/chat-scenario.js';
+import { SESSIONS, USERS, type Step, assertValid, ignorePurged, scenario } from '../projections/chat-scenario.js';
 import { withTempDir } from '../support/temp.js';
 
 /**
@@ -130,11 +130,6 @@ function satisfies(index: SearchIndex, page: SearchPage, userId: string, o: Sear
     if (o.from !== undefined) assert.ok(hit.timestamp >= o.from);
     if (o.to !== undefined) assert.ok(hit.timestamp < o.to);
   }
-}
-
-function ignorePurged(err: unknown): void {
-  if (isFfcdbError(err) && err.details.purged === true) return;
-  throw err;
 }
 
 test('an incrementally maintained index on disk answers every query as a rebuild from the log does, and every answer satisfies its filters', async () => {

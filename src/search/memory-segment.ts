@@ -83,8 +83,8 @@ export class MemorySegment implements Segment {
       entries.lastDoc = ordinal;
       entries.data.push(ordinal, ENTITY_FIELD, 0, 1, 0);
     }
-    const record: DocRecord = { key: doc.key, kind: doc.kind, userId: doc.userId, sessionId: doc.sessionId, itemId: doc.itemId, role: doc.role, timestamp: doc.timestamp, lengths };
-    if (doc.entities?.length) record.entities = doc.entities;
+    const { fields: _, entities, ...described } = doc;
+    const record: DocRecord = entities?.length ? { ...described, entities, lengths } : { ...described, lengths };
     this.#docs.push(record);
     // The fields are kept as given: documents are never changed, only replaced.
     this.#texts.push(doc.fields);

@@ -299,11 +299,11 @@ export class SearchIndex {
       case 'update': {
         const found = this.#locate(this.#sortKeyOf(change.key, owner));
         if (!found) return;
-        const record = found.segment.doc(found.ordinal);
+        const { lengths: _, ...described } = found.segment.doc(found.ordinal);
         const fields = { ...found.segment.text(found.ordinal), ...change.fields };
         this.#kill(found);
-        const entities = change.entities ?? record.entities;
-        this.#add({ key: record.key, kind: record.kind, userId: record.userId, sessionId: record.sessionId, itemId: record.itemId, role: record.role, timestamp: record.timestamp, fields, ...(entities && { entities }) });
+        // Given entities the change leaves out stay as they were.
+        this.#add({ ...described, fields, ...(change.entities && { entities: change.entities }) });
         return;
       }
       case 'delete':

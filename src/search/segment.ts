@@ -1,4 +1,4 @@
-import type { DocKind, Field } from './search-doc.js';
+import type { Field, SearchDoc } from './search-doc.js';
 
 /**
  * One term's postings in ordinal order, as parallel arrays: a posting is the
@@ -29,20 +29,12 @@ export function emptyPostings(): PostingList {
   return { docs: [], fields: [], lengths: [], tfs: [], posStart: [], positions: [] };
 }
 
-/** A document as a segment stores it: everything but the text, which is read only for snippets. */
-export interface DocRecord {
-  key: string;
-  kind: DocKind;
-  userId: string;
-  sessionId: string;
-  itemId: string;
-  role: string;
-  timestamp: number;
-  /** Words per field, in FIELDS order (BM25's document lengths). */
-  lengths: number[];
-  /** The entity terms given with the item (SearchDoc.entities), kept for its next update. */
-  entities?: string[];
-}
+/**
+ * A document as a segment stores it: the SearchDoc without its text (read
+ * only for snippets; its given entities are kept for its next update), with
+ * its words per field in FIELDS order (BM25's document lengths).
+ */
+export type DocRecord = Omit<SearchDoc, 'fields'> & { lengths: number[] };
 
 /**
  * Where a document sorts in a segment: by user, then by key, so each user's

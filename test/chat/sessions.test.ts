@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { ErrorCode } from '../../src/errors.js';
+import { filesHolding } from '../support/files-holding.js';
 import { chatSuites, fails, failsCleanly, seedSession, seedUser } from './helpers.js';
 
 chatSuites('chat: sessions', (test, open) => {
@@ -225,11 +224,3 @@ chatSuites('chat: purged sessions on disk', (test, open, kind) => {
       assert.equal(filesHolding(env.dir!, marker), []);
     }));
 });
-
-function filesHolding(dir: string, marker: string): string[] {
-  const needle = Buffer.from(marker);
-  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name))
-    .filter((file) => fs.readFileSync(file).includes(needle));
-}

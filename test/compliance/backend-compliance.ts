@@ -12,7 +12,7 @@
  * (a database) derives its place from the folder and passes `cleanup` and
  * `placesHolding` (see ComplianceOptions).
  */
-import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, type Test as UvuSuite } from 'uvu';
@@ -22,6 +22,7 @@ import type { StorageBackend } from '../../src/backends/backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import type { AppendResult, JsonValue, NewEvent, RecordedEvent } from '../../src/types.js';
+import { filesHolding } from '../support/files-holding.js';
 
 export type MakeBackend = (ctx: { dir: string }) => StorageBackend | Promise<StorageBackend>;
 
@@ -1528,13 +1529,6 @@ function plain<T>(v: T): T {
 }
 
 /** Files under `dir` (at any depth) whose bytes contain `marker`, relative to `dir`. */
-function filesHolding(dir: string, marker: string): string[] {
-  const needle = Buffer.from(marker, 'utf8');
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((name) => {
-    const file = join(dir, name);
-    return lstatSync(file).isFile() && readFileSync(file).includes(needle);
-  });
-}
 
 async function drain<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

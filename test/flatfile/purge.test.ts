@@ -16,6 +16,7 @@ import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor, type MonitorEvent } from '../../src/engine/monitor.js';
 import type { NewEvent, RecordedEvent } from '../../src/types.js';
 import { runWorker, startWorker } from '../support/children.js';
+import { filesHolding } from '../support/files-holding.js';
 import { parseLines } from '../support/workload.js';
 import { flatfileSuite, rejected, tempRoot } from './unit-helpers.js';
 
@@ -55,13 +56,6 @@ function secret(marker: string, n: number): NewEvent {
 const ev = (n: number): NewEvent => ({ type: 't', data: { n } });
 
 /** Files under `dir` whose bytes contain `marker`, relative to `dir`. */
-function filesHolding(dir: string, marker: string): string[] {
-  const needle = Buffer.from(marker);
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((name) => {
-    const file = path.join(dir, name);
-    return fs.lstatSync(file).isFile() && fs.readFileSync(file).includes(needle);
-  });
-}
 
 /** A stream's folder (streams/ab/cd/<id>), found by its name. */
 function streamDir(dir: string, streamId: string): string | undefined {

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -6,6 +5,7 @@ import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import { BACKENDS, withChat, withTempDir } from '../chat/helpers.js';
+import { filesHolding } from '../support/files-holding.js';
 
 /** Creates the users the tests write for. */
 async function users(chat: ChatStore, ...userIds: string[]): Promise<void> {
@@ -182,14 +182,6 @@ test('a purge leaves none of the session text in the search index files, whether
     await chat.close();
     assert.equal(filesHolding(dir, second), []);
   }));
-
-function filesHolding(dir: string, marker: string): string[] {
-  const needle = Buffer.from(marker);
-  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name))
-    .filter((file) => fs.readFileSync(file).includes(needle));
-}
 
 test('a search after the store closed is refused with CLOSED, not answered from a closed index', () =>
   withTempDir(async (dir) => {
