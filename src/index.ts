@@ -1,3 +1,10 @@
+/**
+ * `flatfile-chat-db`: the chat API, the event store and its backends, export
+ * and import, and migration to SQL. The subpath entries (./engine, ./flatfile,
+ * ./memory, ./postgres, ./migration, ./export) give each part alone; this one
+ * never loads the optional peers pg and better-sqlite3 (a target or backend
+ * that needs one loads it when used).
+ */
 export { EventStore } from './engine/event-store.js';
 export type { AppendOptions, AsOf, FeedPage, ImportedEvent, ReadAllOptions, ReadStreamOptions } from './engine/event-store.js';
 export type { MonitorEvent } from './engine/monitor.js';
@@ -6,7 +13,8 @@ export type { BackendCapabilities, PreparedEvent, StorageBackend, StreamReadOpti
 export { MemoryBackend } from './backends/memory/memory-backend.js';
 export type * from './types.js';
 export { openStore } from './open-store.js';
-export type { OpenStoreOptions } from './open-store.js';
+export type { OpenStoreOptions, StoreFolderOptions } from './open-store.js';
+export { isStore } from './backends/flatfile/store-files.js';
 export { FlatfileBackend } from './backends/flatfile/flatfile-backend.js';
 export type { FlatfileOptions } from './backends/flatfile/flatfile-backend.js';
 export { PostgresBackend, type PostgresBackendOptions, type PostgresDurability } from './backends/postgres/postgres-backend.js';
@@ -19,6 +27,7 @@ export type { NewSession, Session, SessionListOptions } from './chat/sessions-ap
 export type { Message, MessageChanges, MessageListOptions, NewMessage } from './chat/messages-api.js';
 export type { Analysis, AnalysisResult, DocumentView, NewDocument } from './chat/documents-api.js';
 export type { ContextAsOf, ContextHistoryEntry, ContextValue } from './chat/context-api.js';
+export { EXPORT_FORMATS } from './chat/session-export.js';
 export type { ExportFormat } from './chat/session-export.js';
 export type { Projection } from './projections/projection.js';
 export { defineProjection } from './projections/projection.js';
@@ -26,28 +35,7 @@ export type { ProjectionComparison } from './projections/projection-runner.js';
 export type { BlobInfo, BlobStore } from './blobs/blob-store.js';
 export { FileBlobStore } from './blobs/file-blob-store.js';
 export { MemoryBlobStore } from './blobs/memory-blob-store.js';
-export { exportStore } from './export/export-store.js';
-export type { ExportOptions, ExportProgress, StoreParts } from './export/export-store.js';
-export { importExport, importToFolder, verifyExport } from './export/import-store.js';
-export type { ImportOptions, ImportProgress, ImportReport } from './export/import-store.js';
-export type { BlobEntry, ExportManifest, StreamEntry } from './export/format.js';
-export { Migration, migrate } from './migration/migrate.js';
-export type { MigrationOptions, MigrationProgress, MigrationResult } from './migration/migrate.js';
-export { verifyMigration } from './migration/verify.js';
-export type { Difference, TableFigures, VerifyOptions, VerifyReport } from './migration/verify.js';
-export { rollbackMigration } from './migration/rollback.js';
-export type { RollbackResult } from './migration/rollback.js';
-export { tableChecksums } from './migration/checksum.js';
-export type { TableChecksum } from './migration/checksum.js';
-export { schemaDdl } from './migration/install.js';
-export { FORMAT_VERSION as SQL_FORMAT_VERSION, TABLES as SQL_TABLES } from './migration/schema.js';
-export { connectTarget } from './sql/connect.js';
-export type { ConnectOptions } from './sql/connect.js';
-export type { ColumnDef, ColumnType, IndexDef, SqlDialect, SqlDriver, SqlRow, SqlValue, TableDef } from './sql/driver.js';
-export { SqliteDriver, sqliteDialect } from './sql/sqlite/driver.js';
-export type { SqliteDatabase, SqliteDriverOptions } from './sql/sqlite/driver.js';
-export { ThreadedSqliteDriver } from './sql/sqlite/threaded.js';
-export { PostgresDriver, postgresDialect } from './sql/postgres/driver.js';
-export type { PgClient, PgPool, PostgresDriverOptions } from './sql/postgres/driver.js';
+export * from './export/index.js';
+export * from './migration/index.js';
 export type { ChatSearchOptions, ChatSearchPage } from './chat/search-api.js';
 export type { SearchHit, SearchOptions, SearchPage } from './search/query.js';

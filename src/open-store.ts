@@ -1,11 +1,48 @@
+import path from 'node:path';
 import type { StorageBackend } from './backends/backend.js';
 import { FlatfileBackend, type FlatfileOptions } from './backends/flatfile/flatfile-backend.js';
+import { assertStore } from './backends/flatfile/store-files.js';
+import { FileBlobStore } from './blobs/file-blob-store.js';
 import { EventStore } from './engine/event-store.js';
 
-export type OpenStoreOptions = FlatfileOptions | { backend: StorageBackend };
+/** A store folder to open: the flatfile backend's options, and whether a folder without a store may be made one. */
+export type StoreFolderOptions = FlatfileOptions & {
+  /** false: open an existing store only, failing with NOT_FOUND (details.dir) and creating nothing when `dir` holds none. Default true. */
+  create?: boolean;
+};
+
+export type OpenStoreOptions = StoreFolderOptions | { backend: StorageBackend };
 
 /** Opens a store: the flatfile backend in `dir` by default, or any backend given. */
 export async function openStore(options: OpenStoreOptions): Promise<EventStore> {
-  const backend = 'backend' in options ? options.backend : new FlatfileBackend(options);
-  return EventStore.open(backend);
+  return EventStore.open('backend' in options ? options.backend : flatfileBackend(options));
+}
+
+/** The flatfile backend of a store folder, after checking that the folder holds a store when `create` is false. */
+export function flatfileBackend(options: StoreFolderOptions): FlatfileBackend {
+  const { create, ...flatfile } = options;
+  if (create === false && typeof flatfile.dir === 'string' && flatfile.dir !== '') assertStore(path.resolve(flatfile.dir));
+  return new FlatfileBackend(flatfile);
+}
+
+/** The engine and blob store of a store folder, without the projections: what an export or an import works on. */
+export async function openFolderParts(options: StoreFolderOptions): Promise<{ events: EventStore; blobs: FileBlobStore; close(): Promise<void> }> {
+  const events = await EventStore.open(flatfileBackend(options));
+  try {
+    const blobs = new FileBlobStore(path.resolve(options.dir));
+    return {
+      events,
+      blobs,
+      close: async () => {
+        try {
+          await blobs.close();
+        } finally {
+          await events.close();
+        }
+      },
+    };
+  } catch (err) {
+    await events.close();
+    throw err;
+  }
 }

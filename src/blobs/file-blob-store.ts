@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
 import { syncDirectories } from '../backends/flatfile/file-handles.js';
-import { isRealDirectory } from '../backends/flatfile/layout.js';
+import { BLOBS_DIR, isRealDirectory } from '../backends/flatfile/layout.js';
 import { fsyncDirSync, makeRoot } from '../backends/flatfile/store-files.js';
 import { WriterLock } from '../backends/flatfile/writer-lock.js';
 import { assertPositiveInteger } from '../engine/validation.js';
@@ -57,7 +57,6 @@ export interface FileBlobStoreOptions {
   staleTempMs?: number;
 }
 
-const BLOBS_DIR = 'blobs';
 const TMP_DIR = 'tmp';
 const TEMP_NAME = /^\d+-[0-9a-f]{16}\.tmp$/;
 const SHARD_NAME = /^[0-9a-f]{2}$/;

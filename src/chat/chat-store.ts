@@ -2,13 +2,13 @@ import path from 'node:path';
 import { type Observable, merge } from 'rxjs';
 import { CHAT_PROJECTIONS } from '../../projections/index.js';
 import type { StorageBackend } from '../backends/backend.js';
-import { FlatfileBackend, type FlatfileOptions } from '../backends/flatfile/flatfile-backend.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { MemoryBlobStore } from '../blobs/memory-blob-store.js';
 import { EventStore } from '../engine/event-store.js';
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import { Monitor, type MonitorEvent } from '../engine/monitor.js';
+import { type StoreFolderOptions, flatfileBackend } from '../open-store.js';
 import { FileSnapshotStore } from '../projections/file-snapshot-store.js';
 import { type ProjectionComparison, ProjectionRunner } from '../projections/projection-runner.js';
 import { MemorySnapshotStore, type SnapshotStore } from '../projections/snapshot-store.js';
@@ -29,12 +29,13 @@ interface CommonOptions {
 }
 
 /**
- * The flatfile store in `dir` by default (logs, blobs under `blobs/`, projection
- * snapshots under `projections/`), or any backend with the blob and snapshot
- * stores to use beside it (in memory unless given).
+ * The store folder `dir` by default (the event log, blobs, projection
+ * snapshots and search index: see layout.ts; `create: false` opens an existing
+ * store only), or any backend with the blob and snapshot stores to use beside
+ * it (in memory unless given).
  */
 export type ChatStoreOptions =
-  | (FlatfileOptions & CommonOptions)
+  | (StoreFolderOptions & CommonOptions)
   | ({ backend: StorageBackend; blobs?: BlobStore; snapshots?: SnapshotStore } & CommonOptions);
 
 /** Maintenance of the projections: compare a rebuild from the log with the live state, or rebuild and swap. */
@@ -95,7 +96,7 @@ export class ChatStore {
     const indexing = options.searchIndexing ?? 'on-search';
     if (indexing !== 'on-search' && indexing !== 'on-write') throw invalid('searchIndexing', "must be 'on-search' or 'on-write'");
     const persistent = !('backend' in options);
-    const events = await EventStore.open(persistent ? new FlatfileBackend(options) : options.backend);
+    const events = await EventStore.open(persistent ? flatfileBackend(options) : options.backend);
     try {
       const root = persistent ? path.resolve(options.dir) : '';
       const blobs = persistent ? new FileBlobStore(root) : (options.blobs ?? new MemoryBlobStore());

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { SEARCH_DIR } from '../backends/flatfile/layout.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { type SearchOptions, type SearchPage, runQuery } from '../search/query.js';
 import { SearchIndex } from '../search/search-index.js';
@@ -86,7 +87,7 @@ export class SearchService {
   /** `<store>/search`, beside the blobs; undefined for a store without a folder. */
   #dir(): string | undefined {
     const blobs = this.#core().blobs;
-    return blobs instanceof FileBlobStore ? path.join(path.dirname(blobs.dir), 'search') : undefined;
+    return blobs instanceof FileBlobStore ? path.join(path.dirname(blobs.dir), SEARCH_DIR) : undefined;
   }
 
   /** Writes out what the index holds only in memory and closes it (if it was opened). */

@@ -8,8 +8,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { openChatStore } from '../chat/chat-store.js';
-import { isFfcdbError } from '../errors.js';
+import { isFfcdbError, openChatStore } from '../index.js';
 
 const { values } = parseArgs({
   options: { dir: { type: 'string', default: path.join('.data', 'demo') } },

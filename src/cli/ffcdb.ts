@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `ffcdb`: the command line. Finds the command named by the first one or two
  * words (src/cli/commands/), parses its options with node:util parseArgs and
@@ -5,7 +6,7 @@
  * error.
  */
 import { parseArgs } from 'node:util';
-import { FfcdbError } from '../errors.js';
+import { FfcdbError } from '../index.js';
 import { EXIT, UsageError } from './command.js';
 import { COMMANDS } from './commands/index.js';
 

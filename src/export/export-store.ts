@@ -6,6 +6,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
 import { invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../errors.js';
+import { openFolderParts } from '../open-store.js';
 import type { RecordedEvent } from '../types.js';
 import { HashedWriter, assertFreeTarget, moveIntoPlace, siblingTemp } from './files.js';
 import {
@@ -46,6 +47,17 @@ const NEWLINE = Buffer.from('\n');
 
 /** Progress is reported every this many events (and once at the end of each phase). */
 export const PROGRESS_EVERY = 5000;
+
+/** Exports the store in the folder `storeDir` (which must hold one: NOT_FOUND otherwise), read with its engine and blobs only, no projections. */
+export async function exportFolder(storeDir: string, outDir: string, options: ExportOptions = {}): Promise<ExportManifest> {
+  if (typeof storeDir !== 'string' || storeDir === '') throw invalid('storeDir', 'must be a folder path');
+  const parts = await openFolderParts({ dir: storeDir, create: false });
+  try {
+    return await exportStore(parts, outDir, options);
+  } finally {
+    await parts.close();
+  }
+}
 
 /**
  * Writes an export (see format.ts) of the whole store, or of one session, to

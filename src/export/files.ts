@@ -2,8 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { STORE_FILE } from '../backends/flatfile/layout.js';
-import { fsyncDirSync } from '../backends/flatfile/store-files.js';
+import { fsyncDirSync, isStore } from '../backends/flatfile/store-files.js';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
 import { corruptLine } from './format.js';
 
@@ -171,7 +170,7 @@ export function assertFreeTarget(target: string, field: string): void {
     throw ioError(err, target, 'readdir');
   }
   if (entries.length > 0) {
-    const what = entries.includes(STORE_FILE) ? 'holds a store' : `is not empty (${entries.length} entries)`;
+    const what = isStore(target) ? 'holds a store' : `is not empty (${entries.length} entries)`;
     throw new FfcdbError(ErrorCode.CONFLICT, `${target} ${what}; give a new or empty folder`, { field, path: target });
   }
 }

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sessionStream } from '../../events/streams.js';
-import { FlatfileBackend } from '../backends/flatfile/flatfile-backend.js';
-import { FileBlobStore } from '../blobs/file-blob-store.js';
-import { EventStore, type ImportedEvent } from '../engine/event-store.js';
+import type { EventStore, ImportedEvent } from '../engine/event-store.js';
 import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
+import { openFolderParts } from '../open-store.js';
 import type { RecordedEvent } from '../types.js';
 import type { StoreParts } from './export-store.js';
 import { PROGRESS_EVERY } from './export-store.js';
@@ -170,14 +169,12 @@ export async function importToFolder(targetDir: string, fromDir: string, options
   assertFreeTarget(target, 'targetDir');
   const temp = siblingTemp(target);
   try {
-    const events = await EventStore.open(new FlatfileBackend({ dir: temp, durability: 'none' }));
-    const blobs = new FileBlobStore(temp);
+    const parts = await openFolderParts({ dir: temp, durability: 'none' });
     let result: ImportReport;
     try {
-      result = await importExport({ events, blobs }, fromDir, options);
+      result = await importExport(parts, fromDir, options);
     } finally {
-      await blobs.close();
-      await events.close();
+      await parts.close();
     }
     moveIntoPlace(temp, target);
     return result;

@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { Packr } from 'msgpackr';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
-import { isRealDirectory } from '../backends/flatfile/layout.js';
+import { PROJECTIONS_DIR, isRealDirectory } from '../backends/flatfile/layout.js';
 import { fsyncDirSync, replaceDurably } from '../backends/flatfile/store-files.js';
 import type { ProjectionSnapshot, SnapshotStore } from './snapshot-store.js';
 
@@ -24,7 +24,7 @@ export class FileSnapshotStore implements SnapshotStore {
   readonly #dir: string;
 
   constructor(root: string) {
-    this.#dir = path.join(root, 'projections');
+    this.#dir = path.join(root, PROJECTIONS_DIR);
     try {
       if (!isRealDirectory(this.#dir)) {
         fs.mkdirSync(this.#dir);

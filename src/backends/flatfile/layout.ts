@@ -5,9 +5,9 @@ import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import { assertStreamId } from '../../engine/validation.js';
 
 /**
- * Where everything lives in the data folder:
+ * Where everything lives in a store folder (the one module that names its parts):
  *
- *   ffcdb.json                       marks the folder as a store, names the format version
+ *   ffcdb.json                       marks the folder as a store, names the format version (store-files.ts)
  *   epoch                            last writer epoch handed out (decimal)
  *   synced                           a global position through which every event is known to be on disk (decimal)
  *   writer.lock/                     proper-lockfile's lock directory
@@ -17,6 +17,12 @@ import { assertStreamId } from '../../engine/validation.js';
  *   feed/<first position>.feed       global feed segments, 16-digit zero-padded names
  *   journal/<epoch>-<pid>.journal    a writer's commit journal (durability 'always')
  *   streams/ab/cd/<stream id>/<first version>.seg
+ *   blobs/                           the chat store's blobs (src/blobs/file-blob-store.ts)
+ *   projections/<name>.snapshot      the chat store's projection snapshots (src/projections/file-snapshot-store.ts)
+ *   search/                          the chat store's full-text index (src/search/)
+ *
+ * The first part is the flatfile backend's event log, which alone makes a
+ * store (`openStore`); the last three belong to the chat store (`openChatStore`).
  *
  * `ab/cd` are the first four hex digits of sha256(stream id): 65,536 leaf
  * folders, so 1,000,000 sessions put about 15 entries in each.
@@ -31,6 +37,9 @@ export const PURGED_FILE = 'purged';
 export const FEED_DIR = 'feed';
 export const JOURNAL_DIR = 'journal';
 export const STREAMS_DIR = 'streams';
+export const BLOBS_DIR = 'blobs';
+export const PROJECTIONS_DIR = 'projections';
+export const SEARCH_DIR = 'search';
 export const SEGMENT_SUFFIX = '.seg';
 export const FEED_SUFFIX = '.feed';
 const SEGMENT_NAME = /^(\d{16})\.(seg|feed)$/;

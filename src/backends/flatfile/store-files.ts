@@ -16,6 +16,22 @@ export function makeRoot(dir: string): string {
   }
 }
 
+/** Whether `dir` holds a store (its ffcdb.json marker); whether the store is of a format this version reads is checked on open. */
+export function isStore(dir: string): boolean {
+  try {
+    return fs.lstatSync(path.join(dir, STORE_FILE)).isFile();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw ioError(err, dir, 'lstat');
+  }
+}
+
+/** Refuses a folder that holds no store, so that opening an existing store never makes an empty one. */
+export function assertStore(dir: string): void {
+  if (!isStore(dir)) throw new FfcdbError(ErrorCode.NOT_FOUND, `${dir} holds no store`, { dir });
+}
+
 /** Checks that the folder is a store of our format, or makes an empty folder one. Runs under the writer lock. */
 export function claimStore(root: string): void {
   try {

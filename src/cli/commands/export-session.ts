@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { EXPORT_FORMATS, type ExportFormat } from '../../chat/session-export.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../index.js';
 import { type Command, EXIT, UsageError } from '../command.js';
 import { DIR_OPTION, withStore } from './store-dir.js';
 

@@ -1,28 +1,18 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { FlatfileBackend } from '../../backends/flatfile/flatfile-backend.js';
-import { FileBlobStore } from '../../blobs/file-blob-store.js';
-import { EventStore } from '../../engine/event-store.js';
-import { exportStore } from '../../export/export-store.js';
+import { exportFolder } from '../../export/index.js';
 import { type Command, EXIT, UsageError } from '../command.js';
-import { DIR_OPTION } from './store-dir.js';
+import { DIR_OPTION, storeDir } from './store-dir.js';
 
 export const exportCommand: Command = {
   name: 'export',
   usage: 'ffcdb export --dir DIR --out PATH [--session ID]   the whole store (or one session) as JSONL + manifest + blobs, in a new folder',
   options: { ...DIR_OPTION, out: { type: 'string' }, session: { type: 'string' } },
   async run(values) {
-    const dir = values.dir;
-    if (typeof dir !== 'string' || dir === '') throw new UsageError('--dir is required');
+    const dir = storeDir(values.dir);
     if (typeof values.out !== 'string' || values.out === '') throw new UsageError('--out is required (a new folder)');
-    if (!fs.existsSync(path.join(dir, 'ffcdb.json'))) throw new UsageError(`${dir} holds no store`);
-    // The engine and blobs only: an export needs no projections.
-    const events = await EventStore.open(new FlatfileBackend({ dir: path.resolve(dir) }));
-    const blobs = new FileBlobStore(path.resolve(dir));
     const bar = progressBar();
     try {
-      const m = await exportStore({ events, blobs }, values.out, { ...(typeof values.session === 'string' ? { sessionId: values.session } : {}), onProgress: bar.update });
+      const m = await exportFolder(dir, values.out, { ...(typeof values.session === 'string' ? { sessionId: values.session } : {}), onProgress: bar.update });
       bar.stop();
       console.log(
         `exported ${count(m.events.count, 'event')} of ${count(m.streams.count, 'stream')} (head position ${m.headPosition}, ${count(m.events.gaps, 'gap')}) and ${count(m.blobs.count, 'blob')}` +
@@ -31,8 +21,6 @@ export const exportCommand: Command = {
       return EXIT.ok;
     } finally {
       bar.stop();
-      await blobs.close();
-      await events.close();
     }
   },
 };

@@ -1,4 +1,4 @@
-import { importToFolder } from '../../export/import-store.js';
+import { importToFolder } from '../../export/index.js';
 import { type Command, EXIT, UsageError } from '../command.js';
 import { DIR_OPTION } from './store-dir.js';
 import { count, progressBar } from './export.js';

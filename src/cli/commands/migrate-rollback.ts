@@ -1,4 +1,4 @@
-import { rollbackMigration } from '../../migration/rollback.js';
+import { rollbackMigration } from '../../migration/index.js';
 import { type Command, EXIT } from '../command.js';
 import { TARGET_OPTIONS, TARGET_USAGE, noPositionals, withTarget } from './migrate-target.js';
 

@@ -1,10 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import type { EventStore } from '../../engine/event-store.js';
-import { openStore } from '../../open-store.js';
-import { connectTarget } from '../../sql/connect.js';
-import type { SqlDriver } from '../../sql/driver.js';
+import { type EventStore, openStore } from '../../index.js';
+import { type SqlDriver, connectTarget } from '../../migration/index.js';
 import { UsageError } from '../command.js';
+import { storeDir } from './store-dir.js';
 
 /** The options every `migrate` command takes to name its database. */
 export const TARGET_OPTIONS = {
@@ -31,11 +28,9 @@ export async function withTarget<T>(values: Values, fn: (driver: SqlDriver) => P
   }
 }
 
-/** Opens the event log in --dir (the engine alone: a migration reads the feed, not the projections), runs fn and closes it. */
+/** Opens the event log in --dir, which must hold a store (the engine alone: a migration reads the feed, not the projections), runs fn and closes it. */
 export async function withLog<T>(dir: unknown, fn: (store: EventStore) => Promise<T>): Promise<T> {
-  if (typeof dir !== 'string' || dir === '') throw new UsageError('--dir is required');
-  if (!fs.existsSync(path.join(dir, 'ffcdb.json'))) throw new UsageError(`${dir} holds no store`);
-  const store = await openStore({ dir: path.resolve(dir) });
+  const store = await openStore({ dir: storeDir(dir), create: false });
   try {
     return await fn(store);
   } finally {

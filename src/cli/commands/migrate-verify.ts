@@ -1,4 +1,4 @@
-import { verifyMigration } from '../../migration/verify.js';
+import { verifyMigration } from '../../migration/index.js';
 import { type Command, EXIT } from '../command.js';
 import { TARGET_OPTIONS, TARGET_USAGE, noPositionals, withLog, withTarget } from './migrate-target.js';
 

@@ -1,5 +1,5 @@
 import { SingleBar } from 'cli-progress';
-import { Migration, type MigrationProgress } from '../../migration/migrate.js';
+import { Migration, type MigrationProgress } from '../../migration/index.js';
 import { type Command, EXIT, UsageError } from '../command.js';
 import { TARGET_OPTIONS, TARGET_USAGE, noPositionals, withLog, withTarget } from './migrate-target.js';
 

@@ -1,15 +1,18 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { type ChatStore, openChatStore } from '../../chat/chat-store.js';
+import { type ChatStore, openChatStore } from '../../index.js';
 import { UsageError } from '../command.js';
 
 export const DIR_OPTION = { dir: { type: 'string' } } as const;
 
-/** Opens the chat store in --dir, which must already hold one (opening would make an empty store), runs fn and closes it. */
-export async function withStore<T>(dir: unknown, fn: (chat: ChatStore) => Promise<T>): Promise<T> {
+/** --dir, which is required. */
+export function storeDir(dir: unknown): string {
   if (typeof dir !== 'string' || dir === '') throw new UsageError('--dir is required');
-  if (!fs.existsSync(path.join(dir, 'ffcdb.json'))) throw new UsageError(`${dir} holds no store`);
-  const chat = await openChatStore({ dir: path.resolve(dir) });
+  return path.resolve(dir);
+}
+
+/** Opens the chat store in --dir, which must already hold one (NOT_FOUND otherwise: opening must not make an empty store), runs fn and closes it. */
+export async function withStore<T>(dir: unknown, fn: (chat: ChatStore) => Promise<T>): Promise<T> {
+  const chat = await openChatStore({ dir: storeDir(dir), create: false });
   try {
     return await fn(chat);
   } finally {
