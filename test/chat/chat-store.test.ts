@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import * as assert from 'uvu/assert';
 import type { MonitorEvent } from '../../src/engine/monitor.js';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
@@ -287,6 +288,22 @@ test('openChatStore refuses options that are not an object, a missing folder and
     for (const snapshotEvery of [0, -1, 1.5, '10']) await fails(openChatStore({ dir, durability: 'none', snapshotEvery: snapshotEvery as never }), ErrorCode.INVALID_ARGUMENT, 'snapshotEvery');
   });
 });
+
+test('openChatStore with create:false refuses a folder without a store (NOT_FOUND, nothing created: no log, blobs/ or projections/) and opens one that has', () =>
+  withTempDir(async (dir) => {
+    const err = await fails(openChatStore({ dir, create: false }), ErrorCode.NOT_FOUND);
+    assert.is(err.details.dir, dir);
+    assert.equal(fs.readdirSync(dir), []);
+    const first = await openChatStore({ dir, durability: 'none' });
+    await first.users.create({ userId: 'u1' });
+    await first.close();
+    const reopened = await openChatStore({ dir, durability: 'none', create: false });
+    try {
+      assert.is((await reopened.users.get('u1')).userId, 'u1');
+    } finally {
+      await reopened.close();
+    }
+  }));
 
 test('reopening a flatfile store gives the same reads, the projections loaded from their snapshots', () =>
   withTempDir(async (dir) => {

@@ -4,7 +4,6 @@ import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { CHAT_PROJECTIONS } from '../../projections/index.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
-import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import type { BlobStore } from '../../src/blobs/blob-store.js';
 import { FileBlobStore } from '../../src/blobs/file-blob-store.js';
 import { MemoryBlobStore } from '../../src/blobs/memory-blob-store.js';
@@ -15,6 +14,7 @@ import type { StoreParts } from '../../src/export/export-store.js';
 import type { Projection } from '../../src/projections/projection.js';
 import { ProjectionRunner } from '../../src/projections/projection-runner.js';
 import { MemorySnapshotStore } from '../../src/projections/snapshot-store.js';
+import { openFolderParts } from '../../src/open-store.js';
 import type { RecordedEvent } from '../../src/types.js';
 import type { BackendKind } from '../chat/helpers.js';
 import { tempRoot } from '../flatfile/unit-helpers.js';
@@ -61,8 +61,9 @@ export async function openSource(kind: BackendKind, temp: Temp, name = 'source')
 
 /** An empty engine and blob store on `kind` (a flatfile one in a new folder of temp). */
 export async function emptyParts(kind: BackendKind, temp: Temp, name: string): Promise<StoreParts & { close(): Promise<void> }> {
-  const events = await EventStore.open(kind === 'memory' ? new MemoryBackend() : new FlatfileBackend({ dir: temp.path(name), durability: 'none' }));
-  const blobs: BlobStore = kind === 'memory' ? new MemoryBlobStore() : new FileBlobStore(temp.path(name));
+  if (kind === 'flatfile') return openFolderParts({ dir: temp.path(name), durability: 'none' });
+  const events = await EventStore.open(new MemoryBackend());
+  const blobs: BlobStore = new MemoryBlobStore();
   return {
     events,
     blobs,
@@ -75,13 +76,11 @@ export async function emptyParts(kind: BackendKind, temp: Temp, name: string): P
 
 /** Opens the flatfile store in `dir` for export (its engine and blobs), runs fn, closes it. */
 export async function withFolderParts<T>(dir: string, fn: (parts: StoreParts) => Promise<T>): Promise<T> {
-  const events = await EventStore.open(new FlatfileBackend({ dir, durability: 'none' }));
-  const blobs = new FileBlobStore(dir);
+  const parts = await openFolderParts({ dir, durability: 'none', create: false });
   try {
-    return await fn({ events, blobs });
+    return await fn(parts);
   } finally {
-    await blobs.close();
-    await events.close();
+    await parts.close();
   }
 }
 

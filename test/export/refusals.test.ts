@@ -3,7 +3,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import * as assert from 'uvu/assert';
 import { ErrorCode, type FfcdbError } from '../../src/errors.js';
-import { exportStore } from '../../src/export/export-store.js';
+import { exportFolder, exportStore } from '../../src/export/export-store.js';
 import type { ExportManifest } from '../../src/export/format.js';
 import { importExport, importToFolder, verifyExport } from '../../src/export/import-store.js';
 import { fails } from '../chat/helpers.js';
@@ -264,6 +264,16 @@ test('exporting into a folder that is not empty is refused with CONFLICT and wri
     await source.close();
   }
   assert.equal(fs.readdirSync(out), ['keep.txt']);
+});
+
+test('exportFolder refuses a folder that holds no store with NOT_FOUND, creating nothing there nor at the target', async () => {
+  const empty = temp.path('no-store');
+  fs.mkdirSync(empty);
+  const out = temp.path('never-exported');
+  const err = await fails(exportFolder(empty, out), ErrorCode.NOT_FOUND);
+  assert.is(err.details.dir, empty);
+  assert.equal(fs.readdirSync(empty), []);
+  assert.not.ok(fs.existsSync(out));
 });
 
 test.run();
