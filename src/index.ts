@@ -18,6 +18,8 @@ export { isStore } from './backends/flatfile/store-files.js';
 export { FlatfileBackend } from './backends/flatfile/flatfile-backend.js';
 export type { FlatfileOptions } from './backends/flatfile/flatfile-backend.js';
 export { PostgresBackend, type PostgresBackendOptions, type PostgresDurability } from './backends/postgres/postgres-backend.js';
+export { postgresBackend, type PostgresOptions } from './backends/postgres/connect.js';
+export type { PgPool, PgPoolClient } from './sql/postgres/pool.js';
 export { ChatStore, openChatStore } from './chat/chat-store.js';
 export type { ChatStoreOptions, ProjectionsControl } from './chat/chat-store.js';
 export type { ReadOptions, WriteOptions } from './chat/chat-core.js';

@@ -16,4 +16,4 @@ export { SqliteDriver, sqliteDialect } from '../sql/sqlite/driver.js';
 export type { SqliteDatabase, SqliteDriverOptions } from '../sql/sqlite/driver.js';
 export { ThreadedSqliteDriver } from '../sql/sqlite/threaded.js';
 export { PostgresDriver, postgresDialect } from '../sql/postgres/driver.js';
-export type { PgClient, PgPool, PostgresDriverOptions } from '../sql/postgres/driver.js';
+export type { PostgresDriverOptions } from '../sql/postgres/driver.js';

@@ -35,16 +35,16 @@ if (postgresAvailable('postgres: backend options, errors and notifications')) {
     return url.toString();
   }
 
-  test('a server that refuses the connection, wrong credentials or a missing database fail the open with IO naming the server, never a raw pg error', async () => {
-    const cases: Array<[string, (u: URL) => void, RegExp]> = [
-      ['refused', (u) => { u.hostname = '127.0.0.1'; u.port = '1'; }, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/.*connection refused \(ECONNREFUSED\)/],
-      ['wrong password', (u) => { u.password = 'not-the-password'; }, /refused the login.*password authentication failed.*\(28P01\)/],
-      ['unknown database', (u) => { u.pathname = '/no_such_database_ffcdb'; }, /no_such_database_ffcdb.*does not exist \(3D000\)/],
+  test('opening fails, naming the server and never a raw pg error, with IO when the server is unreachable, INVALID_ARGUMENT for wrong credentials, NOT_FOUND for a missing database', async () => {
+    const cases: Array<[string, (u: URL) => void, ErrorCode, RegExp]> = [
+      ['refused', (u) => { u.hostname = '127.0.0.1'; u.port = '1'; }, ErrorCode.IO, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/.*connection refused \(ECONNREFUSED\)/],
+      ['wrong password', (u) => { u.password = 'not-the-password'; }, ErrorCode.INVALID_ARGUMENT, /refused the login.*password authentication failed.*\(28P01\)/],
+      ['unknown database', (u) => { u.pathname = '/no_such_database_ffcdb'; }, ErrorCode.NOT_FOUND, /no_such_database_ffcdb.*does not exist \(3D000\)/],
     ];
-    for (const [what, change, message] of cases) {
+    for (const [what, change, code, message] of cases) {
       const url = variant(change);
       const err = await rejected(EventStore.open(postgresBackend({ connectionString: url, schema: newSchema() })));
-      assert.is(err.code, ErrorCode.IO, what);
+      assert.is(err.code, code, what);
       assert.match(err.message, message, what);
       const host = new URL(url);
       assert.ok(err.message.includes(`${host.hostname}:${host.port || 5432}`), `${what}: the message names the server: ${err.message}`);

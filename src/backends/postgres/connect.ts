@@ -1,9 +1,10 @@
 /**
- * The one module that imports `pg` (an optional peer dependency): builds a
- * PostgresBackend from a connection string, or from a pool the caller made.
+ * `postgresBackend()`: a PostgresBackend from a connection string, or from a
+ * pool the caller made. It never imports `pg`: the pool it makes loads pg
+ * (an optional peer dependency) when the backend opens.
  */
-import pg from 'pg';
-import type { PgPool } from './driver.js';
+import { createPgPool } from '../../sql/postgres/connect.js';
+import type { PgPool } from '../../sql/postgres/pool.js';
 import { PostgresBackend, type PostgresDurability } from './postgres-backend.js';
 
 export type PostgresOptions = ({ connectionString: string; pool?: never; poolSize?: number } | { pool: PgPool; connectionString?: never }) & {
@@ -19,6 +20,6 @@ export type PostgresOptions = ({ connectionString: string; pool?: never; poolSiz
 export function postgresBackend(options: PostgresOptions): PostgresBackend {
   const common = { schema: options.schema, durability: options.durability };
   if (options.pool) return new PostgresBackend({ ...common, pool: options.pool });
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+  const pool = createPgPool(options.connectionString, { max: options.poolSize ?? 10 });
   return new PostgresBackend({ ...common, pool, endPoolOnClose: true });
 }

@@ -1,4 +1,4 @@
-import type { PgNotification, PgPool, PgPoolClient } from './driver.js';
+import type { PgNotification, PgPool, PgPoolClient } from '../../sql/postgres/pool.js';
 
 const FIRST_RETRY_MS = 50;
 const MAX_RETRY_MS = 2000;

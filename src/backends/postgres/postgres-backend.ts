@@ -6,8 +6,8 @@ import { assertEventId, assertStreamId } from '../../engine/validation.js';
 import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, RecordedEvent } from '../../types.js';
 import { type StoredRef, checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
 import type { BackendCapabilities, BackendContext, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
-import type { PgPool, PgPoolClient, PgQuery } from './driver.js';
-import { pgFailure, serverName } from './errors.js';
+import type { PgPool, PgPoolClient, PgQuery } from '../../sql/postgres/pool.js';
+import { pgFailure, serverName } from '../../sql/postgres/errors.js';
 import { CommitListener } from './notifications.js';
 import { type Statements, assertSchemaName, commitChannel, ensureSchema, statements, withConnection } from './schema.js';
 

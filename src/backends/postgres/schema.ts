@@ -13,7 +13,7 @@
  * - `ffcdb_format`: one row naming the format and its version.
  */
 import { ErrorCode, FfcdbError } from '../../errors.js';
-import type { PgPool, PgPoolClient } from './driver.js';
+import type { PgPool, PgPoolClient } from '../../sql/postgres/pool.js';
 
 export const FORMAT = 'ffcdb-postgres-event-log';
 export const FORMAT_VERSION = 1;

@@ -1,4 +1,5 @@
 import type { ColumnDef, SqlValue } from '../driver.js';
+import type { PgCopyConnection, PgSubmittable } from './pool.js';
 
 /**
  * COPY ... FROM STDIN through pg's Submittable protocol (the one pg-cursor
@@ -8,17 +9,10 @@ import type { ColumnDef, SqlValue } from '../driver.js';
  * delivers instead of ReadyForQuery).
  */
 
-/** What a COPY needs of pg's connection object. */
-export interface PgCopyConnection {
-  query(text: string): void;
-  sendCopyFromChunk(chunk: Buffer): void;
-  endCopyFrom(): void;
-}
-
 /** Chunks of about this many characters go out as separate CopyData messages. */
 const CHUNK_CHARS = 1 << 20;
 
-export class CopyFromRows {
+export class CopyFromRows implements PgSubmittable {
   readonly text: string;
   readonly #columns: readonly ColumnDef[];
   readonly #rows: readonly SqlValue[][];

@@ -1,17 +1,8 @@
 import { ErrorCode, FfcdbError } from '../../errors.js';
 import { type ColumnType, type SqlDialect, type SqlDriver, type SqlRow, type SqlValue, type TableDef, columnList, columnsOf, quote, upsertClause } from '../driver.js';
 import { CopyFromRows } from './copy.js';
-
-/** What the driver uses of a pg Client (structural: this module never imports the package). */
-export interface PgClient {
-  query(text: string, values?: unknown[]): Promise<{ rows: SqlRow[]; rowCount: number | null }>;
-  query(submittable: CopyFromRows): unknown;
-}
-
-/** What the driver uses of a pg Pool: one client, held for the driver's life (a transaction needs one connection). */
-export interface PgPool {
-  connect(): Promise<PgClient & { release(err?: Error | boolean): void }>;
-}
+import { pgFailure } from './errors.js';
+import type { PgPool, PgPoolClient, PgResult } from './pool.js';
 
 export interface PostgresDriverOptions {
   /** The schema holding the tables (default `ffcdb`). */
@@ -36,14 +27,14 @@ const ARRAY_TYPES: Record<ColumnType, string> = { text: 'text[]', integer: 'bigi
 export class PostgresDriver implements SqlDriver {
   readonly dialect: SqlDialect;
   readonly description: string;
-  readonly #client: PgClient;
+  readonly #client: PgPoolClient;
   readonly #schema: string;
   readonly #release: (() => Promise<void> | void) | undefined;
   #createdSchema = false;
   /** Statements go to the server one after another, in the order made (pg's own queue for concurrent calls is deprecated). */
   #tail: Promise<unknown> = Promise.resolve();
 
-  constructor(client: PgClient, options: PostgresDriverOptions = {}) {
+  constructor(client: PgPoolClient, options: PostgresDriverOptions = {}) {
     const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
     if (!SCHEMA.test(schema)) throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, `schema must be 1-63 of a-z, 0-9, '_' starting with a letter or '_'; got ${JSON.stringify(schema)}`, { field: 'schema' });
     this.#client = client;
@@ -53,10 +44,10 @@ export class PostgresDriver implements SqlDriver {
     this.dialect = postgresDialect(schema);
   }
 
-  /** A driver on one client of the pool, given back when the driver closes. */
+  /** A driver on one client of the pool (a transaction needs one connection), given back when the driver closes. */
   static async fromPool(pool: PgPool, options: Omit<PostgresDriverOptions, 'release'> = {}): Promise<PostgresDriver> {
     const client = await pool.connect().catch((err: unknown) => {
-      throw postgresError(err, options.description ?? 'postgres');
+      throw pgFailure(err, options.description ?? 'postgres', undefined, 'to');
     });
     return new PostgresDriver(client, { ...options, release: () => client.release() });
   }
@@ -124,7 +115,7 @@ export class PostgresDriver implements SqlDriver {
       this.#client.query(copy);
       return copy.done;
     }).catch((err: unknown) => {
-      throw postgresError(err, this.description);
+      throw this.#error(err);
     });
   }
 
@@ -164,12 +155,17 @@ export class PostgresDriver implements SqlDriver {
     return types.map((type, i) => rows.map((r) => (type === 'text' && typeof r[i] === 'string' ? this.dialect.storedText(r[i] as string) : r[i]!)));
   }
 
-  async #query(sql: string, params?: readonly (SqlValue | SqlValue[])[]): Promise<{ rows: SqlRow[]; rowCount: number | null }> {
+  async #query(sql: string, params?: readonly (SqlValue | SqlValue[])[]): Promise<PgResult<SqlRow>> {
     try {
-      return await this.#serial(() => this.#client.query(sql, params as unknown[] | undefined));
+      return await this.#serial(() => this.#client.query<SqlRow>(sql, params as unknown[] | undefined));
     } catch (err) {
-      throw postgresError(err, this.description);
+      throw this.#error(err);
     }
+  }
+
+  /** `field: 'to'`: the migration names its database with --to. */
+  #error(err: unknown): FfcdbError {
+    return pgFailure(err, this.description, undefined, 'to');
   }
 
   #serial<T>(send: () => Promise<T>): Promise<T> {
@@ -190,24 +186,4 @@ export function postgresDialect(schema: string): SqlDialect {
     // text cannot hold U+0000 (JSON columns keep it, escaped).
     storedText: (value) => (value.includes('\0') ? value.replace(/\0/g, '\uFFFD') : value),
   };
-}
-
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
-
-/** A pg (or socket) error as an FfcdbError naming what failed; errors of ours pass through. */
-export function postgresError(err: unknown, target: string): unknown {
-  if (err instanceof FfcdbError) return err;
-  const code = String((err as { code?: unknown })?.code ?? '');
-  const text = (err as Error)?.message || code || String(err);
-  const details = { target, sqlstate: code };
-  if (UNREACHABLE.has(code) || /timeout|terminated|Connection terminated/i.test(text)) {
-    return new FfcdbError(ErrorCode.IO, `cannot reach PostgreSQL at ${target}: ${text}`, { ...details, syscall: 'connect', errno: code }, { cause: err });
-  }
-  if (code === '28P01' || code === '28000') return new FfcdbError(ErrorCode.INVALID_ARGUMENT, `PostgreSQL at ${target} refused the credentials: ${text}`, { ...details, field: 'to' }, { cause: err });
-  if (code === '3D000') return new FfcdbError(ErrorCode.NOT_FOUND, `PostgreSQL at ${target}: ${text}`, { ...details, field: 'to' }, { cause: err });
-  if (code === '42501') return new FfcdbError(ErrorCode.INVALID_ARGUMENT, `PostgreSQL at ${target}: ${text} (the role lacks a privilege the migration needs)`, { ...details, field: 'to' }, { cause: err });
-  if (code === '2BP01') return new FfcdbError(ErrorCode.CONFLICT, `PostgreSQL at ${target}: ${text} (objects the migration did not create depend on its tables; remove them first)`, details, { cause: err });
-  if (code === '40001' || code === '40P01' || code === '55P03') return new FfcdbError(ErrorCode.CONFLICT, `PostgreSQL at ${target}: ${text}`, details, { cause: err });
-  if (code.startsWith('08') || code.startsWith('57P')) return new FfcdbError(ErrorCode.IO, `PostgreSQL at ${target}: ${text}`, { ...details, syscall: 'query', errno: code }, { cause: err });
-  return new FfcdbError(ErrorCode.FAILED, `PostgreSQL at ${target}: ${text}`, details, { cause: err });
 }

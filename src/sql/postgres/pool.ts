@@ -1,9 +1,12 @@
 /**
- * What the backend uses of a PostgreSQL driver, as structural types: node-postgres's
- * `pg.Pool` fits them, so this module (and the backend) never imports `pg`.
+ * What ffcdb uses of node-postgres, as structural types: `pg.Pool` and the
+ * clients it hands out fit them, so the backend and the migration's driver
+ * never import `pg` (an optional peer dependency; connect.ts loads it).
  */
 export interface PgResult<R> {
   rows: R[];
+  /** Rows a statement changed (INSERT, UPDATE, DELETE); null for others. */
+  rowCount?: number | null;
 }
 
 /** With a name, the statement is prepared once per connection and reused. */
@@ -18,13 +21,28 @@ export interface PgQueryable {
   query<R = Record<string, unknown>>(query: PgQuery): Promise<PgResult<R>>;
 }
 
+/** pg's connection object, as a COPY FROM STDIN drives it. */
+export interface PgCopyConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+/** pg's Submittable protocol (what pg-copy-streams uses): the object drives the connection itself. */
+export interface PgSubmittable {
+  submit(connection: PgCopyConnection): void;
+}
+
 export interface PgNotification {
   channel: string;
   payload?: string | undefined;
 }
 
-/** A connection checked out of the pool: LISTEN needs one of its own. */
+/** A connection checked out of the pool: a transaction, a COPY or a LISTEN needs one of its own. */
 export interface PgPoolClient extends PgQueryable {
+  query<S extends PgSubmittable>(submittable: S): S;
+  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<R>>;
+  query<R = Record<string, unknown>>(query: PgQuery): Promise<PgResult<R>>;
   /** With an error (or true) the pool destroys the connection instead of reusing it. */
   release(err?: Error | boolean): void;
   on(event: 'notification', listener: (message: PgNotification) => void): unknown;
