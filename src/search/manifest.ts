@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
 import { replaceDurably } from '../backends/flatfile/store-files.js';
 import { ioError } from '../errors.js';
-import type { SearchRegistry } from '../../projections/search.js';
+import type { SearchRegistry } from '../../projections/search/projection.js';
 
 /**
  * `<store>/search/manifest`: which segment files make the index, what is
