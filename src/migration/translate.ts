@@ -5,7 +5,7 @@ import { type ContextRow, type DocumentRow, type FeedEvent, type MessageRow, typ
 import { CONTEXT, DOCUMENTS, MESSAGES, SESSIONS, USERS } from './schema.js';
 import { BatchFold, type BatchWrites } from './translate/batch-fold.js';
 import { Known } from './translate/known.js';
-import { type Tracked, key } from './translate/tracked.js';
+import { type Tracked, inFamily, key } from './translate/tracked.js';
 
 export type { BatchWrites };
 
@@ -115,12 +115,13 @@ export class Translator {
       else if (!bornHere.has(owner.id)) sessions.add(owner.id);
       if (!e) continue;
       const born = owner.kind === 'session' && bornHere.has(owner.id);
-      if (e.type.startsWith('message.')) {
-        const id = (e.data as { messageId: string }).messageId;
+      if (inFamily(e, 'message')) {
+        const id = e.data.messageId;
         if (born) fold.messages.rows.set(key(owner.id, id), null);
         else messages.set(key(owner.id, id), [owner.id, id]);
-      } else if (e.type.startsWith('context.') && !born) contexts.add(owner.id);
-      else if (e.type.startsWith('document.')) documents.add((e.data as { documentId: string }).documentId);
+      } else if (inFamily(e, 'context')) {
+        if (!born) contexts.add(owner.id);
+      } else if (inFamily(e, 'document')) documents.add(e.data.documentId);
     }
     for (const id of bornHere) fold.sessions.rows.set(id, null);
     await this.#load(sessions, this.#sessions, SESSIONS, ['session_id'], fold.sessions.rows, (r) => r.session_id);
