@@ -1,6 +1,6 @@
-import { encodeMsgpack } from '../src/codec/event-codec.js';
 import { assertJsonValue, assertPositiveInteger, invalid } from '../src/engine/validation.js';
 import type { JsonValue } from '../src/types.js';
+import { msgpackSize } from './encoded-size.js';
 import { EVENT_LIMITS } from './limits.js';
 
 /**
@@ -81,7 +81,7 @@ export function list(value: unknown, field: string, max: number): asserts value 
 /** Any JSON value (bytes included) of at most `maxBytes` encoded. */
 export function json(value: unknown, field: string, maxBytes: number): asserts value is JsonValue {
   assertJsonValue(value, field);
-  const bytes = encodeMsgpack(value).length;
+  const bytes = msgpackSize(value, field);
   if (bytes > maxBytes) throw invalid(field, `must encode to at most ${maxBytes} bytes; got ${bytes}`);
 }
 

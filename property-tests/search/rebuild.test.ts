@@ -6,7 +6,7 @@ import { sessionStream } from '../../events/streams.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { isFfcdbError } from '../../src/errors.js';
-import { ENTITY_MARK } from '../../src/search/entities.js';
+import { ENTITY_MARK } from '../../projections/search/entities.js';
 import { type SearchOptions, type SearchPage, runQuery } from '../../src/search/query.js';
 import { SearchIndex } from '../../src/search/search-index.js';
 import { readable } from '../../test/flatfile/unit-helpers.js';

@@ -2,7 +2,8 @@ import fc from '../support/fc-setup.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stemmer } from 'stemmer';
-import { fold, tokenize } from '../../src/search/tokenizer.js';
+import { fold } from '../../projections/search/fold.js';
+import { tokenize } from '../../src/search/tokenizer.js';
 
 /**
  * The tokenizer reads plain ASCII words with a character loop and hands the

@@ -18,7 +18,7 @@ import {
   TABLES,
   USERS,
 } from './schema.js';
-import type { BatchWrites } from './translate.js';
+import type { BatchWrites } from './translate/batch-fold.js';
 
 /**
  * Writes a batch the translator folded, in an order the foreign keys accept:

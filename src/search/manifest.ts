@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Packr } from 'msgpackr';
 import { replaceDurably } from '../backends/flatfile/store-files.js';
 import { encodeChecksummed, readChecksummedFile } from '../storage/checksummed-file.js';
-import type { SearchRegistry } from '../../projections/search.js';
+import type { SearchRegistry } from '../../projections/search/projection.js';
 
 /**
  * `<store>/search/manifest`: which segment files make the index, what is

@@ -1,5 +1,6 @@
 import { invalid } from '../engine/validation.js';
-import { fold, tokenize } from './tokenizer.js';
+import { fold } from '../../projections/search/fold.js';
+import { tokenize } from './tokenizer.js';
 
 /**
  * A parsed query. Syntax: words (all required by default, any with

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { upcast, validateEvent } from '../../events/catalog.js';
 import { sessionStream } from '../../events/streams.js';
-import { SEARCH_HANDLES, SEARCH_PROJECTION_VERSION, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges } from '../../projections/search.js';
+import { SEARCH_HANDLES, SEARCH_PROJECTION_VERSION, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges } from '../../projections/search/projection.js';
 import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import type { EventStore } from '../engine/event-store.js';
 import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../errors.js';
@@ -13,7 +13,7 @@ import { MemorySegment } from './memory-segment.js';
 import { type DocRecord, type Segment, sortKey } from './segment.js';
 import { type SegmentSource, SegmentFile, segmentWriter } from './segment-file.js';
 import { SegmentMerger } from './segment-merger.js';
-import { FIELDS, type SearchDoc, sessionKeyPrefix } from './search-doc.js';
+import { FIELDS, type SearchDoc, sessionKeyPrefix } from '../../projections/search/search-doc.js';
 import { termsOf } from './analyse.js';
 
 export interface SearchIndexOptions {

@@ -7,7 +7,7 @@ import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import { ErrorCode, FfcdbError, ioError } from '../errors.js';
 import { prefixRange } from './memory-segment.js';
 import { type DocRecord, NO_DEAD, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
-import type { DocKind, Field } from './search-doc.js';
+import type { DocKind, Field } from '../../projections/search/search-doc.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
 /**

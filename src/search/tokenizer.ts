@@ -1,4 +1,5 @@
 import { stemmer } from 'stemmer';
+import { fold } from '../../projections/search/fold.js';
 
 /** One indexed term: its folded text, the word position it stands at (for phrases), and where it came from (for highlights). */
 export interface Token {
@@ -33,14 +34,6 @@ const PARTS = /[\p{Lu}]?[\p{Ll}\p{M}]+|[\p{Lu}\p{M}]+(?![\p{Ll}])|[\p{N}]+|[\p{L
 const MAX_TERM = 64;
 /** A plain word as written: lowercase, or capitalised (not camelCase, not an identifier). */
 const PLAIN_WORD = /^\p{Lu}?[\p{Ll}\p{M}]+$/u;
-const ASCII = /^[\x00-\x7f]*$/;
-
-/** Lowercase, without diacritics (NFKD, marks removed), so `Café` and `cafe` meet. */
-export function fold(text: string): string {
-  // ASCII has nothing to decompose or strip: the common case skips both passes.
-  if (ASCII.test(text)) return text.toLowerCase();
-  return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
-}
 
 /**
  * Stems of words seen before: chat text repeats a small vocabulary, and the

@@ -2,9 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CatalogEvent, type EventType, upcast, validateEvent } from '../../events/catalog.js';
 import { sessionStream, userStream } from '../../events/streams.js';
-import { type SearchChange, indexedEntityTerms, initSearchRegistry, searchChanges } from '../../projections/search.js';
-import { entityTerms } from '../../src/search/entities.js';
-import { type SearchDoc, docKey, libraryScope, sessionKeyPrefix } from '../../src/search/search-doc.js';
+import { type SearchChange, indexedEntityTerms, initSearchRegistry, searchChanges } from '../../projections/search/projection.js';
+import { entityTerms } from '../../projections/search/entities.js';
+import { type SearchDoc, docKey, libraryScope, sessionKeyPrefix } from '../../projections/search/search-doc.js';
 
 /**
  * The projection run over events as the index runs it, with the index's side

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fold, tokenize } from '../../src/search/tokenizer.js';
+import { fold } from '../../projections/search/fold.js';
+import { tokenize } from '../../src/search/tokenizer.js';
 
 const terms = (text: string, stem = false) => tokenize(text, { stem }).map((t) => `${t.term}@${t.position}`);
 

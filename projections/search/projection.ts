@@ -1,12 +1,12 @@
-import type { CatalogEvent, EventType } from '../events/catalog.js';
-import type { Entity } from '../events/documents.js';
-import type { JsonObject } from '../events/fields.js';
-import type { ContentPart } from '../events/messages.js';
-import { streamEntity } from '../events/streams.js';
-import { entityTerms, findEntities } from '../src/search/entities.js';
-import { type SearchDoc, docKey, libraryScope } from '../src/search/search-doc.js';
-import type { JsonValue } from '../src/types.js';
-import { applyContextChange } from './context.js';
+import type { CatalogEvent, EventType } from '../../events/catalog.js';
+import type { Entity } from '../../events/documents.js';
+import type { JsonObject } from '../../events/fields.js';
+import type { ContentPart } from '../../events/messages.js';
+import { streamEntity } from '../../events/streams.js';
+import { entityTerms, findEntities } from './entities.js';
+import { type SearchDoc, docKey, libraryScope } from './search-doc.js';
+import type { JsonValue } from '../../src/types.js';
+import { applyContextChange } from '../context.js';
 
 /**
  * The search projection's pure half: it turns each chat event into changes of

@@ -1,5 +1,5 @@
-import { invalid } from '../engine/validation.js';
-import { fold } from './tokenizer.js';
+import { invalid } from '../../src/engine/validation.js';
+import { fold } from './fold.js';
 
 /**
  * Starts every entity term in the index: the tokenizer never emits it, so an

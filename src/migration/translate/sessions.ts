@@ -1,0 +1,78 @@
+import type { RecordedEvent } from '../../types.js';
+import { jsonText } from '../../sql/values.js';
+import type { SessionRow } from '../rows.js';
+import { SESSION_TAGS, SESSIONS } from '../schema.js';
+import { type FamilyEvent, type TableWrites, type Tracked, loaded } from './tracked.js';
+
+/** session.* events → sessions and session_tags rows (the sessions projection's rules). */
+export class SessionsFold {
+  /** Every session the batch touches, as prefetched (null: not in the database). */
+  readonly rows = new Map<string, Tracked<SessionRow> | null>();
+  /** Sessions whose tags the batch set: their tag rows are replaced. */
+  readonly #tags = new Map<string, string[]>();
+  /** Sessions of the database deleted in the batch: their documents there are deleted with them. */
+  readonly #deleted: { sessionId: string; at: number }[] = [];
+
+  /** A stream's first event creating its session. */
+  created(id: string, raw: RecordedEvent, e: Extract<FamilyEvent<'session'>, { type: 'session.created' }>): void {
+    const { userId, title, tags = [], metadata = {} } = e.data;
+    const row: SessionRow = {
+      session_id: id,
+      user_id: userId,
+      title,
+      metadata: jsonText(metadata),
+      archived: false,
+      created_at: raw.timestamp,
+      updated_at: raw.timestamp,
+      version: raw.version,
+      last_message_at: null,
+      deleted_at: null,
+    };
+    this.rows.set(id, { row, isNew: true, dirty: true });
+    this.#tags.set(id, tags);
+  }
+
+  /**
+   * The live session an event of its stream belongs to, its version and time
+   * moved to the event's: every event of a live session's stream counts, whatever its type.
+   * Null when the session is unknown or deleted.
+   */
+  live(id: string, raw: RecordedEvent): Tracked<SessionRow> | null {
+    const s = loaded(this.rows, id);
+    if (!s || s.row.deleted_at !== null) return null;
+    s.row.version = raw.version;
+    s.row.updated_at = raw.timestamp;
+    s.dirty = true;
+    return s;
+  }
+
+  apply(s: Tracked<SessionRow>, raw: RecordedEvent, e: FamilyEvent<'session'>): void {
+    switch (e.type) {
+      case 'session.renamed':
+        s.row.title = e.data.title;
+        return;
+      case 'session.tagged':
+        this.#tags.set(s.row.session_id, e.data.tags);
+        return;
+      case 'session.archived':
+        s.row.archived = e.data.archived;
+        return;
+      case 'session.deleted':
+        s.row.deleted_at = raw.timestamp;
+        if (!s.isNew) this.#deleted.push({ sessionId: s.row.session_id, at: raw.timestamp });
+        return;
+      default:
+    }
+  }
+
+  write(out: TableWrites): { replaceTags: string[]; deletedSessions: { sessionId: string; at: number }[] } {
+    for (const [id, s] of this.rows) if (s && out.keep(id)) out.tracked(SESSIONS, s);
+    const replaceTags: string[] = [];
+    for (const [id, tags] of this.#tags) {
+      if (!out.keep(id)) continue;
+      if (!this.rows.get(id)!.isNew) replaceTags.push(id);
+      tags.forEach((tag, idx) => out.insert(SESSION_TAGS, [id, tag, idx]));
+    }
+    return { replaceTags, deletedSessions: this.#deleted.filter((d) => out.keep(d.sessionId)) };
+  }
+}
