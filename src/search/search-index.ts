@@ -6,6 +6,7 @@ import { SEARCH_HANDLES, SEARCH_PROJECTION_VERSION, type SearchChange, type Sear
 import { fsyncDirSync } from '../backends/flatfile/store-files.js';
 import type { EventStore } from '../engine/event-store.js';
 import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../errors.js';
+import { FeedConsumer } from '../projector/feed-consumer.js';
 import { WriterLock } from '../backends/flatfile/writer-lock.js';
 import type { RecordedEvent } from '../types.js';
 import { type IndexStats, type Manifest, encodeManifest, readManifest, writeManifest } from './manifest.js';
@@ -29,8 +30,6 @@ export interface SearchIndexOptions {
   sliceMs?: number;
 }
 
-/** Events per feed read, as the projection runner reads them. */
-const FEED_PAGE = 16_384;
 /** While a segment is being written, the memory segment may grow to this many times flushDocs before indexing waits for it. */
 const FLUSH_BACKLOG = 4;
 const SEGMENT_FILE = /^seg-(\d+)\.seg$/;
@@ -75,6 +74,7 @@ interface Located {
  */
 export class SearchIndex {
   readonly #events: EventStore;
+  readonly #feed: FeedConsumer;
   /** Undefined when the index is in memory only: asked so, or another process holds the folder. */
   #dir: string | undefined;
   #lock: WriterLock | undefined;
@@ -109,6 +109,7 @@ export class SearchIndex {
 
   private constructor(events: EventStore, options: SearchIndexOptions) {
     this.#events = events;
+    this.#feed = new FeedConsumer(events);
     this.#dir = options.dir;
     this.#stem = options.stem ?? true;
     this.#flushDocs = options.flushDocs ?? 10_000;
@@ -240,19 +241,16 @@ export class SearchIndex {
       swept = true;
       await this.#sweepPurged();
     };
-    let next = start + 1;
-    while (next <= to) {
-      const page = await this.#events.readAll({ fromPosition: next, limit: Math.min(FEED_PAGE, to - next + 1) });
-      for (const e of page.events) {
-        if (e.position > to) break;
-        if (e.position > this.#position + 1) await gap();
+    for await (const batch of this.#feed.batches(start, to)) {
+      const firstGap = batch.gaps[0];
+      for (const e of batch.events) {
+        if (firstGap && e.position > firstGap.to) await gap();
         this.#applyEvent(e);
         if (this.#dir !== undefined && this.#memory.segment.docCount >= this.#flushDocs && (this.#job === undefined || this.#memory.segment.docCount >= FLUSH_BACKLOG * this.#flushDocs)) await this.#flush();
       }
-      if (page.events.length === 0 || page.nextPosition <= next) break;
-      next = page.nextPosition;
+      // Gaps after the last event (only the last batch ends in one).
+      if (firstGap) await gap();
     }
-    if (to > this.#position) await gap();
     this.#position = Math.max(this.#position, to);
     if ([...this.#purgedIn].some((slot) => this.#files.includes(slot as FileSlot)) || (this.#purgedIn.size > 0 && this.#job !== undefined)) await this.#expunge();
   }
@@ -552,7 +550,7 @@ export class SearchIndex {
   /** Loads the manifest's segments, or starts empty when it is missing, of another version, or ahead of the log; removes files it does not name. */
   async #load(dir: string): Promise<void> {
     const manifest = readManifest(dir);
-    const usable = manifest !== undefined && manifest.version === SEARCH_PROJECTION_VERSION && manifest.stem === this.#stem && (await this.#stillInLog(manifest));
+    const usable = manifest !== undefined && manifest.version === SEARCH_PROJECTION_VERSION && manifest.stem === this.#stem && (await this.#feed.check(manifest)).verdict !== 'cut';
     const files = usable ? this.#openAll(dir, manifest) : undefined;
     const keep = new Set(files?.map((f) => f.name));
     for (const name of fs.readdirSync(dir)) {
@@ -586,20 +584,6 @@ export class SearchIndex {
       for (const f of out) f.file.close();
       return undefined;
     }
-  }
-
-  /**
-   * False when the log lost the checkpoint's event to a crash that cut an
-   * unsynced tail the index had read: the head is then below the checkpoint,
-   * or (written again since) another event stands at its position. A hole
-   * there is a purge (positions are never reused), which the index's sweep
-   * handles.
-   */
-  async #stillInLog(m: Manifest): Promise<boolean> {
-    const page = await this.#events.readAll({ fromPosition: Math.max(1, m.eventPosition), limit: 1 });
-    if (page.headPosition < m.position) return false;
-    const first = page.events[0];
-    return m.eventPosition === 0 || first?.position !== m.eventPosition || first.id === m.eventId;
   }
 
   #assertOpen(): void {
