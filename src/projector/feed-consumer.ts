@@ -69,7 +69,7 @@ export class FeedConsumer {
       // A page short of its limit holds everything up to the head.
       const through = to === undefined ? page.nextPosition - 1 : page.events.length < limit ? to : Math.min(to, page.nextPosition - 1);
       if (through < next) return;
-      const events = to === undefined ? page.events : page.events.filter((e) => e.position <= through);
+      const events = (page.events.at(-1)?.position ?? 0) <= through ? page.events : page.events.filter((e) => e.position <= through);
       yield { after: next - 1, through, events, gaps: gapsIn(next - 1, events, through), head: page.headPosition };
       next = through + 1;
       if (to === undefined && through >= page.headPosition) return;
