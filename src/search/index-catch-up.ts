@@ -34,14 +34,15 @@ export class IndexCatchUp {
   }
 
   /**
-   * Reads the feed to `target` (default: its head), calling `afterEvent` after each event (the writer
-   * flushes there). A gap above the starting checkpoint means events were
-   * purged before they were read, perhaps a session's deletion with them: the
-   * purged sessions are swept out at once, so that every checkpoint written
-   * after the gap reflects the sweep. (Gaps met while building from nothing
-   * need none: a purged stream's events are all gone.)
+   * Reads the feed to `target` (default: its head), calling `afterEvent`
+   * after each event: the writer returns a flush to wait for when one is due.
+   * A gap above the starting checkpoint means events were purged before they
+   * were read, perhaps a session's deletion with them: the purged sessions are
+   * swept out at once, so that every checkpoint written after the gap
+   * reflects the sweep. (Gaps met while building from nothing need none: a
+   * purged stream's events are all gone.)
    */
-  async read(target: number | undefined, afterEvent: () => Promise<void>): Promise<void> {
+  async read(target: number | undefined, afterEvent: () => Promise<void> | undefined): Promise<void> {
     const to = target ?? (await this.#events.headPosition());
     const start = this.checkpoint.position;
     let swept = false;
@@ -55,7 +56,8 @@ export class IndexCatchUp {
       for (const e of batch.events) {
         if (firstGap && e.position > firstGap.to) await gap();
         this.#applyEvent(e);
-        await afterEvent();
+        const flushing = afterEvent();
+        if (flushing) await flushing;
       }
       // Gaps after the last event (only the last batch ends in one).
       if (firstGap) await gap();

@@ -101,10 +101,14 @@ export class IndexWriter {
     }
   }
 
-  /** Flushes once the memory segment is full, unless a segment is being written and the memory segment is still within its backlog. */
-  async afterEvent(): Promise<void> {
+  /**
+   * A flush once the memory segment is full, unless a segment is being written
+   * and the memory segment is still within its backlog; undefined (no await
+   * per event) when none is due.
+   */
+  afterEvent(): Promise<void> | undefined {
     const docs = this.#set.memory.segment.docCount;
-    if (this.#dir !== undefined && docs >= this.#flushDocs && (this.#job === undefined || docs >= FLUSH_BACKLOG * this.#flushDocs)) await this.flush();
+    return this.#dir !== undefined && docs >= this.#flushDocs && (this.#job === undefined || docs >= FLUSH_BACKLOG * this.#flushDocs) ? this.flush() : undefined;
   }
 
   /** After a catch-up: rewrites the files a purge left its session in. */
