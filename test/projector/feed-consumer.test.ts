@@ -194,10 +194,7 @@ function register(name: string, backends: Backends): void {
     'batches hold at most the page size of events and cover the positions one after another',
     withStores(async (open) => {
       const store = await open();
-      await appendAll(
-        store,
-        Array.from({ length: 10 }, (_, i) => `s${i % 3}`),
-      );
+      await appendAll(store, Array.from({ length: 10 }, (_, i) => `s${i % 3}`));
       await store.purgeStream('s1');
       const feed = new FeedConsumer(store, { pageSize: 2 });
       for (const to of [undefined, 9]) {
