@@ -1,7 +1,8 @@
-import type { Subscription } from 'rxjs';
 import type { EventStore } from '../engine/event-store.js';
 import { assertPositiveInteger } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
+import { checkCheckpoint } from '../projector/checkpoint.js';
+import { type FeedBatch, FeedConsumer } from '../projector/feed-consumer.js';
 import type { SqlDriver } from '../sql/driver.js';
 import { type Marker, buildIndexes, install, readMarker } from './install.js';
 import { type FeedEvent, feedEvent } from './rows.js';
@@ -52,9 +53,9 @@ const DEFAULT_BATCH = 5000;
  */
 export class Migration {
   readonly #store: EventStore;
+  readonly #feed: FeedConsumer;
   readonly #driver: SqlDriver;
   readonly #translator: Translator;
-  readonly #batchSize: number;
   readonly #onProgress: ((p: MigrationProgress) => void) | undefined;
   #marker: Marker;
   #queue: Promise<unknown> = Promise.resolve();
@@ -62,7 +63,7 @@ export class Migration {
   #batches = 0;
   #erased = 0;
   #head = 0;
-  #following: { subscription?: Subscription; settle: (err?: unknown) => void } | undefined;
+  #following: Following | undefined;
   #batchNumber = 0;
   /** A batch failed: what this object holds may be ahead of the database, so it refuses to go on (open the migration again). */
   #failed: unknown;
@@ -71,7 +72,7 @@ export class Migration {
     this.#store = options.store;
     this.#driver = options.target;
     this.#translator = new Translator(options.target, erased, options);
-    this.#batchSize = options.batchSize ?? DEFAULT_BATCH;
+    this.#feed = new FeedConsumer(options.store, { pageSize: options.batchSize ?? DEFAULT_BATCH });
     this.#onProgress = options.onProgress;
     this.#marker = marker;
   }
@@ -123,14 +124,14 @@ export class Migration {
       };
       const settle = (err?: unknown) => {
         if (this.#following !== following) return;
-        following.subscription?.unsubscribe();
+        following.unfollow?.();
         this.#following = undefined;
         this.#exclusive(async () => this.#result()).then((result) => (err === undefined ? resolve(result) : reject(err)), reject);
       };
       // Set before subscribing: a store closed already completes commits$ at once.
-      const following: { subscription?: Subscription; settle: (err?: unknown) => void } = { settle };
+      const following: Following = { settle };
       this.#following = following;
-      following.subscription = this.#store.commits$.subscribe({ next: round, complete: () => settle() });
+      following.unfollow = this.#feed.follow({ next: round, complete: () => settle() });
       if (this.#following === following) round();
     });
   }
@@ -142,23 +143,20 @@ export class Migration {
 
   async #catchUp(): Promise<MigrationResult> {
     if (this.#failed) throw new FfcdbError(ErrorCode.FAILED, 'an earlier batch of this migration failed: open it again to resume from its checkpoint', { cause: this.#failed });
-    let next: Promise<Page> | undefined = this.#read(this.#marker.position + 1);
+    const batches = this.#feed.batches(this.#marker.position);
+    const read = () => batches.next().then((r) => (r.done ? undefined : this.#page(r.value)));
+    let next: Promise<Page | undefined> | undefined = read();
     /** The transactions, one after another: batch N is written while batch N + 1 is read and folded. */
     let writing: Promise<void> = Promise.resolve();
-    let planned = this.#marker.position;
     try {
-      while (next) {
-        const page: Page = await next;
-        const to = page.nextPosition - 1;
-        if (to <= planned) break;
+      for (let page = await next; page; page = await next) {
         // Read the next page while this one is folded and written.
-        next = to < page.head ? this.#read(to + 1) : undefined;
+        next = read();
         const batch = ++this.#batchNumber;
         const { writes, committed } = await this.#translator.translate(page.events, batch);
         const previous = writing;
-        const from = planned;
-        writing = previous.then(() => this.#commit(page, from, to, writes, committed));
-        planned = to;
+        const current = page;
+        writing = previous.then(() => this.#commit(current, writes, committed));
         // At most one batch waits behind the one being written.
         await previous;
       }
@@ -183,21 +181,20 @@ export class Migration {
     return this.#result();
   }
 
-  async #read(fromPosition: number): Promise<Page> {
-    const page = await this.#store.readAll({ fromPosition, limit: this.#batchSize });
-    this.#head = page.headPosition;
+  async #page(batch: FeedBatch): Promise<Page> {
+    this.#head = batch.head;
     const events: FeedEvent[] = [];
-    for (const raw of page.events) {
+    for (const raw of batch.events) {
       events.push(feedEvent(raw));
       if (events.length % YIELD_EVERY === 0) await yieldToIo();
     }
-    return { events, nextPosition: page.nextPosition, head: page.headPosition };
+    return { events, after: batch.after, through: batch.through, gaps: batch.gaps.length > 0 };
   }
 
-  /** One batch's rows and the checkpoint from `from` to `to`, in one transaction. */
-  async #commit(page: Page, from: number, to: number, writes: BatchWrites, committed: () => void): Promise<void> {
+  /** One batch's rows and the checkpoint past it, in one transaction. */
+  async #commit(page: Page, writes: BatchWrites, committed: () => void): Promise<void> {
     // Positions nobody returned were purged: rows of theirs migrated earlier may be left.
-    const gaps = page.events.length < to - from;
+    const { after: from, through: to, gaps } = page;
     const last = page.events.at(-1)?.raw;
     const checkpoint = last ? { position: to, eventPosition: last.position, eventId: last.id } : { position: to, eventPosition: this.#marker.eventPosition, eventId: this.#marker.eventId };
     await this.#driver.transaction(async () => {
@@ -257,8 +254,16 @@ export class Migration {
 
 interface Page {
   events: FeedEvent[];
-  nextPosition: number;
-  head: number;
+  /** The positions it covers: above `after`, up to `through`. */
+  after: number;
+  through: number;
+  /** Some of those positions were purged. */
+  gaps: boolean;
+}
+
+interface Following {
+  unfollow?: () => void;
+  settle: (err?: unknown) => void;
 }
 
 /**
@@ -268,17 +273,12 @@ interface Page {
  * The last event may be a gap now (purged): nothing else can take its place.
  */
 async function assertSameLog(store: EventStore, marker: Marker, target: string): Promise<void> {
-  if (marker.position === 0) return;
-  const page = await store.readAll({ fromPosition: Math.max(1, marker.eventPosition), limit: 2 });
-  const [first, second] = page.events;
-  const same =
-    page.headPosition >= marker.position &&
-    (marker.eventPosition > 0 && first?.position === marker.eventPosition ? first.id === marker.eventId && !(second && second.position <= marker.position) : !(first && first.position <= marker.position));
-  if (!same) {
+  const { verdict, head } = await checkCheckpoint(store, { ...marker, eventId: marker.eventId ?? '' });
+  if (verdict === 'cut') {
     throw new FfcdbError(
       ErrorCode.CONFLICT,
-      `${target} reflects the log up to position ${marker.position} (last event ${marker.eventId ?? 'none'} at ${marker.eventPosition}), which this log does not hold (head ${page.headPosition}): it is another store, or it was cut back after a crash; roll the migration back and migrate again`,
-      { field: 'to', position: marker.position, eventPosition: marker.eventPosition, eventId: marker.eventId, head: page.headPosition },
+      `${target} reflects the log up to position ${marker.position} (last event ${marker.eventId ?? 'none'} at ${marker.eventPosition}), which this log does not hold (head ${head}): it is another store, or it was cut back after a crash; roll the migration back and migrate again`,
+      { field: 'to', position: marker.position, eventPosition: marker.eventPosition, eventId: marker.eventId, head },
     );
   }
 }

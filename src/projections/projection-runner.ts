@@ -1,21 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Subscription } from 'rxjs';
 import { type CatalogEvent, upcast, validateEvent } from '../../events/catalog.js';
 import type { EventStore } from '../engine/event-store.js';
 import type { Monitor, ProjectionAction } from '../engine/monitor.js';
 import { assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
+import { FeedConsumer } from '../projector/feed-consumer.js';
 import type { RecordedEvent } from '../types.js';
 import type { Projection } from './projection.js';
-import type { ProjectionSnapshot, SnapshotStore } from './snapshot-store.js';
+import type { SnapshotStore } from './snapshot-store.js';
 import { stateDifferences } from './state-diff.js';
-
-/**
- * Events per feed read. Sessions interleave in the feed, so a page touches
- * many stream files; large pages read several frames of each file at once
- * (1,000 per page replayed ~35,000 events/s, 16,384 ~120,000 on one data set).
- */
-const FEED_PAGE = 16_384;
 
 export interface ProjectionRunnerOptions {
   snapshots: SnapshotStore;
@@ -56,6 +49,7 @@ interface Slot {
  */
 export class ProjectionRunner {
   readonly #store: EventStore;
+  readonly #feed: FeedConsumer;
   readonly #slots = new Map<string, Slot>();
   readonly #snapshots: SnapshotStore;
   readonly #monitor: Monitor;
@@ -63,11 +57,12 @@ export class ProjectionRunner {
   #position = 0;
   #savedAt = 0;
   #queue: Promise<unknown> = Promise.resolve();
-  #follow: Subscription | undefined;
+  #unfollow: (() => void) | undefined;
   #closed = false;
 
   private constructor(store: EventStore, options: ProjectionRunnerOptions) {
     this.#store = store;
+    this.#feed = new FeedConsumer(store);
     this.#snapshots = options.snapshots;
     this.#monitor = options.monitor;
     this.#snapshotEvery = options.snapshotEvery ?? 100_000;
@@ -83,9 +78,9 @@ export class ProjectionRunner {
     runner.#position = Math.min(...[...runner.#slots.values()].map((s) => s.position));
     runner.#savedAt = runner.#position;
     await runner.catchUp();
-    runner.#follow = store.commits$.subscribe((head) => {
+    runner.#unfollow = runner.#feed.follow({
       // Nothing was skipped: the next catch-up starts where this one stopped.
-      runner.catchUp(head).catch((err: unknown) => runner.#error('follow', err));
+      next: (head) => void runner.catchUp(head).catch((err: unknown) => runner.#error('follow', err)),
     });
     return runner;
   }
@@ -143,7 +138,7 @@ export class ProjectionRunner {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#follow?.unsubscribe();
+    this.#unfollow?.();
     await this.#exclusive(() => this.#save());
   }
 
@@ -161,28 +156,12 @@ export class ProjectionRunner {
       this.#report(projection.name, 'rebuilt', 0, `snapshot is of version ${snapshot.version}, the projection of version ${projection.version}`);
       return slot;
     }
-    if (!(await this.#stillInLog(snapshot))) {
+    if ((await this.#feed.check(snapshot)).verdict === 'cut') {
       this.#report(projection.name, 'snapshot-discarded', snapshot.position, 'the log no longer holds the events the snapshot reflects');
       return slot;
     }
     this.#report(projection.name, 'loaded', snapshot.position);
     return { ...slot, state: snapshot.state, position: snapshot.position, last: { position: snapshot.eventPosition, id: snapshot.eventId } };
-  }
-
-  /**
-   * False when the log lost what the snapshot reflects: its last event (a crash
-   * cut an unsynced tail, and perhaps other events took its position), or the
-   * gaps it stepped over after it (a log cut back below them gives those
-   * positions to new events). A last event that is now a gap (its stream was
-   * purged) is fine: nothing else can take its position.
-   */
-  async #stillInLog(snapshot: ProjectionSnapshot): Promise<boolean> {
-    const { position, eventPosition, eventId } = snapshot;
-    const page = await this.#store.readAll({ fromPosition: Math.max(1, eventPosition), limit: 2 });
-    if (page.headPosition < position) return false;
-    const [first, second] = page.events;
-    if (eventPosition > 0 && first?.position === eventPosition) return first.id === eventId && !(second && second.position <= position);
-    return !(first && first.position <= position);
   }
 
   async #advance(target: number): Promise<void> {
@@ -208,35 +187,16 @@ export class ProjectionRunner {
   async #apply(slots: readonly Slot[], to: number): Promise<Set<Slot>> {
     const from = slots.map((s) => s.position);
     const stale = new Set<Slot>();
-    const gapsBelow = (next: number) => slots.forEach((s, i) => from[i]! > 0 && next - 1 > from[i]! && stale.add(s));
-    let read = Math.min(...from);
-    for await (const page of this.#pages(read + 1, to)) {
-      for (const e of page) {
-        if (e.position > read + 1) gapsBelow(e.position);
-        read = e.position;
-        this.#applyToAll(slots, e);
-      }
+    for await (const batch of this.#feed.batches(Math.min(...from), to)) {
+      for (const gap of batch.gaps) slots.forEach((s, i) => from[i]! > 0 && gap.to > from[i]! && stale.add(s));
+      for (const e of batch.events) this.#applyToAll(slots, e);
     }
-    if (to > read) gapsBelow(to + 1);
     for (const s of slots) s.position = Math.max(s.position, to);
     return stale;
   }
 
   #fresh(slot: Slot): Slot {
     return { projection: slot.projection, handles: slot.handles, state: slot.projection.init(), position: 0, last: { position: 0, id: '' } };
-  }
-
-  /** The feed from `from` to `to`, in pages. */
-  async *#pages(from: number, to: number): AsyncGenerator<RecordedEvent[]> {
-    let next = from;
-    while (next <= to) {
-      const page = await this.#store.readAll({ fromPosition: next, limit: Math.min(FEED_PAGE, to - next + 1) });
-      const events = page.events.filter((e) => e.position <= to);
-      if (events.length > 0) yield events;
-      if (page.nextPosition <= next) return;
-      next = page.nextPosition;
-      if (page.events.length === 0) return;
-    }
   }
 
   #applyToAll(slots: readonly Slot[], raw: RecordedEvent): void {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
-import type { EventStore } from '../../src/engine/event-store.js';
+import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
+import { EventStore } from '../../src/engine/event-store.js';
 import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import { runQuery } from '../../src/search/query.js';
 import { SearchIndex, type SearchIndexOptions } from '../../src/search/search-index.js';
@@ -27,8 +28,8 @@ async function seeded(dir: string, n: number): Promise<{ chat: ChatStore; sessio
 
 const QUERIES = ['otter', 'heron lynx', '"the otter met"', 'mar*', 'river -vole', 'session'];
 
-function answers(index: SearchIndex): unknown[] {
-  return QUERIES.map((q) => runQuery(index, 'alice', q, { limit: 100 }).items.map((h) => [h.itemId, h.score]));
+function answers(index: SearchIndex, userId = 'alice'): unknown[] {
+  return QUERIES.map((q) => runQuery(index, userId, q, { limit: 100 }).items.map((h) => [h.itemId, h.score]));
 }
 
 /** Counts the events an index reads from the feed. */
@@ -233,6 +234,28 @@ test('purging the session that holds the checkpoint event does not rebuild the i
     await again.close();
     await memory.close();
     await chat.close();
+  }));
+
+test('a checkpoint that stepped over trailing gaps is not trusted once a log cut back below them gave those positions to new events: the index rebuilds', () =>
+  withTempDir(async (dir) => {
+    const created = (title: string) => ({ type: 'session.created', data: { userId: 'u1', title } });
+    const keep = { ...created('keep'), id: 'e-keep' };
+    const before = await EventStore.open(new MemoryBackend());
+    await before.append('s-keep', keep);
+    await before.append('s-gone', created('gone'));
+    await before.append('s-gone', { type: 'session.deleted', data: { purge: true } });
+    await before.purgeStream('s-gone');
+    // Its last event is at 1; it reflects positions up to 3.
+    await (await SearchIndex.open(before, small(dir))).close();
+    // The same log, having lost everything after its first event (same id), then new events at positions 2 and 3.
+    const cut = await EventStore.open(new MemoryBackend());
+    await cut.append('s-keep', keep);
+    await cut.append('s-new', created('otter talk'));
+    await cut.append('s-new', { type: 'session.renamed', data: { title: 'otter chat' } });
+    const reopened = await SearchIndex.open(cut, small(dir));
+    assert.equal(answers(reopened, 'u1'), answers(await SearchIndex.open(cut), 'u1'));
+    assert.is(runQuery(reopened, 'u1', 'otter').total, 1);
+    await reopened.close();
   }));
 
 test('flushes of very different sizes still merge: the segment count stays logarithmic', () =>
