@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Observable, Subject, share } from 'rxjs';
 import { encodeEvents } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
-import { Monitor } from '../../engine/monitor.js';
 import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../types.js';
 import { type StoredRef, checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
-import type { BackendCapabilities, BackendContext, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
+import type { BackendCapabilities, BackendContext, CommitListener, MonitorSink, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
+import { CommitListeners } from '../commit-listeners.js';
 import { Feed, type FeedEntry } from './feed.js';
 import { FLAG_LZ4, STREAM_MAGIC, encodeFrame, frameIntact, frameLength, parseHeader, setLink } from './frame.js';
 import { type FaultInjection, FileHandles, syncDirectories } from './file-handles.js';
@@ -80,11 +79,12 @@ export class FlatfileBackend implements StorageBackend {
     durability: ['always', 'batched', 'none'],
     liveCrossProcess: true,
   };
-  readonly commits$: Observable<number>;
 
   readonly #options: Required<Omit<FlatfileOptions, 'faults'>> & { faults?: FaultInjection };
-  readonly #localCommits = new Subject<number>();
-  #monitor = new Monitor();
+  /** While anyone listens, a timer polls the feed for other processes' commits. */
+  readonly #commits = new CommitListeners({ first: () => this.#poll(), last: () => clearInterval(this.#pollTimer) });
+  #pollTimer: NodeJS.Timeout | undefined;
+  #monitor: MonitorSink = { emit: () => {} };
   #layout!: Layout;
   #files!: FileHandles;
   #feed!: Feed;
@@ -130,23 +130,22 @@ export class FlatfileBackend implements StorageBackend {
       maxOpenFiles: positive(options.maxOpenFiles, 2048, 'maxOpenFiles'),
       ...(options.faults ? { faults: options.faults } : {}),
     };
-    const polled = new Observable<number>((subscriber) => {
-      const timer = setInterval(() => {
-        if (!this.#open) return;
-        try {
-          if (this.#refresh().length > 0) subscriber.next(this.#feed.head);
-        } catch (err) {
-          subscriber.error(err);
-        }
-      }, this.#options.pollMs);
-      timer.unref();
-      const local = this.#localCommits.subscribe(subscriber);
-      return () => {
-        clearInterval(timer);
-        local.unsubscribe();
-      };
-    });
-    this.commits$ = polled.pipe(share());
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    return this.#commits.add(listener);
+  }
+
+  #poll(): void {
+    this.#pollTimer = setInterval(() => {
+      if (!this.#open) return;
+      try {
+        if (this.#refresh().length > 0) this.#commits.commit(this.#feed.head);
+      } catch (err) {
+        this.#commits.fail(err);
+      }
+    }, this.#options.pollMs);
+    this.#pollTimer.unref();
   }
 
   async open(context?: BackendContext): Promise<void> {
@@ -197,7 +196,7 @@ export class FlatfileBackend implements StorageBackend {
     this.#files.closeAll();
     this.#tombstones.close();
     this.#states.clear();
-    this.#localCommits.complete();
+    this.#commits.close();
     if (syncError) throw syncError;
   }
 
@@ -459,7 +458,7 @@ export class FlatfileBackend implements StorageBackend {
     }
     for (const p of planned) p.pending.resolve(p.result);
     settleRetries();
-    this.#localCommits.next(this.#feed.head);
+    this.#commits.commit(this.#feed.head);
   }
 
   /**
