@@ -1,6 +1,4 @@
-import type { Observable } from 'rxjs';
 import type { AppendResult, DurabilityMode, EventMetadata, ExpectedVersion, JsonValue, ReadDirection, RecordedEvent } from '../types.js';
-import type { Monitor } from '../engine/monitor.js';
 
 /**
  * An event after the engine validated it and gave it an id, schema version and timestamp.
@@ -25,7 +23,7 @@ export interface BackendCapabilities {
   persistent: boolean;
   /** Durability modes the backend honours. */
   durability: readonly DurabilityMode[];
-  /** Commits of other processes reach `commits$` without a local append. */
+  /** Commits of other processes reach `onCommit` listeners without a local append. */
   liveCrossProcess: boolean;
 }
 
@@ -90,8 +88,21 @@ export interface StorageBackend {
    */
   purgeStream(streamId: string): Promise<PurgeResult>;
 
-  /** Emits the head position after commits; with `liveCrossProcess`, other processes' commits too. Completes on close, which ends live subscriptions. */
-  readonly commits$: Observable<number>;
+  /**
+   * Calls `listener.commit` with the head position after commits; with
+   * `liveCrossProcess`, other processes' commits too. Heads never go back.
+   * `listener.end` is called once when no more commits will be reported: with
+   * no argument at close (a listener added after close ends at once), or with
+   * the error that stopped the backend following commits. Returns a function
+   * that removes the listener.
+   */
+  onCommit(listener: CommitListener): () => void;
+}
+
+/** What `StorageBackend.onCommit` calls. */
+export interface CommitListener {
+  commit(head: number): void;
+  end(error?: unknown): void;
 }
 
 export interface PurgeResult {
@@ -102,6 +113,18 @@ export interface PurgeResult {
   events: number;
 }
 
+/** What a backend reports about itself: recoveries, operation timings, failures. */
+export type BackendReport =
+  | { kind: 'tail-truncated'; file: string; fromBytes: number; toBytes: number; reason: string }
+  | { kind: 'orphan-removed'; file: string; offset: number; reason: string }
+  | { kind: 'operation'; op: string; ms: number; events?: number }
+  | { kind: 'error'; op: string; code: string; message: string };
+
+/** Where a backend sends its reports (the engine's monitor). */
+export interface MonitorSink {
+  emit(event: BackendReport): void;
+}
+
 export interface BackendContext {
-  monitor: Monitor;
+  monitor: MonitorSink;
 }

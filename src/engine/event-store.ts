@@ -1,5 +1,5 @@
 import { monotonicFactory } from 'ulid';
-import { filter, type Observable } from 'rxjs';
+import { Observable, filter } from 'rxjs';
 import { ErrorCode, FfcdbError } from '../errors.js';
 import type { PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backends/backend.js';
 import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent, ReadDirection, RecordedEvent } from '../types.js';
@@ -67,11 +67,19 @@ export class EventStore {
   readonly #backend: StorageBackend;
   readonly #monitor: Monitor;
   readonly #nextId = monotonicFactory();
+  /** The backend's commit listener as an Observable: ends on close, fails if the backend stops following commits. */
+  readonly #commits$: Observable<number>;
   #closed = false;
 
   private constructor(backend: StorageBackend, monitor: Monitor) {
     this.#backend = backend;
     this.#monitor = monitor;
+    this.#commits$ = new Observable<number>((subscriber) =>
+      backend.onCommit({
+        commit: (head) => subscriber.next(head),
+        end: (error) => (error === undefined ? subscriber.complete() : subscriber.error(error)),
+      }),
+    );
   }
 
   static async open(backend: StorageBackend): Promise<EventStore> {
@@ -293,7 +301,7 @@ export class EventStore {
     const types = typeFilter(options.types);
     const live = followFromCursor<number>({
       start: after,
-      commits$: this.#backend.commits$,
+      commits$: this.#commits$,
       readAfter: async (cursor, emit, isStopped) => {
         for await (const page of this.#backend.readStream(streamId, { direction: 'forward', fromVersion: cursor + 1 })) {
           for (const e of page) {
@@ -317,7 +325,7 @@ export class EventStore {
     const types = typeFilter(options.types);
     const live = followFromCursor<number>({
       start: after,
-      commits$: this.#backend.commits$,
+      commits$: this.#commits$,
       readAfter: async (cursor, emit, isStopped) => {
         const head = await this.#backend.headPosition();
         if (head <= cursor) return cursor;
@@ -339,7 +347,7 @@ export class EventStore {
 
   /** Head positions as commits happen (this process's, and other processes' where the backend supports it). */
   get commits$(): Observable<number> {
-    return this.#backend.commits$;
+    return this.#commits$;
   }
 
   async close(): Promise<void> {

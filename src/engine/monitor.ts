@@ -1,12 +1,8 @@
 import { Subject, concat, defer, from, type Observable } from 'rxjs';
+import type { BackendReport, MonitorSink } from '../backends/backend.js';
 
-/** What the store reports about itself: recoveries, operation timings, failures. */
-export type MonitorEvent =
-  | { kind: 'tail-truncated'; file: string; fromBytes: number; toBytes: number; reason: string }
-  | { kind: 'orphan-removed'; file: string; offset: number; reason: string }
-  | { kind: 'operation'; op: string; ms: number; events?: number }
-  | { kind: 'error'; op: string; code: string; message: string }
-  | { kind: 'projection'; name: string; action: ProjectionAction; position: number; detail?: string };
+/** What the store reports about itself: the backend's recoveries, timings and failures, and the projections' progress. */
+export type MonitorEvent = BackendReport | { kind: 'projection'; name: string; action: ProjectionAction; position: number; detail?: string };
 
 /**
  * loaded: state came from a snapshot; rebuilt: replayed from the feed (no usable
@@ -19,7 +15,7 @@ export type ProjectionAction = 'loaded' | 'rebuilt' | 'snapshot-saved' | 'snapsh
 /** At most this many events from opening are kept for late subscribers. */
 const OPENING_EVENTS = 1000;
 
-export class Monitor {
+export class Monitor implements MonitorSink {
   readonly #subject = new Subject<MonitorEvent>();
   /**
    * What happened while the store was opening (recovery cuts, lock take-overs).

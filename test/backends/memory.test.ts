@@ -1,4 +1,7 @@
+import { suite } from 'uvu';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
-import { backendCompliance } from '../compliance/backend-compliance.js';
+import { backendComplianceSuite } from '../../src/testing/index.js';
 
-backendCompliance('memory', () => new MemoryBackend());
+const test = suite('memory: backend compliance');
+backendComplianceSuite({ test, name: 'memory', makeBackend: () => new MemoryBackend() });
+test.run();

@@ -1,8 +1,16 @@
-import { postgresBackend } from '../../src/backends/postgres/connect.js';
-import { backendCompliance } from '../compliance/backend-compliance.js';
-import { TEST_POSTGRES, postgresAvailable, schemaOf, schemaPerTest } from '../support/postgres.js';
+import { suite } from 'uvu';
+import { backendComplianceSuite } from '../../src/testing/index.js';
+import { postgresAlways, postgresNone } from '../support/compliance-backends.js';
+import { postgresAvailable, schemaPerTest } from '../support/postgres.js';
 
 if (postgresAvailable('postgres: backend compliance')) {
-  backendCompliance('postgres', ({ dir }) => postgresBackend({ connectionString: TEST_POSTGRES!, schema: schemaOf(dir) }), schemaPerTest);
-  backendCompliance('postgres-none', ({ dir }) => postgresBackend({ connectionString: TEST_POSTGRES!, schema: schemaOf(dir), durability: 'none' }), schemaPerTest);
+  const backends = new URL('../support/compliance-backends.ts', import.meta.url);
+
+  const always = suite('postgres: backend compliance');
+  backendComplianceSuite({ test: always, name: 'postgres', makeBackend: postgresAlways, durability: 'always', backendModule: { url: backends, name: 'postgresAlways' }, ...schemaPerTest });
+  always.run();
+
+  const none = suite('postgres-none: backend compliance');
+  backendComplianceSuite({ test: none, name: 'postgres-none', makeBackend: postgresNone, durability: 'none', backendModule: { url: backends, name: 'postgresNone' }, ...schemaPerTest });
+  none.run();
 }

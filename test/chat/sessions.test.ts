@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { ErrorCode } from '../../src/errors.js';
-import { filesHolding } from '../support/files-holding.js';
+import { filesHolding } from '../../src/testing/files-holding.js';
 import { chatSuites, fails, failsCleanly, seedSession, seedUser } from './helpers.js';
 
 chatSuites('chat: sessions', (test, open) => {

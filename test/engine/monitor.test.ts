@@ -1,12 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
-import type { BackendContext } from '../../src/backends/backend.js';
+import type { BackendContext, BackendReport } from '../../src/backends/backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor, type MonitorEvent } from '../../src/engine/monitor.js';
 import { ErrorCode } from '../../src/errors.js';
 
-const cut = (file: string): MonitorEvent => ({ kind: 'tail-truncated', file, fromBytes: 100, toBytes: 60, reason: 'torn frame' });
+const cut = (file: string): BackendReport => ({ kind: 'tail-truncated', file, fromBytes: 100, toBytes: 60, reason: 'torn frame' });
 
 /** A memory backend that, like a recovering flatfile backend, reports a repair while it opens. */
 class RecoveringBackend extends MemoryBackend {

@@ -16,7 +16,7 @@ import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor, type MonitorEvent } from '../../src/engine/monitor.js';
 import type { NewEvent, RecordedEvent } from '../../src/types.js';
 import { runWorker, startWorker } from '../support/children.js';
-import { filesHolding } from '../support/files-holding.js';
+import { filesHolding } from '../../src/testing/files-holding.js';
 import { parseLines } from '../support/workload.js';
 import { flatfileSuite, rejected, tempRoot } from './unit-helpers.js';
 

@@ -66,6 +66,7 @@ const SUBPATHS: Record<string, string[]> = {
   postgres: ['PostgresBackend', 'postgresBackend'],
   migration: ['migrate', 'Migration', 'verifyMigration', 'rollbackMigration', 'connectTarget'],
   export: ['exportFolder', 'exportStore', 'importToFolder', 'verifyExport'],
+  testing: ['backendComplianceSuite'],
 };
 
 test.before(() => {
@@ -138,6 +139,20 @@ test('every entry of the exports map has types that TypeScript resolves', () => 
   const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
   const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--typeRoots', path.join(repo, 'node_modules', '@types'), '--types', 'node', 'check.mts'];
   ok(run(process.execPath, [tsc, ...args], app), 'tsc on check.mts');
+});
+
+test("another backend's author runs the shipped compliance suite with node:test in a few lines (here against the installed MemoryBackend)", () => {
+  fs.writeFileSync(
+    path.join(app, 'compliance.test.mjs'),
+    `import { test } from 'node:test';
+    import { backendComplianceSuite } from 'flatfile-chat-db/testing';
+    import { MemoryBackend } from 'flatfile-chat-db/memory';
+    backendComplianceSuite({ test, name: 'memory', scale: 100, makeBackend: () => new MemoryBackend() });`,
+  );
+  const out = ok(run(process.execPath, ['--test', '--test-reporter=tap', 'compliance.test.mjs'], app, 300_000), 'node --test compliance.test.mjs');
+  const count = (label: string) => Number(new RegExp(`^# ${label} (\\d+)$`, 'm').exec(out)?.[1] ?? -1);
+  assert.ok(count('pass') > 50, `the suite ran its tests (${count('pass')} passed)`);
+  assert.is(count('fail'), 0);
 });
 
 test('npx ffcdb --help prints the usage and exits 0; a folder without a store exits 2 with NOT_FOUND and stays empty', () => {

@@ -5,7 +5,7 @@ import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { ErrorCode, FfcdbError } from '../../src/errors.js';
 import { BACKENDS, withChat, withTempDir } from '../chat/helpers.js';
-import { filesHolding } from '../support/files-holding.js';
+import { filesHolding } from '../../src/testing/files-holding.js';
 
 /** Creates the users the tests write for. */
 async function users(chat: ChatStore, ...userIds: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 // PostgreSQL for tests (not a test file). `npm test` finds a server
 // (scripts/postgres-for-tests.mjs) and passes it as FFCDB_TEST_POSTGRES; when
 // there is none, the PostgreSQL suites say once that they were skipped.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export const TEST_POSTGRES: string | undefined = process.env.FFCDB_TEST_POSTGRES || undefined;
@@ -48,21 +48,17 @@ export async function rowsHolding(schema: string, marker: string): Promise<strin
   });
 }
 
-/** Compliance tests get a folder each; here each folder names a schema of its own, so reopening the folder reopens the schema. */
-const schemas = new Map<string, string>();
-
+/**
+ * Compliance tests get a folder each; here each folder names a schema of its
+ * own, so reopening the folder reopens the schema. The name is derived from the
+ * folder alone, so the suite's child processes find the same schema.
+ */
 export function schemaOf(dir: string): string {
-  let schema = schemas.get(dir);
-  if (!schema) schemas.set(dir, (schema = uniqueSchema()));
-  return schema;
+  return `ffcdb_t_${createHash('sha256').update(dir).digest('hex').slice(0, 20)}`;
 }
 
-/** backendCompliance options for a backend in schemaOf(ctx.dir): the schema is dropped after each test, and the purge test searches its rows. */
+/** backendComplianceSuite options for a backend in schemaOf(ctx.dir): the schema is dropped after each test, and the purge test searches its rows. */
 export const schemaPerTest = {
-  cleanup: async ({ dir }: { dir: string }): Promise<void> => {
-    const schema = schemas.get(dir);
-    schemas.delete(dir);
-    if (schema) await dropSchema(schema);
-  },
+  cleanup: ({ dir }: { dir: string }): Promise<void> => dropSchema(schemaOf(dir)),
   placesHolding: ({ dir }: { dir: string }, marker: string): Promise<string[]> => rowsHolding(schemaOf(dir), marker),
 };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
-import type { Monitor } from '../../engine/monitor.js';
+import type { MonitorSink } from '../backend.js';
 import { FEED_MAGIC, FLAG_BLANKED, HEADER_BYTES, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import type { FaultInjection } from './file-handles.js';
 import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR, isRealDirectory } from './layout.js';
@@ -129,7 +129,7 @@ export class CommitJournal {
    * (a dead process's, too) that cover positions above `syncedThrough`. Stale
    * records from before a journal started over lie at or below it.
    */
-  static replay(root: string, syncedThrough: number, monitor: Monitor): number {
+  static replay(root: string, syncedThrough: number, monitor: MonitorSink): number {
     const dir = path.join(root, JOURNAL_DIR);
     if (!isRealDirectory(dir)) return 0;
     let applied = 0;

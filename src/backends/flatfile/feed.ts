@@ -1,5 +1,5 @@
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
-import type { Monitor } from '../../engine/monitor.js';
+import type { MonitorSink } from '../backend.js';
 import { FEED_MAGIC, FLAG_GROUP_END, FRAME_OVERHEAD, type FrameHeader, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import type { FileHandles } from './file-handles.js';
 import { FEED_SUFFIX, type Layout, listSegments } from './layout.js';
@@ -65,7 +65,7 @@ export class Feed {
    * reported; as a reader it is left alone (a writer may be mid-write).
    * Returns the entries of the last commit group, for the caller to verify.
    */
-  load(asWriter: boolean, monitor: Monitor): FeedEntry[] {
+  load(asWriter: boolean, monitor: MonitorSink): FeedEntry[] {
     this.#segments = listSegments(this.#layout.feedDir(), FEED_SUFFIX);
     this.#sparse.clear();
     if (this.#segments.length === 0) {
@@ -98,7 +98,7 @@ export class Feed {
    * writer that died mid-write. They are cut, unless a whole frame follows
    * them, which makes them damage (CORRUPT) rather than a torn write.
    */
-  dropTornTail(monitor: Monitor): void {
+  dropTornTail(monitor: MonitorSink): void {
     const file = this.#layout.feedSegmentPath(this.#tailSegment);
     const size = this.#files.size(file);
     if (size <= this.#tailEnd) return;

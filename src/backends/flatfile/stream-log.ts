@@ -1,7 +1,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { decodeRecorded } from '../../codec/event-codec.js';
-import type { Monitor } from '../../engine/monitor.js';
+import type { MonitorSink } from '../backend.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import type { RecordedEvent } from '../../types.js';
 import type { StoredRef } from '../append-rules.js';
@@ -35,12 +35,12 @@ export class StreamLog {
   readonly #files: FileHandles;
   readonly #feed: Feed;
   readonly #maxPayload: number;
-  readonly #monitor: Monitor;
+  readonly #monitor: MonitorSink;
   readonly #checkedDirs = new Set<string>();
   readonly #dirs = new Map<string, string>();
   readonly #index = new FrameIndex();
 
-  constructor(layout: Layout, files: FileHandles, feed: Feed, maxPayload: number, monitor: Monitor) {
+  constructor(layout: Layout, files: FileHandles, feed: Feed, maxPayload: number, monitor: MonitorSink) {
     this.#layout = layout;
     this.#files = files;
     this.#feed = feed;

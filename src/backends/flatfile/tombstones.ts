@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
-import type { Monitor } from '../../engine/monitor.js';
+import type { MonitorSink } from '../backend.js';
 import { assertStreamId } from '../../engine/validation.js';
 import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
 import type { FaultInjection } from './file-handles.js';
@@ -67,7 +67,7 @@ export class Tombstones {
    * yet, reads every tombstone, and cuts a torn tail (a purger that died while
    * writing its tombstone: that purge never happened).
    */
-  load(monitor: Monitor): void {
+  load(monitor: MonitorSink): void {
     try {
       this.#fd = fs.openSync(this.#file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
     } catch (err) {

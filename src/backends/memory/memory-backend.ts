@@ -1,7 +1,7 @@
-import { Subject } from 'rxjs';
 import { ErrorCode, FfcdbError } from '../../errors.js';
 import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../types.js';
-import type { BackendCapabilities, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
+import type { BackendCapabilities, CommitListener, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
+import { CommitListeners } from '../commit-listeners.js';
 import { checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
 
 const PAGE = 256;
@@ -10,8 +10,7 @@ const PAGE = 256;
 export class MemoryBackend implements StorageBackend {
   readonly kind = 'memory';
   readonly supports: BackendCapabilities = { crossProcess: false, persistent: false, durability: ['none'], liveCrossProcess: false };
-  readonly #commits = new Subject<number>();
-  readonly commits$ = this.#commits.asObservable();
+  readonly #commits = new CommitListeners();
   readonly #streams = new Map<string, RecordedEvent[]>();
   /** Indexed by position - 1; a purged event leaves a hole, so positions stay put. */
   readonly #feed: Array<RecordedEvent | undefined> = [];
@@ -23,9 +22,13 @@ export class MemoryBackend implements StorageBackend {
     this.#open = true;
   }
 
+  onCommit(listener: CommitListener): () => void {
+    return this.#commits.add(listener);
+  }
+
   async close(): Promise<void> {
     this.#open = false;
-    this.#commits.complete();
+    this.#commits.close();
   }
 
   async append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
@@ -54,7 +57,7 @@ export class MemoryBackend implements StorageBackend {
       this.#feed.push(recorded);
     });
     this.#streams.set(streamId, stream);
-    this.#commits.next(this.#feed.length);
+    this.#commits.commit(this.#feed.length);
     return {
       streamId,
       firstVersion,

@@ -1,11 +1,10 @@
-import { Observable, Subject } from 'rxjs';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError } from '../../errors.js';
-import type { Monitor } from '../../engine/monitor.js';
 import { assertEventId, assertStreamId } from '../../engine/validation.js';
 import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, RecordedEvent } from '../../types.js';
 import { type StoredRef, checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
-import type { BackendCapabilities, BackendContext, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
+import type { BackendCapabilities, BackendContext, CommitListener as BackendCommitListener, MonitorSink, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
+import { CommitListeners } from '../commit-listeners.js';
 import type { PgPool, PgPoolClient, PgQuery } from '../../sql/postgres/pool.js';
 import { pgFailure, serverName } from '../../sql/postgres/errors.js';
 import { CommitListener } from './notifications.js';
@@ -108,12 +107,8 @@ interface EventRow {
 export class PostgresBackend implements StorageBackend {
   readonly kind = 'postgres';
   readonly supports: BackendCapabilities = { crossProcess: true, persistent: true, durability: ['always', 'none'], liveCrossProcess: true };
-  readonly #commits = new Subject<number>();
-  /** Subscribing starts the LISTEN connection: a process that never follows commits never receives NOTIFYs. */
-  readonly commits$ = new Observable<number>((subscriber) => {
-    this.#listen();
-    return this.#commits.subscribe(subscriber);
-  });
+  /** The first listener starts the LISTEN connection: a process that never follows commits never receives NOTIFYs. */
+  readonly #commits = new CommitListeners({ first: () => this.#listen() });
   readonly #pool: PgPool;
   readonly #schema: string;
   readonly #sync: boolean;
@@ -127,7 +122,7 @@ export class PostgresBackend implements StorageBackend {
   /** The connection appends and purges run on, one at a time. */
   #writer: Writer | undefined;
   #listener: CommitListener | undefined;
-  #monitor: Monitor | undefined;
+  #monitor: MonitorSink | undefined;
   #lastHead = 0;
   #state: 'new' | 'open' | 'closed' = 'new';
 
@@ -162,14 +157,18 @@ export class PostgresBackend implements StorageBackend {
     }
   }
 
-  /** Lets queued appends finish, stops listening, completes commits$. */
+  onCommit(listener: BackendCommitListener): () => void {
+    return this.#commits.add(listener);
+  }
+
+  /** Lets queued appends finish, stops listening, ends the commit listeners. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     while (this.#committing) await this.#committing;
     if (this.#writer) this.#dropWriter(this.#writer);
     await this.#listener?.close();
-    this.#commits.complete();
+    this.#commits.close();
     if (this.#endPool) await this.#pool.end().catch(() => undefined);
   }
 
@@ -366,7 +365,7 @@ export class PostgresBackend implements StorageBackend {
   #announce(head: number): void {
     if (head <= this.#lastHead || this.#state !== 'open') return;
     this.#lastHead = head;
-    this.#commits.next(head);
+    this.#commits.commit(head);
   }
 
   async #query<R>(statement: { name: string; text: string }, values: unknown[], doing: string): Promise<R[]> {
@@ -386,7 +385,7 @@ export class PostgresBackend implements StorageBackend {
     return failure;
   }
 
-  /** Starts the LISTEN connection once, on the first subscription to commits$. */
+  /** Starts the LISTEN connection once, for the first commit listener. */
   #listen(): void {
     if (this.#listener || this.#state !== 'open') return;
     this.#listener = new CommitListener({

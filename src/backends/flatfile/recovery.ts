@@ -1,0 +1,84 @@
+import { CommitJournal } from './commit-journal.js';
+import type { FeedEntry } from './feed.js';
+import { STREAM_MAGIC, frameIntact, frameLength, parseHeader } from './frame.js';
+import type { Purger } from './purger.js';
+import type { StoreState } from './store-state.js';
+import { readSynced } from './store-files.js';
+import type { Syncer } from './syncer.js';
+
+/**
+ * Opening under the lock: replay the commit journals, cut a torn feed tail,
+ * then check every feed entry above the last position known to be on disk (and
+ * the last commit group): its stream frame must be whole. The first one that is
+ * not (power failed before its fsync) was never durable, and neither is
+ * anything after it in a consistent history: the feed and the streams are cut
+ * back to just before it, an exact prefix. Then purges a purger left unfinished
+ * are finished.
+ */
+export async function recover(s: StoreState, sync: Syncer, purger: Purger): Promise<void> {
+  CommitJournal.replay(s.layout.root, readSynced(s.layout.root), s.monitor);
+  s.tombstones.load(s.monitor);
+  const lastGroup = s.feed.load(true, s.monitor);
+  // Never above the head: a feed whose torn tail was just cut may hold less than `synced` once said.
+  s.feed.syncedThrough = Math.min(Math.max(s.feed.syncedThrough, readSynced(s.layout.root)), s.feed.head);
+  // The last group is always checked too: it is cheap, and it catches a tail cut after the fact.
+  const from = Math.min(s.feed.syncedThrough + 1, lastGroup[0]?.firstPosition ?? Number.POSITIVE_INFINITY);
+  let bad: FeedEntry | undefined;
+  for (const e of s.feed.entriesFrom(from)) {
+    // A purged stream's frames are gone on purpose: nothing to cut.
+    if (!s.tombstones.has(e.streamId) && !streamFrameWhole(s, e)) {
+      bad = e;
+      break;
+    }
+  }
+  // Below the synced position a bad frame is damage to data that was on disk: it is reported when
+  // read (CORRUPT), never cut, and nothing after it is touched.
+  if (bad && bad.firstPosition <= s.feed.syncedThrough) bad = undefined;
+  if (bad) cutFrom(s, bad);
+  await sync.through(s.feed.head);
+  // Each purger finishes the purges before its own, so only the last one can have been cut short.
+  s.purgesFinished = Math.max(0, s.tombstones.count - 1);
+  await purger.finishPurges();
+  CommitJournal.removeDead(s.layout.root);
+}
+
+/** Cuts the feed at the entry `bad` and every stream back to before its frames of the entries cut. */
+function cutFrom(s: StoreState, bad: FeedEntry): void {
+  // Stream frames at or after the cut, found through the entries being cut, lowest offset per file.
+  const cuts = new Map<string, number>();
+  for (const e of s.feed.entriesFrom(bad.firstPosition)) {
+    const file = s.layout.segmentPath(s.layout.streamDir(e.streamId), e.segment);
+    cuts.set(file, Math.min(cuts.get(file) ?? e.offset, e.offset));
+  }
+  s.feed.cutAt(bad.feedSegment, bad.feedOffset);
+  s.monitor.emit({
+    kind: 'tail-truncated',
+    file: s.layout.feedSegmentPath(bad.feedSegment),
+    fromBytes: -1,
+    toBytes: bad.feedOffset,
+    reason: `the stream frame for position ${bad.firstPosition} never reached the disk`,
+  });
+  for (const [file, offset] of cuts) {
+    if (s.files.size(file) > offset) {
+      s.files.truncate(file, offset);
+      s.monitor.emit({ kind: 'orphan-removed', file, offset, reason: 'its commit was cut from the feed' });
+    }
+  }
+  s.feed.load(true, s.monitor);
+  s.feed.syncedThrough = Math.min(s.feed.syncedThrough, s.feed.head);
+}
+
+function streamFrameWhole(s: StoreState, e: FeedEntry): boolean {
+  const file = s.layout.segmentPath(s.layout.streamDir(e.streamId), e.segment);
+  if (s.files.size(file) < e.offset + e.length) return false;
+  const buf = s.files.read(file, e.offset, e.length);
+  const header = parseHeader(buf, 0, STREAM_MAGIC, s.options.maxFrameBytes);
+  return (
+    typeof header !== 'string' &&
+    frameLength(header.storedLength) === e.length &&
+    frameIntact(buf, 0, header) &&
+    header.firstVersion === e.firstVersion &&
+    header.firstPosition === e.firstPosition &&
+    header.count === e.count
+  );
+}
