@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { StorageBackend } from './backends/backend.js';
 import { FlatfileBackend, type FlatfileOptions } from './backends/flatfile/flatfile-backend.js';
-import { assertStore } from './backends/flatfile/store-files.js';
+import { assertStore } from './storage/store-folder.js';
 import { FileBlobStore } from './blobs/file-blob-store.js';
 import { EventStore } from './engine/event-store.js';
 

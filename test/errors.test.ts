@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../src/errors.js';
+import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../src/kernel/errors.js';
 
 const errors = suite('errors');
 

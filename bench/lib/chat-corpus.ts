@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChatStore, type ChatStoreOptions, openChatStore } from '../../src/chat/chat-store.js';
-import type { DurabilityMode, JsonValue } from '../../src/types.js';
+import type { DurabilityMode, JsonValue } from '../../src/kernel/types.js';
 import { chatApiMessage, chatSessionInput, chatText, contextChanges, seededRandom, sessionIds } from './chat-data.js';
 import type { ScenarioContext } from './scenario.js';
 import { SqliteChatDb, type Synchronous } from './sqlite-peer.js';

@@ -2,7 +2,7 @@
  * Seeded, English-like chat data: every run of every scenario sees the same
  * messages for the same seed, so figures from two runs compare.
  */
-import type { JsonValue, NewEvent } from '../../src/types.js';
+import type { JsonValue, NewEvent } from '../../src/kernel/types.js';
 
 /** mulberry32: a small, fast, well-known 32-bit PRNG; enough for test data. */
 export function seededRandom(seed: number): () => number {

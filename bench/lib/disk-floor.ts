@@ -6,7 +6,7 @@
  */
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectories } from '../../src/backends/flatfile/file-handles.js';
+import { syncDirectories } from '../../src/storage/durable-files.js';
 
 export const FLOOR_NAME = 'writeFile + fsync(file) + fsync(folder)';
 

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventStore } from '../../src/engine/event-store.js';
-import type { JsonValue, NewEvent } from '../../src/types.js';
+import type { JsonValue, NewEvent } from '../../src/kernel/types.js';
 import { chatText, seededRandom } from './chat-data.js';
 import { openFfcdb } from './ffcdb.js';
 import type { ScenarioContext } from './scenario.js';

@@ -1,5 +1,5 @@
 /** What a scenario file exports, and what it gets to work with. */
-import type { DurabilityMode } from '../../src/types.js';
+import type { DurabilityMode } from '../../src/kernel/types.js';
 import type { Results } from './report.js';
 
 export interface ScenarioContext {

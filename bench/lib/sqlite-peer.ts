@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { monotonicFactory } from 'ulid';
-import { mergePatch } from '../../projections/merge-patch.js';
-import type { EventMetadata, JsonValue, NewEvent, RecordedEvent } from '../../src/types.js';
+import { mergePatch } from '../../src/projections/merge-patch.js';
+import type { EventMetadata, JsonValue, NewEvent, RecordedEvent } from '../../src/kernel/types.js';
 
 export const packr = new Packr({ useRecords: false, structuredClone: false, mapsAsObjects: true });
 

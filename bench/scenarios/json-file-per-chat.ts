@@ -8,7 +8,7 @@
  */
 import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NewEvent } from '../../src/types.js';
+import type { NewEvent } from '../../src/kernel/types.js';
 import { messagePool, sessionIds } from '../lib/chat-data.js';
 import { openFfcdb } from '../lib/ffcdb.js';
 import { Latencies, rate, rounds, sum, timeOps, type LoopResult } from '../lib/measure.js';

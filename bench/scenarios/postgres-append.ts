@@ -14,7 +14,7 @@ import pg from 'pg';
 import { postgresBackend } from '../../src/backends/postgres/connect.js';
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import type { NewEvent } from '../../src/types.js';
+import type { NewEvent } from '../../src/kernel/types.js';
 import { messagePool, sessionIds } from '../lib/chat-data.js';
 import { Latencies, rate, rounds, sum, timeOps, type LoopResult } from '../lib/measure.js';
 import { defineScenario, type ScenarioContext } from '../lib/scenario.js';

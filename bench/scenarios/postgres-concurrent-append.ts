@@ -6,7 +6,7 @@
  * on 64 connections of their own (PostgreSQL flushes concurrent commits together).
  * Goal (issue 4): at least 10,000 events/s.
  */
-import type { NewEvent } from '../../src/types.js';
+import type { NewEvent } from '../../src/kernel/types.js';
 import { messagePool, sessionIds } from '../lib/chat-data.js';
 import { Latencies, rate, rounds, sum, timeWriters, type LoopResult } from '../lib/measure.js';
 import { defineScenario } from '../lib/scenario.js';

@@ -4,7 +4,7 @@
  * against a full scan of SQLite's table decoding the same rows.
  * Goal (issue 2): 300,000 events/s or more.
  */
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { openCorpus, standardShape } from '../lib/corpus.js';
 import { median, rounds } from '../lib/measure.js';
 import { defineScenario } from '../lib/scenario.js';

@@ -20,7 +20,7 @@
 import { join } from 'node:path';
 import { openChatStore } from '../../src/chat/chat-store.js';
 import type { EventStore } from '../../src/engine/event-store.js';
-import type { NewEvent } from '../../src/types.js';
+import type { NewEvent } from '../../src/kernel/types.js';
 import { chatApiMessage, chatSessionInput, seededRandom, sessionIds } from '../lib/chat-data.js';
 import { openFfcdb } from '../lib/ffcdb.js';
 import { defineScenario } from '../lib/scenario.js';

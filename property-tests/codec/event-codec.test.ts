@@ -26,7 +26,7 @@ import { scanSegment } from '../../src/backends/flatfile/segment-scan.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { openStore } from '../../src/open-store.js';
 import type { EventStore } from '../../src/engine/event-store.js';
-import type { NewEvent } from '../../src/types.js';
+import type { NewEvent } from '../../src/kernel/types.js';
 import { jsonDiff, jsonValue, metadata, newEvent, text } from '../support/json.js';
 import { withTempDir } from '../support/temp.js';
 

@@ -1,9 +1,9 @@
 import fc from '../support/fc-setup.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EVENT_TYPES, type EventType, currentVersion, upcast, validateEvent } from '../../events/catalog.js';
+import { EVENT_TYPES, type EventType, currentVersion, upcast, validateEvent } from '../../src/events/catalog.js';
 import { decodeEvents, encodeEvents } from '../../src/codec/event-codec.js';
-import type { JsonValue, RecordedEvent } from '../../src/types.js';
+import type { JsonValue, RecordedEvent } from '../../src/kernel/types.js';
 import { messageAddedV1, payloads } from '../support/events.js';
 import { jsonDiff } from '../support/json.js';
 import { readable } from '../../test/flatfile/unit-helpers.js';

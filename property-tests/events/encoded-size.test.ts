@@ -1,6 +1,6 @@
 import fc from '../support/fc-setup.js';
 import { suite } from 'uvu';
-import { msgpackSize } from '../../events/encoded-size.js';
+import { msgpackSize } from '../../src/events/encoded-size.js';
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import { jsonValue } from '../support/json.js';
 

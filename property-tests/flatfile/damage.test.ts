@@ -3,7 +3,7 @@ import path from 'node:path';
 import fc from '../support/fc-setup.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AppendResult, RecordedEvent } from '../../src/types.js';
+import type { AppendResult, RecordedEvent } from '../../src/kernel/types.js';
 import { IsolatedReader, type ReadBacks } from '../support/isolated.js';
 import {
   type AfterAppend,

@@ -1,9 +1,9 @@
 // Random chat event sequences for the projection properties (not a test file itself).
 import fc from 'fast-check';
-import { type EventType, currentVersion, validateEvent } from '../../events/catalog.js';
-import { sessionStream, userStream } from '../../events/streams.js';
-import type { JsonValue, NewEvent } from '../../src/types.js';
-import { isFfcdbError } from '../../src/errors.js';
+import { type EventType, currentVersion, validateEvent } from '../../src/events/catalog.js';
+import { sessionStream, userStream } from '../../src/events/streams.js';
+import type { JsonValue, NewEvent } from '../../src/kernel/types.js';
+import { isFfcdbError } from '../../src/kernel/errors.js';
 import { messageAddedV1, payloads } from '../support/events.js';
 
 /**

@@ -2,7 +2,7 @@ import fc from '../support/fc-setup.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stemmer } from 'stemmer';
-import { fold } from '../../projections/search/fold.js';
+import { fold } from '../../src/projections/search/fold.js';
 import { tokenize } from '../../src/search/tokenizer.js';
 
 /**

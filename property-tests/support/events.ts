@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { EventType } from '../../events/catalog.js';
-import type { MessageAddedV1 } from '../../events/messages.js';
-import type { JsonValue } from '../../src/types.js';
+import type { EventType } from '../../src/events/catalog.js';
+import type { MessageAddedV1 } from '../../src/events/messages.js';
+import type { JsonValue } from '../../src/kernel/types.js';
 import { eventId, jsonValue, streamId, text } from './json.js';
 
 /** Arbitraries for valid payloads of every event type in the catalog, at the current schema version. */

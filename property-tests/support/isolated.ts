@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { NewEvent } from '../../src/types.js';
+import type { NewEvent } from '../../src/kernel/types.js';
 import type { AfterAppend, Outcome } from './scenario.js';
 
 export interface ReadBacks {

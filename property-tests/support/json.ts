@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { EventMetadata, JsonValue, NewEvent } from '../../src/types.js';
+import type { EventMetadata, JsonValue, NewEvent } from '../../src/kernel/types.js';
 
 /**
  * Arbitraries for what callers may store, and an exact comparison for what

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import type { NewEvent } from '../../src/types.js';
+import type { NewEvent } from '../../src/kernel/types.js';
 import { appendAndReadBack, readBack } from './scenario.js';
 
 /**

@@ -1,5 +1,5 @@
-import { ErrorCode, FfcdbError } from '../errors.js';
-import type { AppendResult, ExpectedVersion } from '../types.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
+import type { AppendResult, ExpectedVersion } from '../kernel/types.js';
 import type { PreparedEvent } from './backend.js';
 
 /** The rules every backend applies inside its atomic append, so they cannot drift apart. */

@@ -1,4 +1,4 @@
-import type { AppendResult, DurabilityMode, EventMetadata, ExpectedVersion, JsonValue, ReadDirection, RecordedEvent } from '../types.js';
+import type { AppendResult, DurabilityMode, EventMetadata, ExpectedVersion, JsonValue, ReadDirection, RecordedEvent } from '../kernel/types.js';
 
 /**
  * An event after the engine validated it and gave it an id, schema version and timestamp.

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Readable } from 'node:stream';
-import { ErrorCode, FfcdbError } from '../errors.js';
-import { assertPositiveInteger, invalid } from '../engine/validation.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
+import { assertPositiveInteger, invalid } from '../kernel/validation.js';
 
 /**
  * The document blob store: uploaded documents are kept once, named by the

@@ -4,12 +4,13 @@ import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
-import { syncDirectories } from '../backends/flatfile/file-handles.js';
-import { BLOBS_DIR, isRealDirectory } from '../backends/flatfile/layout.js';
-import { fsyncDirSync, makeRoot } from '../backends/flatfile/store-files.js';
-import { WriterLock } from '../backends/flatfile/writer-lock.js';
-import { assertPositiveInteger } from '../engine/validation.js';
-import { ErrorCode, FfcdbError, ioError } from '../errors.js';
+import { syncDirectories } from '../storage/durable-files.js';
+import { BLOBS_DIR } from '../storage/store-folder.js';
+import { isRealDirectory } from '../storage/durable-files.js';
+import { fsyncDirSync, makeRoot } from '../storage/durable-files.js';
+import { WriterLock } from '../storage/writer-lock.js';
+import { assertPositiveInteger } from '../kernel/validation.js';
+import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
 import {
   DEFAULT_MAX_BLOB_BYTES,
   StoreGate,

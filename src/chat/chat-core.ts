@@ -1,12 +1,12 @@
-import { currentVersion, validateEvent, type EventDataMap, type EventType } from '../../events/catalog.js';
-import { object } from '../../events/fields.js';
+import { currentVersion, validateEvent, type EventDataMap, type EventType } from '../events/catalog.js';
+import { object } from '../events/fields.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
-import { assertPositiveInteger, invalid } from '../engine/validation.js';
-import { ErrorCode, FfcdbError, isFfcdbError } from '../errors.js';
-import type { ProjectionRunner } from '../projections/projection-runner.js';
+import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
+import type { ProjectionRunner } from '../projector/projection-runner.js';
 import type { Projection } from '../projections/projection.js';
-import type { AppendResult, EventMetadata, ExpectedVersion, NewEvent } from '../types.js';
+import type { AppendResult, EventMetadata, ExpectedVersion, NewEvent } from '../kernel/types.js';
 
 /** Audit fields a caller may put on the events a write appends. */
 export interface WriteOptions {

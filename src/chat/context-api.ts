@@ -1,10 +1,10 @@
-import { type CatalogEvent, upcast } from '../../events/catalog.js';
-import { type JsonObject, label } from '../../events/fields.js';
-import { assertEntityId, sessionStream } from '../../events/streams.js';
-import { type ContextChange, type ContextSnapshotRef, type SessionContext, applyContextChange, contextProjection } from '../../projections/context.js';
-import { sessionsProjection } from '../../projections/sessions.js';
-import { assertPositiveInteger, invalid } from '../engine/validation.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { type CatalogEvent, upcast } from '../events/catalog.js';
+import { type JsonObject, label } from '../events/fields.js';
+import { assertEntityId, sessionStream } from '../events/streams.js';
+import { type ContextChange, type ContextSnapshotRef, type SessionContext, applyContextChange, contextProjection } from '../projections/context.js';
+import { sessionsProjection } from '../projections/sessions.js';
+import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound } from './chat-core.js';
 import { pageLimit } from './page.js';
 

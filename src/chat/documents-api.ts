@@ -1,16 +1,16 @@
 import type { Readable } from 'node:stream';
 import { monotonicFactory } from 'ulid';
-import { type CatalogEvent, upcast } from '../../events/catalog.js';
-import type { DocumentAnalysed, DocumentUploaded, Entity } from '../../events/documents.js';
-import { type JsonObject, fields, label, mediaType, object } from '../../events/fields.js';
-import { assertEntityId, sessionStream, userStream } from '../../events/streams.js';
-import { type DocumentView, documentsProjection } from '../../projections/documents.js';
-import { sessionsProjection } from '../../projections/sessions.js';
-import { usersProjection } from '../../projections/users.js';
+import { type CatalogEvent, upcast } from '../events/catalog.js';
+import type { DocumentAnalysed, DocumentUploaded, Entity } from '../events/documents.js';
+import { type JsonObject, fields, label, mediaType, object } from '../events/fields.js';
+import { assertEntityId, sessionStream, userStream } from '../events/streams.js';
+import { type DocumentView, documentsProjection } from '../projections/documents.js';
+import { sessionsProjection } from '../projections/sessions.js';
+import { usersProjection } from '../projections/users.js';
 import { type BlobSource, type ByteRange, assertMaxBytes, assertSha256 } from '../blobs/blob-store.js';
-import { assertPositiveInteger, invalid } from '../engine/validation.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
-import type { JsonValue } from '../types.js';
+import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
+import type { JsonValue } from '../kernel/types.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
 import type { Reflected } from './users-api.js';
 

@@ -1,4 +1,4 @@
-import { invalid } from '../engine/validation.js';
+import { invalid } from '../kernel/validation.js';
 
 /** One page of a listing. */
 export interface Page<T> {

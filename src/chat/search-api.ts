@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { SEARCH_DIR } from '../backends/flatfile/layout.js';
+import { SEARCH_DIR } from '../storage/store-folder.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { type SearchOptions, type SearchPage, runQuery } from '../search/query.js';
 import { SearchIndex } from '../search/search-index.js';

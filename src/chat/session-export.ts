@@ -1,4 +1,4 @@
-import { invalid } from '../engine/validation.js';
+import { invalid } from '../kernel/validation.js';
 import type { ChatStore } from './chat-store.js';
 import type { ContentPart, Message } from './messages-api.js';
 

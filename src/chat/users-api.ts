@@ -1,9 +1,9 @@
 import { monotonicFactory } from 'ulid';
-import { object } from '../../events/fields.js';
-import { assertEntityId, userStream } from '../../events/streams.js';
-import type { UserUpdated } from '../../events/users.js';
-import { type UserView, usersProjection } from '../../projections/users.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { object } from '../events/fields.js';
+import { assertEntityId, userStream } from '../events/streams.js';
+import type { UserUpdated } from '../events/users.js';
+import { type UserView, usersProjection } from '../projections/users.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload } from './chat-core.js';
 
 export type { UserView };

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { compressSync, uncompressSync } from 'lz4-napi';
-import type { EventMetadata, JsonValue, RecordedEvent } from '../types.js';
+import type { EventMetadata, JsonValue, RecordedEvent } from '../kernel/types.js';
 
 /**
  * The payload of a stream frame: a msgpack array of

@@ -1,8 +1,8 @@
 import { monotonicFactory } from 'ulid';
 import { Observable, filter } from 'rxjs';
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import type { PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backends/backend.js';
-import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent, ReadDirection, RecordedEvent } from '../types.js';
+import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent, ReadDirection, RecordedEvent } from '../kernel/types.js';
 import { Monitor, type MonitorEvent } from './monitor.js';
 import { followFromCursor } from './subscriptions.js';
 import {
@@ -14,7 +14,7 @@ import {
   assertPositiveInteger,
   assertStreamId,
   invalid,
-} from './validation.js';
+} from '../kernel/validation.js';
 
 export interface AppendOptions {
   expectedVersion?: ExpectedVersion;

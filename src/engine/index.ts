@@ -7,5 +7,5 @@ export type { OpenStoreOptions, StoreFolderOptions } from '../open-store.js';
 export type { BackendCapabilities, BackendContext, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backends/backend.js';
 export { defineProjection } from '../projections/projection.js';
 export type { Projection } from '../projections/projection.js';
-export { ErrorCode, FfcdbError, isFfcdbError } from '../errors.js';
-export type * from '../types.js';
+export { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
+export type * from '../kernel/types.js';

@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import type { RecordedEvent } from '../types.js';
+import type { RecordedEvent } from '../kernel/types.js';
 
 /**
  * Catch-up-then-live without a gap or duplicate at the switch: there is no

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../types.js';
+import type { JsonValue } from '../kernel/types.js';
 
 /**
  * Canonical JSON for event data and metadata: one text per value, so the same

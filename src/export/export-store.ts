@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertEntityId, sessionStream } from '../../events/streams.js';
-import { fsyncDirSync } from '../backends/flatfile/store-files.js';
+import { assertEntityId, sessionStream } from '../events/streams.js';
+import { fsyncDirSync } from '../storage/durable-files.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
-import { invalid } from '../engine/validation.js';
-import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../errors.js';
+import { invalid } from '../kernel/validation.js';
+import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../kernel/errors.js';
 import { openFolderParts } from '../open-store.js';
-import type { RecordedEvent } from '../types.js';
+import type { RecordedEvent } from '../kernel/types.js';
 import { HashedWriter, assertFreeTarget, moveIntoPlace, siblingTemp } from './files.js';
 import {
   BLOBS_DIR,

@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDirSync, isStore } from '../backends/flatfile/store-files.js';
-import { ErrorCode, FfcdbError, ioError } from '../errors.js';
+import { fsyncDirSync } from '../storage/durable-files.js';
+import { isStore } from '../storage/store-folder.js';
+import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
 import { corruptLine } from './format.js';
 
 /** File helpers of export and import: buffered hashed writes, hashed line reads, and folders that appear whole. */

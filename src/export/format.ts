@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { isSha256 } from '../blobs/blob-store.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
-import type { JsonValue, RecordedEvent } from '../types.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
+import type { JsonValue, RecordedEvent } from '../kernel/types.js';
 import { canonicalJson, fromCanonical } from './canonical-json.js';
 
 /**

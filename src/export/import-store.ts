@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { sessionStream } from '../../events/streams.js';
+import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
-import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../engine/validation.js';
-import { ErrorCode, FfcdbError, ioError } from '../errors.js';
+import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
+import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
 import { openFolderParts } from '../open-store.js';
-import type { RecordedEvent } from '../types.js';
+import type { RecordedEvent } from '../kernel/types.js';
 import type { StoreParts } from './export-store.js';
 import { PROGRESS_EVERY } from './export-store.js';
 import { LineReader, assertFreeTarget, hashFile, moveIntoPlace, siblingTemp } from './files.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { createIndexDdl, createTableDdl } from '../sql/ddl.js';
 import type { SqlDialect, SqlDriver } from '../sql/driver.js';
 import { decodeValue } from '../sql/values.js';

@@ -1,6 +1,6 @@
 import type { EventStore } from '../engine/event-store.js';
-import { assertPositiveInteger } from '../engine/validation.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { assertPositiveInteger } from '../kernel/validation.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { checkCheckpoint } from '../projector/checkpoint.js';
 import { type FeedBatch, FeedConsumer } from '../projector/feed-consumer.js';
 import type { SqlDriver } from '../sql/driver.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { dropTableDdl } from '../sql/ddl.js';
 import type { SqlDriver } from '../sql/driver.js';
 import { readMarker } from './install.js';

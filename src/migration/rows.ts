@@ -1,9 +1,9 @@
-import { type CatalogEvent, upcast, validateEvent } from '../../events/catalog.js';
-import type { JsonObject } from '../../events/fields.js';
-import { type StreamKind, streamEntity } from '../../events/streams.js';
+import { type CatalogEvent, upcast, validateEvent } from '../events/catalog.js';
+import type { JsonObject } from '../events/fields.js';
+import { type StreamKind, streamEntity } from '../events/streams.js';
 import type { SqlRow, SqlValue, TableDef } from '../sql/driver.js';
 import { decodeValue, jsonText } from '../sql/values.js';
-import type { RecordedEvent } from '../types.js';
+import type { RecordedEvent } from '../kernel/types.js';
 
 /** An event read from the feed, checked against the catalog once, with its `events` row. */
 export interface FeedEvent {

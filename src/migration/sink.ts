@@ -1,5 +1,5 @@
-import { streamEntity } from '../../events/streams.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { streamEntity } from '../events/streams.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type SqlDriver, type SqlValue, type TableDef, quote } from '../sql/driver.js';
 import {
   CONTEXT,

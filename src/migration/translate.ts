@@ -1,4 +1,4 @@
-import { STREAM_PREFIX, sessionStream } from '../../events/streams.js';
+import { STREAM_PREFIX, sessionStream } from '../events/streams.js';
 import type { SqlDriver, SqlValue, TableDef } from '../sql/driver.js';
 import { Lru } from './lru.js';
 import { type ContextRow, type DocumentRow, type FeedEvent, type MessageRow, type SessionRow, type UserRow, rowObject } from './rows.js';

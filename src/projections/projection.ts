@@ -1,5 +1,5 @@
-import type { CatalogEvent, EventType } from '../../events/catalog.js';
-import type { RecordedEvent } from '../types.js';
+import type { CatalogEvent, EventType } from '../events/catalog.js';
+import type { RecordedEvent } from '../kernel/types.js';
 
 /**
  * A projection is a pure definition: it names the events it handles and folds

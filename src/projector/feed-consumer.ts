@@ -1,6 +1,6 @@
 import type { EventStore } from '../engine/event-store.js';
-import { assertPositiveInteger } from '../engine/validation.js';
-import type { RecordedEvent } from '../types.js';
+import { assertPositiveInteger } from '../kernel/validation.js';
+import type { RecordedEvent } from '../kernel/types.js';
 import { type Checkpoint, type CheckpointCheck, checkCheckpoint } from './checkpoint.js';
 
 /**

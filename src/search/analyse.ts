@@ -1,5 +1,5 @@
-import { indexedEntityTerms } from '../../projections/search/projection.js';
-import { FIELDS, type SearchDoc } from '../../projections/search/search-doc.js';
+import { indexedEntityTerms } from '../projections/search/projection.js';
+import { FIELDS, type SearchDoc } from '../projections/search/search-doc.js';
 import { scan } from './tokenizer.js';
 
 /** The distinct terms of a document, as indexing finds them, entities included: what its tombstone takes out of the document frequencies. */

@@ -1,11 +1,11 @@
-import { upcast, validateEvent } from '../../events/catalog.js';
-import { sessionStream } from '../../events/streams.js';
-import { SEARCH_HANDLES, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges } from '../../projections/search/projection.js';
+import { upcast, validateEvent } from '../events/catalog.js';
+import { sessionStream } from '../events/streams.js';
+import { SEARCH_HANDLES, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges } from '../projections/search/projection.js';
 import type { EventStore } from '../engine/event-store.js';
 import { type Checkpoint, START } from '../projector/checkpoint.js';
 import { FeedConsumer } from '../projector/feed-consumer.js';
-import type { RecordedEvent } from '../types.js';
-import { sessionKeyPrefix } from '../../projections/search/search-doc.js';
+import type { RecordedEvent } from '../kernel/types.js';
+import { sessionKeyPrefix } from '../projections/search/search-doc.js';
 import { sortKey } from './segment.js';
 import type { SegmentSet } from './segment-set.js';
 

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { SEARCH_PROJECTION_VERSION, type SearchRegistry } from '../../projections/search/projection.js';
-import { fsyncDirSync } from '../backends/flatfile/store-files.js';
-import { WriterLock } from '../backends/flatfile/writer-lock.js';
-import { ErrorCode, ioError, isFfcdbError } from '../errors.js';
+import { SEARCH_PROJECTION_VERSION, type SearchRegistry } from '../projections/search/projection.js';
+import { fsyncDirSync } from '../storage/durable-files.js';
+import { WriterLock } from '../storage/writer-lock.js';
+import { ErrorCode, ioError, isFfcdbError } from '../kernel/errors.js';
 import type { Checkpoint } from '../projector/checkpoint.js';
 import { type Manifest, encodeManifest, readManifest, writeManifest } from './manifest.js';
 import { SegmentFile, segmentWriter } from './segment-file.js';

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Packr } from 'msgpackr';
-import { replaceDurably } from '../backends/flatfile/store-files.js';
+import { replaceDurably } from '../storage/durable-files.js';
 import { encodeChecksummed, readChecksummedFile } from '../storage/checksummed-file.js';
-import type { SearchRegistry } from '../../projections/search/projection.js';
+import type { SearchRegistry } from '../projections/search/projection.js';
 
 /**
  * `<store>/search/manifest`: which segment files make the index, what is

@@ -1,8 +1,8 @@
 import { pack } from 'msgpackr';
 import { scan } from './tokenizer.js';
 import { type DocRecord, NO_DEAD, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
-import { indexedEntityTerms } from '../../projections/search/projection.js';
-import { ENTITY_FIELD, FIELDS, type Field, type SearchDoc } from '../../projections/search/search-doc.js';
+import { indexedEntityTerms } from '../projections/search/projection.js';
+import { ENTITY_FIELD, FIELDS, type Field, type SearchDoc } from '../projections/search/search-doc.js';
 
 /** A term's postings in the memory segment: flat `doc, field, length, tf, positions…` entries, and how many documents hold it. */
 interface TermEntries {

@@ -4,7 +4,7 @@
  * another core and never holds up the event loop of the store.
  */
 import { parentPort } from 'node:worker_threads';
-import { workerError } from '../engine/worker-thread.js';
+import { workerError } from '../kernel/worker-thread.js';
 import type { MergeAnswer, MergeJob } from './segment-merger.js';
 import { SegmentFile, segmentWriter } from './segment-file.js';
 

@@ -1,5 +1,5 @@
-import { invalid } from '../engine/validation.js';
-import { fold } from '../../projections/search/fold.js';
+import { invalid } from '../kernel/validation.js';
+import { fold } from '../projections/search/fold.js';
 import { tokenize } from './tokenizer.js';
 
 /**

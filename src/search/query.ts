@@ -1,12 +1,12 @@
-import { assertEntityId } from '../../events/streams.js';
-import type { SearchRegistry } from '../../projections/search/projection.js';
-import { assertPositiveInteger, invalid } from '../engine/validation.js';
+import { assertEntityId } from '../events/streams.js';
+import type { SearchRegistry } from '../projections/search/projection.js';
+import { assertPositiveInteger, invalid } from '../kernel/validation.js';
 import type { IndexStats } from './manifest.js';
 import { type Clause, parseQuery } from './query-parser.js';
 import { type DocRecord, type PostingList, type Segment, emptyPostings } from './segment.js';
 import type { SegmentSource } from './segment-file.js';
-import { type DocKind, compareKeys, fieldWeight } from '../../projections/search/search-doc.js';
-import { entityQueryTerm } from '../../projections/search/entities.js';
+import { type DocKind, compareKeys, fieldWeight } from '../projections/search/search-doc.js';
+import { entityQueryTerm } from '../projections/search/entities.js';
 import { tokenize } from './tokenizer.js';
 import { type Snippet, makeSnippet } from './snippet.js';
 

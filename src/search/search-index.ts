@@ -1,6 +1,6 @@
-import type { SearchRegistry } from '../../projections/search/projection.js';
+import type { SearchRegistry } from '../projections/search/projection.js';
 import type { EventStore } from '../engine/event-store.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { IndexCatchUp } from './index-catch-up.js';
 import { IndexWriter } from './index-writer.js';
 import type { IndexStats } from './manifest.js';

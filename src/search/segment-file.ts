@@ -3,11 +3,11 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { pack, unpack } from 'msgpackr';
-import { fsyncDirSync } from '../backends/flatfile/store-files.js';
-import { ErrorCode, FfcdbError, ioError } from '../errors.js';
+import { fsyncDirSync } from '../storage/durable-files.js';
+import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
 import { prefixRange } from './memory-segment.js';
 import { type DocRecord, NO_DEAD, type PostingList, type PostingsSink, type Segment, emptyPostings, sortKey } from './segment.js';
-import type { DocKind, Field } from '../../projections/search/search-doc.js';
+import type { DocKind, Field } from '../projections/search/search-doc.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
 /**

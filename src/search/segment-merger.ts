@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { type WorkerError, fromWorker, startWorker } from '../engine/worker-thread.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { type WorkerError, fromWorker, startWorker } from '../kernel/worker-thread.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 
 /** A merge for the merge thread: the segment files to merge, each with its tombstoned ordinals when the merge began. */
 export interface MergeJob {

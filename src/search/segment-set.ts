@@ -1,7 +1,7 @@
 import { termsOf } from './analyse.js';
 import type { IndexStats } from './manifest.js';
 import { MemorySegment } from './memory-segment.js';
-import { FIELDS, type SearchDoc } from '../../projections/search/search-doc.js';
+import { FIELDS, type SearchDoc } from '../projections/search/search-doc.js';
 import type { DocRecord, Segment } from './segment.js';
 import type { SegmentFile, SegmentSource } from './segment-file.js';
 

@@ -1,4 +1,4 @@
-import type { Field, SearchDoc } from '../../projections/search/search-doc.js';
+import type { Field, SearchDoc } from '../projections/search/search-doc.js';
 
 /**
  * One term's postings in ordinal order, as parallel arrays: a posting is the

@@ -1,4 +1,4 @@
-import type { Field } from '../../projections/search/search-doc.js';
+import type { Field } from '../projections/search/search-doc.js';
 import { type Token, type TokenizeOptions, tokenize } from './tokenizer.js';
 
 /** A piece of a field's text around the matches, with the matched words' offsets in it. */

@@ -1,5 +1,5 @@
 import { stemmer } from 'stemmer';
-import { fold } from '../../projections/search/fold.js';
+import { fold } from '../projections/search/fold.js';
 
 /** One indexed term: its folded text, the word position it stands at (for phrases), and where it came from (for highlights). */
 export interface Token {

@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import type { SqlDriver } from './driver.js';
 
 export interface ConnectOptions {

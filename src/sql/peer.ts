@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 
 /**
  * Loads an optional peer dependency (better-sqlite3, pg) when a target asks

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { replaceDurably } from '../backends/flatfile/store-files.js';
-import { ioError } from '../errors.js';
+import { replaceDurably } from './durable-files.js';
+import { ioError } from '../kernel/errors.js';
 
 /**
  * A small file replaced whole, whose bytes prove themselves (big-endian):

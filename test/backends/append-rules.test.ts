@@ -2,8 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PreparedEvent } from '../../src/backends/backend.js';
 import { checkExpectedVersion, findRetry, type StoredRef } from '../../src/backends/append-rules.js';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
-import type { ExpectedVersion } from '../../src/types.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
+import type { ExpectedVersion } from '../../src/kernel/types.js';
 
 function thrown(fn: () => unknown): FfcdbError {
   try {

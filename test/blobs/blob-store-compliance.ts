@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import type { BlobStore } from '../../src/blobs/blob-store.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { flatfileSuite, rejected, rng, tempRoot } from '../flatfile/unit-helpers.js';
 
 export type MakeBlobStore = (ctx: { dir: string }, options?: { maxBytes?: number }) => BlobStore;

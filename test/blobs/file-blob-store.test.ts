@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { FileBlobStore } from '../../src/blobs/file-blob-store.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { flatfileSuite, rejected, tempRoot, thrown } from '../flatfile/unit-helpers.js';
 import { blobStoreCompliance, bytes, chunked, collect, drain, sha256 } from './blob-store-compliance.js';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import * as assert from 'uvu/assert';
 import type { MonitorEvent } from '../../src/engine/monitor.js';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 import { chatSuites, collect, fails, seedSession, withTempDir } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import * as assert from 'uvu/assert';
-import type { JsonObject } from '../../events/fields.js';
-import { ErrorCode } from '../../src/errors.js';
+import type { JsonObject } from '../../src/events/fields.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { rng } from '../flatfile/unit-helpers.js';
 import { chatSuites, fails, failsCleanly, seedSession, sleep } from './helpers.js';
 

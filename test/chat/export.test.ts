@@ -1,6 +1,6 @@
 import * as assert from 'uvu/assert';
 import type { ChatStore } from '../../src/chat/chat-store.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { chatSuites, collect, fails, seedSession } from './helpers.js';
 
 const BYTES = new Uint8Array([0, 1, 2, 250, 255]);

@@ -6,7 +6,7 @@ import type { Test } from 'uvu';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { MemoryBlobStore } from '../../src/blobs/memory-blob-store.js';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
-import type { ErrorCode, FfcdbError } from '../../src/errors.js';
+import type { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import { flatfileSuite, rejected, tempRoot } from '../flatfile/unit-helpers.js';
 
 export type BackendKind = 'memory' | 'flatfile';

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import type { ChatStore } from '../../src/chat/chat-store.js';
 import type { ContentPart, Message, MessageListOptions, NewMessage } from '../../src/chat/messages-api.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { chatSuites, fails, failsCleanly, seedSession, seedUser } from './helpers.js';
 
 const strip = ({ position: _, ...m }: Message & { position?: number }): Message => m;

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import type { ChatStore } from '../../src/chat/chat-store.js';
 import type { Session, SessionListOptions } from '../../src/chat/sessions-api.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { type TestChat, chatSuites, fails, openTestChat, seedUser, sleep } from './helpers.js';
 
 /** 57 sessions of u1 in three eras a few ms apart (so time filters have clean edges), and 5 of u2. */

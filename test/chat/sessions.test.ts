@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { filesHolding } from '../../src/testing/files-holding.js';
 import { chatSuites, fails, failsCleanly, seedSession, seedUser } from './helpers.js';
 

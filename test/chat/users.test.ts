@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { chatSuites, fails, failsCleanly } from './helpers.js';
 
 chatSuites('chat: users', (test, open) => {

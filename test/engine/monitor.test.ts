@@ -4,7 +4,7 @@ import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { BackendContext, BackendReport } from '../../src/backends/backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor, type MonitorEvent } from '../../src/engine/monitor.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 
 const cut = (file: string): BackendReport => ({ kind: 'tail-truncated', file, fromBytes: 100, toBytes: 60, reason: 'torn frame' });
 

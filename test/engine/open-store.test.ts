@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { isStore } from '../../src/backends/flatfile/store-files.js';
-import { ErrorCode } from '../../src/errors.js';
+import { isStore } from '../../src/storage/store-folder.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { openStore } from '../../src/open-store.js';
 import { fails } from '../chat/helpers.js';
 import { flatfileSuite, tempRoot } from '../flatfile/unit-helpers.js';

@@ -2,8 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Subject, type Subscription } from 'rxjs';
 import { followFromCursor } from '../../src/engine/subscriptions.js';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
-import type { RecordedEvent } from '../../src/types.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 
 /** A fake log: events 1..n; readAfter emits every event after the cursor, optionally pausing mid-read. */
 class FakeLog {

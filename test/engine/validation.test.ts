@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import {
   LIMITS,
   assertEventId,
@@ -10,7 +10,7 @@ import {
   assertPositiveInteger,
   assertStreamId,
   invalid,
-} from '../../src/engine/validation.js';
+} from '../../src/kernel/validation.js';
 
 /** Runs fn and returns the FfcdbError it threw; fails when it throws nothing or something else. */
 function thrown(fn: () => unknown): FfcdbError {

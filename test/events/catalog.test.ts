@@ -1,12 +1,12 @@
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
-import type { RecordedEvent } from '../../src/types.js';
-import { EVENT_TYPES, currentVersion, upcast, validateEvent } from '../../events/catalog.js';
-import { contextEvents } from '../../events/context.js';
-import { documentEvents } from '../../events/documents.js';
-import { messageEvents } from '../../events/messages.js';
-import { sessionEvents } from '../../events/sessions.js';
-import { userEvents } from '../../events/users.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
+import { EVENT_TYPES, currentVersion, upcast, validateEvent } from '../../src/events/catalog.js';
+import { contextEvents } from '../../src/events/context.js';
+import { documentEvents } from '../../src/events/documents.js';
+import { messageEvents } from '../../src/events/messages.js';
+import { sessionEvents } from '../../src/events/sessions.js';
+import { userEvents } from '../../src/events/users.js';
 import { flatfileSuite, thrown } from '../flatfile/unit-helpers.js';
 import { fails } from './fails.js';
 

@@ -1,5 +1,5 @@
-import { contextEvents } from '../../events/context.js';
-import type { EventDefinition } from '../../events/definition.js';
+import { contextEvents } from '../../src/events/context.js';
+import type { EventDefinition } from '../../src/events/definition.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 import { fails } from './fails.js';
 

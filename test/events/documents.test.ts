@@ -1,6 +1,6 @@
-import { ErrorCode } from '../../src/errors.js';
-import { documentEvents } from '../../events/documents.js';
-import type { EventDefinition } from '../../events/definition.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
+import { documentEvents } from '../../src/events/documents.js';
+import type { EventDefinition } from '../../src/events/definition.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 import { fails } from './fails.js';
 

@@ -1,8 +1,8 @@
 import * as assert from 'uvu/assert';
-import { msgpackSize } from '../../events/encoded-size.js';
-import { json } from '../../events/fields.js';
+import { msgpackSize } from '../../src/events/encoded-size.js';
+import { json } from '../../src/events/fields.js';
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
-import type { JsonValue } from '../../src/types.js';
+import type { JsonValue } from '../../src/kernel/types.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 import { fails } from './fails.js';
 

@@ -1,6 +1,6 @@
 // Shared assertion for the event catalog tests (not a test file itself).
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { thrown } from '../flatfile/unit-helpers.js';
 
 /** fn throws an FfcdbError with `code` whose details name `field`. */

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
-import { type MessageAdded, messageEvents } from '../../events/messages.js';
-import type { EventDefinition } from '../../events/definition.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
+import { type MessageAdded, messageEvents } from '../../src/events/messages.js';
+import type { EventDefinition } from '../../src/events/definition.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 import { fails } from './fails.js';
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { CHAT_PROJECTIONS } from '../../projections/index.js';
+import { CHAT_PROJECTIONS } from '../../src/projections/index.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { BlobStore } from '../../src/blobs/blob-store.js';
 import { FileBlobStore } from '../../src/blobs/file-blob-store.js';
@@ -12,10 +12,10 @@ import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor } from '../../src/engine/monitor.js';
 import type { StoreParts } from '../../src/export/export-store.js';
 import type { Projection } from '../../src/projections/projection.js';
-import { ProjectionRunner } from '../../src/projections/projection-runner.js';
-import { MemorySnapshotStore } from '../../src/projections/snapshot-store.js';
+import { ProjectionRunner } from '../../src/projector/projection-runner.js';
+import { MemorySnapshotStore } from '../../src/projector/snapshot-store.js';
 import { openFolderParts } from '../../src/open-store.js';
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import type { BackendKind } from '../chat/helpers.js';
 import { tempRoot } from '../flatfile/unit-helpers.js';
 

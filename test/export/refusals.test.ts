@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import * as assert from 'uvu/assert';
-import { ErrorCode, type FfcdbError } from '../../src/errors.js';
+import { ErrorCode, type FfcdbError } from '../../src/kernel/errors.js';
 import { exportFolder, exportStore } from '../../src/export/export-store.js';
 import type { ExportManifest } from '../../src/export/format.js';
 import { importExport, importToFolder, verifyExport } from '../../src/export/import-store.js';

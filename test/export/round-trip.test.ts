@@ -4,7 +4,7 @@ import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { MemoryBlobStore } from '../../src/blobs/memory-blob-store.js';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import { ErrorCode, isFfcdbError } from '../../src/errors.js';
+import { ErrorCode, isFfcdbError } from '../../src/kernel/errors.js';
 import { type ExportProgress, type StoreParts, exportStore } from '../../src/export/export-store.js';
 import type { ExportManifest } from '../../src/export/format.js';
 import { type ImportProgress, type ImportReport, importExport, importToFolder } from '../../src/export/import-store.js';

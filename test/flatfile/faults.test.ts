@@ -14,8 +14,8 @@ import * as assert from 'uvu/assert';
 import { flatfileSuite } from './unit-helpers.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import { FfcdbError } from '../../src/errors.js';
-import type { DurabilityMode, RecordedEvent } from '../../src/types.js';
+import { FfcdbError } from '../../src/kernel/errors.js';
+import type { DurabilityMode, RecordedEvent } from '../../src/kernel/types.js';
 
 const test = flatfileSuite('flatfile: I/O failures and unsafe data folders');
 

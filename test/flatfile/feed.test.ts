@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import type { EventStore } from '../../src/engine/event-store.js';
 import { openStore } from '../../src/open-store.js';
 import { FEED_MAGIC, FLAG_GROUP_END, encodeFrame, parseHeader } from '../../src/backends/flatfile/frame.js';
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
-import { FEED_DIR, FEED_SUFFIX, STREAMS_DIR, listSegments } from '../../src/backends/flatfile/layout.js';
-import type { JsonValue, NewEvent, RecordedEvent } from '../../src/types.js';
+import { FEED_DIR, STREAMS_DIR } from '../../src/storage/store-folder.js';
+import { FEED_SUFFIX, listSegments } from '../../src/backends/flatfile/layout.js';
+import type { JsonValue, NewEvent, RecordedEvent } from '../../src/kernel/types.js';
 import { flatfileSuite, rejected, tempRoot, rng } from './unit-helpers.js';
 
 const test = flatfileSuite('flatfile/feed');

@@ -19,8 +19,8 @@ import * as assert from 'uvu/assert';
 import { flatfileSuite } from './unit-helpers.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import { FfcdbError } from '../../src/errors.js';
-import type { RecordedEvent } from '../../src/types.js';
+import { FfcdbError } from '../../src/kernel/errors.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { startWorker } from '../support/children.js';
 import { type Ack, canonAppended, canonStored, eventFor, parseLines } from '../support/workload.js';
 

@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
-import { FileHandles, syncDirectories } from '../../src/backends/flatfile/file-handles.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
+import { FileHandles } from '../../src/backends/flatfile/file-handles.js';
+import { syncDirectories } from '../../src/storage/durable-files.js';
 import { flatfileSuite, thrown, rejected, tempRoot } from './unit-helpers.js';
 
 const test = flatfileSuite('flatfile/file-handles');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { FEED_MAGIC, FRAME_OVERHEAD, HEADER_BYTES, STREAM_MAGIC, encodeFrame } from '../../src/backends/flatfile/frame.js';
 import { FileHandles } from '../../src/backends/flatfile/file-handles.js';
 import { type ReadFrame, backwardFrames, forwardFrames } from '../../src/backends/flatfile/frame-reader.js';

@@ -3,8 +3,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
-import { FEED_DIR, FEED_SUFFIX, Layout, SEGMENT_SUFFIX, STREAMS_DIR, isRealDirectory, listSegments, segmentName } from '../../src/backends/flatfile/layout.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
+import { FEED_DIR, STREAMS_DIR } from '../../src/storage/store-folder.js';
+import { FEED_SUFFIX, Layout, SEGMENT_SUFFIX, listSegments, segmentName } from '../../src/backends/flatfile/layout.js';
+import { isRealDirectory } from '../../src/storage/durable-files.js';
 import { flatfileSuite, thrown, tempRoot } from './unit-helpers.js';
 
 const test = flatfileSuite('flatfile/layout');

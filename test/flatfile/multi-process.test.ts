@@ -12,7 +12,7 @@ import { flatfileSuite } from './unit-helpers.js';
 import type { Subscription } from 'rxjs';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { startWorker, type Worker } from '../support/children.js';
 import type { WorkerConfig } from '../support/store-worker.js';
 import { checkAcks, checkConsistency, formatProblems, readSnapshot, snapshotText } from '../support/verify.js';

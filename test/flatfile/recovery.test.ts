@@ -13,7 +13,7 @@ import { flatfileSuite } from './unit-helpers.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor, type MonitorEvent } from '../../src/engine/monitor.js';
-import { FfcdbError } from '../../src/errors.js';
+import { FfcdbError } from '../../src/kernel/errors.js';
 import type { FlatfileOptions } from '../../src/backends/flatfile/options.js';
 
 const test = flatfileSuite('flatfile: recovery on reopen');

@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import { FEED_MAGIC, FLAG_LZ4, HEADER_BYTES, STREAM_MAGIC, encodeFrame } from '../../src/backends/flatfile/frame.js';
 import { corruptAt, scanSegment } from '../../src/backends/flatfile/segment-scan.js';
 import { flatfileSuite, thrown } from './unit-helpers.js';

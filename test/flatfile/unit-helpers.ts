@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { suite, type Test } from 'uvu';
-import { FfcdbError } from '../../src/errors.js';
+import { FfcdbError } from '../../src/kernel/errors.js';
 
 /**
  * A uvu suite whose tests turn an unexpected FfcdbError into a plain Error.

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
-import { ErrorCode, type FfcdbError } from '../../src/errors.js';
-import { LOCK_DIR } from '../../src/backends/flatfile/layout.js';
-import { WriterLock } from '../../src/backends/flatfile/writer-lock.js';
+import { ErrorCode, type FfcdbError } from '../../src/kernel/errors.js';
+import { LOCK_DIR } from '../../src/storage/store-folder.js';
+import { WriterLock } from '../../src/storage/writer-lock.js';
 import { flatfileSuite, rejected, tempRoot } from './unit-helpers.js';
 
 const test = flatfileSuite('flatfile/writer-lock');

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import * as assert from 'uvu/assert';
 import { openChatStore } from '../../src/chat/chat-store.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { Migration, migrate } from '../../src/migration/migrate.js';
 import { rollbackMigration } from '../../src/migration/rollback.js';
 import { verifyMigration } from '../../src/migration/verify.js';

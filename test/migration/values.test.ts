@@ -2,7 +2,7 @@
 import * as assert from 'uvu/assert';
 import { feedEvent } from '../../src/migration/rows.js';
 import { canonicalJson, jsonText } from '../../src/sql/values.js';
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 
 const test = flatfileSuite('migration: JSON of values');

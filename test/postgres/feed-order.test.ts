@@ -10,7 +10,7 @@
  * would be one that appears later below what was seen.
  */
 import * as assert from 'uvu/assert';
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { flatfileSuite as readableSuite } from '../flatfile/unit-helpers.js';
 import { postgresAvailable } from '../support/postgres.js';
 import { PgWorkspace, finishAll } from '../support/postgres-workers.js';

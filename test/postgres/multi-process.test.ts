@@ -7,7 +7,7 @@
  */
 import type { Subscription } from 'rxjs';
 import * as assert from 'uvu/assert';
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { flatfileSuite as readableSuite } from '../flatfile/unit-helpers.js';
 import { withClient, postgresAvailable } from '../support/postgres.js';
 import { PgWorkspace, acksOf, checkAgainstAcks, finishAll, sleep, withTimeout } from '../support/postgres-workers.js';

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { sessionsProjection } from '../../projections/sessions.js';
-import { ErrorCode } from '../../src/errors.js';
-import { FileSnapshotStore } from '../../src/projections/file-snapshot-store.js';
-import type { ProjectionSnapshot } from '../../src/projections/snapshot-store.js';
+import { sessionsProjection } from '../../src/projections/sessions.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
+import { FileSnapshotStore } from '../../src/projector/file-snapshot-store.js';
+import type { ProjectionSnapshot } from '../../src/projector/snapshot-store.js';
 import { flatfileSuite, rejected, tempRoot } from '../flatfile/unit-helpers.js';
 import { ProjectionLog, appendRenames, memoryStore, openRunner, titlesProjection } from './helpers.js';
 

@@ -1,13 +1,13 @@
 // Shared helpers for the projection tests (not a test file itself).
 import { NEVER, type Observable } from 'rxjs';
-import type { CatalogEvent } from '../../events/catalog.js';
+import type { CatalogEvent } from '../../src/events/catalog.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor, type MonitorEvent, type ProjectionAction } from '../../src/engine/monitor.js';
 import { defineProjection, type Projection } from '../../src/projections/projection.js';
-import { ProjectionRunner, type ProjectionRunnerOptions } from '../../src/projections/projection-runner.js';
-import { MemorySnapshotStore, type ProjectionSnapshot, type SnapshotStore } from '../../src/projections/snapshot-store.js';
-import type { NewEvent } from '../../src/types.js';
+import { ProjectionRunner, type ProjectionRunnerOptions } from '../../src/projector/projection-runner.js';
+import { MemorySnapshotStore, type ProjectionSnapshot, type SnapshotStore } from '../../src/projector/snapshot-store.js';
+import type { NewEvent } from '../../src/kernel/types.js';
 
 export function memoryStore(): Promise<EventStore> {
   return EventStore.open(new MemoryBackend());

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import * as assert from 'uvu/assert';
-import { mergePatch } from '../../projections/merge-patch.js';
-import type { JsonValue } from '../../src/types.js';
+import { mergePatch } from '../../src/projections/merge-patch.js';
+import type { JsonValue } from '../../src/kernel/types.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 
 const test = flatfileSuite('projections: merge patch (RFC 7386)');

@@ -1,11 +1,11 @@
 import * as assert from 'uvu/assert';
-import { CHAT_PROJECTIONS } from '../../projections/index.js';
-import { sessionsProjection } from '../../projections/sessions.js';
+import { CHAT_PROJECTIONS } from '../../src/projections/index.js';
+import { sessionsProjection } from '../../src/projections/sessions.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { openChatStore } from '../../src/chat/chat-store.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import { ErrorCode } from '../../src/errors.js';
-import { MemorySnapshotStore } from '../../src/projections/snapshot-store.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
+import { MemorySnapshotStore } from '../../src/projector/snapshot-store.js';
 import { flatfileSuite, rejected } from '../flatfile/unit-helpers.js';
 import { ProjectionLog, SpySnapshotStore, memoryStore, openRunner, renamed, titlesProjection, withCommits } from './helpers.js';
 

@@ -1,11 +1,11 @@
 import * as assert from 'uvu/assert';
 import { Subject } from 'rxjs';
-import { sessionsProjection } from '../../projections/sessions.js';
-import { ErrorCode, ioError } from '../../src/errors.js';
+import { sessionsProjection } from '../../src/projections/sessions.js';
+import { ErrorCode, ioError } from '../../src/kernel/errors.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { openChatStore } from '../../src/chat/chat-store.js';
 import type { MonitorEvent } from '../../src/engine/monitor.js';
-import { MemorySnapshotStore } from '../../src/projections/snapshot-store.js';
+import { MemorySnapshotStore } from '../../src/projector/snapshot-store.js';
 import { flatfileSuite, rejected } from '../flatfile/unit-helpers.js';
 import { ProjectionLog, SpySnapshotStore, appendRenames, memoryStore, openRunner, renamed, titlesProjection, until, withCommits } from './helpers.js';
 

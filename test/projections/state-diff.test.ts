@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { stateDifferences } from '../../src/projections/state-diff.js';
+import { stateDifferences } from '../../src/projector/state-diff.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 
 const test = flatfileSuite('projections: state-diff');

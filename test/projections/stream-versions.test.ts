@@ -1,6 +1,6 @@
 import * as assert from 'uvu/assert';
-import { sessionsProjection } from '../../projections/sessions.js';
-import { usersProjection } from '../../projections/users.js';
+import { sessionsProjection } from '../../src/projections/sessions.js';
+import { usersProjection } from '../../src/projections/users.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { openChatStore } from '../../src/chat/chat-store.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';

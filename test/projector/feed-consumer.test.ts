@@ -9,7 +9,7 @@ import { postgresBackend } from '../../src/backends/postgres/connect.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { type Checkpoint, START } from '../../src/projector/checkpoint.js';
 import { type FeedBatch, FeedConsumer } from '../../src/projector/feed-consumer.js';
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { tempRoot } from '../flatfile/unit-helpers.js';
 import { TEST_POSTGRES, dropSchema, postgresAvailable, uniqueSchema } from '../support/postgres.js';
 

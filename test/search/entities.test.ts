@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ENTITY_MARK, entityQueryTerm, entityTerms, findEntities, normaliseEntity } from '../../projections/search/entities.js';
+import { ENTITY_MARK, entityQueryTerm, entityTerms, findEntities, normaliseEntity } from '../../src/projections/search/entities.js';
 import { fails } from '../events/fails.js';
 
 const found = (text: string) => findEntities(text).map((e) => `${e.type}:${e.value}`);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChatStore } from '../../src/chat/chat-store.js';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import { BACKENDS, withChat } from '../chat/helpers.js';
 
 /** Every message, document, title or context that mentions something: `chat.search(user, '', { entity })`. */

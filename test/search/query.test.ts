@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import type { NewMessage } from '../../src/chat/messages-api.js';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 
 interface Fixture {
   chat: ChatStore;

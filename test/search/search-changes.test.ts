@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type CatalogEvent, type EventType, upcast, validateEvent } from '../../events/catalog.js';
-import { sessionStream, userStream } from '../../events/streams.js';
-import { type SearchChange, indexedEntityTerms, initSearchRegistry, searchChanges } from '../../projections/search/projection.js';
-import { entityTerms } from '../../projections/search/entities.js';
-import { type SearchDoc, docKey, libraryScope, sessionKeyPrefix } from '../../projections/search/search-doc.js';
+import { type CatalogEvent, type EventType, upcast, validateEvent } from '../../src/events/catalog.js';
+import { sessionStream, userStream } from '../../src/events/streams.js';
+import { type SearchChange, indexedEntityTerms, initSearchRegistry, searchChanges } from '../../src/projections/search/projection.js';
+import { entityTerms } from '../../src/projections/search/entities.js';
+import { type SearchDoc, docKey, libraryScope, sessionKeyPrefix } from '../../src/projections/search/search-doc.js';
 
 /**
  * The projection run over events as the index runs it, with the index's side

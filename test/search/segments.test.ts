@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import { runQuery } from '../../src/search/query.js';
 import { SearchIndex, type SearchIndexOptions } from '../../src/search/search-index.js';
 import { withTempDir } from '../chat/helpers.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fold } from '../../projections/search/fold.js';
+import { fold } from '../../src/projections/search/fold.js';
 import { tokenize } from '../../src/search/tokenizer.js';
 
 const terms = (text: string, stem = false) => tokenize(text, { stem }).map((t) => `${t.term}@${t.position}`);

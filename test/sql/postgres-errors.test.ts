@@ -6,7 +6,7 @@
 import * as assert from 'uvu/assert';
 import { PostgresBackend } from '../../src/backends/postgres/postgres-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import { ErrorCode, FfcdbError } from '../../src/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import { createPgPool } from '../../src/sql/postgres/connect.js';
 import { PostgresDriver } from '../../src/sql/postgres/driver.js';
 import { errorCodeOf, pgFailure } from '../../src/sql/postgres/errors.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import { encodeChecksummed, readChecksummedFile, writeChecksummedFile } from '../../src/storage/checksummed-file.js';
 import { flatfileSuite, tempRoot, thrown } from '../flatfile/unit-helpers.js';
 

@@ -1,5 +1,5 @@
 /** What test/support/chat-worker.ts is told and what it reports (shared with the tests that read its reports). */
-import type { JsonObject } from '../../events/fields.js';
+import type { JsonObject } from '../../src/events/fields.js';
 
 export interface ChatWorkerConfig {
   dir: string;

@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import { openChatStore } from '../../src/chat/chat-store.js';
-import { isFfcdbError } from '../../src/errors.js';
+import { isFfcdbError } from '../../src/kernel/errors.js';
 import { type ChatLine, type ChatOp, type ChatWorkerConfig, documentBytes } from './chat-ops.js';
 import { rng } from './workload.js';
 

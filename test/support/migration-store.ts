@@ -10,7 +10,7 @@
  * a repeated message id, a v1 message, bytes in a stream of another kind).
  */
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
-import type { DurabilityMode } from '../../src/types.js';
+import type { DurabilityMode } from '../../src/kernel/types.js';
 
 export interface BuiltStore {
   /** Sessions live at the end. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { postgresBackend } from '../../src/backends/postgres/connect.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { startWorker, type Worker } from './children.js';
 import { TEST_POSTGRES, dropSchema, uniqueSchema } from './postgres.js';
 import type { WorkerConfig } from './store-worker.js';

@@ -24,8 +24,8 @@ import type { StorageBackend } from '../../src/backends/backend.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { postgresBackend } from '../../src/backends/postgres/connect.js';
 import { EventStore } from '../../src/engine/event-store.js';
-import { isFfcdbError } from '../../src/errors.js';
-import type { DurabilityMode } from '../../src/types.js';
+import { isFfcdbError } from '../../src/kernel/errors.js';
+import type { DurabilityMode } from '../../src/kernel/types.js';
 import { type Ack, eventFor, rng } from './workload.js';
 
 export interface WorkerConfig {

@@ -4,7 +4,7 @@
  * can print all of them at once.
  */
 import type { EventStore } from '../../src/engine/event-store.js';
-import type { RecordedEvent } from '../../src/types.js';
+import type { RecordedEvent } from '../../src/kernel/types.js';
 import { type Ack, canonAppended, canonFull, eventFor, eventId } from './workload.js';
 
 export interface Snapshot {

@@ -4,7 +4,7 @@
  * a worker only has to report those three to let the parent rebuild exactly
  * what was appended and compare it with what is stored.
  */
-import type { NewEvent, RecordedEvent } from '../../src/types.js';
+import type { NewEvent, RecordedEvent } from '../../src/kernel/types.js';
 
 /** FNV-1a over a string: the seed of an event's content. */
 function hash(s: string): number {

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
-import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
+import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
 import type { MonitorSink } from '../backend.js';
 import { FEED_MAGIC, FLAG_BLANKED, HEADER_BYTES, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
-import type { FaultInjection } from './file-handles.js';
-import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR, isRealDirectory } from './layout.js';
-import { fsyncDirSync } from './store-files.js';
+import type { FaultInjection } from '../../storage/durable-files.js';
+import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR } from '../../storage/store-folder.js';
+import { isRealDirectory } from '../../storage/durable-files.js';
+import { fsyncDirSync } from '../../storage/durable-files.js';
 
 export const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
 const JOURNAL_SUFFIX = '.journal';

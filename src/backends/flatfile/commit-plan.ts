@@ -1,6 +1,6 @@
 import { encodeEvents } from '../../codec/event-codec.js';
-import { ErrorCode, FfcdbError } from '../../errors.js';
-import type { AppendResult, ExpectedVersion } from '../../types.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
+import type { AppendResult, ExpectedVersion } from '../../kernel/types.js';
 import { type StoredRef, checkExpectedVersion, findRetry, purgedConflict } from '../append-rules.js';
 import type { PreparedEvent } from '../backend.js';
 import { FLAG_LZ4, STREAM_MAGIC, encodeFrame } from './frame.js';

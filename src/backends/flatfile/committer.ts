@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
+import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
 import type { JournalWrite } from './commit-journal.js';
 import { type GroupRetries, type PendingAppend, type PlannedFrame, planAppend } from './commit-plan.js';
 import { setLink } from './frame.js';

@@ -1,12 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
-
-/** Test hooks: throwing from one simulates a failing disk for that file. */
-export interface FaultInjection {
-  write?(file: string): void;
-  sync?(file: string): void;
-}
+import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
+import type { FaultInjection } from '../../storage/durable-files.js';
 
 const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW;
 
@@ -218,27 +213,3 @@ export class FileHandles {
   }
 }
 
-/**
- * fsyncs directories so that new entries in them survive power loss. A directory that no longer exists
- * fails with IO, unless `gone(dir)` says it was removed on purpose (a purged stream's: its removal was
- * made durable by whoever removed it).
- */
-export async function syncDirectories(dirs: Iterable<string>, faults?: FaultInjection, gone?: (dir: string) => boolean): Promise<void> {
-  await Promise.all(
-    [...dirs].map(
-      (dir) =>
-        new Promise<void>((resolve, reject) => {
-          fs.open(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY, (err, fd) => {
-            if (err) return err.code === 'ENOENT' && gone?.(dir) ? resolve() : reject(ioError(err, dir, 'open'));
-            try {
-              faults?.sync?.(dir);
-            } catch (e) {
-              fs.close(fd, () => reject(ioError(e, dir, 'fsync')));
-              return;
-            }
-            fs.fsync(fd, (syncErr) => fs.close(fd, () => (syncErr ? reject(ioError(syncErr, dir, 'fsync')) : resolve())));
-          });
-        }),
-    ),
-  );
-}

@@ -1,23 +1,25 @@
-import { ErrorCode, FfcdbError } from '../../errors.js';
-import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../types.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
+import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../kernel/types.js';
 import type { BackendCapabilities, BackendContext, CommitListener, MonitorSink, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
 import { CommitListeners } from '../commit-listeners.js';
 import { CommitJournal } from './commit-journal.js';
 import { Committer, LOCK_TIMEOUT_MS } from './committer.js';
 import { Feed } from './feed.js';
-import { type FaultInjection, FileHandles } from './file-handles.js';
+import { type FaultInjection } from '../../storage/durable-files.js';
+import { FileHandles } from './file-handles.js';
 import { Layout } from './layout.js';
 import type { FlatfileOptions } from './options.js';
 import { Purger } from './purger.js';
 import { readFeedPages, readStreamPages } from './reads.js';
 import { recover } from './recovery.js';
 import { type ResolvedOptions, StoreState, closedError } from './store-state.js';
-import { claimStore, makeRoot, nextEpoch } from './store-files.js';
+import { claimStore, nextEpoch } from './store-files.js';
+import { makeRoot } from '../../storage/durable-files.js';
 import { StreamLog } from './stream-log.js';
 import { StreamStates } from './stream-states.js';
 import { Syncer } from './syncer.js';
 import { Tombstones } from './tombstones.js';
-import { WriterLock } from './writer-lock.js';
+import { WriterLock } from '../../storage/writer-lock.js';
 
 export type { FlatfileOptions } from './options.js';
 

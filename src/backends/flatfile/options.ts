@@ -1,4 +1,4 @@
-import type { DurabilityMode } from '../../types.js';
+import type { DurabilityMode } from '../../kernel/types.js';
 
 export interface FlatfileOptions {
   /** The data folder; created if missing. */

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
+import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
 import { purgeNotFound } from '../append-rules.js';
 import type { PurgeResult } from '../backend.js';
 import { CommitJournal } from './commit-journal.js';
-import { syncDirectories } from './file-handles.js';
-import { isRealDirectory } from './layout.js';
+import { syncDirectories } from '../../storage/durable-files.js';
+import { isRealDirectory } from '../../storage/durable-files.js';
 import { type StoreState, fencedError } from './store-state.js';
 import type { Syncer } from './syncer.js';
 

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../types.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import type { StreamReadOptions } from '../backend.js';
 import type { FeedEntry } from './feed.js';
 import { type StoreState, closedError } from './store-state.js';

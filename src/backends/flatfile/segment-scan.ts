@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import { type FrameHeader, frameIntact, frameLength, parseHeader } from './frame.js';
 
 export interface ScannedFrame {

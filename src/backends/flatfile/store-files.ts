@@ -1,36 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
-import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE, STORE_FILE, STREAMS_DIR, SYNCED_FILE, isRealDirectory } from './layout.js';
+import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
+import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE, STORE_FILE, STREAMS_DIR, SYNCED_FILE } from '../../storage/store-folder.js';
+import { isRealDirectory, replaceDurably } from '../../storage/durable-files.js';
 
 /** The small files that describe the data folder itself: its format marker, the writer epoch and the synced position. */
 
 const FORMAT = { format: 'flatfile-chat-db', version: 1 };
-
-export function makeRoot(dir: string): string {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    return fs.realpathSync(dir);
-  } catch (err) {
-    throw ioError(err, dir, 'mkdir');
-  }
-}
-
-/** Whether `dir` holds a store (its ffcdb.json marker); whether the store is of a format this version reads is checked on open. */
-export function isStore(dir: string): boolean {
-  try {
-    return fs.lstatSync(path.join(dir, STORE_FILE)).isFile();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw ioError(err, dir, 'lstat');
-  }
-}
-
-/** Refuses a folder that holds no store, so that opening an existing store never makes an empty one. */
-export function assertStore(dir: string): void {
-  if (!isStore(dir)) throw new FfcdbError(ErrorCode.NOT_FOUND, `${dir} holds no store`, { dir });
-}
 
 /** Checks that the folder is a store of our format, or makes an empty folder one. Runs under the writer lock. */
 export function claimStore(root: string): void {
@@ -96,31 +72,4 @@ export function nextEpoch(root: string): number {
   return next;
 }
 
-/** Replaces a file of a folder whole: written aside, fsynced, renamed over, and the rename fsynced. */
-export function replaceDurably(root: string, name: string, content: string | Uint8Array): void {
-  const file = path.join(root, name);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeFileSync(fd, content);
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-    fsyncDirSync(root);
-  } catch (err) {
-    throw ioError(err, file, 'write');
-  }
-}
 
-/** fsyncs a folder, so that entries created or renamed in it survive power loss. */
-export function fsyncDirSync(dir: string): void {
-  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}

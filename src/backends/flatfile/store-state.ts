@@ -1,14 +1,15 @@
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { MonitorSink } from '../backend.js';
 import type { CommitJournal } from './commit-journal.js';
 import type { Feed } from './feed.js';
-import type { FaultInjection, FileHandles } from './file-handles.js';
+import type { FaultInjection } from '../../storage/durable-files.js';
+import type { FileHandles } from './file-handles.js';
 import type { Layout } from './layout.js';
 import type { FlatfileOptions } from './options.js';
 import type { StreamLog } from './stream-log.js';
 import type { StreamStates } from './stream-states.js';
 import type { Tombstones } from './tombstones.js';
-import type { WriterLock } from './writer-lock.js';
+import type { WriterLock } from '../../storage/writer-lock.js';
 
 export type ResolvedOptions = Required<Omit<FlatfileOptions, 'faults'>> & { faults?: FaultInjection };
 

@@ -2,15 +2,16 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { decodeRecorded } from '../../codec/event-codec.js';
 import type { MonitorSink } from '../backend.js';
-import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
-import type { RecordedEvent } from '../../types.js';
+import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import type { StoredRef } from '../append-rules.js';
 import type { Feed, FeedEntry } from './feed.js';
 import { FLAG_LZ4, type FrameHeader, STREAM_MAGIC, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import { type ReadFrame, backwardFrames, forwardFrames } from './frame-reader.js';
 import { FrameIndex } from './frame-index.js';
 import type { FileHandles } from './file-handles.js';
-import { type Layout, SEGMENT_SUFFIX, isRealDirectory, listSegments } from './layout.js';
+import { type Layout, SEGMENT_SUFFIX, listSegments } from './layout.js';
+import { isRealDirectory } from '../../storage/durable-files.js';
 import { corruptAt, scanSegment } from './segment-scan.js';
 
 /** Feed replay reads a stream file in spans of at most this window (plus one frame). */

@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { Feed, FeedEntry } from './feed.js';
 import type { FileHandles } from './file-handles.js';
 import type { Layout } from './layout.js';

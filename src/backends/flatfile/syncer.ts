@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { FfcdbError, ioError } from '../../errors.js';
+import { FfcdbError, ioError } from '../../kernel/errors.js';
 import type { JournalWrite } from './commit-journal.js';
-import { syncDirectories } from './file-handles.js';
-import { STREAMS_DIR } from './layout.js';
+import { syncDirectories } from '../../storage/durable-files.js';
+import { STREAMS_DIR } from '../../storage/store-folder.js';
 import type { StoreState } from './store-state.js';
 import { writeSynced } from './store-files.js';
 

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import type { MonitorSink } from '../backend.js';
-import { assertStreamId } from '../../engine/validation.js';
-import { ErrorCode, FfcdbError, ioError } from '../../errors.js';
-import type { FaultInjection } from './file-handles.js';
+import { assertStreamId } from '../../kernel/validation.js';
+import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
+import type { FaultInjection } from '../../storage/durable-files.js';
 import { encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
-import { PURGED_FILE } from './layout.js';
+import { PURGED_FILE } from '../../storage/store-folder.js';
 import { corruptAt, scanSegment } from './segment-scan.js';
-import { fsyncDirSync } from './store-files.js';
+import { fsyncDirSync } from '../../storage/durable-files.js';
 
 export const TOMBSTONE_MAGIC = 0x54434646; // 'FFCT'
 /** A tombstone's payload is a stream id (at most 128 characters) and a version: far below this. */

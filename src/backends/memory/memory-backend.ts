@@ -1,5 +1,5 @@
-import { ErrorCode, FfcdbError } from '../../errors.js';
-import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../types.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
+import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../kernel/types.js';
 import type { BackendCapabilities, CommitListener, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
 import { CommitListeners } from '../commit-listeners.js';
 import { checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';

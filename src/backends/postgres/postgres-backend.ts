@@ -1,7 +1,7 @@
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
-import { ErrorCode, FfcdbError } from '../../errors.js';
-import { assertEventId, assertStreamId } from '../../engine/validation.js';
-import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, RecordedEvent } from '../../types.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
+import { assertEventId, assertStreamId } from '../../kernel/validation.js';
+import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, RecordedEvent } from '../../kernel/types.js';
 import { type StoredRef, checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
 import type { BackendCapabilities, BackendContext, CommitListener as BackendCommitListener, MonitorSink, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
 import { CommitListeners } from '../commit-listeners.js';

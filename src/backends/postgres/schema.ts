@@ -12,7 +12,7 @@
  * first, which serialises writers across processes: see `append_events`.
  * - `ffcdb_format`: one row naming the format and its version.
  */
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { PgPool, PgPoolClient } from '../../sql/postgres/pool.js';
 
 export const FORMAT = 'ffcdb-postgres-event-log';

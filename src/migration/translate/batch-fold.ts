@@ -1,6 +1,6 @@
-import type { CatalogEvent } from '../../../events/catalog.js';
+import type { CatalogEvent } from '../../events/catalog.js';
 import type { SqlValue, TableDef } from '../../sql/driver.js';
-import type { RecordedEvent } from '../../types.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import { type FeedEvent, asksForPurge } from '../rows.js';
 import { EVENTS, PURGED_STREAMS } from '../schema.js';
 import { ContextsFold } from './context.js';

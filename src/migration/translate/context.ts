@@ -1,5 +1,5 @@
-import { applyContextChange } from '../../../projections/context.js';
-import type { RecordedEvent } from '../../types.js';
+import { applyContextChange } from '../../projections/context.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import { jsonText } from '../../sql/values.js';
 import type { ContextRow } from '../rows.js';
 import { CONTEXT, CONTEXT_CHANGES, CONTEXT_SNAPSHOTS } from '../schema.js';

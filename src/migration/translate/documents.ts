@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../types.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import { jsonText } from '../../sql/values.js';
 import type { DocumentRow } from '../rows.js';
 import { DOCUMENT_ANALYSES, DOCUMENTS } from '../schema.js';

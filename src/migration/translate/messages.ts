@@ -1,5 +1,5 @@
-import type { Attachment } from '../../../events/messages.js';
-import type { RecordedEvent } from '../../types.js';
+import type { Attachment } from '../../events/messages.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import { jsonText } from '../../sql/values.js';
 import type { MessageRow } from '../rows.js';
 import { MESSAGE_ATTACHMENTS, MESSAGE_REVISIONS, MESSAGES } from '../schema.js';

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../types.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import { jsonText } from '../../sql/values.js';
 import type { SessionRow } from '../rows.js';
 import { SESSION_TAGS, SESSIONS } from '../schema.js';

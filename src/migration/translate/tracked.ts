@@ -1,5 +1,5 @@
-import type { CatalogEvent } from '../../../events/catalog.js';
-import { sessionStream } from '../../../events/streams.js';
+import type { CatalogEvent } from '../../events/catalog.js';
+import { sessionStream } from '../../events/streams.js';
 import type { SqlValue, TableDef } from '../../sql/driver.js';
 import { values } from '../rows.js';
 

@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import { importPeer } from '../peer.js';
 import { PostgresDriver } from './driver.js';
 import { pgFailure } from './errors.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import { type ColumnType, type SqlDialect, type SqlDriver, type SqlRow, type SqlValue, type TableDef, columnList, columnsOf, quote, upsertClause } from '../driver.js';
 import { CopyFromRows } from './copy.js';
 import { pgFailure } from './errors.js';

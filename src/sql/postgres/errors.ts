@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { PgPool } from './pool.js';
 
 /** Socket-level failures: the server could not be reached at all. */

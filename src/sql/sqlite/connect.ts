@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import { importPeer } from '../peer.js';
 import { type SqliteDatabase, SqliteDriver, sqliteError } from './driver.js';
 

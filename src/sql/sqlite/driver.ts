@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import { type SqlDialect, type SqlDriver, type SqlRow, type SqlValue, type TableDef, columnList, quote, upsertClause } from '../driver.js';
 
 /** What the driver uses of a better-sqlite3 statement. */

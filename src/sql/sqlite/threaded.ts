@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
-import { startWorker as startThread, fromWorker } from '../../engine/worker-thread.js';
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { startWorker as startThread, fromWorker } from '../../kernel/worker-thread.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { SqlDialect, SqlDriver, SqlRow, SqlValue, TableDef } from '../driver.js';
 import type { SqliteConnectOptions } from './connect.js';
 import { DEFAULT_SQLITE_PREFIX, sqliteDialect } from './driver.js';

@@ -3,8 +3,8 @@
  * connect.ts) and runs the calls it is sent, one at a time, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type WorkerError, workerError } from '../../engine/worker-thread.js';
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { type WorkerError, workerError } from '../../kernel/worker-thread.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import { connectSqlite, type SqliteConnectOptions } from './connect.js';
 import type { SqliteDriver } from './driver.js';
 

@@ -1,7 +1,7 @@
 /** Appending: every field reads back, versions and positions run without gaps, timestamps never go back, imports continue a stream exactly. */
 import assert from 'node:assert/strict';
-import { ErrorCode } from '../../errors.js';
-import type { JsonValue } from '../../types.js';
+import { ErrorCode } from '../../kernel/errors.js';
+import type { JsonValue } from '../../kernel/types.js';
 import type { Kit } from './harness.js';
 import { RICH_DATA, ev, range, sleep, plain, rejects, waitFor, checkInvariants } from './helpers.js';
 

@@ -1,7 +1,7 @@
 /** Input the engine refuses before it reaches the backend, whatever the backend. */
 import assert from 'node:assert/strict';
-import { ErrorCode } from '../../errors.js';
-import type { JsonValue, NewEvent } from '../../types.js';
+import { ErrorCode } from '../../kernel/errors.js';
+import type { JsonValue, NewEvent } from '../../kernel/types.js';
 import type { Kit } from './harness.js';
 import { ev, rejects } from './helpers.js';
 

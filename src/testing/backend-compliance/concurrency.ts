@@ -1,6 +1,6 @@
 /** Concurrent appends in one process. */
 import assert from 'node:assert/strict';
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { Kit } from './harness.js';
 import { ev, range, drain, checkInvariants } from './helpers.js';
 

@@ -1,6 +1,6 @@
 /** The append checks: expected versions, and retries recognised by event id. */
 import assert from 'node:assert/strict';
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode } from '../../kernel/errors.js';
 import type { Kit } from './harness.js';
 import { ev, sleep, pick, plain, rejects, snapshot, assertSameState } from './helpers.js';
 

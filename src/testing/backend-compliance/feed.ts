@@ -1,8 +1,8 @@
 /** The global feed: position order, paging, type filters. */
 import assert from 'node:assert/strict';
 import type { EventStore } from '../../engine/event-store.js';
-import { ErrorCode } from '../../errors.js';
-import type { RecordedEvent } from '../../types.js';
+import { ErrorCode } from '../../kernel/errors.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import type { Kit } from './harness.js';
 import { ev, range, plain, drain, rejects, checkInvariants } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Observable } from 'rxjs';
 import type { BackendCapabilities, StorageBackend } from '../../backends/backend.js';
 import { EventStore } from '../../engine/event-store.js';
-import type { DurabilityMode, RecordedEvent } from '../../types.js';
+import type { DurabilityMode, RecordedEvent } from '../../kernel/types.js';
 import { filesHolding } from '../files-holding.js';
 import { reportable, withTimeout } from './helpers.js';
 import { Recorder } from './recorder.js';

@@ -1,7 +1,7 @@
 /** Closing, and (for a persistent backend) closing and reopening. */
 import assert from 'node:assert/strict';
 import type { EventStore } from '../../engine/event-store.js';
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { Kit } from './harness.js';
 import { SENTINEL, RICH_DATA, ev, range, drain, rejects, withTimeout, fullState, assertSameState, checkInvariants } from './helpers.js';
 

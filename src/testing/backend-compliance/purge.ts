@@ -1,8 +1,8 @@
 /** Purging a stream: a tombstone, gaps in the feed, and no byte of it left. */
 import assert from 'node:assert/strict';
 import type { EventStore } from '../../engine/event-store.js';
-import { ErrorCode } from '../../errors.js';
-import type { NewEvent, RecordedEvent } from '../../types.js';
+import { ErrorCode } from '../../kernel/errors.js';
+import type { NewEvent, RecordedEvent } from '../../kernel/types.js';
 import type { Kit } from './harness.js';
 import { SENTINEL, ev, sleep, plain, drain, rejects } from './helpers.js';
 

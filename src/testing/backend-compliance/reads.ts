@@ -1,8 +1,8 @@
 /** Reading a stream forward and backward, with limits and types, and as of a version or a time. */
 import assert from 'node:assert/strict';
 import type { EventStore } from '../../engine/event-store.js';
-import { ErrorCode } from '../../errors.js';
-import type { RecordedEvent } from '../../types.js';
+import { ErrorCode } from '../../kernel/errors.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import type { Kit } from './harness.js';
 import { ev, range, sleep, plain, rejects } from './helpers.js';
 

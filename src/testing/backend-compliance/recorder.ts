@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Observable, Subscription } from 'rxjs';
-import type { AppendResult, RecordedEvent } from '../../types.js';
+import type { AppendResult, RecordedEvent } from '../../kernel/types.js';
 import { SENTINEL } from './helpers.js';
 
 /** Records what a subscription delivers, and waits for it with a timeout. */

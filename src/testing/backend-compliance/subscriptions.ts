@@ -1,7 +1,7 @@
 /** Live subscriptions in one process: catch-up then live, exactly once and in order. */
 import assert from 'node:assert/strict';
-import { ErrorCode } from '../../errors.js';
-import type { RecordedEvent } from '../../types.js';
+import { ErrorCode } from '../../kernel/errors.js';
+import type { RecordedEvent } from '../../kernel/types.js';
 import type { Kit } from './harness.js';
 import { SENTINEL, ev, range, plain, rejects } from './helpers.js';
 

@@ -1,4 +1,4 @@
-import { invalid, assertStreamId } from '../src/engine/validation.js';
+import { invalid, assertStreamId } from '../kernel/validation.js';
 import type { Definitions } from './definition.js';
 import { type JsonObject, fields, jsonObject, label, matching } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';

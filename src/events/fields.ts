@@ -1,5 +1,5 @@
-import { assertJsonValue, assertPositiveInteger, invalid } from '../src/engine/validation.js';
-import type { JsonValue } from '../src/types.js';
+import { assertJsonValue, assertPositiveInteger, invalid } from '../kernel/validation.js';
+import type { JsonValue } from '../kernel/types.js';
 import { msgpackSize } from './encoded-size.js';
 import { EVENT_LIMITS } from './limits.js';
 

@@ -1,7 +1,7 @@
 import type { CatalogEvent } from '../events/catalog.js';
 import type { JsonObject } from '../events/fields.js';
 import { streamEntity } from '../events/streams.js';
-import { defineProjection } from '../src/projections/projection.js';
+import { defineProjection } from './projection.js';
 
 export interface SessionView {
   sessionId: string;

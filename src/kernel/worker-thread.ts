@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ErrorCode, FfcdbError } from '../errors.js';
+import { ErrorCode, FfcdbError } from './errors.js';
 
 /** A typed error as it crosses a thread boundary (structured clone keeps no class). */
 export type WorkerError = { code?: string; message: string; details?: Record<string, unknown> };

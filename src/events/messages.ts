@@ -1,5 +1,5 @@
-import { assertEventId, assertStreamId, invalid } from '../src/engine/validation.js';
-import type { JsonValue } from '../src/types.js';
+import { assertEventId, assertStreamId, invalid } from '../kernel/validation.js';
+import type { JsonValue } from '../kernel/types.js';
 import type { Definitions } from './definition.js';
 import type { Entity } from './documents.js';
 import { choice, fields, flag, integer, json, jsonObject, label, list, matching, mediaType, object, text } from './fields.js';

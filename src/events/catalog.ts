@@ -1,6 +1,6 @@
-import { ErrorCode, FfcdbError } from '../src/errors.js';
-import { assertPositiveInteger, invalid } from '../src/engine/validation.js';
-import type { RecordedEvent } from '../src/types.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
+import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import type { RecordedEvent } from '../kernel/types.js';
 import { type ContextEvents, contextEvents } from './context.js';
 import type { EventDefinition } from './definition.js';
 import { type DocumentEvents, documentEvents } from './documents.js';

@@ -1,5 +1,5 @@
-import { invalid } from '../src/engine/validation.js';
-import type { JsonValue } from '../src/types.js';
+import { invalid } from '../kernel/validation.js';
+import type { JsonValue } from '../kernel/types.js';
 
 /**
  * The bytes a JSON value takes in the log, where it is stored as plain

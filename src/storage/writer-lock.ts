@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
-import { ErrorCode, FfcdbError } from '../../errors.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { randomBytes } from 'node:crypto';
-import { LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE } from './layout.js';
-import { ioError } from '../../errors.js';
+import { LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE } from './store-folder.js';
+import { ioError } from '../kernel/errors.js';
 
 /**
  * The cross-process writer lock (proper-lockfile: an atomic mkdir whose mtime

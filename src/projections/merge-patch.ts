@@ -1,5 +1,5 @@
 import type { JsonObject } from '../events/fields.js';
-import type { JsonValue } from '../src/types.js';
+import type { JsonValue } from '../kernel/types.js';
 
 /**
  * RFC 7386 JSON merge patch: objects merge key by key, null removes a key,

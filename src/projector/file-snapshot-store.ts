@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { Packr } from 'msgpackr';
-import { ErrorCode, FfcdbError, ioError } from '../errors.js';
-import { PROJECTIONS_DIR, isRealDirectory } from '../backends/flatfile/layout.js';
-import { fsyncDirSync } from '../backends/flatfile/store-files.js';
+import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
+import { PROJECTIONS_DIR } from '../storage/store-folder.js';
+import { isRealDirectory } from '../storage/durable-files.js';
+import { fsyncDirSync } from '../storage/durable-files.js';
 import { readChecksummedFile, writeChecksummedFile } from '../storage/checksummed-file.js';
 import type { ProjectionSnapshot, SnapshotStore } from './snapshot-store.js';
 

@@ -1,6 +1,6 @@
 import type { CatalogEvent } from '../events/catalog.js';
 import { streamEntity } from '../events/streams.js';
-import { defineProjection } from '../src/projections/projection.js';
+import { defineProjection } from './projection.js';
 
 /**
  * Where each message of a session lives in its stream. The content stays in

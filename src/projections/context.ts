@@ -1,7 +1,7 @@
 import type { CatalogEvent } from '../events/catalog.js';
 import type { JsonObject } from '../events/fields.js';
 import { streamEntity } from '../events/streams.js';
-import { defineProjection } from '../src/projections/projection.js';
+import { defineProjection } from './projection.js';
 import { mergePatch } from './merge-patch.js';
 
 /** One change of a session's context: its version is the count of changes up to and including it. */

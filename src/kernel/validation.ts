@@ -1,5 +1,5 @@
-import { ErrorCode, FfcdbError } from '../errors.js';
-import type { ExpectedVersion, JsonValue } from '../types.js';
+import { ErrorCode, FfcdbError } from './errors.js';
+import type { ExpectedVersion, JsonValue } from './types.js';
 
 /**
  * Stream ids become directory names, so they are held to an allowlist:

@@ -5,7 +5,7 @@ import type { ContentPart } from '../../events/messages.js';
 import { streamEntity } from '../../events/streams.js';
 import { entityTerms, findEntities } from './entities.js';
 import { type SearchDoc, docKey, libraryScope } from './search-doc.js';
-import type { JsonValue } from '../../src/types.js';
+import type { JsonValue } from '../../kernel/types.js';
 import { applyContextChange } from '../context.js';
 
 /**

@@ -1,5 +1,5 @@
-import { assertStreamId, invalid } from '../src/engine/validation.js';
-import type { JsonValue } from '../src/types.js';
+import { assertStreamId, invalid } from '../kernel/validation.js';
+import type { JsonValue } from '../kernel/types.js';
 import type { Definitions } from './definition.js';
 import { type JsonObject, fields, integer, json, jsonObject, label, list, matching, mediaType, text } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';

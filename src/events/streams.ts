@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../src/errors.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 
 /**
  * Which stream an entity's events live in. Each user and each session has its

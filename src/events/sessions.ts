@@ -1,4 +1,4 @@
-import { assertStreamId, invalid } from '../src/engine/validation.js';
+import { assertStreamId, invalid } from '../kernel/validation.js';
 import type { Definitions } from './definition.js';
 import { type JsonObject, fields, flag, jsonObject, label, list } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';

@@ -1,4 +1,4 @@
-import { invalid } from '../../src/engine/validation.js';
+import { invalid } from '../../kernel/validation.js';
 import { fold } from './fold.js';
 
 /**

@@ -1,12 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import { type CatalogEvent, upcast, validateEvent } from '../../events/catalog.js';
+import { type CatalogEvent, upcast, validateEvent } from '../events/catalog.js';
 import type { EventStore } from '../engine/event-store.js';
 import type { Monitor, ProjectionAction } from '../engine/monitor.js';
-import { assertPositiveInteger, invalid } from '../engine/validation.js';
-import { ErrorCode, FfcdbError } from '../errors.js';
-import { FeedConsumer } from '../projector/feed-consumer.js';
-import type { RecordedEvent } from '../types.js';
-import type { Projection } from './projection.js';
+import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { ErrorCode, FfcdbError } from '../kernel/errors.js';
+import { FeedConsumer } from './feed-consumer.js';
+import type { RecordedEvent } from '../kernel/types.js';
+import type { Projection } from '../projections/projection.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import { stateDifferences } from './state-diff.js';
 
