@@ -1,6 +1,6 @@
 /** Opens the engine under test: `openStore` on the flatfile backend, the embedded default. */
 import type { EventStore } from '../../src/engine/event-store.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import type { DurabilityMode } from '../../src/kernel/types.js';
 
 /** What the figures are of, for the report. */

@@ -24,7 +24,7 @@ import { backwardFrames, forwardFrames } from '../../src/backends/flatfile/frame
 import { FileHandles } from '../../src/backends/flatfile/file-handles.js';
 import { scanSegment } from '../../src/backends/flatfile/segment-scan.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import type { EventStore } from '../../src/engine/event-store.js';
 import type { NewEvent } from '../../src/kernel/types.js';
 import { jsonDiff, jsonValue, metadata, newEvent, text } from '../support/json.js';

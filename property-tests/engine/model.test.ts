@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { EventStore, ReadAllOptions, ReadStreamOptions } from '../../src/engine/event-store.js';
 import { FfcdbError } from '../../src/kernel/errors.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent, RecordedEvent } from '../../src/kernel/types.js';
 import { jsonDiff, jsonValue } from '../support/json.js';
 import { withTempDir } from '../support/temp.js';

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FEED_MAGIC, STREAM_MAGIC, frameLength } from '../../src/backends/flatfile/frame.js';
 import { scanSegment } from '../../src/backends/flatfile/segment-scan.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import type { RecordedEvent } from '../../src/kernel/types.js';
 import { STREAMS, type Reference, assertExactPrefix, assertSameEvents, buildStore, readBack, sameOutcome, steps } from '../support/scenario.js';
 import { FolderSnapshot, filesUnder, withTempDir } from '../support/temp.js';

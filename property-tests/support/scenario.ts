@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { FEED_MAGIC, FLAG_GROUP_END } from '../../src/backends/flatfile/frame.js';
 import { scanSegment } from '../../src/backends/flatfile/segment-scan.js';
 import { FfcdbError } from '../../src/kernel/errors.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import type { FlatfileOptions } from '../../src/backends/flatfile/options.js';
 import type { AppendResult, JsonValue, NewEvent, RecordedEvent } from '../../src/kernel/types.js';
 import { jsonDiff } from './json.js';

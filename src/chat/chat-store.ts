@@ -8,7 +8,7 @@ import { MemoryBlobStore } from '../blobs/memory-blob-store.js';
 import { EventStore } from '../engine/event-store.js';
 import { assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { Monitor, type MonitorEvent } from '../engine/monitor.js';
-import { type StoreFolderOptions, flatfileBackend } from '../open-store.js';
+import { type StoreFolderOptions, flatfileBackend } from '../engine/open-store.js';
 import { FileSnapshotStore } from '../projector/file-snapshot-store.js';
 import { type ProjectionComparison, ProjectionRunner } from '../projector/projection-runner.js';
 import { MemorySnapshotStore, type SnapshotStore } from '../projector/snapshot-store.js';

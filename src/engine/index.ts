@@ -2,8 +2,8 @@
 export { EventStore } from './event-store.js';
 export type { AppendOptions, AsOf, FeedPage, ImportedEvent, ReadAllOptions, ReadStreamOptions } from './event-store.js';
 export type { MonitorEvent } from './monitor.js';
-export { openStore } from '../open-store.js';
-export type { OpenStoreOptions, StoreFolderOptions } from '../open-store.js';
+export { openStore } from './open-store.js';
+export type { OpenStoreOptions, StoreFolderOptions } from './open-store.js';
 export type { BackendCapabilities, BackendContext, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backends/backend.js';
 export { defineProjection } from '../projections/projection.js';
 export type { Projection } from '../projections/projection.js';

@@ -6,7 +6,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
 import { invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../kernel/errors.js';
-import { openFolderParts } from '../open-store.js';
+import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
 import { HashedWriter, assertFreeTarget, moveIntoPlace, siblingTemp } from './files.js';
 import {

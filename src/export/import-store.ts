@@ -4,7 +4,7 @@ import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
 import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
-import { openFolderParts } from '../open-store.js';
+import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
 import type { StoreParts } from './export-store.js';
 import { PROGRESS_EVERY } from './export-store.js';

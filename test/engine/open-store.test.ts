@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { isStore } from '../../src/storage/store-folder.js';
 import { ErrorCode } from '../../src/kernel/errors.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import { fails } from '../chat/helpers.js';
 import { flatfileSuite, tempRoot } from '../flatfile/unit-helpers.js';
 

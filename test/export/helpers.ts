@@ -14,7 +14,7 @@ import type { StoreParts } from '../../src/export/export-store.js';
 import type { Projection } from '../../src/projections/projection.js';
 import { ProjectionRunner } from '../../src/projector/projection-runner.js';
 import { MemorySnapshotStore } from '../../src/projector/snapshot-store.js';
-import { openFolderParts } from '../../src/open-store.js';
+import { openFolderParts } from '../../src/engine/open-store.js';
 import type { RecordedEvent } from '../../src/kernel/types.js';
 import type { BackendKind } from '../chat/helpers.js';
 import { tempRoot } from '../flatfile/unit-helpers.js';

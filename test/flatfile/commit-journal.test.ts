@@ -9,7 +9,7 @@ import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import { readSynced, writeSynced } from '../../src/backends/flatfile/store-files.js';
 import { Monitor } from '../../src/engine/monitor.js';
 import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 

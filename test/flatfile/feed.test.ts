@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import type { EventStore } from '../../src/engine/event-store.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import { FEED_MAGIC, FLAG_GROUP_END, encodeFrame, parseHeader } from '../../src/backends/flatfile/frame.js';
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import { FEED_DIR, STREAMS_DIR } from '../../src/storage/store-folder.js';

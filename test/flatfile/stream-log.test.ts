@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import { ErrorCode } from '../../src/kernel/errors.js';
 import type { EventStore } from '../../src/engine/event-store.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import { STREAM_MAGIC, parseHeader } from '../../src/backends/flatfile/frame.js';
 import { Layout, SEGMENT_SUFFIX, listSegments } from '../../src/backends/flatfile/layout.js';
 import type { JsonValue, NewEvent, RecordedEvent } from '../../src/kernel/types.js';

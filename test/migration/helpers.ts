@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import type { EventStore } from '../../src/engine/event-store.js';
 import { tableChecksums } from '../../src/migration/checksum.js';
 import { type VerifyReport, verifyMigration } from '../../src/migration/verify.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import { connectTarget } from '../../src/sql/connect.js';
 import type { SqlDriver } from '../../src/sql/driver.js';
 import { tempRoot } from '../flatfile/unit-helpers.js';

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { migrate } from '../../src/migration/migrate.js';
-import { openStore } from '../../src/open-store.js';
+import { openStore } from '../../src/engine/open-store.js';
 import { connectTarget } from '../../src/sql/connect.js';
 
 export interface MigrateWorkerConfig {

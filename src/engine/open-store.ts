@@ -1,9 +1,9 @@
 import path from 'node:path';
-import type { StorageBackend } from './backends/backend.js';
-import { FlatfileBackend, type FlatfileOptions } from './backends/flatfile/flatfile-backend.js';
-import { assertStore } from './storage/store-folder.js';
-import { FileBlobStore } from './blobs/file-blob-store.js';
-import { EventStore } from './engine/event-store.js';
+import type { StorageBackend } from '../backends/backend.js';
+import { FlatfileBackend, type FlatfileOptions } from '../backends/flatfile/flatfile-backend.js';
+import { assertStore } from '../storage/store-folder.js';
+import { FileBlobStore } from '../blobs/file-blob-store.js';
+import { EventStore } from './event-store.js';
 
 /** A store folder to open: the flatfile backend's options, and whether a folder without a store may be made one. */
 export type StoreFolderOptions = FlatfileOptions & {
