@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The project's test command (`npm test`): runs every uvu test file (`*.test.ts`)
-// under test/ and then property-tests/, with TypeScript loaded through tsx, and
+// The project's test command (`npm test`): first the checks (the type check,
+// Biome's lint with the layering rules of biome.json, knip's unused exports and
+// files), each counted as one test; then every uvu test file (`*.test.ts`)
+// under test/ and then property-tests/, with TypeScript loaded through tsx; it
 // ends with one line `N passed, N failed`. Exits non-zero when a test fails or a
 // test file cannot be loaded. The PostgreSQL tests get a server through
 // FFCDB_TEST_POSTGRES (scripts/postgres-for-tests.mjs), or are skipped with a
@@ -9,12 +11,18 @@
 // Each folder runs in its own child process (this script with `--folder`), which
 // imports the files one by one, so a file that fails to load is reported and
 // counted as a failure while the other files still run.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findTestPostgres } from './postgres-for-tests.mjs';
 
 const FOLDERS = ['test', 'property-tests'];
+/** Run before the tests: each passes when its command exits 0. tsx only strips types, so tsc is what checks them. */
+const CHECKS = [
+  ['type check (tsc)', 'tsc', ['-p', 'tsconfig.json', '--noEmit']],
+  ['lint and layering (biome)', 'biome', ['lint', '--error-on-warnings', '--max-diagnostics=50', '.']],
+  ['unused exports and files (knip)', 'knip', ['--no-progress']],
+];
 const PATTERN = '\\.test\\.ts$';
 
 if (process.argv[2] === '--folder') await runFolder(process.argv[3]);
@@ -26,6 +34,16 @@ async function main() {
   else delete process.env.FFCDB_TEST_POSTGRES;
   let passed = 0;
   let failed = 0;
+  for (const [name, command, args] of CHECKS) {
+    const started = Date.now();
+    const r = spawnSync(fileURLToPath(new URL(`../node_modules/.bin/${command}`, import.meta.url)), args, { encoding: 'utf8' });
+    const ok = r.status === 0;
+    console.log(`${ok ? '✓' : '✘'} ${name} (${Date.now() - started} ms)`);
+    if (!ok) console.log(`${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`);
+    if (ok) passed++;
+    else failed++;
+  }
+  console.log('');
   for (const folder of FOLDERS) {
     if (!existsSync(folder) || (await testFiles(folder)).length === 0) {
       console.log(`(no test files in ${folder}/, skipped)\n`);

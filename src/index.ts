@@ -41,3 +41,10 @@ export * from './export/index.js';
 export * from './migration/index.js';
 export type { ChatSearchOptions, ChatSearchPage } from './chat/search-api.js';
 export type { SearchHit, SearchOptions, SearchPage } from './search/query.js';
+// The chat event catalog: what `chat.events.readStream('s-<id>')` returns, typed by event type.
+export type { CatalogEvent, EventDataMap, EventType } from './events/catalog.js';
+export type * from './events/users.js';
+export type * from './events/sessions.js';
+export type * from './events/messages.js';
+export type * from './events/documents.js';
+export type * from './events/context.js';

@@ -14,7 +14,7 @@ import type { JsonValue } from '../kernel/types.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
 import type { Reflected } from './users-api.js';
 
-export type { DocumentView, Entity };
+export type { DocumentView };
 
 export interface NewDocument {
   /** The session it belongs to; leave out (and give `userId`) for the user's own library. */

@@ -12,7 +12,7 @@ import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, deta
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
-export type { Attachment, ContentPart, MessageMetadata, Role };
+export type { Attachment, ContentPart };
 
 /** A message as it reads now (or at an earlier revision). */
 export interface Message {

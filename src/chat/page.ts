@@ -22,7 +22,7 @@ export interface PageOptions {
   before?: string;
 }
 
-export const MAX_PAGE = 1000;
+const MAX_PAGE = 1000;
 
 export function pageLimit(limit: unknown, fallback = 50): number {
   if (limit === undefined) return fallback;

@@ -11,7 +11,7 @@ export interface EventDefinition<T> {
   readonly history?: Readonly<Record<number, PastVersion>>;
 }
 
-export interface PastVersion {
+interface PastVersion {
   readonly validate: (data: unknown) => void;
   /** Turns a valid payload of this version into one of the next version. */
   readonly upcast: (data: never) => unknown;

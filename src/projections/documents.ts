@@ -4,7 +4,7 @@ import { streamEntity } from '../events/streams.js';
 import { defineProjection } from './projection.js';
 
 /** One analysis attached to a document; its results stay in the log, at `streamVersion`. */
-export interface AnalysisRef {
+interface AnalysisRef {
   analysisVersion: number;
   streamVersion: number;
   at: number;

@@ -6,5 +6,3 @@ import { usersProjection } from './users.js';
 
 /** Every projection the chat store runs inline. */
 export const CHAT_PROJECTIONS = [usersProjection, sessionsProjection, messagesProjection, documentsProjection, contextProjection] as const;
-
-export { contextProjection, documentsProjection, messagesProjection, sessionsProjection, usersProjection };

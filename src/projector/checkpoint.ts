@@ -22,7 +22,7 @@ export const START: Checkpoint = Object.freeze({ position: 0, eventPosition: 0, 
  * hole, which no other event can take), or `cut` (the log lost what it
  * reflects, so the consumer must start again from nothing).
  */
-export type CheckpointVerdict = 'fresh' | 'holds' | 'purged' | 'cut';
+type CheckpointVerdict = 'fresh' | 'holds' | 'purged' | 'cut';
 
 export interface CheckpointCheck {
   verdict: CheckpointVerdict;

@@ -9,10 +9,10 @@ import { type Checkpoint, type CheckpointCheck, checkCheckpoint } from './checkp
  * frames of each file at once (1,000 per page replayed ~35,000 events/s,
  * 16,384 ~120,000 on one data set).
  */
-export const FEED_PAGE = 16_384;
+const FEED_PAGE = 16_384;
 
 /** Positions, both included, that hold no event: their streams were purged. */
-export interface Gap {
+interface Gap {
   from: number;
   to: number;
 }

@@ -19,8 +19,8 @@ export type Clause =
   | { kind: 'phrase'; exclude: boolean; terms: string[]; offsets: number[] }
   | { kind: 'prefix'; exclude: boolean; prefix: string };
 
-export const MAX_QUERY_CHARS = 1_000;
-export const MAX_CLAUSES = 32;
+const MAX_QUERY_CHARS = 1_000;
+const MAX_CLAUSES = 32;
 
 const PIECE = /(-?)(?:"([^"]*)"?|(\S+))/g;
 

@@ -32,7 +32,7 @@ export interface IndexDef {
   readonly deferred?: boolean;
 }
 
-export interface ForeignKeyDef {
+interface ForeignKeyDef {
   readonly columns: readonly string[];
   readonly table: string;
   readonly references: readonly string[];
@@ -54,7 +54,7 @@ export type SqlValue = string | number | boolean | null;
 /** A row as the database returns it, keyed by column name; decode it with decodeRow (values.ts). */
 export type SqlRow = Record<string, unknown>;
 
-export type DialectName = 'sqlite' | 'postgres';
+type DialectName = 'sqlite' | 'postgres';
 
 /**
  * How a dialect spells the schema: type names and qualified names. ddl.ts turns

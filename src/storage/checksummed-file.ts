@@ -24,7 +24,7 @@ export type ChecksummedRead =
   | { ok: false; reason: ChecksummedFault };
 
 /** Why a file gave no payload: absent; too short for its header; another kind of file; another format; cut or extended; damaged. */
-export type ChecksummedFault = 'missing' | 'short' | 'magic' | 'format' | 'length' | 'checksum';
+type ChecksummedFault = 'missing' | 'short' | 'magic' | 'format' | 'length' | 'checksum';
 
 const HEADER = 16;
 

@@ -9,7 +9,7 @@ import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR } from '../../storage/store-folder.j
 import { isRealDirectory } from '../../storage/durable-files.js';
 import { fsyncDirSync } from '../../storage/durable-files.js';
 
-export const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
+const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
 const JOURNAL_SUFFIX = '.journal';
 const JOURNAL_NAME = /^(\d+)-(\d+)\.journal$/;
 const ZEROS = Buffer.alloc(1 << 20);

@@ -23,7 +23,7 @@ export interface FeedEntry {
 }
 
 const SPARSE_EVERY = 64;
-export const MIN_FEED_SEGMENT_BYTES = 1 << 20;
+const MIN_FEED_SEGMENT_BYTES = 1 << 20;
 
 /**
  * The global feed: one small frame per append call, in global position order,

@@ -1,7 +1,7 @@
 import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import { type FrameHeader, frameIntact, frameLength, parseHeader } from './frame.js';
 
-export interface ScannedFrame {
+interface ScannedFrame {
   offset: number;
   header: FrameHeader;
 }

@@ -10,7 +10,7 @@ import { PURGED_FILE } from '../../storage/store-folder.js';
 import { corruptAt, scanSegment } from './segment-scan.js';
 import { fsyncDirSync } from '../../storage/durable-files.js';
 
-export const TOMBSTONE_MAGIC = 0x54434646; // 'FFCT'
+const TOMBSTONE_MAGIC = 0x54434646; // 'FFCT'
 /** A tombstone's payload is a stream id (at most 128 characters) and a version: far below this. */
 const MAX_PAYLOAD = 1024;
 

@@ -15,8 +15,8 @@
 import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { PgPool, PgPoolClient } from '../../sql/postgres/pool.js';
 
-export const FORMAT = 'ffcdb-postgres-event-log';
-export const FORMAT_VERSION = 1;
+const FORMAT = 'ffcdb-postgres-event-log';
+const FORMAT_VERSION = 1;
 
 /** Lower-case, so that quoted and unquoted spellings agree; short enough to fit the NOTIFY channel name (63 bytes). */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
@@ -32,7 +32,7 @@ export function assertSchemaName(value: unknown): asserts value is string {
 }
 
 /** A validated name, quoted: the only way a name enters SQL text. */
-export function ident(name: string): string {
+function ident(name: string): string {
   return `"${name}"`;
 }
 

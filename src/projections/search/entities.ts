@@ -18,7 +18,7 @@ export interface FoundEntity {
   end: number;
 }
 
-export type EntityType = FoundEntity['type'];
+type EntityType = FoundEntity['type'];
 
 /**
  * Shapes, in the order they claim text: a URL holds what looks like an email or

@@ -26,7 +26,7 @@ export const SEARCH_HANDLES: readonly EventType[] = [
   'context.set', 'context.patched',
 ];
 
-export interface SearchSession {
+interface SearchSession {
   userId: string;
   title: string;
   tags: string[];

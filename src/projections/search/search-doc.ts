@@ -7,7 +7,7 @@
 /** Text fields, in the order their lengths are stored. Weights favour names over bodies, and what was said over the model's reasoning. */
 export const FIELDS = ['title', 'tags', 'body', 'reasoning'] as const;
 export type Field = (typeof FIELDS)[number];
-export const FIELD_WEIGHTS: Readonly<Record<Field, number>> = { title: 3, tags: 2, body: 1, reasoning: 0.5 };
+const FIELD_WEIGHTS: Readonly<Record<Field, number>> = { title: 3, tags: 2, body: 1, reasoning: 0.5 };
 
 /**
  * Entity terms are postings of a field after the text fields: the entity

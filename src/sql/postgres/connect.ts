@@ -89,7 +89,7 @@ class LazyPgPool implements PgPool {
 }
 
 /** The connection string without its password, for messages. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -13,7 +13,7 @@ export interface PostgresDriverOptions {
   release?: () => Promise<void> | void;
 }
 
-export const DEFAULT_POSTGRES_SCHEMA = 'ffcdb';
+const DEFAULT_POSTGRES_SCHEMA = 'ffcdb';
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 const ARRAY_TYPES: Record<ColumnType, string> = { text: 'text[]', integer: 'bigint[]', boolean: 'boolean[]', json: 'json[]' };
 

@@ -16,7 +16,7 @@ export interface PgQuery {
   values?: unknown[];
 }
 
-export interface PgQueryable {
+interface PgQueryable {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<R>>;
   query<R = Record<string, unknown>>(query: PgQuery): Promise<PgResult<R>>;
 }

@@ -59,7 +59,7 @@ export interface Ctx {
   recorders: Recorder[];
 }
 
-export type SectionTest = (name: string, fn: (ctx: Ctx) => Promise<void>) => void;
+type SectionTest = (name: string, fn: (ctx: Ctx) => Promise<void>) => void;
 
 /** What every section of the suite is given. */
 export interface Kit {
