@@ -41,7 +41,7 @@ function resolve(from, spec) {
 function typeOnly(m) {
   if (m[2] !== undefined) return true;
   const names = /^\s*import\s*\{([^}]*)\}\s*from/.exec(m[0])?.[1];
-  return names !== undefined && names.split(',').every((n) => n.trim() === '' || /^type\s/.test(n.trim()));
+  return names?.split(',').every((n) => n.trim() === '' || /^type\s/.test(n.trim())) ?? false;
 }
 
 /** edges: from node → to node → [{ file, spec, typeOnly }] */

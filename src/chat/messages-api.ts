@@ -8,7 +8,7 @@ import { type SessionMessages, messagesProjection } from '../../projections/mess
 import { sessionsProjection } from '../../projections/sessions.js';
 import { assertEventId, assertPositiveInteger, invalid } from '../engine/validation.js';
 import { ErrorCode, FfcdbError } from '../errors.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 

@@ -171,7 +171,7 @@ function figures(d: Digest | undefined): TableFigures | null {
  * `unhandled`), digesting every raw event per stream on the way.
  */
 async function replayLog(store: EventStore, position: number, expected: Digests): Promise<{ states: LogStates; deleted: Map<string, { view: SessionView; at: number }> }> {
-  const slots = CHAT_PROJECTIONS.map((p: Projection<any>) => ({ p, state: p.init() as unknown, handles: new Set<string>(p.handles) }));
+  const slots = CHAT_PROJECTIONS.map((p: Projection<unknown>) => ({ p, state: p.init() as unknown, handles: new Set<string>(p.handles) }));
   const state = <S>(p: Projection<S>) => slots.find((s) => s.p === p)!.state as S;
   const sessions = state(sessionsProjection);
   const erased = new Set<string>();

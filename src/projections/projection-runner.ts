@@ -69,7 +69,7 @@ export class ProjectionRunner {
   }
 
   /** Loads each projection's snapshot (or starts it empty), catches up with the feed, then follows it. */
-  static async open(store: EventStore, projections: readonly Projection<any>[], options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
+  static async open(store: EventStore, projections: readonly Projection<unknown>[], options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
     const runner = new ProjectionRunner(store, options);
     for (const p of projections) {
       if (runner.#slots.has(p.name)) throw invalid('projections', `name ${p.name} appears twice`);

@@ -166,7 +166,7 @@ json('accepts keys that only look dangerous, like constructor and prototype', ()
 json('refuses strings and keys with lone surrogates, which UTF-8 cannot carry unchanged', () => {
   fails(() => assertJsonValue('a\uD800b', 'data'), ErrorCode.INVALID_ARGUMENT, 'data');
   fails(() => assertJsonValue({ t: ['\uDC00'] }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.t[0]');
-  fails(() => assertJsonValue({ ['k\uD83D']: 1 }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data');
+  fails(() => assertJsonValue({ 'k\uD83D': 1 }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data');
   assertJsonValue('\uD83D\uDC4B', 'data'); // a proper pair (👋) is fine
 });
 

@@ -48,7 +48,7 @@ class Disk {
 
   #maybeThrow(op: 'write' | 'sync', file: string): void {
     const fault = this[op];
-    if (fault && fault.target(file)) {
+    if (fault?.target(file)) {
       this.hits.push([op, file]);
       throw Object.assign(new Error(`${fault.code}: simulated ${op} failure, '${file}'`), { code: fault.code, syscall: op });
     }

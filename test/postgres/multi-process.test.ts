@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import type { RecordedEvent } from '../../src/types.js';
 import { flatfileSuite as readableSuite } from '../flatfile/unit-helpers.js';
 import { withClient, postgresAvailable } from '../support/postgres.js';
-import { PgWorkspace, acksOf, checkAgainstAcks, finishAll, sleep, withTimeout } from '../support/postgres-workers.js';
+import { PgWorkspace, checkAgainstAcks, finishAll, sleep, withTimeout } from '../support/postgres-workers.js';
 import { checkConsistency, readSnapshot } from '../support/verify.js';
 import { type Ack, canonAppended, canonStored, eventFor } from '../support/workload.js';
 

@@ -3,7 +3,7 @@ import { CHAT_PROJECTIONS } from '../../projections/index.js';
 import { sessionsProjection } from '../../projections/sessions.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { openChatStore } from '../../src/chat/chat-store.js';
-import { EventStore } from '../../src/engine/event-store.js';
+import type { EventStore } from '../../src/engine/event-store.js';
 import { ErrorCode } from '../../src/errors.js';
 import { MemorySnapshotStore } from '../../src/projections/snapshot-store.js';
 import { flatfileSuite, rejected } from '../flatfile/unit-helpers.js';
