@@ -214,7 +214,11 @@ export class MessagesApi {
       const doc = documents.get(documentId);
       if (!doc || doc.userId !== userId || (doc.sessionId !== undefined && doc.sessionId !== sessionId)) throw notFound('document', documentId, at);
     };
-    if (Array.isArray(m.attachments)) m.attachments.forEach((a, i) => check(a?.documentId, `${field}.attachments[${i}].documentId`));
+    if (Array.isArray(m.attachments)) {
+      m.attachments.forEach((a, i) => {
+        check(a?.documentId, `${field}.attachments[${i}].documentId`);
+      });
+    }
     if (Array.isArray(m.content)) {
       m.content.forEach((p: unknown, i) => {
         if (p && typeof p === 'object' && 'documentId' in p) check(p.documentId, `${field}.content[${i}].documentId`);
