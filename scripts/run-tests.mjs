@@ -98,6 +98,7 @@ function runChild(folder) {
       process.stdout.write(chunk);
       output += chunk.toString('utf8');
     });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes, which begin with the ESC control character
     child.on('close', (code, signal) => resolve({ code: code ?? signal, output: output.replace(/\x1b\[[0-9;]*m/g, '') }));
   });
 }

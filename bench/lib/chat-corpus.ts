@@ -120,7 +120,9 @@ async function buildChat(ctx: ScenarioContext, info: ChatCorpusInfo): Promise<vo
     const created = await inBatches(info.sessionIds, (sessionId, i) =>
       chat.sessions.create({ sessionId, userId: info.userIds[i % info.users] as string, ...sessionInputs[i]! }),
     );
-    sqlite.transaction(() => created.forEach((s) => sqlite.createSession({ ...s, at: s.createdAt })));
+    sqlite.transaction(() => {
+      for (const s of created) sqlite.createSession({ ...s, at: s.createdAt });
+    });
 
     const contextSet = new Set(info.contextSessionIds);
     const changes = new Map(info.contextSessionIds.map((id) => [id, contextChanges(rnd, info.contextChanges)] as const));
@@ -155,7 +157,9 @@ async function buildChat(ctx: ScenarioContext, info: ChatCorpusInfo): Promise<vo
       const messageId = `msg_${e.sessionId.slice(4)}_${e.seq}`;
       return { ...e, messageId, m: await chat.messages.edit(e.sessionId, messageId, { content: [{ type: 'text', text: e.text }] }) };
     });
-    sqlite.transaction(() => edited.forEach((e) => sqlite.editMessage(e.sessionId, e.messageId, e.m.content as never, e.m.updatedAt)));
+    sqlite.transaction(() => {
+      for (const e of edited) sqlite.editMessage(e.sessionId, e.messageId, e.m.content as never, e.m.updatedAt);
+    });
     sqlite.checkpoint();
     ctx.log(
       `seeded through the chat API (durability '${SEED_DURABILITY}'): ${info.users} users, ${info.sessions.toLocaleString('en-US')} sessions × ${info.perSession} messages, ` +
@@ -263,7 +267,9 @@ async function buildListing(ctx: ScenarioContext, info: ListingInfo): Promise<vo
       const slice = ids.slice(c, c + CHUNK);
       const inputs = slice.map(() => chatSessionInput(rnd));
       const created = await inBatches(slice, (sessionId, k) => chat.sessions.create({ sessionId, userId: owners[c + k] as string, ...inputs[k]! }));
-      sqlite.transaction(() => created.forEach((s) => sqlite.createSession({ ...s, at: s.createdAt })));
+      sqlite.transaction(() => {
+        for (const s of created) sqlite.createSession({ ...s, at: s.createdAt });
+      });
       if ((c + CHUNK) % 20_000 === 0) ctx.log(`  … ${(c + CHUNK).toLocaleString('en-US')} sessions (${secs(t0)} s)`);
     }
     sqlite.checkpoint();

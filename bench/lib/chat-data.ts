@@ -53,7 +53,10 @@ const SOURCES = ['web', 'ios', 'android', 'api'];
 const CUMULATIVE: number[] = (() => {
   const out: number[] = [];
   let sum = 0;
-  for (let r = 0; r < WORDS.length; r++) out.push((sum += 1 / Math.pow(r + 1, 0.85)));
+  for (let r = 0; r < WORDS.length; r++) {
+    sum += 1 / (r + 1) ** 0.85;
+    out.push(sum);
+  }
   return out.map((c) => c / sum);
 })();
 

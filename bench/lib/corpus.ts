@@ -70,7 +70,9 @@ async function copyToSqlite(store: EventStore, sqlite: SqliteEventLog): Promise<
   let batch: Parameters<SqliteEventLog['copy']>[0][] = [];
   const flush = () => {
     const rows = batch;
-    sqlite.transaction(() => rows.forEach((e) => sqlite.copy(e)));
+    sqlite.transaction(() => {
+      for (const e of rows) sqlite.copy(e);
+    });
     batch = [];
   };
   for await (const e of store.streamAll()) {
@@ -125,5 +127,9 @@ export async function openCorpus(ctx: ScenarioContext, shape: CorpusShape): Prom
   const openMs = performance.now() - t0;
   ctx.log(`opened the store (${info.events.toLocaleString('en-US')} events in ${info.sessions} sessions) in ${openMs.toFixed(0)} ms`);
   const sqlite = new SqliteEventLog(info.sqliteFile, 'NORMAL');
-  return { info, store, sqlite, openMs, close: async () => (sqlite.close(), store.close()) };
+  const close = async () => {
+    sqlite.close();
+    await store.close();
+  };
+  return { info, store, sqlite, openMs, close };
 }

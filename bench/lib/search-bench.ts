@@ -294,7 +294,9 @@ export async function queryRounds(
         for (const ms of r.ms) lat[0]!.recordMs(ms);
         hits[0]! += r.hits;
       },
-      (round) => timeOps(perRound, (i) => void (hits[1]! += c.fts5.search(query(round, i)).length), lat[1]).then(() => undefined),
+      (round) => timeOps(perRound, (i) => {
+          hits[1]! += c.fts5.search(query(round, i)).length;
+        }, lat[1]).then(() => undefined),
       ...children.map((child, j) => async (round: number) => {
         const r = await child.run(k, round * perRound, childPerRound);
         for (const ms of r.ms) lat[j + 2]!.recordMs(ms);

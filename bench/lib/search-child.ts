@@ -79,7 +79,10 @@ function flexSearch(): PeerIndex {
   let size = 0;
   return {
     add: (rows, firstId) => {
-      rows.forEach((r, i) => index.add({ id: firstId + i, text: r.text, userId: r.userId, at: r.at }));
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        index.add({ id: firstId + i, text: r.text, userId: r.userId, at: r.at });
+      }
       size = firstId + rows.length;
     },
     search: (q) => {

@@ -27,7 +27,10 @@ export async function dirSize(dir: string): Promise<DirSize> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   };
   const walk = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true }).catch((err: unknown) => (gone(err), []));
+    const entries = await readdir(d, { withFileTypes: true }).catch((err: unknown) => {
+      gone(err);
+      return [];
+    });
     for (const entry of entries) {
       const p = join(d, entry.name);
       if (entry.isDirectory()) await walk(p);

@@ -261,7 +261,7 @@ class ConcurrentAppendCommand implements fc.AsyncCommand<Model, Real> {
     const calls = appends.map((a) => outcomeOf(r.store.append(a.streamId, a.events, { expectedVersion: a.expected })));
     const expected = appends.map((a) => m.append(a.streamId, a.events, a.expected));
     const actual = await Promise.all(calls);
-    actual.forEach((o, i) => assertOutcome(o, expected[i]!, `concurrent ${describeAppend(appends[i]!)}`));
+    for (const [i, o] of actual.entries()) assertOutcome(o, expected[i]!, `concurrent ${describeAppend(appends[i]!)}`);
   }
   toString(): string {
     return `Concurrent(${JSON.stringify(this.specs)})`;

@@ -163,7 +163,7 @@ function checkAfterAppends(after: NonNullable<ReadBacks['after']>, ref: Referenc
   let feed = ref.feed;
   if (news.length > 0) {
     const from = news[0]!.position;
-    news.forEach((e, i) => assert.is(e.position, from + i, `${what}: appends after damage got positions ${news.map((n) => n.position).join(', ')}`));
+    for (const [i, e] of news.entries()) assert.is(e.position, from + i, `${what}: appends after damage got positions ${news.map((n) => n.position).join(', ')}`);
     assert.ok(from <= ref.feed.length + 1, `${what}: appends after damage left a gap: position ${from} after ${ref.feed.length} events`);
     feed = [...ref.feed.slice(0, from - 1), ...news];
   }

@@ -33,7 +33,7 @@ const test = suite('property: projection rebuild equals incremental');
 /** What the scenarios exercised, over all runs: the property is not vacuous. */
 const seen = { editsApplied: 0, deletesApplied: 0, sharedBlobs: 0, contextChanges: 0, reopens: 0, purges: 0 };
 
-function notice(projections: readonly Projection<any>[], runner: ProjectionRunner): void {
+function notice(projections: readonly Projection<unknown>[], runner: ProjectionRunner): void {
   for (const p of projections) {
     const state = runner.state(p) as unknown;
     if (p.name === 'messages') {
@@ -53,7 +53,7 @@ interface Backing {
   snapshots: SnapshotStore;
 }
 
-async function run(projections: readonly Projection<any>[], steps: Step[], snapshotEvery: number, backing: Backing): Promise<void> {
+async function run(projections: readonly Projection<unknown>[], steps: Step[], snapshotEvery: number, backing: Backing): Promise<void> {
   const store = await backing.open();
   const monitor = new Monitor();
   // The runner sees no commits by itself: it advances only as far as each step asks.
@@ -112,7 +112,7 @@ function withoutCommits(store: EventStore): EventStore {
 
 const memory = (): Backing => ({ open: () => EventStore.open(new MemoryBackend()), snapshots: new MemorySnapshotStore() });
 
-const property = (projections: readonly Projection<any>[], backing: () => Promise<Backing> | Backing, maxSteps: number) =>
+const property = (projections: readonly Projection<unknown>[], backing: () => Promise<Backing> | Backing, maxSteps: number) =>
   fc.asyncProperty(scenario(maxSteps), fc.integer({ min: 1, max: 25 }), async (steps, snapshotEvery) => {
     try {
       await run(projections, steps, snapshotEvery, await backing());

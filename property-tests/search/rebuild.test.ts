@@ -99,9 +99,12 @@ function queries(index: SearchIndex): string[] {
   return out;
 }
 
+/** A typed entity term: the mark, then `type:value`. */
+const TYPED_TERM = new RegExp(`^${ENTITY_MARK}([a-z0-9_-]+):(.+)$`, 'su');
+
 /** Entity filters for entities the index holds (given ones as `{ type, value }`, as a typed term stores them). */
 function entityFilters(index: SearchIndex): SearchOptions[] {
-  const typed = [...new Set(index.sources().flatMap((s) => s.segment.terms(`${ENTITY_MARK}`)))].map((t) => /^\u0001([a-z0-9_-]+):(.+)$/su.exec(t)).filter((m) => m !== null);
+  const typed = [...new Set(index.sources().flatMap((s) => s.segment.terms(`${ENTITY_MARK}`)))].map((t) => TYPED_TERM.exec(t)).filter((m) => m !== null);
   return typed.slice(0, 3).map((m) => ({ limit: 100, entity: { type: m[1]!, value: m[2]! } }));
 }
 

@@ -46,7 +46,8 @@ export class IsolatedReader {
 
   /** Reads `dir` back twice; with `appendAfter`, then appends those events (one per stream) and reads back again. */
   async read(dir: string, deadlineMs: number, appendAfter?: Record<string, NewEvent>): Promise<IsolatedResult> {
-    const worker = (this.#worker ??= this.#start());
+    this.#worker ??= this.#start();
+    const worker = this.#worker;
     const id = this.#nextId++;
     let timer: NodeJS.Timeout | undefined;
     const result = await new Promise<IsolatedResult>((resolve) => {

@@ -7,6 +7,7 @@ import { scanSegment } from '../../src/backends/flatfile/segment-scan.js';
 import { FfcdbError } from '../../src/kernel/errors.js';
 import { openStore } from '../../src/engine/open-store.js';
 import type { FlatfileOptions } from '../../src/backends/flatfile/options.js';
+import type { EventStore } from '../../src/engine/event-store.js';
 import type { AppendResult, JsonValue, NewEvent, RecordedEvent } from '../../src/kernel/types.js';
 import { jsonDiff } from './json.js';
 
@@ -84,7 +85,9 @@ export async function buildStore(dir: string, plan: Step[], options: Omit<Flatfi
     for (const step of plan) {
       // Issued in the same tick: usually one commit group (the feed's flags say which they were).
       const results: AppendResult[] = await Promise.all(step.map((a) => store.append(STREAMS[a.stream]!, a.events)));
-      results.forEach((r, i) => step[i]!.events.forEach((event, j) => sentAt.set(r.firstPosition + j, { streamId: r.streamId, version: r.firstVersion + j, event })));
+      for (const [i, r] of results.entries()) {
+        for (const [j, event] of step[i]!.events.entries()) sentAt.set(r.firstPosition + j, { streamId: r.streamId, version: r.firstVersion + j, event });
+      }
     }
     const feed: RecordedEvent[] = [];
     for await (const e of store.streamAll()) feed.push(e);
@@ -166,7 +169,7 @@ async function collect(it: AsyncIterable<RecordedEvent>): Promise<ReadResult> {
 /** Opens the store in `dir`, reads every stream both ways and the whole feed, and closes it. */
 export async function readBack(dir: string): Promise<Outcome> {
   const outcome: Outcome = { forward: {}, backward: {}, feed: { events: [] }, head: -1, versions: {} };
-  let store;
+  let store: EventStore;
   try {
     store = await openStore({ dir, durability: 'none' });
   } catch (err) {
@@ -255,7 +258,7 @@ export interface AfterAppend {
  */
 export async function appendAndReadBack(dir: string, templates: Record<string, NewEvent>): Promise<{ appends: AfterAppend[]; outcome: Outcome }> {
   const appends: AfterAppend[] = [];
-  let store;
+  let store: EventStore;
   try {
     store = await openStore({ dir, durability: 'none' });
   } catch (err) {

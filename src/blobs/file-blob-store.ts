@@ -201,18 +201,23 @@ export class FileBlobStore implements BlobStore {
     return this.#gate.withLock(fn, async (f) => {
       this.#lockLost = undefined;
       await this.#lock.acquire(this.#lockTimeoutMs);
+      // fn's outcome is kept, not thrown at once: releasing the lock comes first, and its failures take precedence.
+      let outcome: { value: T } | { error: unknown };
       try {
-        return await f();
-      } finally {
-        const lost =
-          this.#lockLost ??
-          (this.#lock.stillOurs() ? undefined : new FfcdbError(ErrorCode.LOCKED, `the blob lock on ${this.dir} was taken over while held`, { dir: this.dir }));
-        await this.#lock.release().catch((err: unknown) => {
-          throw ioError(err, this.dir, 'unlock');
-        });
-        // Reported over fn's own outcome: fn ran without the lock's protection for a while.
-        if (lost) throw lost;
+        outcome = { value: await f() };
+      } catch (error) {
+        outcome = { error };
       }
+      const lost =
+        this.#lockLost ??
+        (this.#lock.stillOurs() ? undefined : new FfcdbError(ErrorCode.LOCKED, `the blob lock on ${this.dir} was taken over while held`, { dir: this.dir }));
+      await this.#lock.release().catch((err: unknown) => {
+        throw ioError(err, this.dir, 'unlock');
+      });
+      // Reported over fn's own outcome: fn ran without the lock's protection for a while.
+      if (lost) throw lost;
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
     });
   }
 

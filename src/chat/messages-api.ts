@@ -8,7 +8,7 @@ import { type SessionMessages, messagesProjection } from '../projections/message
 import { sessionsProjection } from '../projections/sessions.js';
 import { assertEventId, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -214,7 +214,11 @@ export class MessagesApi {
       const doc = documents.get(documentId);
       if (!doc || doc.userId !== userId || (doc.sessionId !== undefined && doc.sessionId !== sessionId)) throw notFound('document', documentId, at);
     };
-    if (Array.isArray(m.attachments)) m.attachments.forEach((a, i) => check(a?.documentId, `${field}.attachments[${i}].documentId`));
+    if (Array.isArray(m.attachments)) {
+      m.attachments.forEach((a, i) => {
+        check(a?.documentId, `${field}.attachments[${i}].documentId`);
+      });
+    }
     if (Array.isArray(m.content)) {
       m.content.forEach((p: unknown, i) => {
         if (p && typeof p === 'object' && 'documentId' in p) check(p.documentId, `${field}.content[${i}].documentId`);

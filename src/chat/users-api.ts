@@ -35,7 +35,7 @@ export class UsersApi {
   async create(user: NewUser, options?: WriteOptions): Promise<Reflected<UserView>> {
     const { userId = nextId(), ...rest } = object(user, 'user') as NewUser;
     assertEntityId(userId, 'userId');
-    const result = await this.#core.command(userStream(userId), options, () => {
+    await this.#core.command(userStream(userId), options, () => {
       if (this.#core.state(usersProjection).has(userId)) throw taken(userId);
       return { events: [{ type: 'user.created', data: { userId, ...rest }, field: 'user' }], expected: 'no_stream' };
     }).catch((err: unknown) => {
@@ -54,7 +54,7 @@ export class UsersApi {
   async update(userId: string, changes: UserChanges, options?: WriteOptions): Promise<Reflected<UserView>> {
     assertEntityId(userId, 'userId');
     payload(changes, 'changes', ['userId']);
-    const result = await this.#core.command(userStream(userId), options, () => {
+    await this.#core.command(userStream(userId), options, () => {
       const user = this.#core.state(usersProjection).get(userId);
       if (!user) throw notFound('user', userId, 'userId');
       return { events: [{ type: 'user.updated', data: { userId, ...changes }, field: 'changes' }], expected: user.version };

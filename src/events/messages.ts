@@ -150,10 +150,16 @@ function part(value: unknown, field: string): void {
 }
 
 function content(value: unknown, field: string): void {
-  if (typeof value === 'string') return text(value, field, EVENT_LIMITS.textChars);
+  if (typeof value === 'string') {
+    text(value, field, EVENT_LIMITS.textChars);
+    return;
+  }
   if (!Array.isArray(value)) throw invalid(field, 'must be a string or an array of parts');
   list(value, field, EVENT_LIMITS.parts);
-  value.forEach((p, i) => part(p, `${field}[${i}]`));
+  // forEach skips holes: the JSON value check reports those.
+  value.forEach((p, i) => {
+    part(p, `${field}[${i}]`);
+  });
 }
 
 function attachments(value: unknown, field: string): void {

@@ -164,13 +164,14 @@ export function manifestText(m: ExportManifest): string {
  * wrong kind. Whether the counts and hashes hold is for the import to check.
  */
 export function parseManifest(text: string, file: string): ExportManifest {
-  let m: Record<string, any>;
+  let parsed: unknown;
   try {
-    m = JSON.parse(text) as Record<string, any>;
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new FfcdbError(ErrorCode.CORRUPT, `${file} is not JSON: ${(err as Error).message}`, { file });
   }
-  if (m?.format !== EXPORT_FORMAT) throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${file} does not describe an ${EXPORT_FORMAT}`, { file });
+  const m = fieldsOf(parsed);
+  if (m.format !== EXPORT_FORMAT) throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${file} does not describe an ${EXPORT_FORMAT}`, { file });
   if (m.version !== EXPORT_VERSION) {
     throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${file} is of export format version ${JSON.stringify(m.version)}; this code reads version ${EXPORT_VERSION}`, { file });
   }
@@ -181,29 +182,39 @@ export function parseManifest(text: string, file: string): ExportManifest {
   const hash = (v: unknown, field: string) => {
     if (typeof v !== 'string' || !isSha256(v)) throw bad(field);
   };
-  const scope = m.scope;
-  if (!(scope?.kind === 'store' || (scope?.kind === 'session' && typeof scope.sessionId === 'string' && typeof scope.stream === 'string'))) throw bad('scope');
+  const scope = fieldsOf(m.scope);
+  if (!(scope.kind === 'store' || (scope.kind === 'session' && typeof scope.sessionId === 'string' && typeof scope.stream === 'string'))) throw bad('scope');
   count(m.headPosition, 'headPosition');
-  if (m.events?.file !== EVENTS_FILE) throw bad('events.file');
-  for (const k of ['count', 'bytes', 'gaps']) count(m.events[k], `events.${k}`);
-  hash(m.events.sha256, 'events.sha256');
-  count(m.streams?.count, 'streams.count');
-  if (!Array.isArray(m.streams.entries)) throw bad('streams.entries');
-  m.streams.entries.forEach((s: any, i: number) => {
-    if (typeof s?.stream !== 'string') throw bad(`streams.entries[${i}].stream`);
+  const events = fieldsOf(m.events);
+  if (events.file !== EVENTS_FILE) throw bad('events.file');
+  for (const k of ['count', 'bytes', 'gaps']) count(events[k], `events.${k}`);
+  hash(events.sha256, 'events.sha256');
+  const streams = fieldsOf(m.streams);
+  count(streams.count, 'streams.count');
+  if (!Array.isArray(streams.entries)) throw bad('streams.entries');
+  for (const [i, entry] of streams.entries.entries()) {
+    const s = fieldsOf(entry);
+    if (typeof s.stream !== 'string') throw bad(`streams.entries[${i}].stream`);
     count(s.events, `streams.entries[${i}].events`);
     hash(s.sha256, `streams.entries[${i}].sha256`);
-  });
-  count(m.blobs?.count, 'blobs.count');
-  count(m.blobs.bytes, 'blobs.bytes');
-  if (!Array.isArray(m.blobs.entries)) throw bad('blobs.entries');
-  m.blobs.entries.forEach((b: any, i: number) => {
-    hash(b?.sha256, `blobs.entries[${i}].sha256`);
+  }
+  const blobs = fieldsOf(m.blobs);
+  count(blobs.count, 'blobs.count');
+  count(blobs.bytes, 'blobs.bytes');
+  if (!Array.isArray(blobs.entries)) throw bad('blobs.entries');
+  for (const [i, entry] of blobs.entries.entries()) {
+    const b = fieldsOf(entry);
+    hash(b.sha256, `blobs.entries[${i}].sha256`);
     count(b.size, `blobs.entries[${i}].size`);
-  });
-  if (!Array.isArray(m.blobs.absent)) throw bad('blobs.absent');
-  m.blobs.absent.forEach((h: unknown, i: number) => hash(h, `blobs.absent[${i}]`));
-  return m as ExportManifest;
+  }
+  if (!Array.isArray(blobs.absent)) throw bad('blobs.absent');
+  for (const [i, h] of blobs.absent.entries()) hash(h, `blobs.absent[${i}]`);
+  return parsed as ExportManifest;
+}
+
+/** A parsed JSON value's fields; none when it is not an object (as `?.` would read them). */
+function fieldsOf(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
 }
 
 export function corruptLine(lineNo: number, problem: string): FfcdbError {

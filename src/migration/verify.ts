@@ -94,9 +94,15 @@ class Digests {
 
   add(scope: string, table: TableDef, row: readonly SqlValue[]): void {
     let tables = this.byScope.get(scope);
-    if (!tables) this.byScope.set(scope, (tables = new Map()));
+    if (!tables) {
+      tables = new Map();
+      this.byScope.set(scope, tables);
+    }
     let digest = tables.get(table);
-    if (!digest) tables.set(table, (digest = new Digest()));
+    if (!digest) {
+      digest = new Digest();
+      tables.set(table, digest);
+    }
     digest.add(rowHash(table, row, this.#storedText, OMIT.get(table)));
   }
 }
@@ -171,7 +177,7 @@ function figures(d: Digest | undefined): TableFigures | null {
  * `unhandled`), digesting every raw event per stream on the way.
  */
 async function replayLog(store: EventStore, position: number, expected: Digests): Promise<{ states: LogStates; deleted: Map<string, { view: SessionView; at: number }> }> {
-  const slots = CHAT_PROJECTIONS.map((p: Projection<any>) => ({ p, state: p.init() as unknown, handles: new Set<string>(p.handles) }));
+  const slots = CHAT_PROJECTIONS.map((p: Projection<unknown>) => ({ p, state: p.init() as unknown, handles: new Set<string>(p.handles) }));
   const state = <S>(p: Projection<S>) => slots.find((s) => s.p === p)!.state as S;
   const sessions = state(sessionsProjection);
   const erased = new Set<string>();
@@ -237,7 +243,7 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
     const id = view.sessionId;
     const scope = `session:${id}`;
     expected.add(scope, SESSIONS, sessionRow(view, null));
-    view.tags.forEach((tag, i) => expected.add(scope, SESSION_TAGS, [id, tag, i]));
+    for (const [i, tag] of view.tags.entries()) expected.add(scope, SESSION_TAGS, [id, tag, i]);
     const steps = new Map<number, Step>();
     const messages = states.messages.get(id);
     const pending = new Map<string, number>();
@@ -260,7 +266,7 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
     const inProgress = new Map<string, MessageInProgress>();
     const finish = (m: MessageInProgress) => {
       expected.add(scope, MESSAGES, m.row);
-      m.attachments.forEach((a, i) => expected.add(scope, MESSAGE_ATTACHMENTS, [id, m.row[1]!, i, a.documentId, a.name ?? null, a.mediaType ?? null]));
+      for (const [i, a] of m.attachments.entries()) expected.add(scope, MESSAGE_ATTACHMENTS, [id, m.row[1]!, i, a.documentId, a.name ?? null, a.mediaType ?? null]);
     };
     /** The context value after each version a snapshot names. */
     const wanted = new Set([...(context?.snapshots.values() ?? [])].map((s) => s.version));

@@ -53,7 +53,10 @@ export const sessionsProjection = defineProjection<SessionsState>({
       };
       state.sessions.set(id, view);
       let list = state.byUser.get(userId);
-      if (!list) state.byUser.set(userId, (list = []));
+      if (!list) {
+        list = [];
+        state.byUser.set(userId, list);
+      }
       list.splice(listingIndex(state, list, view.createdAt, id), 0, id);
       return;
     }

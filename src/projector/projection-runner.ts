@@ -69,7 +69,7 @@ export class ProjectionRunner {
   }
 
   /** Loads each projection's snapshot (or starts it empty), catches up with the feed, then follows it. */
-  static async open(store: EventStore, projections: readonly Projection<any>[], options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
+  static async open(store: EventStore, projections: readonly Projection<unknown>[], options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
     const runner = new ProjectionRunner(store, options);
     for (const p of projections) {
       if (runner.#slots.has(p.name)) throw invalid('projections', `name ${p.name} appears twice`);
@@ -188,7 +188,9 @@ export class ProjectionRunner {
     const from = slots.map((s) => s.position);
     const stale = new Set<Slot>();
     for await (const batch of this.#feed.batches(Math.min(...from), to)) {
-      for (const gap of batch.gaps) slots.forEach((s, i) => from[i]! > 0 && gap.to > from[i]! && stale.add(s));
+      for (const gap of batch.gaps) {
+        for (const [i, s] of slots.entries()) if (from[i]! > 0 && gap.to > from[i]!) stale.add(s);
+      }
       for (const e of batch.events) this.#applyToAll(slots, e);
     }
     for (const s of slots) s.position = Math.max(s.position, to);

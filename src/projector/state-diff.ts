@@ -25,7 +25,7 @@ function walk(a: unknown, b: unknown, path: string, out: string[], max: number):
   }
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a.length !== b.length) return void out.push(`${path}: ${a.length} items live, ${b.length} rebuilt`);
-    a.forEach((v, i) => walk(v, b[i], `${path}[${i}]`, out, max));
+    for (const [i, v] of a.entries()) walk(v, b[i], `${path}[${i}]`, out, max);
     return;
   }
   if (isPlainObject(a) && isPlainObject(b)) {

@@ -54,7 +54,8 @@ export class MemorySegment implements Segment {
           words = position + 1;
           let entries = this.#postings.get(term);
           if (entries === undefined) {
-            this.#postings.set(term, (entries = { data: [], df: 0, lastDoc: -1, lastField: -1, tfAt: 0 }));
+            entries = { data: [], df: 0, lastDoc: -1, lastField: -1, tfAt: 0 };
+            this.#postings.set(term, entries);
             this.#sortedTerms = undefined;
           }
           const data = entries.data;
@@ -76,7 +77,8 @@ export class MemorySegment implements Segment {
     for (const term of indexedEntityTerms(doc)) {
       let entries = this.#postings.get(term);
       if (entries === undefined) {
-        this.#postings.set(term, (entries = { data: [], df: 0, lastDoc: -1, lastField: -1, tfAt: 0 }));
+        entries = { data: [], df: 0, lastDoc: -1, lastField: -1, tfAt: 0 };
+        this.#postings.set(term, entries);
         this.#sortedTerms = undefined;
       }
       entries.df++;
@@ -147,7 +149,10 @@ export class MemorySegment implements Segment {
 
   withPrefix(prefix: string): number[] {
     const out: number[] = [];
-    this.#docs.forEach((d, i) => sortKey(d.userId, d.key).startsWith(prefix) && out.push(i));
+    for (let i = 0; i < this.#docs.length; i++) {
+      const d = this.#docs[i]!;
+      if (sortKey(d.userId, d.key).startsWith(prefix)) out.push(i);
+    }
     return out;
   }
 }

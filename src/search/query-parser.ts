@@ -70,6 +70,6 @@ function wordClause(text: string, exclude: boolean, stem: boolean): Clause | und
 function prefixClause(text: string, exclude: boolean): Clause | undefined {
   const prefix = fold(text.replace(/\*+$/, ''));
   if (prefix.length === 0) return undefined;
-  if (prefix.length < 2) throw invalid('query', `prefix ${JSON.stringify(text + '*')} needs at least two characters`);
+  if (prefix.length < 2) throw invalid('query', `prefix ${JSON.stringify(`${text}*`)} needs at least two characters`);
   return { kind: 'prefix', exclude, prefix };
 }

@@ -85,14 +85,19 @@ export function runQuery(index: IndexView, userId: string, query: string, option
   const scored: Scored[] = positive.map(() => EMPTY);
   let candidates: number[];
   if (opts.operator === 'or') {
-    positive.forEach((c, i) => (scored[i] = run.clause(c)));
+    for (let i = 0; i < positive.length; i++) scored[i] = run.clause(positive[i]!);
     candidates = scored.reduce<number[]>((acc, m) => union(acc, m.docs), []);
   } else {
     // The rarest clause first, each scored only on the documents every earlier one matched; an empty one ends the query.
     const order = positive.map((c, i) => ({ i, size: run.size(c) })).sort((a, b) => a.size - b.size);
     let within: readonly number[] | undefined;
     for (const { i, size } of order) {
-      within = size === 0 ? [] : (scored[i] = run.clause(positive[i]!, within)).docs;
+      if (size === 0) within = [];
+      else {
+        const s = run.clause(positive[i]!, within);
+        scored[i] = s;
+        within = s.docs;
+      }
       if (within.length === 0) break;
     }
     candidates = [...(within ?? [])];
@@ -207,15 +212,15 @@ class QueryRun {
   clause(c: Clause, within?: readonly number[]): Scored {
     switch (c.kind) {
       case 'term':
-        if (!c.exclude) c.alternatives.forEach((t) => this.matched.add(t));
+        if (!c.exclude) for (const t of c.alternatives) this.matched.add(t);
         return best(c.alternatives.map((t) => this.#termScores(t, within)));
       case 'prefix': {
         const expansions = this.#expansions(c.prefix);
-        if (!c.exclude) expansions.forEach((t) => this.matched.add(t));
+        if (!c.exclude) for (const t of expansions) this.matched.add(t);
         return best(expansions.map((t) => this.#termScores(t, within)));
       }
       case 'phrase':
-        if (!c.exclude) c.terms.forEach((t) => this.matched.add(t));
+        if (!c.exclude) for (const t of c.terms) this.matched.add(t);
         return this.#phraseScores(c.terms, c.offsets, within);
     }
   }
@@ -237,7 +242,8 @@ class QueryRun {
     let r = this.#records.get(doc);
     if (r === undefined) {
       const [segment, ordinal] = this.#locate(doc);
-      this.#records.set(doc, (r = segment.doc(ordinal)));
+      r = segment.doc(ordinal);
+      this.#records.set(doc, r);
     }
     return r;
   }
@@ -255,7 +261,10 @@ class QueryRun {
   #admits(doc: number): boolean {
     if (!this.#keep) return true;
     let kept = this.#kept.get(doc);
-    if (kept === undefined) this.#kept.set(doc, (kept = this.#keep(this.record(doc))));
+    if (kept === undefined) {
+      kept = this.#keep(this.record(doc));
+      this.#kept.set(doc, kept);
+    }
     return kept;
   }
 

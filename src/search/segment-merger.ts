@@ -25,7 +25,8 @@ export class SegmentMerger {
   /** Writes segment `name` from `sources`; resolves with where each source's ordinals went, or undefined if cancelled. */
   merge(job: MergeJob): Promise<Int32Array[] | undefined> {
     if (this.#pending) return Promise.reject(new FfcdbError(ErrorCode.FAILED, 'a merge is already running'));
-    const worker = (this.#worker ??= this.#start());
+    this.#worker ??= this.#start();
+    const worker = this.#worker;
     return new Promise((resolve, reject) => {
       this.#pending = { resolve, reject, file: path.join(job.dir, job.name) };
       worker.postMessage(job);

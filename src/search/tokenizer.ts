@@ -46,7 +46,8 @@ function stemOf(term: string): string {
   let stem = stems.get(term);
   if (stem === undefined) {
     if (stems.size >= MAX_CACHED_STEMS) stems.clear();
-    stems.set(term, (stem = stemmer(term)));
+    stem = stemmer(term);
+    stems.set(term, stem);
   }
   return stem;
 }

@@ -43,7 +43,10 @@ const lookup = (id: string) => stored.get(id);
 
 retry('an append without caller-supplied ids is never a retry, and the lookup is not consulted', () => {
   let asked = 0;
-  assert.is(findRetry('s', [prepared('a', false)], () => (asked++, { version: 1, position: 1 })), undefined);
+  assert.is(findRetry('s', [prepared('a', false)], () => {
+    asked++;
+    return { version: 1, position: 1 };
+  }), undefined);
   assert.is(asked, 0);
 });
 

@@ -52,9 +52,12 @@ function withCrc(line: string): string {
   return `${body},"crc32":"${crc32(body).toString(16).padStart(8, '0')}"}`;
 }
 
-function editManifest(dir: string, edit: (m: any) => void): void {
+/** The manifest as a test damages it: any version number may be written in. */
+type EditableManifest = Omit<ExportManifest, 'version'> & { version: number };
+
+function editManifest(dir: string, edit: (m: EditableManifest) => void): void {
   const file = path.join(dir, 'manifest.json');
-  const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as EditableManifest;
   edit(m);
   fs.writeFileSync(file, JSON.stringify(m, null, 2));
 }
@@ -166,8 +169,8 @@ test('a wrong count in the manifest is CORRUPT naming the field', async () => {
   const perStream = await refused(
     damaged((d) =>
       editManifest(d, (m) => {
-        m.streams.entries[1].events += 1;
-        m.streams.entries[2].events -= 1;
+        m.streams.entries[1]!.events += 1;
+        m.streams.entries[2]!.events -= 1;
       }),
     ),
     ErrorCode.CORRUPT,
@@ -181,7 +184,7 @@ test('a wrong count in the manifest is CORRUPT naming the field', async () => {
   const size = await refused(
     damaged((d) =>
       editManifest(d, (m) => {
-        m.blobs.entries[0].size += 1;
+        m.blobs.entries[0]!.size += 1;
         m.blobs.bytes += 1;
       }),
     ),

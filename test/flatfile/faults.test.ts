@@ -48,7 +48,7 @@ class Disk {
 
   #maybeThrow(op: 'write' | 'sync', file: string): void {
     const fault = this[op];
-    if (fault && fault.target(file)) {
+    if (fault?.target(file)) {
       this.hits.push([op, file]);
       throw Object.assign(new Error(`${fault.code}: simulated ${op} failure, '${file}'`), { code: fault.code, syscall: op });
     }
@@ -95,7 +95,7 @@ async function checkAfterReopen(dir: string, acked: RecordedEvent[], failedData:
   const store = await open(dir);
   try {
     const feed = (await store.readAll()).events;
-    feed.forEach((e, i) => assert.is(e.position, i + 1, 'feed positions without gaps'));
+    for (const [i, e] of feed.entries()) assert.is(e.position, i + 1, 'feed positions without gaps');
     const byPosition = new Map(feed.map((e) => [e.position, e]));
     for (const e of acked) {
       const found = byPosition.get(e.position);
@@ -105,7 +105,7 @@ async function checkAfterReopen(dir: string, acked: RecordedEvent[], failedData:
     const streams = [...new Set(feed.map((e) => e.streamId))];
     for (const s of streams) {
       const events = await store.readStream(s);
-      events.forEach((e, i) => assert.is(e.version, i + 1, `${s}: versions without gaps`));
+      for (const [i, e] of events.entries()) assert.is(e.version, i + 1, `${s}: versions without gaps`);
       assert.equal(summary(events), summary(feed.filter((e) => e.streamId === s)), `${s} agrees with the feed`);
     }
     if (expectFailedAbsent) {

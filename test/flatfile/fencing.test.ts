@@ -131,7 +131,7 @@ for (const { label, op, target } of [
     const v = await EventStore.open(new FlatfileBackend({ dir, durability: 'always' }));
     try {
       const feed: RecordedEvent[] = (await v.readAll()).events;
-      feed.forEach((e, i) => assert.is(e.position, i + 1, 'feed positions without gaps'));
+      for (const [i, e] of feed.entries()) assert.is(e.position, i + 1, 'feed positions without gaps');
       const atB = feed.find((e) => e.position === bAck.firstPosition);
       assert.ok(atB, `position ${bAck.firstPosition}, acknowledged to the other process, is in the feed; feed: ${JSON.stringify(feed.map((e) => [e.position, e.streamId, e.data]))}`);
       assert.is(atB!.streamId, 'b-stream', `position ${bAck.firstPosition} holds the other process's event, not ${atB!.streamId} ${JSON.stringify(atB!.data)}`);
@@ -150,7 +150,7 @@ for (const { label, op, target } of [
       );
       for (const s of ['a-stream', 'b-stream']) {
         const events = await v.readStream(s);
-        events.forEach((e, i) => assert.is(e.version, i + 1, `${s}: versions without gaps`));
+        for (const [i, e] of events.entries()) assert.is(e.version, i + 1, `${s}: versions without gaps`);
         assert.equal(
           events.map((e) => [e.position, e.id]),
           feed.filter((e) => e.streamId === s).map((e) => [e.position, e.id]),

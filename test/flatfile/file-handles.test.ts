@@ -229,7 +229,7 @@ test('opening a FIFO is UNSAFE_PATH and leaks no fd', () => {
 test('a failing write (fault injection) is an IO error naming the file and the write syscall', () => {
   const f = path.join(freshDir(), 'w');
   const h = new FileHandles(4, {
-    write(file) {
+    write() {
       throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
     },
   });
@@ -304,7 +304,10 @@ test('syncDirectories passes over a missing directory that `gone` says was remov
   const purged = path.join(root, 'purged-stream');
   const lost = path.join(root, 'lost');
   const asked: string[] = [];
-  await syncDirectories([freshDir(), purged], undefined, (d) => (asked.push(d), d === purged));
+  await syncDirectories([freshDir(), purged], undefined, (d) => {
+    asked.push(d);
+    return d === purged;
+  });
   assert.equal(asked, [purged]);
   const err = await rejected(syncDirectories([purged, lost], undefined, (d) => d === purged));
   assert.is(err.details.file, lost);
@@ -314,7 +317,7 @@ test('syncDirectories with a sync fault rejects with IO naming the directory', a
   const dir = freshDir();
   const err = await rejected(
     syncDirectories([dir], {
-      sync(d) {
+      sync() {
         throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
       },
     }),

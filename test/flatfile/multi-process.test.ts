@@ -222,7 +222,7 @@ test('expected-version conflicts are detected across processes: exactly one of t
     const waiters: Array<() => void> = [];
     worker.child.on('message', (m: Reply) => {
       replies.push(m);
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     });
     const next = async (): Promise<Reply> => {
       while (replies.length === 0) {

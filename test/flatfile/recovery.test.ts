@@ -336,7 +336,9 @@ async function damagedLastGroup(durability: 'always' | 'batched' | 'none') {
   fs.writeFileSync(segA, damaged);
   const files = [feed, segA, onlySegment(dir, 'b')];
   const before = files.map((f) => fs.readFileSync(f));
-  const untouched = () => files.forEach((f, i) => assert.ok(fs.readFileSync(f).equals(before[i]!), `${path.relative(dir, f)} is left exactly as it was`));
+  const untouched = () => {
+    for (const [i, f] of files.entries()) assert.ok(fs.readFileSync(f).equals(before[i]!), `${path.relative(dir, f)} is left exactly as it was`);
+  };
   return { dir, segA, untouched };
 }
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { suite, type Test } from 'uvu';
+import { type Callback, suite, type Test } from 'uvu';
 import { FfcdbError } from '../../src/kernel/errors.js';
 
 /**
@@ -14,15 +14,15 @@ import { FfcdbError } from '../../src/kernel/errors.js';
 export function flatfileSuite(title: string): Test<Record<string, unknown>> {
   const s = suite(title);
   const wrap =
-    (fn?: (ctx: any) => unknown) =>
-    async (ctx: any): Promise<void> => {
+    (fn?: Callback<Record<string, unknown>>): Callback<Record<string, unknown>> =>
+    async (ctx) => {
       try {
         await fn?.(ctx);
       } catch (err) {
         throw readable(err);
       }
     };
-  const t = ((name: string, fn: (ctx: any) => unknown) => s(name, wrap(fn))) as Test<Record<string, unknown>>;
+  const t = ((name: string, fn: Callback<Record<string, unknown>>) => s(name, wrap(fn))) as Test<Record<string, unknown>>;
   t.only = (name, fn) => s.only(name, wrap(fn));
   t.skip = (name, fn) => s.skip(name, wrap(fn));
   t.before = s.before;

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import type { RecordedEvent } from '../../src/kernel/types.js';
 import { flatfileSuite as readableSuite } from '../flatfile/unit-helpers.js';
 import { withClient, postgresAvailable } from '../support/postgres.js';
-import { PgWorkspace, acksOf, checkAgainstAcks, finishAll, sleep, withTimeout } from '../support/postgres-workers.js';
+import { PgWorkspace, checkAgainstAcks, finishAll, sleep, withTimeout } from '../support/postgres-workers.js';
 import { checkConsistency, readSnapshot } from '../support/verify.js';
 import { type Ack, canonAppended, canonStored, eventFor } from '../support/workload.js';
 
@@ -116,7 +116,7 @@ if (postgresAvailable('postgres: several processes on one schema')) {
       try {
         const events = await store.readStream(stream);
         assert.equal(events.map((e) => e.version), Array.from({ length: ROUNDS }, (_, i) => i + 1));
-        events.forEach((e, i) => assert.is(canonStored(e), canonAppended(eventFor(winners[i]!, stream, i + 1)), `version ${i + 1} holds the winner's event`));
+        for (const [i, e] of events.entries()) assert.is(canonStored(e), canonAppended(eventFor(winners[i]!, stream, i + 1)), `version ${i + 1} holds the winner's event`);
         assert.equal(checkConsistency(await readSnapshot(store)), []);
       } finally {
         await store.close();

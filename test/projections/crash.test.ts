@@ -15,7 +15,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import * as assert from 'uvu/assert';
-import type { JsonObject } from '../../src/events/fields.js';
 import { mergePatch } from '../../src/projections/merge-patch.js';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import { ErrorCode, isFfcdbError } from '../../src/kernel/errors.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { openChatStore } from '../../src/chat/chat-store.js';
-import { type ChatLine, type ChatWorkerConfig } from '../support/chat-ops.js';
+import type { ChatLine, ChatWorkerConfig } from '../support/chat-ops.js';
 import { parseLines } from '../support/workload.js';
 import { flatfileSuite, tempRoot } from '../flatfile/unit-helpers.js';
 import { until } from './helpers.js';

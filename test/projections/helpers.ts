@@ -95,7 +95,7 @@ export async function appendRenames(store: EventStore, n: number, streams = ['s-
   return positions;
 }
 
-export function openRunner(store: EventStore, projections: readonly Projection<any>[], options: Partial<ProjectionRunnerOptions> & { snapshots?: SnapshotStore } = {}): Promise<ProjectionRunner> {
+export function openRunner(store: EventStore, projections: readonly Projection<unknown>[], options: Partial<ProjectionRunnerOptions> & { snapshots?: SnapshotStore } = {}): Promise<ProjectionRunner> {
   return ProjectionRunner.open(store, projections, { snapshots: options.snapshots ?? new MemorySnapshotStore(), monitor: options.monitor ?? new Monitor(), ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }) });
 }
 

@@ -3,7 +3,7 @@ import { CHAT_PROJECTIONS } from '../../src/projections/index.js';
 import { sessionsProjection } from '../../src/projections/sessions.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { openChatStore } from '../../src/chat/chat-store.js';
-import { EventStore } from '../../src/engine/event-store.js';
+import type { EventStore } from '../../src/engine/event-store.js';
 import { ErrorCode } from '../../src/kernel/errors.js';
 import { MemorySnapshotStore } from '../../src/projector/snapshot-store.js';
 import { flatfileSuite, rejected } from '../flatfile/unit-helpers.js';

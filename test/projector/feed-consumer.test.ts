@@ -201,7 +201,7 @@ function register(name: string, backends: Backends): void {
         const batches = await collect(feed.batches(0, to));
         assert.ok(batches.length >= 3, `${batches.length} batches`);
         for (const b of batches) assert.ok(b.events.length <= 2 && b.events.length > 0, `${b.events.length} events`);
-        batches.forEach((b, i) => assert.is(b.after, i === 0 ? 0 : batches[i - 1]!.through));
+        for (const [i, b] of batches.entries()) assert.is(b.after, i === 0 ? 0 : batches[i - 1]!.through);
         assert.is(batches.at(-1)!.through, to ?? 10);
         assert.equal(positions(batches), [1, 3, 4, 6, 7, 9, 10].filter((p) => p <= (to ?? 10)));
       }

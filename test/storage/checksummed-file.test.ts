@@ -27,7 +27,7 @@ const reasonOf = (kind = KIND) => {
 test('the bytes are magic u32, format u16, reserved u16, CRC-32 u32 and length u32, big-endian, then the payload', () => {
   const bytes = encodeChecksummed(KIND, Buffer.from('hello'));
   // CRC-32 of "hello" is 0x3610a686.
-  assert.is(bytes.toString('hex'), `46465445` + `0003` + `0000` + `3610a686` + `00000005` + Buffer.from('hello').toString('hex'));
+  assert.is(bytes.toString('hex'), ['46465445', '0003', '0000', '3610a686', '00000005', Buffer.from('hello').toString('hex')].join(''));
 });
 
 test('a written file reads back its payload, and no temp file is left beside it', () => {

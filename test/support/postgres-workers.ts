@@ -13,7 +13,7 @@ import type { RecordedEvent } from '../../src/kernel/types.js';
 import { startWorker, type Worker } from './children.js';
 import { TEST_POSTGRES, dropSchema, uniqueSchema } from './postgres.js';
 import type { WorkerConfig } from './store-worker.js';
-import { checkAcks, checkConsistency, formatProblems, readSnapshot, snapshotText } from './verify.js';
+import { type Snapshot, checkAcks, checkConsistency, formatProblems, readSnapshot, snapshotText } from './verify.js';
 import { type Ack, parseLines } from './workload.js';
 
 export type PgWorkerConfig = Omit<WorkerConfig, 'dir' | 'postgres' | 'goFile'>;
@@ -93,7 +93,7 @@ export async function finishAll(workers: Worker[]): Promise<Ack[]> {
 export async function checkAgainstAcks(open: () => Promise<EventStore>, acks: Ack[]): Promise<void> {
   const total = acks.reduce((n, a) => n + a.seqs.length, 0);
   const store = await open();
-  let snap;
+  let snap: Snapshot;
   try {
     snap = await readSnapshot(store);
     const problems = [...checkConsistency(snap), ...checkAcks(snap, acks)];

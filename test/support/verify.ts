@@ -20,7 +20,10 @@ export interface Snapshot {
 /** canonFull of an event of a snapshot, cached: `streamId|version|position|timestamp|canonStored`. */
 function fullOf(s: Snapshot, e: RecordedEvent): string {
   let text = s.full.get(e);
-  if (text === undefined) s.full.set(e, (text = canonFull(e)));
+  if (text === undefined) {
+    text = canonFull(e);
+    s.full.set(e, text);
+  }
   return text;
 }
 
@@ -37,7 +40,10 @@ const expectedBodies = new Map<string, string>();
 function expectedBody(tag: string, stream: string, seq: number): string {
   const id = eventId(tag, stream, seq);
   let body = expectedBodies.get(id);
-  if (body === undefined) expectedBodies.set(id, (body = canonAppended(eventFor(tag, stream, seq))));
+  if (body === undefined) {
+    body = canonAppended(eventFor(tag, stream, seq));
+    expectedBodies.set(id, body);
+  }
   return body;
 }
 
@@ -114,7 +120,10 @@ export function checkAcks(s: Snapshot, acks: readonly Ack[]): string[] {
       if (bodyOf(s, e) !== expectedBody(tag, stream, Number(seq))) problems.push(`event ${e.id} (${e.streamId} v${e.version}) is not byte-equal to what was appended`);
       const key = `${tag}/${stream}`;
       let seqs = loops.get(key);
-      if (!seqs) loops.set(key, (seqs = []));
+      if (!seqs) {
+        seqs = [];
+        loops.set(key, seqs);
+      }
       seqs.push(Number(seq));
     }
   }

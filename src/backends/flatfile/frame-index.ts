@@ -18,7 +18,8 @@ export class FrameIndex {
     let entry = this.#files.get(file);
     if (!entry) {
       if (this.#files.size >= MAX_FILES) this.#files.delete(this.#files.keys().next().value!);
-      this.#files.set(file, (entry = { versions: [], offsets: [] }));
+      entry = { versions: [], offsets: [] };
+      this.#files.set(file, entry);
     }
     const i = upperBound(entry.versions, firstVersion);
     const before = i > 0 ? entry.offsets[i - 1]! : 0;

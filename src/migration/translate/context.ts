@@ -45,7 +45,7 @@ export class ContextsFold {
 
   write(out: TableWrites): void {
     for (const [id, c] of this.rows) {
-      if (!c || !c.dirty || !out.keep(id)) continue;
+      if (!c?.dirty || !out.keep(id)) continue;
       c.row.value = jsonText(c.row.current);
       out.upsert(CONTEXT, [id, c.row.value, c.row.version, c.row.updated_at]);
     }

@@ -89,7 +89,7 @@ export class MessagesFold {
       out.tracked(MESSAGES, m);
       if (m.attachments === undefined) continue;
       if (!m.isNew) replaceAttachments.push([m.row.session_id, m.row.message_id]);
-      m.attachments.forEach((a, idx) => out.insert(MESSAGE_ATTACHMENTS, [m.row.session_id, m.row.message_id, idx, a.documentId, a.name ?? null, a.mediaType ?? null]));
+      for (const [idx, a] of m.attachments.entries()) out.insert(MESSAGE_ATTACHMENTS, [m.row.session_id, m.row.message_id, idx, a.documentId, a.name ?? null, a.mediaType ?? null]);
     }
     out.tagged(MESSAGE_REVISIONS, this.#revisions);
     return replaceAttachments;

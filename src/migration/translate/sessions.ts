@@ -71,7 +71,7 @@ export class SessionsFold {
     for (const [id, tags] of this.#tags) {
       if (!out.keep(id)) continue;
       if (!this.rows.get(id)!.isNew) replaceTags.push(id);
-      tags.forEach((tag, idx) => out.insert(SESSION_TAGS, [id, tag, idx]));
+      for (const [idx, tag] of tags.entries()) out.insert(SESSION_TAGS, [id, tag, idx]);
     }
     return { replaceTags, deletedSessions: this.#deleted.filter((d) => out.keep(d.sessionId)) };
   }

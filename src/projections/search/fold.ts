@@ -1,3 +1,4 @@
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range starts at NUL; any control character is ASCII too
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
