@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { monotonicFactory } from 'ulid';
 import { type CatalogEvent, upcast } from '../events/catalog.js';
-import type { DocumentAnalysed, DocumentUploaded, Entity } from '../events/documents.js';
+import type { DocumentAnalysed, DocumentUploaded } from '../events/documents.js';
 import { type JsonObject, fields, label, mediaType, object } from '../events/fields.js';
 import { assertEntityId, sessionStream, userStream } from '../events/streams.js';
 import { type DocumentView, documentsProjection } from '../projections/documents.js';

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
-import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
+import { ErrorCode, type FfcdbError } from '../../src/kernel/errors.js';
 import { BACKENDS, withChat, withTempDir } from '../chat/helpers.js';
 import { filesHolding } from '../../src/testing/files-holding.js';
 

@@ -42,8 +42,14 @@ export class Committer {
   }
 
   enqueue(pending: PendingAppend | PendingPurge): void {
-    if (!this.#s.open) return pending.reject(closedError());
-    if (this.#s.failure) return pending.reject(failedError(this.#s.failure));
+    if (!this.#s.open) {
+      pending.reject(closedError());
+      return;
+    }
+    if (this.#s.failure) {
+      pending.reject(failedError(this.#s.failure));
+      return;
+    }
     this.#queue.push(pending);
     if (!this.#committing) {
       this.#committing = true;
@@ -159,7 +165,7 @@ export class Committer {
       })),
       s.epoch,
     );
-    planned.forEach((p, i) => setLink(p.frame, feedPlan.segment, feedPlan.located[i]!.feedOffset));
+    for (let i = 0; i < planned.length; i++) setLink(planned[i]!.frame, feedPlan.segment, feedPlan.located[i]!.feedOffset);
 
     s.feed.writing = true;
     try {

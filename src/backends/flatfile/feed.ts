@@ -84,7 +84,7 @@ export class Feed {
     }
     const entries = scan.frames.map((f) => this.#entry(buf, f.offset, f.header, this.#tailSegment, file));
     for (const f of scan.frames) this.syncedThrough = Math.max(this.syncedThrough, f.header.linkSegment);
-    entries.forEach((e) => this.#note(e));
+    for (const e of entries) this.#note(e);
     this.#tailEnd = scan.validEnd;
     const last = entries.at(-1);
     this.head = last ? last.firstPosition + last.count - 1 : this.#tailSegment - 1;
@@ -271,7 +271,10 @@ export class Feed {
 
   #note(e: FeedEntry): void {
     let marks = this.#sparse.get(e.feedSegment);
-    if (!marks) this.#sparse.set(e.feedSegment, (marks = []));
+    if (!marks) {
+      marks = [];
+      this.#sparse.set(e.feedSegment, marks);
+    }
     const last = marks.at(-1);
     if (last === undefined || e.firstPosition - last[0] >= SPARSE_EVERY) marks.push([e.firstPosition, e.feedOffset]);
   }

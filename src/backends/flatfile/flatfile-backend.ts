@@ -5,7 +5,7 @@ import { CommitListeners } from '../commit-listeners.js';
 import { CommitJournal } from './commit-journal.js';
 import { Committer, LOCK_TIMEOUT_MS } from './committer.js';
 import { Feed } from './feed.js';
-import { type FaultInjection } from '../../storage/durable-files.js';
+import type { FaultInjection } from '../../storage/durable-files.js';
 import { FileHandles } from './file-handles.js';
 import { Layout } from './layout.js';
 import type { FlatfileOptions } from './options.js';
@@ -159,8 +159,8 @@ export class FlatfileBackend implements StorageBackend {
   }
 
   #enqueue(pending: Parameters<Committer['enqueue']>[0]): void {
-    if (!this.#s?.open) return pending.reject(closedError());
-    this.#committer.enqueue(pending);
+    if (!this.#s?.open) pending.reject(closedError());
+    else this.#committer.enqueue(pending);
   }
 
   async streamVersion(streamId: string): Promise<number> {

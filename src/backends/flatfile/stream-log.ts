@@ -226,7 +226,10 @@ export class StreamLog {
     const files = new Map<string, string>();
     const spanOf = entries.map((e) => {
       let spans = byStream.get(e.streamId);
-      if (!spans) byStream.set(e.streamId, (spans = new Map()));
+      if (!spans) {
+        spans = new Map();
+        byStream.set(e.streamId, spans);
+      }
       const key = `${e.segment}/${Math.floor(e.offset / SPAN_WINDOW)}`;
       let span = spans.get(key);
       if (!span) {
@@ -238,7 +241,8 @@ export class StreamLog {
           if (!this.#dirExists(dir)) throw corruptAt(file, e.offset, 'the feed points into a stream folder that does not exist');
           files.set(fileKey, file);
         }
-        spans.set(key, (span = { file, start: e.offset, end: e.offset + e.length }));
+        span = { file, start: e.offset, end: e.offset + e.length };
+        spans.set(key, span);
       } else {
         span.start = Math.min(span.start, e.offset);
         span.end = Math.max(span.end, e.offset + e.length);

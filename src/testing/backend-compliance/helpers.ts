@@ -1,7 +1,7 @@
 /** What the compliance tests share: sample events, comparisons of whole stores, and waiting with a timeout. */
 import assert from 'node:assert/strict';
 import type { EventStore } from '../../engine/event-store.js';
-import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
+import { type ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import type { JsonValue, NewEvent, RecordedEvent } from '../../kernel/types.js';
 
 export const SENTINEL: NewEvent = { type: 'test.sentinel', data: null };
