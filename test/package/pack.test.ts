@@ -83,12 +83,15 @@ test.after(() => {
   if (!hadDist) fs.rmSync(path.join(repo, 'dist'), { recursive: true, force: true });
 });
 
-test('the tarball holds the build, README, LICENSE and package.json, and nothing else', () => {
-  const other = files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f));
+test('the tarball holds the build, README, the docs it links, LICENSE and package.json, and nothing else', () => {
+  const other = files.filter((f) => !f.startsWith('dist/') && !/^docs\/[a-z-]+\.md$/.test(f) && !['README.md', 'LICENSE', 'package.json'].includes(f));
   assert.equal(other, []);
   assert.equal(files.filter((f) => /^dist\/(test|bench|scripts|property-tests)\//.test(f) || f.endsWith('.map')), []);
   const targets = Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : [e.types, e.default]));
   for (const file of [...targets, pkg.bin.ffcdb, 'README.md', 'LICENSE']) assert.ok(files.includes(file.replace(/^\.\//, '')), `${file} is in the tarball`);
+  const linkedDocs = [...fs.readFileSync(path.join(repo, 'README.md'), 'utf8').matchAll(/\]\((docs\/[a-z-]+\.md)/g)].map((m) => m[1]!);
+  assert.ok(linkedDocs.length > 0, 'the README links docs/');
+  for (const doc of linkedDocs) assert.ok(files.includes(doc), `${doc}, which the README links, is in the tarball`);
   assert.ok(!fs.existsSync(path.join(app, 'node_modules', 'tsx')), 'the app has no tsx');
 });
 
