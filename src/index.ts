@@ -40,7 +40,8 @@ export { MemoryBlobStore } from './blobs/memory-blob-store.js';
 export * from './export/index.js';
 export * from './migration/index.js';
 export type { ChatSearchOptions, ChatSearchPage } from './chat/search-api.js';
-export type { SearchHit, SearchOptions, SearchPage } from './search/query.js';
+export type { SearchHit, SearchPage } from './search/query.js';
+export type { SearchOptions } from './search/query-options.js';
 // The chat event catalog: what `chat.events.readStream('s-<id>')` returns, typed by event type.
 export type { CatalogEvent, EventDataMap, EventType } from './events/catalog.js';
 export type * from './events/users.js';

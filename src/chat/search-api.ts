@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SEARCH_DIR } from '../storage/store-folder.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
-import { type SearchOptions, type SearchPage, runQuery } from '../search/query.js';
+import { type SearchPage, runQuery } from '../search/query.js';
+import type { SearchOptions } from '../search/query-options.js';
 import { SearchIndex } from '../search/search-index.js';
 import { type ChatCore, type ReadOptions, assertOptions } from './chat-core.js';
 

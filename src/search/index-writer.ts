@@ -6,7 +6,8 @@ import { WriterLock } from '../storage/writer-lock.js';
 import { ErrorCode, ioError, isFfcdbError } from '../kernel/errors.js';
 import type { Checkpoint } from '../projector/checkpoint.js';
 import { type Manifest, encodeManifest, readManifest, writeManifest } from './manifest.js';
-import { SegmentFile, segmentWriter } from './segment-file.js';
+import { SegmentFile } from './segment-file.js';
+import { segmentWriter } from './segment-writer.js';
 import { SegmentMerger } from './segment-merger.js';
 import { type FileSlot, type MemorySlot, type SegmentSet, countDeadTerms } from './segment-set.js';
 

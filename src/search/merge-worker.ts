@@ -6,7 +6,8 @@
 import { parentPort } from 'node:worker_threads';
 import { workerError } from '../kernel/worker-thread.js';
 import type { MergeAnswer, MergeJob } from './segment-merger.js';
-import { SegmentFile, segmentWriter } from './segment-file.js';
+import { SegmentFile } from './segment-file.js';
+import { segmentWriter } from './segment-writer.js';
 
 const port = parentPort!;
 port.on('message', (job: MergeJob) => {

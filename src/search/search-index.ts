@@ -4,7 +4,7 @@ import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { IndexCatchUp } from './index-catch-up.js';
 import { IndexWriter } from './index-writer.js';
 import type { IndexStats } from './manifest.js';
-import type { SegmentSource } from './segment-file.js';
+import type { SegmentSource } from './segment.js';
 import { SegmentSet } from './segment-set.js';
 
 export interface SearchIndexOptions {

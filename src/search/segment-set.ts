@@ -2,8 +2,8 @@ import { termsOf } from './analyse.js';
 import type { IndexStats } from './manifest.js';
 import { MemorySegment } from './memory-segment.js';
 import { FIELDS, type SearchDoc } from '../projections/search/search-doc.js';
-import type { DocRecord, Segment } from './segment.js';
-import type { SegmentFile, SegmentSource } from './segment-file.js';
+import type { DocRecord, Segment, SegmentSource } from './segment.js';
+import type { SegmentFile } from './segment-file.js';
 
 export interface FileSlot {
   name: string;

@@ -74,3 +74,10 @@ export interface Segment {
   /** Ordinals whose sort key starts with `prefix`. */
   withPrefix(prefix: string): number[];
 }
+
+/** A segment, the ordinals tombstoned in it, and per term how many of those hold it (to take out of its document frequency). */
+export interface SegmentSource {
+  segment: Segment;
+  dead: ReadonlySet<number>;
+  deadDf: ReadonlyMap<string, number>;
+}
