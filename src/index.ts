@@ -6,7 +6,8 @@
  * that needs one loads it when used).
  */
 export { EventStore } from './engine/event-store.js';
-export type { AppendOptions, AsOf, FeedPage, ImportedEvent, ReadAllOptions, ReadStreamOptions } from './engine/event-store.js';
+export type { AppendOptions, ImportedEvent } from './engine/event-store.js';
+export type { AsOf, FeedPage, ReadAllOptions, ReadStreamOptions } from './engine/reads.js';
 export type { MonitorEvent } from './engine/monitor.js';
 export { ErrorCode, FfcdbError, isFfcdbError } from './kernel/errors.js';
 export type { BackendCapabilities, PreparedEvent, StorageBackend, StreamReadOptions } from './backends/backend.js';

@@ -1,50 +1,17 @@
 import { monotonicFactory } from 'ulid';
-import { Observable, filter } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
-import type { PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backends/backend.js';
-import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent, ReadDirection, RecordedEvent } from '../kernel/types.js';
+import type { PreparedEvent, PurgeResult, StorageBackend } from '../backends/backend.js';
+import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent, RecordedEvent } from '../kernel/types.js';
+import { LIMITS, assertExpectedVersion, assertPositiveInteger, assertStreamId, invalid } from '../kernel/validation.js';
 import { Monitor, type MonitorEvent } from './monitor.js';
-import { followFromCursor } from './subscriptions.js';
-import {
-  LIMITS,
-  assertEventId,
-  assertEventType,
-  assertExpectedVersion,
-  assertJsonValue,
-  assertPositiveInteger,
-  assertStreamId,
-  invalid,
-} from '../kernel/validation.js';
+import { prepareEvent } from './prepare-event.js';
+import { type AsOf, type FeedPage, type ReadAllOptions, type ReadStreamOptions, asOfStop, readFeedPage, streamPages, typeFilter } from './reads.js';
+import { commitsOf, subscribeToAll, subscribeToStream } from './subscriptions.js';
 
 export interface AppendOptions {
   expectedVersion?: ExpectedVersion;
 }
-
-export interface ReadStreamOptions {
-  direction?: ReadDirection;
-  /** Forward: the first version returned; backward: the last. */
-  fromVersion?: number;
-  limit?: number;
-  /** Only events of these types. */
-  types?: readonly string[];
-}
-
-export interface ReadAllOptions {
-  /** The first global position to return (default 1). */
-  fromPosition?: number;
-  limit?: number;
-  types?: readonly string[];
-}
-
-export interface FeedPage {
-  events: RecordedEvent[];
-  /** Pass as `fromPosition` to read the next page. */
-  nextPosition: number;
-  /** The head position when the page was read. */
-  headPosition: number;
-}
-
-export type AsOf = { version: number } | { time: number | Date };
 
 /** An event recorded by another store (an export), appended by `importEvents` as it was. */
 export interface ImportedEvent {
@@ -74,12 +41,7 @@ export class EventStore {
   private constructor(backend: StorageBackend, monitor: Monitor) {
     this.#backend = backend;
     this.#monitor = monitor;
-    this.#commits$ = new Observable<number>((subscriber) =>
-      backend.onCommit({
-        commit: (head) => subscriber.next(head),
-        end: (error) => (error === undefined ? subscriber.complete() : subscriber.error(error)),
-      }),
-    );
+    this.#commits$ = commitsOf(backend);
   }
 
   static async open(backend: StorageBackend): Promise<EventStore> {
@@ -108,7 +70,7 @@ export class EventStore {
     if (list.length > LIMITS.maxEventsPerAppend) throw invalid('events', `must hold at most ${LIMITS.maxEventsPerAppend} events`);
     const now = Date.now();
     const seen = new Set<string>();
-    const prepared = list.map((e, i) => this.#prepare(e, i, now, seen));
+    const prepared = list.map((e, i) => prepareEvent(e, i, now, seen, this.#nextId));
     return this.#write('append', streamId, prepared, expected);
   }
 
@@ -158,7 +120,7 @@ export class EventStore {
       if (e.timestamp < previous) throw invalid(`events[${i}].timestamp`, `must not be below the stream's previous timestamp ${previous}; got ${e.timestamp}`);
       previous = e.timestamp;
       // The id is as recorded, not a caller's retry token: no lookup in the stream.
-      return { ...this.#prepare(e, i, e.timestamp, seen), idSupplied: false };
+      return { ...prepareEvent(e, i, e.timestamp, seen, this.#nextId), idSupplied: false };
     });
     return this.#write('import', streamId, prepared, first - 1);
   }
@@ -206,53 +168,16 @@ export class EventStore {
     for await (const page of this.#streamPages(streamId, options)) yield* page;
   }
 
-  /** The backend's pages, filtered and cut to the limit: one await per page, not per event. */
+  /** The backend's pages, filtered and cut to the limit, once the store is known open. */
   async *#streamPages(streamId: string, options: ReadStreamOptions): AsyncGenerator<readonly RecordedEvent[]> {
     this.#assertOpen();
-    assertStreamId(streamId);
-    const direction = options.direction ?? 'forward';
-    if (direction !== 'forward' && direction !== 'backward') throw invalid('direction', `must be 'forward' or 'backward'`);
-    if (options.fromVersion !== undefined) assertPositiveInteger(options.fromVersion, 'fromVersion', 0);
-    let remaining = readLimit(options.limit);
-    const types = typeFilter(options.types);
-    if (remaining === 0) return;
-    const backendOptions: StreamReadOptions = { direction };
-    if (options.fromVersion !== undefined) backendOptions.fromVersion = options.fromVersion;
-    if (!types && Number.isFinite(remaining)) backendOptions.limit = remaining;
-    for await (const page of this.#backend.readStream(streamId, backendOptions)) {
-      const kept = types ? page.filter((e) => types.has(e.type)) : page;
-      if (kept.length >= remaining) {
-        yield kept.slice(0, remaining);
-        return;
-      }
-      remaining -= kept.length;
-      if (kept.length > 0) yield kept;
-    }
+    yield* streamPages(this.#backend, streamId, options);
   }
 
   /** One page of the global feed. */
   async readAll(options: ReadAllOptions = {}): Promise<FeedPage> {
     this.#assertOpen();
-    const from = options.fromPosition ?? 1;
-    assertPositiveInteger(from, 'fromPosition', 1);
-    const limit = readLimit(options.limit ?? 1000);
-    const types = typeFilter(options.types);
-    const headPosition = await this.#backend.headPosition();
-    const events: RecordedEvent[] = [];
-    let nextPosition = from;
-    if (limit > 0) {
-      outer: for await (const page of this.#backend.readAll(from, types ? undefined : limit)) {
-        for (const e of page) {
-          if (e.position > headPosition) break outer;
-          nextPosition = e.position + 1;
-          if (types && !types.has(e.type)) continue;
-          events.push(e);
-          if (events.length >= limit) break outer;
-        }
-      }
-    }
-    if (events.length < limit) nextPosition = Math.max(nextPosition, headPosition + 1);
-    return { events, nextPosition, headPosition };
+    return readFeedPage(this.#backend, options);
   }
 
   /** Streams the global feed from a position with constant memory, up to the head at the time of each page. */
@@ -274,18 +199,7 @@ export class EventStore {
   }
 
   async *streamAsOf(streamId: string, asOf: AsOf): AsyncGenerator<RecordedEvent> {
-    let stop: (e: RecordedEvent) => boolean;
-    if ('version' in asOf) {
-      assertPositiveInteger(asOf.version, 'asOf.version', 0);
-      const v = asOf.version;
-      stop = (e) => e.version > v;
-    } else if ('time' in asOf) {
-      const t = asOf.time instanceof Date ? asOf.time.getTime() : asOf.time;
-      if (typeof t !== 'number' || !Number.isFinite(t)) throw invalid('asOf.time', 'must be a Date or milliseconds since the epoch');
-      stop = (e) => e.timestamp > t;
-    } else {
-      throw invalid('asOf', 'must be { version } or { time }');
-    }
+    const stop = asOfStop(asOf);
     for await (const e of this.streamEvents(streamId)) {
       if (stop(e)) return;
       yield e;
@@ -295,54 +209,13 @@ export class EventStore {
   /** Every event of the stream after `afterVersion` (default 0: from the start), then live. */
   subscribeToStream(streamId: string, options: { afterVersion?: number; types?: readonly string[] } = {}): Observable<RecordedEvent> {
     this.#assertOpen();
-    assertStreamId(streamId);
-    const after = options.afterVersion ?? 0;
-    assertPositiveInteger(after, 'afterVersion', 0);
-    const types = typeFilter(options.types);
-    const live = followFromCursor<number>({
-      start: after,
-      commits$: this.#commits$,
-      readAfter: async (cursor, emit, isStopped) => {
-        for await (const page of this.#backend.readStream(streamId, { direction: 'forward', fromVersion: cursor + 1 })) {
-          for (const e of page) {
-            if (isStopped()) return cursor;
-            if (e.version !== cursor + 1) continue;
-            cursor = e.version;
-            emit(e);
-          }
-        }
-        return cursor;
-      },
-    });
-    return types ? live.pipe(filter((e) => types.has(e.type))) : live;
+    return subscribeToStream(this.#backend, this.#commits$, streamId, options);
   }
 
   /** Every event of the global feed after `afterPosition` (default 0: from the start), then live. */
   subscribeToAll(options: { afterPosition?: number; types?: readonly string[] } = {}): Observable<RecordedEvent> {
     this.#assertOpen();
-    const after = options.afterPosition ?? 0;
-    assertPositiveInteger(after, 'afterPosition', 0);
-    const types = typeFilter(options.types);
-    const live = followFromCursor<number>({
-      start: after,
-      commits$: this.#commits$,
-      readAfter: async (cursor, emit, isStopped) => {
-        const head = await this.#backend.headPosition();
-        if (head <= cursor) return cursor;
-        for await (const page of this.#backend.readAll(cursor + 1)) {
-          for (const e of page) {
-            if (isStopped() || e.position > head) return cursor;
-            // Purged streams leave gaps in the positions: the cursor only has to move forward.
-            if (e.position <= cursor) continue;
-            cursor = e.position;
-            emit(e);
-          }
-        }
-        // Read through the head: positions up to it that were not delivered were purged, and need no second look.
-        return isStopped() ? cursor : head;
-      },
-    });
-    return types ? live.pipe(filter((e) => types.has(e.type))) : live;
+    return subscribeToAll(this.#backend, this.#commits$, options);
   }
 
   /** Head positions as commits happen (this process's, and other processes' where the backend supports it). */
@@ -357,59 +230,7 @@ export class EventStore {
     this.#monitor.complete();
   }
 
-  #prepare(e: NewEvent, index: number, now: number, seen: Set<string>): PreparedEvent {
-    const at = `events[${index}]`;
-    if (e === null || typeof e !== 'object') throw invalid(at, 'must be an object');
-    assertEventType(e.type, `${at}.type`);
-    if (!('data' in e) || e.data === undefined) throw invalid(`${at}.data`, 'is required (use null for no data)');
-    assertJsonValue(e.data, `${at}.data`);
-    if (e.metadata !== undefined && (e.metadata === null || typeof e.metadata !== 'object' || Array.isArray(e.metadata))) {
-      throw invalid(`${at}.metadata`, 'must be an object');
-    }
-    const metadata = stripUndefined(e.metadata ?? {});
-    assertJsonValue(metadata, `${at}.metadata`);
-    for (const key of ['actor', 'correlationId', 'causationId'] as const) {
-      const v = metadata[key];
-      if (v !== undefined && typeof v !== 'string') throw invalid(`${at}.metadata.${key}`, 'must be a string');
-    }
-    const schemaVersion = e.schemaVersion ?? 1;
-    assertPositiveInteger(schemaVersion, `${at}.schemaVersion`, 1);
-    if (schemaVersion > 65_535) throw invalid(`${at}.schemaVersion`, 'must be at most 65535');
-    let id: string;
-    const idSupplied = e.id !== undefined;
-    if (idSupplied) {
-      assertEventId(e.id, `${at}.id`);
-      id = e.id as string;
-      if (seen.has(id)) throw new FfcdbError(ErrorCode.DUPLICATE_EVENT, `${at}.id ${id} appears twice in one append`, { field: `${at}.id`, id });
-      seen.add(id);
-    } else {
-      id = this.#nextId(now);
-    }
-    return { id, idSupplied, type: e.type, schemaVersion, timestamp: now, data: e.data, metadata };
-  }
-
   #assertOpen(): void {
     if (this.#closed) throw new FfcdbError(ErrorCode.CLOSED, 'the store is closed');
   }
-}
-
-function readLimit(limit: number | undefined): number {
-  if (limit === undefined) return Number.POSITIVE_INFINITY;
-  assertPositiveInteger(limit, 'limit', 0);
-  return limit;
-}
-
-function typeFilter(types: readonly string[] | undefined): Set<string> | undefined {
-  if (types === undefined) return undefined;
-  if (!Array.isArray(types) || types.some((t) => typeof t !== 'string')) throw invalid('types', 'must be an array of event type names');
-  return new Set(types);
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  const out: Record<string, unknown> = {};
-  // defineProperty, not `out[k] = v`: a `__proto__` key must stay a key (which validation refuses), not set the prototype.
-  for (const [k, v] of Object.entries(o)) {
-    if (v !== undefined) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-  }
-  return out as T;
 }

@@ -1,6 +1,7 @@
 /** `flatfile-chat-db/engine`: the event store on any backend, the contract a backend implements, and projections. */
 export { EventStore } from './event-store.js';
-export type { AppendOptions, AsOf, FeedPage, ImportedEvent, ReadAllOptions, ReadStreamOptions } from './event-store.js';
+export type { AppendOptions, ImportedEvent } from './event-store.js';
+export type { AsOf, FeedPage, ReadAllOptions, ReadStreamOptions } from './reads.js';
 export type { MonitorEvent } from './monitor.js';
 export { openStore } from './open-store.js';
 export type { OpenStoreOptions, StoreFolderOptions } from './open-store.js';

@@ -1,14 +1,17 @@
-import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
+import { encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
 import { assertEventId, assertStreamId } from '../../kernel/validation.js';
-import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, RecordedEvent } from '../../kernel/types.js';
-import { type StoredRef, checkExpectedVersion, findRetry, purgeNotFound, purgedConflict } from '../append-rules.js';
+import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../kernel/types.js';
+import { purgeNotFound } from '../append-rules.js';
 import type { BackendCapabilities, BackendContext, CommitListener as BackendCommitListener, MonitorSink, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
 import { CommitListeners } from '../commit-listeners.js';
-import type { PgPool, PgPoolClient, PgQuery } from '../../sql/postgres/pool.js';
+import type { PgPool } from '../../sql/postgres/pool.js';
 import { pgFailure, serverName } from '../../sql/postgres/errors.js';
 import { CommitListener } from './notifications.js';
+import { type AppendRow, NOTHING_STORED, type PendingAppend, type PendingPurge, type StreamState, UNKNOWN_STREAM, decide, groupParams, takeGroup } from './append-group.js';
+import { type ReadQuery, readFeedPages, readStreamPages } from './keyset-reads.js';
 import { type Statements, assertSchemaName, commitChannel, ensureSchema, statements, withConnection } from './schema.js';
+import { WriterConnection } from './writer-connection.js';
 
 export type PostgresDurability = 'always' | 'none';
 
@@ -23,70 +26,8 @@ export interface PostgresBackendOptions {
   endPoolOnClose?: boolean;
 }
 
-/** Appends committed together at most; bounds one statement's size and one group's latency. */
-const MAX_GROUP_APPENDS = 1024;
-const MAX_GROUP_EVENTS = 20_000;
-const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 /** Stream states remembered from earlier commits, so an append usually needs one round trip. */
 const MAX_KNOWN_STREAMS = 4096;
-const FIRST_PAGE = 128;
-const MAX_PAGE = 1024;
-
-interface StreamState {
-  version: number;
-  purged: boolean;
-}
-
-const UNKNOWN_STREAM: StreamState = { version: 0, purged: false };
-const NOTHING_STORED: ReadonlyMap<string, StoredRef> = new Map();
-
-interface PendingAppend {
-  kind: 'append';
-  streamId: string;
-  events: readonly PreparedEvent[];
-  data: Buffer[];
-  metadata: Buffer[];
-  bytes: number;
-  expected: ExpectedVersion;
-  resolve(result: AppendResult): void;
-  reject(err: unknown): void;
-}
-
-interface Writer {
-  client: PgPoolClient;
-  onError(err: Error): void;
-}
-
-interface PendingPurge {
-  kind: 'purge';
-  streamId: string;
-  resolve(result: PurgeResult): void;
-  reject(err: unknown): void;
-}
-
-/** Write it, or settle it without writing (a conflict, a purged stream, a retry of a stored append). */
-type Decision = { write: true } | { write: false; settle(): void };
-
-/** One per entry, in entry order. */
-interface AppendRow {
-  ok: boolean;
-  version: string;
-  purged: boolean;
-  first_position: string | null;
-  refs: Array<[string, number, number]> | null;
-}
-
-interface EventRow {
-  position: string;
-  stream_id: string;
-  version: string;
-  id: string;
-  type: string;
-  schema_version: number;
-  ts: string;
-  data: Buffer;
-  metadata: Buffer;
-}
 
 /**
  * The event log in PostgreSQL, for apps whose servers share one database.
@@ -119,8 +60,9 @@ export class PostgresBackend implements StorageBackend {
   readonly #known = new Map<string, StreamState>();
   readonly #queue: Array<PendingAppend | PendingPurge> = [];
   #committing: Promise<void> | undefined;
-  /** The connection appends and purges run on, one at a time. */
-  #writer: Writer | undefined;
+  readonly #writer: WriterConnection;
+  /** The pool's reads, as the keyset reads take them. */
+  readonly #read: ReadQuery = (statement, values, doing) => this.#query(statement, values, doing);
   #listener: CommitListener | undefined;
   #monitor: MonitorSink | undefined;
   #lastHead = 0;
@@ -139,6 +81,7 @@ export class PostgresBackend implements StorageBackend {
     this.#endPool = options.endPoolOnClose ?? false;
     this.#server = serverName(options.pool);
     this.#sql = statements(schema);
+    this.#writer = new WriterConnection(options.pool);
   }
 
   async open(context: BackendContext): Promise<void> {
@@ -166,7 +109,7 @@ export class PostgresBackend implements StorageBackend {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     while (this.#committing) await this.#committing;
-    if (this.#writer) this.#dropWriter(this.#writer);
+    this.#writer.release();
     await this.#listener?.close();
     this.#commits.close();
     if (this.#endPool) await this.#pool.end().catch(() => undefined);
@@ -204,27 +147,12 @@ export class PostgresBackend implements StorageBackend {
     return Number(rows[0]?.position ?? 0);
   }
 
-  async *readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]> {
-    assertStreamId(streamId);
-    const forward = options.direction === 'forward';
-    let bound = forward ? Math.max(1, options.fromVersion ?? 1) : Math.min(options.fromVersion ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    for (let size = firstPage(options.limit); forward || bound >= 1; size = Math.min(size * 2, MAX_PAGE)) {
-      const rows = await this.#query<EventRow>(forward ? this.#sql.readForward : this.#sql.readBackward, [streamId, bound, size], `reading stream ${streamId}`);
-      if (rows.length > 0) yield rows.map(recorded);
-      if (rows.length < size) return;
-      const last = Number(rows.at(-1)!.version);
-      bound = forward ? last + 1 : last - 1;
-    }
+  readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]> {
+    return readStreamPages(this.#read, this.#sql, streamId, options);
   }
 
-  async *readAll(fromPosition: number, limit?: number): AsyncIterable<readonly RecordedEvent[]> {
-    let from = fromPosition;
-    for (let size = firstPage(limit); ; size = Math.min(size * 2, MAX_PAGE)) {
-      const rows = await this.#query<EventRow>(this.#sql.readAll, [from, size], 'reading the feed');
-      if (rows.length > 0) yield rows.map(recorded);
-      if (rows.length < size) return;
-      from = Number(rows.at(-1)!.position) + 1;
-    }
+  readAll(fromPosition: number, limit?: number): AsyncIterable<readonly RecordedEvent[]> {
+    return readFeedPages(this.#read, this.#sql, fromPosition, limit);
   }
 
   // ---------------------------------------------------------------- committing
@@ -243,7 +171,7 @@ export class PostgresBackend implements StorageBackend {
           this.#queue.shift();
           await this.#purge(next);
         } else {
-          await this.#commitGroup(this.#takeGroup());
+          await this.#commitGroup(takeGroup(this.#queue));
         }
       }
     } finally {
@@ -252,30 +180,13 @@ export class PostgresBackend implements StorageBackend {
     }
   }
 
-  /** The longest prefix of the queue up to a purge, a second append to one stream, or the size limits. */
-  #takeGroup(): PendingAppend[] {
-    const streams = new Set<string>();
-    let events = 0;
-    let bytes = 0;
-    let n = 0;
-    for (const p of this.#queue) {
-      if (p.kind === 'purge' || streams.has(p.streamId)) break;
-      events += p.events.length;
-      bytes += p.bytes;
-      if (n > 0 && (n >= MAX_GROUP_APPENDS || events > MAX_GROUP_EVENTS || bytes > MAX_GROUP_BYTES)) break;
-      streams.add(p.streamId);
-      n++;
-    }
-    return this.#queue.splice(0, n) as PendingAppend[];
-  }
-
   async #commitGroup(group: PendingAppend[]): Promise<void> {
     const assumed = group.map((p) => this.#known.get(p.streamId) ?? UNKNOWN_STREAM);
     const decisions = group.map((p, i) => decide(p, assumed[i]!, NOTHING_STORED));
     const params = groupParams(group, assumed, decisions, this.#sync, commitChannel(this.#schema));
     let rows: AppendRow[];
     try {
-      rows = await this.#write<AppendRow>({ ...this.#sql.append, values: params });
+      rows = await this.#writer.query<AppendRow>({ ...this.#sql.append, values: params });
     } catch (err) {
       // Whether it committed is unknown: forget what we knew of these streams.
       for (const p of group) this.#known.delete(p.streamId);
@@ -313,7 +224,7 @@ export class PostgresBackend implements StorageBackend {
 
   async #purge(p: PendingPurge): Promise<void> {
     try {
-      const rows = await this.#write<{ version: string; erased: string }>({ ...this.#sql.purge, values: [p.streamId] });
+      const rows = await this.#writer.query<{ version: string; erased: string }>({ ...this.#sql.purge, values: [p.streamId] });
       const row = rows[0];
       if (!row) throw purgeNotFound(p.streamId);
       const version = Number(row.version);
@@ -323,34 +234,6 @@ export class PostgresBackend implements StorageBackend {
       this.#known.delete(p.streamId);
       p.reject(this.#failure(err, `purging stream ${p.streamId}`));
     }
-  }
-
-  /** Runs a statement on the writer connection; a failure may have broken it, so it is not reused. */
-  async #write<R>(query: PgQuery): Promise<R[]> {
-    const writer = this.#writer ?? (await this.#checkOutWriter());
-    try {
-      return (await writer.client.query<R>(query)).rows;
-    } catch (err) {
-      this.#dropWriter(writer, err instanceof Error ? err : true);
-      throw err;
-    }
-  }
-
-  async #checkOutWriter(): Promise<Writer> {
-    const client = await this.#pool.connect();
-    // A connection that breaks while idle says so here; the next write takes a new one.
-    const writer: Writer = { client, onError: (err) => this.#dropWriter(writer, err) };
-    client.on('error', writer.onError);
-    this.#writer = writer;
-    return writer;
-  }
-
-  /** Gives the writer connection back to the pool; with an error, the pool closes it. */
-  #dropWriter(writer: Writer, err?: Error | boolean): void {
-    if (this.#writer !== writer) return;
-    this.#writer = undefined;
-    writer.client.removeListener('error', writer.onError);
-    writer.client.release(err);
   }
 
   #remember(streamId: string, state: StreamState): void {
@@ -409,72 +292,4 @@ export class PostgresBackend implements StorageBackend {
 
 function closedError(): FfcdbError {
   return new FfcdbError(ErrorCode.CLOSED, 'the PostgreSQL backend is closed');
-}
-
-/** The append rules, in the order every backend applies them. */
-function decide(p: PendingAppend, state: StreamState, stored: ReadonlyMap<string, StoredRef>): Decision {
-  try {
-    if (state.purged) throw purgedConflict(p.streamId);
-    const retry = findRetry(p.streamId, p.events, (id) => stored.get(id));
-    if (retry) return { write: false, settle: () => p.resolve(retry) };
-    checkExpectedVersion(p.streamId, p.expected, state.version);
-    return { write: true };
-  } catch (err) {
-    return { write: false, settle: () => p.reject(err) };
-  }
-}
-
-/** The arguments of append_events: per entry, the caller-supplied ids to look up, the events to write. */
-function groupParams(group: PendingAppend[], assumed: StreamState[], decisions: Decision[], sync: boolean, channel: string): unknown[] {
-  const stream: string[] = [];
-  const version: number[] = [];
-  const count: number[] = [];
-  const supCount: number[] = [];
-  const supId: string[] = [];
-  const id: string[] = [];
-  const type: string[] = [];
-  const schemaVersion: number[] = [];
-  const ts: number[] = [];
-  const data: Buffer[] = [];
-  const metadata: Buffer[] = [];
-  group.forEach((p, i) => {
-    const write = decisions[i]!.write;
-    stream.push(p.streamId);
-    version.push(assumed[i]!.version);
-    count.push(write ? p.events.length : 0);
-    let supplied = 0;
-    p.events.forEach((e, j) => {
-      if (e.idSupplied) {
-        supplied++;
-        supId.push(e.id);
-      }
-      if (!write) return;
-      id.push(e.id);
-      type.push(e.type);
-      schemaVersion.push(e.schemaVersion);
-      ts.push(e.timestamp);
-      data.push(p.data[j]!);
-      metadata.push(p.metadata[j]!);
-    });
-    supCount.push(supplied);
-  });
-  return [stream, version, count, supCount, supId, id, type, schemaVersion, ts, data, metadata, sync, channel];
-}
-
-function firstPage(limit: number | undefined): number {
-  return Math.max(1, Math.min(limit ?? FIRST_PAGE, MAX_PAGE));
-}
-
-function recorded(r: EventRow): RecordedEvent {
-  return {
-    id: r.id,
-    streamId: r.stream_id,
-    version: Number(r.version),
-    position: Number(r.position),
-    type: r.type,
-    schemaVersion: r.schema_version,
-    timestamp: Number(r.ts),
-    data: decodeMsgpack(r.data) as JsonValue,
-    metadata: decodeMsgpack(r.metadata) as EventMetadata,
-  };
 }
