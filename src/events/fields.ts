@@ -81,7 +81,7 @@ export function list(value: unknown, field: string, max: number): asserts value 
 /** Any JSON value (bytes included) of at most `maxBytes` encoded. */
 export function json(value: unknown, field: string, maxBytes: number): asserts value is JsonValue {
   assertJsonValue(value, field);
-  const bytes = msgpackSize(value, field);
+  const bytes = msgpackSize(value);
   if (bytes > maxBytes) throw invalid(field, `must encode to at most ${maxBytes} bytes; got ${bytes}`);
 }
 
