@@ -1,7 +1,9 @@
 import { type CatalogEvent, upcast } from '../events/catalog.js';
-import { type JsonObject, label } from '../events/fields.js';
+import { type JsonObject, jsonObject, label } from '../events/fields.js';
+import { EVENT_LIMITS } from '../events/limits.js';
 import { assertEntityId, sessionStream } from '../events/streams.js';
 import { type ContextChange, type ContextSnapshotRef, type SessionContext, applyContextChange, contextProjection } from '../projections/context.js';
+import { assertMergedKeys } from '../projections/merge-patch.js';
 import { sessionsProjection } from '../projections/sessions.js';
 import { assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
@@ -108,8 +110,11 @@ export class ContextApi {
 
   async #change(sessionId: string, options: WriteOptions | undefined, event: ChatEvent): Promise<ContextValue> {
     assertEntityId(sessionId, 'sessionId');
+    // The catalog checks the patch again on append; here it must be plain data before its keys are counted.
+    if (event.type === 'context.patched') jsonObject(event.data.patch, 'patch', EVENT_LIMITS.contextBytes);
     await this.#core.command(sessionStream(sessionId), options, () => {
-      this.#context(sessionId);
+      const context = this.#context(sessionId);
+      if (event.type === 'context.patched') assertMergedKeys(context.current, event.data.patch, 'patch');
       return { events: [event], expected: this.#sessionVersion(sessionId) };
     });
     const context = this.#context(sessionId);
