@@ -118,8 +118,10 @@ function readItem(array: unknown[], i: number, field: string): unknown {
  * Refuses an object whose reading would run the caller's code: a Proxy, or an
  * own getter or setter (on an array, only symbol-keyed ones are looked for:
  * checking every index would cost more than the rest of validation).
+ * Primitives pass: their checks are the caller's.
  */
-export function assertInert(value: object, field: string): void {
+export function assertInert(value: unknown, field: string): void {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return;
   if (types.isProxy(value)) throw invalid(field, 'must be plain data; got a Proxy');
   const keys = Array.isArray(value) || ArrayBuffer.isView(value) ? Object.getOwnPropertySymbols(value) : Reflect.ownKeys(value);
   for (const key of keys) {
