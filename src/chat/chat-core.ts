@@ -2,7 +2,7 @@ import { currentVersion, validateEvent, type EventDataMap, type EventType } from
 import { object } from '../events/fields.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
-import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
 import type { ProjectionRunner } from '../projector/projection-runner.js';
 import type { Projection } from '../projections/projection.js';
@@ -127,7 +127,11 @@ export class ChatCore {
 
 /** A call's options argument, when given, is an object (null would otherwise fail as a TypeError, untyped). */
 export function assertOptions(options: unknown): void {
-  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) throw invalid('options', 'must be an object');
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object');
+  // A Proxy or getter would run the caller's code on every read of an option.
+  assertInert(options, 'options');
+  if (Array.isArray(options)) throw invalid('options', 'must be an object');
 }
 
 function writeMetadata(options: WriteOptions | undefined): EventMetadata | undefined {

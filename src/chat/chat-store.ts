@@ -6,7 +6,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { MemoryBlobStore } from '../blobs/memory-blob-store.js';
 import { EventStore } from '../engine/event-store.js';
-import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertPositiveInteger, describe, invalid } from '../kernel/validation.js';
 import { Monitor, type MonitorEvent } from '../engine/monitor.js';
 import { type StoreFolderOptions, flatfileBackend } from '../engine/open-store.js';
 import { FileSnapshotStore } from '../projector/file-snapshot-store.js';
@@ -84,8 +84,8 @@ export class ChatStore {
       get position() {
         return runner.position;
       },
-      compare: (name) => runner.compare(name),
-      rebuild: (name) => runner.rebuild(name),
+      compare: async (name) => runner.compare(projectionName(name)),
+      rebuild: async (name) => runner.rebuild(projectionName(name)),
       saveSnapshots: () => runner.saveSnapshots(),
     };
   }
@@ -144,6 +144,12 @@ export class ChatStore {
       }
     }
   }
+}
+
+/** A projection's name is a string; anything else is refused before the runner formats it into its NOT_FOUND. */
+function projectionName(name: unknown): string {
+  if (typeof name !== 'string') throw invalid('name', `must be a projection name; got ${describe(name)}`);
+  return name;
 }
 
 export function openChatStore(options: ChatStoreOptions): Promise<ChatStore> {

@@ -1,9 +1,11 @@
 import { type CatalogEvent, upcast } from '../events/catalog.js';
-import { type JsonObject, label } from '../events/fields.js';
+import { type JsonObject, jsonObject, label } from '../events/fields.js';
+import { EVENT_LIMITS } from '../events/limits.js';
 import { assertEntityId, sessionStream } from '../events/streams.js';
 import { type ContextChange, type ContextSnapshotRef, type SessionContext, applyContextChange, contextProjection } from '../projections/context.js';
+import { assertMergedKeys } from '../projections/merge-patch.js';
 import { sessionsProjection } from '../projections/sessions.js';
-import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertInert, assertPositiveInteger, describe, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound } from './chat-core.js';
 import { pageLimit } from './page.js';
@@ -108,8 +110,11 @@ export class ContextApi {
 
   async #change(sessionId: string, options: WriteOptions | undefined, event: ChatEvent): Promise<ContextValue> {
     assertEntityId(sessionId, 'sessionId');
+    // The catalog checks the patch again on append; here it must be plain data before its keys are counted.
+    if (event.type === 'context.patched') jsonObject(event.data.patch, 'patch', EVENT_LIMITS.contextBytes);
     await this.#core.command(sessionStream(sessionId), options, () => {
-      this.#context(sessionId);
+      const context = this.#context(sessionId);
+      if (event.type === 'context.patched') assertMergedKeys(context.current, event.data.patch, 'patch');
       return { events: [event], expected: this.#sessionVersion(sessionId) };
     });
     const context = this.#context(sessionId);
@@ -133,6 +138,7 @@ export class ContextApi {
 
   #versionOf(context: SessionContext, asOf: ContextAsOf): number {
     if (asOf === null || typeof asOf !== 'object') throw invalid('asOf', 'must be { version }, { time } or { snapshot }');
+    assertInert(asOf, 'asOf');
     if ('version' in asOf) {
       assertPositiveInteger(asOf.version, 'asOf.version', 0);
       if (asOf.version > context.history.length) {
@@ -154,8 +160,9 @@ export class ContextApi {
       return lo;
     }
     if ('snapshot' in asOf) {
+      if (typeof asOf.snapshot !== 'string') throw invalid('asOf.snapshot', `must be a snapshot name; got ${describe(asOf.snapshot)}`);
       const snap = context.snapshots.get(asOf.snapshot);
-      if (!snap) throw notFound('context snapshot', String(asOf.snapshot), 'asOf.snapshot');
+      if (!snap) throw notFound('context snapshot', asOf.snapshot, 'asOf.snapshot');
       return snap.version;
     }
     throw invalid('asOf', 'must be { version }, { time } or { snapshot }');

@@ -8,7 +8,7 @@ import { type DocumentView, documentsProjection } from '../projections/documents
 import { sessionsProjection } from '../projections/sessions.js';
 import { usersProjection } from '../projections/users.js';
 import { type BlobSource, type ByteRange, assertMaxBytes, assertSha256 } from '../blobs/blob-store.js';
-import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import type { JsonValue } from '../kernel/types.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
@@ -65,6 +65,7 @@ export class DocumentsApi {
     if (expectedSha256 !== undefined) assertSha256(expectedSha256, 'document.sha256');
     if (maxBytes !== undefined) assertMaxBytes(maxBytes, 'document.maxBytes');
     this.#assertHome(sessionId, userId);
+    assertInert(source, 'source');
     const put = await this.#core.blobs.put(source, { ...(maxBytes === undefined ? {} : { maxBytes }), ...(expectedSha256 === undefined ? {} : { expectedSha256 }) });
     const data: DocumentUploaded = { documentId, name, mediaType: type, size: put.size, sha256: put.sha256, ...(metadata === undefined ? {} : { metadata }) };
     try {
@@ -100,6 +101,8 @@ export class DocumentsApi {
   /** The document's bytes, streamed (or a byte range of them). */
   async open(documentId: string, range?: ByteRange): Promise<Readable> {
     assertEntityId(documentId, 'documentId');
+    assertInert(range, 'range');
+    if (Array.isArray(range)) throw invalid('range', 'must be an object');
     return this.#core.blobs.openRead(this.#document(documentId).sha256, range);
   }
 

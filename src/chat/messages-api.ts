@@ -6,7 +6,7 @@ import { assertEntityId, sessionStream } from '../events/streams.js';
 import { documentsProjection } from '../projections/documents.js';
 import { type SessionMessages, messagesProjection } from '../projections/messages.js';
 import { sessionsProjection } from '../projections/sessions.js';
-import { assertEventId, assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertEventId, assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
@@ -66,6 +66,7 @@ export class MessagesApi {
   add(sessionId: string, messages: NewMessage[], options?: WriteOptions): Promise<Reflected<Message>[]>;
   async add(sessionId: string, input: NewMessage | NewMessage[], options?: WriteOptions): Promise<Reflected<Message> | Reflected<Message>[]> {
     assertEntityId(sessionId, 'sessionId');
+    assertInert(input, 'messages');
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw invalid('messages', 'must hold at least one message');
     const data: MessageAdded[] = list.map((m, i) => {

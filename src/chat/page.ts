@@ -1,4 +1,4 @@
-import { invalid } from '../kernel/validation.js';
+import { describe, invalid } from '../kernel/validation.js';
 
 /** One page of a listing. */
 export interface Page<T> {
@@ -27,7 +27,7 @@ const MAX_PAGE = 1000;
 export function pageLimit(limit: unknown, fallback = 50): number {
   if (limit === undefined) return fallback;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE}; got ${String(limit)}`);
+    throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE}; got ${describe(limit)}`);
   }
   return limit;
 }

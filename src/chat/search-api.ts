@@ -6,6 +6,7 @@ import { type SearchPage, runQuery } from '../search/query.js';
 import type { SearchOptions } from '../search/query-options.js';
 import { SearchIndex } from '../search/search-index.js';
 import { type ChatCore, type ReadOptions, assertOptions } from './chat-core.js';
+import { assertInert } from '../kernel/validation.js';
 
 export type ChatSearchOptions = SearchOptions & ReadOptions;
 export type ChatSearchPage = SearchPage & { position: number };
@@ -41,6 +42,8 @@ export class SearchService {
 
   readonly search: ChatSearch = async (userId, query, options = {}) => {
     assertOptions(options);
+    // The query reads into the options' objects (entity, role, kinds): those must not run the caller's code either.
+    for (const [key, value] of Object.entries(options)) assertInert(value, `options.${key}`);
     const failed = this.#writeError;
     if (failed !== undefined) {
       this.#writeError = undefined;

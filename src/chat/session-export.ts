@@ -1,4 +1,4 @@
-import { invalid } from '../kernel/validation.js';
+import { describe, invalid } from '../kernel/validation.js';
 import type { ChatStore } from './chat-store.js';
 import type { ContentPart, Message } from './messages-api.js';
 
@@ -16,7 +16,7 @@ const PAGE = 1000;
  * `{ "$base64": "..." }`.
  */
 export async function* exportSession(chat: ChatStore, sessionId: string, format: ExportFormat): AsyncGenerator<string> {
-  if (!EXPORT_FORMATS.includes(format)) throw invalid('format', `must be one of ${EXPORT_FORMATS.join(', ')}; got ${JSON.stringify(format)}`);
+  if (!EXPORT_FORMATS.includes(format)) throw invalid('format', `must be one of ${EXPORT_FORMATS.join(', ')}; got ${describe(format)}`);
   const { position, ...session } = await chat.sessions.get(sessionId);
   const documents = (await chat.documents.list({ sessionId })).items;
   const context = await chat.context.get(sessionId);

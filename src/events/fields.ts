@@ -1,4 +1,4 @@
-import { assertJsonValue, assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertInert, assertJsonValue, assertPositiveInteger, describe, invalid } from '../kernel/validation.js';
 import type { JsonValue } from '../kernel/types.js';
 import { msgpackSize } from './encoded-size.js';
 import { EVENT_LIMITS } from './limits.js';
@@ -21,9 +21,9 @@ export function fields(value: unknown, field: string, keys: readonly string[]): 
 
 /** A plain object (not an array or bytes) without undefined values. */
 export function object(value: unknown, field: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
-    throw invalid(field, `must be an object; got ${kind(value)}`);
-  }
+  if (value === null || typeof value !== 'object') throw invalid(field, `must be an object; got ${describe(value)}`);
+  assertInert(value, field);
+  if (Array.isArray(value) || value instanceof Uint8Array) throw invalid(field, `must be an object; got ${describe(value)}`);
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) throw invalid(field, 'must be a plain object');
   for (const [key, v] of Object.entries(value)) {
@@ -34,7 +34,7 @@ export function object(value: unknown, field: string): Record<string, unknown> {
 
 /** A well-formed string of at most `max` characters. */
 export function text(value: unknown, field: string, max: number): asserts value is string {
-  if (typeof value !== 'string') throw invalid(field, `must be a string; got ${kind(value)}`);
+  if (typeof value !== 'string') throw invalid(field, `must be a string; got ${describe(value)}`);
   if (value.length > max) throw invalid(field, `must be at most ${max} characters; got ${value.length}`);
   assertJsonValue(value, field);
 }
@@ -48,7 +48,7 @@ export function label(value: unknown, field: string, max: number = EVENT_LIMITS.
 
 /** A string matching `pattern`, described as `what` in the error. */
 export function matching(value: unknown, field: string, pattern: RegExp, what: string): asserts value is string {
-  if (typeof value !== 'string' || !pattern.test(value)) throw invalid(field, `must be ${what}; got ${kind(value)}`);
+  if (typeof value !== 'string' || !pattern.test(value)) throw invalid(field, `must be ${what}; got ${describe(value)}`);
 }
 
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
@@ -60,11 +60,11 @@ export function mediaType(value: unknown, field: string): asserts value is strin
 
 /** One of the given strings. */
 export function choice<T extends string>(value: unknown, field: string, options: readonly T[]): asserts value is T {
-  if (!options.includes(value as T)) throw invalid(field, `must be one of ${options.join(', ')}; got ${kind(value)}`);
+  if (!options.includes(value as T)) throw invalid(field, `must be one of ${options.join(', ')}; got ${describe(value)}`);
 }
 
 export function flag(value: unknown, field: string): asserts value is boolean {
-  if (typeof value !== 'boolean') throw invalid(field, `must be true or false; got ${kind(value)}`);
+  if (typeof value !== 'boolean') throw invalid(field, `must be true or false; got ${describe(value)}`);
 }
 
 /** An integer from `min` up to Number.MAX_SAFE_INTEGER. */
@@ -74,14 +74,15 @@ export function integer(value: unknown, field: string, min: number): asserts val
 
 /** An array of at most `max` items. */
 export function list(value: unknown, field: string, max: number): asserts value is unknown[] {
-  if (!Array.isArray(value)) throw invalid(field, `must be an array; got ${kind(value)}`);
+  assertInert(value, field);
+  if (!Array.isArray(value)) throw invalid(field, `must be an array; got ${describe(value)}`);
   if (value.length > max) throw invalid(field, `must hold at most ${max} items; got ${value.length}`);
 }
 
 /** Any JSON value (bytes included) of at most `maxBytes` encoded. */
 export function json(value: unknown, field: string, maxBytes: number): asserts value is JsonValue {
   assertJsonValue(value, field);
-  const bytes = msgpackSize(value, field);
+  const bytes = msgpackSize(value);
   if (bytes > maxBytes) throw invalid(field, `must encode to at most ${maxBytes} bytes; got ${bytes}`);
 }
 
@@ -89,12 +90,4 @@ export function json(value: unknown, field: string, maxBytes: number): asserts v
 export function jsonObject(value: unknown, field: string, maxBytes: number): asserts value is JsonObject {
   object(value, field);
   json(value, field, maxBytes);
-}
-
-function kind(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-  if (value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Uint8Array) return 'bytes';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

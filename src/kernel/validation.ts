@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { ErrorCode, FfcdbError } from './errors.js';
 import type { ExpectedVersion, JsonValue } from './types.js';
 
@@ -17,6 +18,8 @@ export const LIMITS = {
   maxEventsPerAppend: 10_000,
   /** Nesting depth of event data and metadata. */
   maxDepth: 64,
+  /** Keys of one object in event data and metadata: the codec writes every object with a 16-bit map header. */
+  maxObjectKeys: 0xffff,
 } as const;
 
 export function assertStreamId(value: unknown, field = 'streamId'): asserts value is string {
@@ -58,10 +61,13 @@ export function assertExpectedVersion(value: unknown): asserts value is Expected
 }
 
 /**
- * Event data must round-trip exactly through msgpack and JSON: plain objects,
- * arrays, well-formed strings, finite numbers, booleans, null and Uint8Array.
- * `__proto__` keys are refused because decoders rename or drop them; strings
- * with lone surrogates because UTF-8 encoding replaces them with U+FFFD.
+ * Event data must round-trip exactly through msgpack and JSON: plain objects
+ * of at most LIMITS.maxObjectKeys keys, arrays, well-formed strings, finite
+ * numbers, booleans, null and Uint8Array. `__proto__` keys are refused because
+ * decoders rename or drop them; strings with lone surrogates because UTF-8
+ * encoding replaces them with U+FFFD; Proxies and getters because reading them
+ * runs the caller's code, which may throw or answer differently when the
+ * value is encoded.
  */
 export function assertJsonValue(value: unknown, field: string, depth = 0): asserts value is JsonValue {
   if (depth > LIMITS.maxDepth) throw invalid(field, `is nested deeper than ${LIMITS.maxDepth} levels`);
@@ -74,26 +80,54 @@ export function assertJsonValue(value: unknown, field: string, depth = 0): asser
     if (!Number.isFinite(value)) throw invalid(field, `must be a finite number; got ${value}`);
     return;
   }
+  if (typeof value !== 'object') throw invalid(field, `must be JSON-compatible; got ${describe(value)}`);
+  if (types.isProxy(value)) throw invalid(field, 'must be plain data; got a Proxy');
   if (value instanceof Uint8Array) return;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) assertJsonValue(value[i], `${field}[${i}]`, depth + 1);
+    for (let i = 0; i < value.length; i++) assertJsonValue(readItem(value, i, field), `${field}[${i}]`, depth + 1);
     return;
   }
-  if (typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      throw invalid(field, `must be a plain object, array or primitive; got ${proto?.constructor?.name ?? 'object'}`);
-    }
-    for (const key of Object.keys(value)) {
-      if (key === '__proto__') throw invalid(`${field}.__proto__`, 'is not an allowed key');
-      if (!isWellFormed(key)) throw invalid(field, 'has a key holding a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
-      const v = (value as Record<string, unknown>)[key];
-      if (v === undefined) throw invalid(`${field}.${key}`, 'is undefined (omit the key or use null)');
-      assertJsonValue(v, `${field}.${key}`, depth + 1);
-    }
-    return;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw invalid(field, `must be a plain object, array or primitive; got ${className(proto)}`);
   }
-  throw invalid(field, `must be JSON-compatible; got ${typeof value}`);
+  const keys = Object.keys(value);
+  if (keys.length > LIMITS.maxObjectKeys) throw invalid(field, `holds ${keys.length} keys; an object may hold at most ${LIMITS.maxObjectKeys}`);
+  for (const key of keys) {
+    if (key === '__proto__') throw invalid(`${field}.__proto__`, 'is not an allowed key');
+    if (!isWellFormed(key)) throw invalid(field, 'has a key holding a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
+    // The descriptor, not a read: a getter would run the caller's code, and the codec would read it again.
+    const d = Object.getOwnPropertyDescriptor(value, key)!;
+    if (d.get !== undefined || d.set !== undefined) throw invalid(`${field}.${key}`, 'must be plain data; got a getter or setter');
+    const v: unknown = d.value;
+    if (v === undefined) throw invalid(`${field}.${key}`, 'is undefined (omit the key or use null)');
+    assertJsonValue(v, `${field}.${key}`, depth + 1);
+  }
+}
+
+/** An array's item; a getter on an index (not looked for, see assertInert) that throws is INVALID_ARGUMENT naming the item. */
+function readItem(array: unknown[], i: number, field: string): unknown {
+  try {
+    return array[i];
+  } catch (err) {
+    throw invalid(`${field}[${i}]`, `could not be read: ${describeError(err)}`);
+  }
+}
+
+/**
+ * Refuses an object whose reading would run the caller's code: a Proxy, or an
+ * own getter or setter (on an array, only symbol-keyed ones are looked for:
+ * checking every index would cost more than the rest of validation).
+ * Primitives pass: their checks are the caller's.
+ */
+export function assertInert(value: unknown, field: string): void {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return;
+  if (types.isProxy(value)) throw invalid(field, 'must be plain data; got a Proxy');
+  const keys = Array.isArray(value) || ArrayBuffer.isView(value) ? Object.getOwnPropertySymbols(value) : Reflect.ownKeys(value);
+  for (const key of keys) {
+    const d = Object.getOwnPropertyDescriptor(value, key);
+    if (d !== undefined && (d.get !== undefined || d.set !== undefined)) throw invalid(`${field}.${describeKey(key)}`, 'must be plain data; got a getter or setter');
+  }
 }
 
 /** String.prototype.isWellFormed (Node 20+; not yet in the ES2022 lib typings). */
@@ -105,9 +139,50 @@ export function invalid(field: string, problem: string): FfcdbError {
   return new FfcdbError(ErrorCode.INVALID_ARGUMENT, `${field} ${problem}`, { field });
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
-  if (value === null) return 'null';
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return `${typeof value} ${String(value)}`;
+/**
+ * A value as an error message shows it, whatever it is: never throws, never
+ * runs the caller's code (no toString, getters or Proxy traps).
+ */
+export function describe(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'bigint':
+      return `bigint ${value}n`.slice(0, 80);
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      if (value === null) return 'null';
+      if (types.isProxy(value)) return 'a Proxy';
+      if (Array.isArray(value)) return 'an array';
+      if (value instanceof Uint8Array) return 'bytes';
+      return 'an object';
+  }
+}
+
+/** The message of a foreign error, for a message of ours: never throws. */
+function describeError(err: unknown): string {
+  try {
+    const message = !types.isProxy(err) && err instanceof Error ? Object.getOwnPropertyDescriptor(err, 'message')?.value : undefined;
+    return typeof message === 'string' ? message.slice(0, 200) : describe(err);
+  } catch {
+    return describe(err);
+  }
+}
+
+/** The name of the class whose instances have `proto`, read without running any getter. */
+function className(proto: object): string {
+  const ctor = types.isProxy(proto) ? undefined : Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+  const name = typeof ctor === 'function' && !types.isProxy(ctor) ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
+  return typeof name === 'string' && name !== '' ? name.slice(0, 60) : 'an object';
+}
+
+function describeKey(key: string | symbol): string {
+  return typeof key === 'string' ? key : 'a symbol key';
 }

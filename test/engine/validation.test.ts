@@ -1,5 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
+import { EventStore } from '../../src/engine/event-store.js';
 import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import {
   LIMITS,
@@ -9,8 +11,10 @@ import {
   assertJsonValue,
   assertPositiveInteger,
   assertStreamId,
+  describe,
   invalid,
 } from '../../src/kernel/validation.js';
+import { rejected } from '../flatfile/unit-helpers.js';
 
 /** Runs fn and returns the FfcdbError it threw; fails when it throws nothing or something else. */
 function thrown(fn: () => unknown): FfcdbError {
@@ -177,6 +181,65 @@ json(`accepts nesting up to ${LIMITS.maxDepth} levels and refuses deeper (and so
   const cycle: Record<string, unknown> = {};
   cycle.self = cycle;
   fails(() => assertJsonValue(cycle, 'data'), ErrorCode.INVALID_ARGUMENT);
+});
+
+const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+
+json(`refuses an object of more than ${LIMITS.maxObjectKeys} keys, which the codec's 16-bit map header cannot count`, () => {
+  assertJsonValue({ a: keys(LIMITS.maxObjectKeys) }, 'data');
+  fails(() => assertJsonValue({ a: [keys(LIMITS.maxObjectKeys + 1)] }, 'data'), ErrorCode.INVALID_ARGUMENT, 'data.a[0]');
+});
+
+json('the engine refuses an event holding too many keys as INVALID_ARGUMENT, in data and metadata, appending nothing', async () => {
+  const store = await EventStore.open(new MemoryBackend());
+  try {
+    const data = await rejected(store.append('s-1', { type: 'x.y', data: { big: keys(LIMITS.maxObjectKeys + 1) } }));
+    assert.is(data.code, ErrorCode.INVALID_ARGUMENT);
+    assert.is(data.details.field, 'events[0].data.big');
+    const metadata = await rejected(store.append('s-1', { type: 'x.y', data: null, metadata: keys(LIMITS.maxObjectKeys + 1) as never }));
+    assert.is(metadata.code, ErrorCode.INVALID_ARGUMENT);
+    assert.is(metadata.details.field, 'events[0].metadata');
+    assert.is(await store.headPosition(), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+/** Values whose reading runs the caller's code: each must be refused without that code's error escaping. */
+function hostile(): [string, unknown][] {
+  const boom = () => {
+    throw new Error('boom');
+  };
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  return [
+    ['a getter', Object.defineProperty({}, 'a', { get: boom, enumerable: true })],
+    ['a getter returning a value', Object.defineProperty({}, 'a', { get: () => 1, enumerable: true })],
+    ['a Proxy', new Proxy({}, { get: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom, has: boom })],
+    ['a revoked Proxy', revoked.proxy],
+    ['a Proxy of an array', new Proxy([1], { get: boom })],
+    ['an array with a throwing index getter', Object.defineProperty([0, 1], 1, { get: boom })],
+    ['a class instance whose constructor name is a getter', new (Object.defineProperty(class {}, 'name', { get: boom }))()],
+  ];
+}
+
+json('refuses Proxies and getters as INVALID_ARGUMENT, never with the error their code throws', () => {
+  for (const [what, v] of hostile()) {
+    const err = thrown(() => assertJsonValue({ v }, 'data'));
+    assert.is(err.code, ErrorCode.INVALID_ARGUMENT, what);
+    assert.ok(String(err.details.field).startsWith('data.v'), `${what}: ${err.details.field}`);
+  }
+});
+
+json('describe() formats any value without running its code', () => {
+  const boom = () => {
+    throw new Error('boom');
+  };
+  const values: unknown[] = [10n, Symbol('s'), () => 1, Object.create(null), { toString: boom, valueOf: boom, [Symbol.toPrimitive]: boom }];
+  for (const [, v] of hostile()) values.push(v);
+  for (const v of values) assert.type(describe(v), 'string');
+  assert.is(describe(10n), 'bigint 10n');
+  assert.is(describe(Symbol('s')), 'a symbol');
 });
 
 json('invalid() builds an INVALID_ARGUMENT error naming the field', () => {

@@ -8,7 +8,7 @@ import { fails } from './fails.js';
 
 const test = flatfileSuite('events: encoded size');
 
-const same = (value: JsonValue, what: string) => assert.is(msgpackSize(value, 'v'), encodeMsgpack(value).length, what);
+const same = (value: JsonValue, what: string) => assert.is(msgpackSize(value), encodeMsgpack(value).length, what);
 const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
 
 test('numbers take the bytes the codec gives them, at every header boundary', () => {
@@ -41,8 +41,9 @@ test('byte strings, arrays and objects: headers at their boundaries, contents su
   same({ a: [1, { b: 'c', d: [true, false, null] }], e: { f: new Uint8Array(3), g: -1.25 } }, 'nested');
 });
 
-test('an object of more keys than the codec stores is refused, naming the field', () => {
-  fails(() => msgpackSize({ nested: keys(65536) }, 'data.arguments'), 'data.arguments');
+test('json() refuses an object of more keys than the codec stores, naming the object', () => {
+  json({ nested: keys(65535) }, 'data.arguments', 2 ** 30);
+  fails(() => json({ nested: keys(65536) }, 'data.arguments', 2 ** 30), 'data.arguments.nested');
 });
 
 test('json() refuses one byte over its limit, as it did when it encoded the value', () => {
