@@ -1,4 +1,5 @@
 import { CommitJournal } from './commit-journal.js';
+import { replayJournals } from './journal-replay.js';
 import type { FeedEntry } from './feed.js';
 import { STREAM_MAGIC, frameIntact, frameLength, parseHeader } from './frame.js';
 import type { Purger } from './purger.js';
@@ -17,7 +18,7 @@ import type { Syncer } from './syncer.js';
  */
 export async function recover(s: StoreState, sync: Syncer, purger: Purger): Promise<void> {
   const synced = readSynced(s.layout.root);
-  CommitJournal.replay(s.layout.root, synced, s.monitor);
+  replayJournals(s.layout.root, synced, s.monitor);
   s.tombstones.load(s.monitor);
   // The feed holds at least `synced` positions (else load raised CORRUPT).
   const lastGroup = s.feed.load(s.monitor, synced);
