@@ -95,6 +95,9 @@ truncation('cutting the feed segment at any byte reopens to exactly the events o
         const feedFiles = filesUnder(orig).filter((f) => f.endsWith('.feed'));
         assert.is(feedFiles.length, 1);
         const rel = path.relative(orig, feedFiles[0]!);
+        // As for stream cuts below: only what never reached the disk can be lost, so the record of what the
+        // closed store had synced goes (cutting the feed below `synced` is damage: CORRUPT, see the damage property).
+        fs.rmSync(path.join(orig, 'synced'), { force: true });
         const snapshot = new FolderSnapshot(orig);
         const frames = framesOf(feedFiles[0]!, FEED_MAGIC);
         const size = fs.statSync(feedFiles[0]!).size;

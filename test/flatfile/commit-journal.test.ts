@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CommitJournal } from '../../src/backends/flatfile/commit-journal.js';
+import { replayJournals } from '../../src/backends/flatfile/journal-replay.js';
 import { FEED_MAGIC, encodeFrame } from '../../src/backends/flatfile/frame.js';
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import { readSynced, writeSynced } from '../../src/backends/flatfile/store-files.js';
@@ -12,8 +12,9 @@ import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import { openStore } from '../../src/engine/open-store.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
+import { flatfileSuite } from './unit-helpers.js';
 
-const test = suite('flatfile/commit-journal');
+const test = flatfileSuite('flatfile/commit-journal');
 const MiB = 1024 * 1024;
 
 function freshDir(): string {
@@ -50,14 +51,22 @@ test('a record is replayed where it belongs: the same bytes at the same offsets,
   try {
     const journal = CommitJournal.create(root, 1, MiB);
     const target = path.join(root, 'streams', 'ab', 'cd', 's', '0000000000000001.seg');
-    const record = journal.record([{ file: target, offset: 4, bytes: Buffer.from('data') }], 1, 1, 1)!;
+    const record = journal.record(
+      [
+        { file: target, offset: 0, bytes: Buffer.from('data') },
+        { file: target, offset: 4, bytes: Buffer.from('more') },
+      ],
+      1,
+      1,
+      1,
+    )!;
     assert.ok(journal.fits(record));
     await journal.append(record);
     journal.close(false);
-    assert.is(CommitJournal.replay(root, 0, new Monitor()), 1);
-    assert.equal([...fs.readFileSync(target)], [0, 0, 0, 0, ...Buffer.from('data')]);
+    assert.is(replayJournals(root, 0, new Monitor()), 1);
+    assert.equal(fs.readFileSync(target).toString(), 'datamore');
     // Twice changes nothing.
-    assert.is(CommitJournal.replay(root, 0, new Monitor()), 1);
+    assert.is(replayJournals(root, 0, new Monitor()), 1);
     assert.is(fs.readFileSync(target).length, 8);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
@@ -81,13 +90,13 @@ test("scrub blanks every record and zeroes what lies past them (an older record'
     const scrubbed = fs.readFileSync(file);
     assert.not.ok(scrubbed.includes('secret-bytes'), 'nothing of the old record remains');
     assert.not.ok(scrubbed.includes('short'), 'the live record is blanked');
-    assert.is(CommitJournal.replay(root, 0, new Monitor()), 0, 'blanked records are not replayed, whatever their positions');
+    assert.is(replayJournals(root, 0, new Monitor()), 0, 'blanked records are not replayed, whatever their positions');
     assert.equal(filesUnder(root, 'streams'), []);
 
     // The journal's owner goes on after its blanked record; replay walks to the new one.
     await journal.append(journal.record([{ file: target('later'), offset: 0, bytes: Buffer.from('later') }], 3, 1, 1)!);
     journal.close(false);
-    assert.is(CommitJournal.replay(root, 0, new Monitor()), 1);
+    assert.is(replayJournals(root, 0, new Monitor()), 1);
     assert.equal(fs.readFileSync(target('later')).toString(), 'later');
     CommitJournal.scrub(root);
     const scrubbedAt = fs.statSync(file).mtimeMs;
@@ -106,9 +115,12 @@ test('records at or below the synced position are not replayed', async () => {
     const target = path.join(root, 'feed', '0000000000000001.feed');
     await journal.append(journal.record([{ file: target, offset: 0, bytes: Buffer.from('x') }], 1, 3, 1)!);
     journal.close(false);
-    assert.is(CommitJournal.replay(root, 3, new Monitor()), 0);
+    const file = filesUnder(root, 'journal')[0]!;
+    const kept = fs.readFileSync(file);
+    assert.is(replayJournals(root, 3, new Monitor()), 0);
     assert.not.ok(fs.existsSync(target));
-    assert.is(CommitJournal.replay(root, 2, new Monitor()), 1);
+    fs.writeFileSync(file, kept); // (replay removed it: its owner is gone and it held nothing above 3)
+    assert.is(replayJournals(root, 2, new Monitor()), 1);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -124,7 +136,7 @@ test('a record whose feed frame was superseded (its positions went to another co
     journal.close(false);
     fs.mkdirSync(path.dirname(feed), { recursive: true });
     fs.writeFileSync(feed, feedFrame('winner'));
-    assert.is(CommitJournal.replay(root, 0, new Monitor()), 0);
+    assert.is(replayJournals(root, 0, new Monitor()), 0);
     assert.ok(fs.readFileSync(feed).equals(feedFrame('winner')));
     assert.not.ok(fs.existsSync(stream));
   } finally {
@@ -145,7 +157,7 @@ for (const [loser, winner] of [
       journal.close(false);
       fs.mkdirSync(path.dirname(feed), { recursive: true });
       fs.writeFileSync(feed, feedFrame(winner));
-      assert.is(CommitJournal.replay(root, 0, new Monitor()), 0);
+      assert.is(replayJournals(root, 0, new Monitor()), 0);
       assert.ok(fs.readFileSync(feed).equals(feedFrame(winner)), 'the committed feed frame is untouched');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
@@ -171,7 +183,7 @@ test('a record naming a path outside the logs is refused with UNSAFE_PATH and wr
     await journal.append(journal.record([{ file: path.join(root, 'ffcdb.json'), offset: 0, bytes: Buffer.from('{}') }], 1, 1, 1)!);
     journal.close(false);
     try {
-      CommitJournal.replay(root, 0, new Monitor());
+      replayJournals(root, 0, new Monitor());
       assert.unreachable('replay must refuse the record');
     } catch (err) {
       assert.ok(err instanceof FfcdbError && err.code === ErrorCode.UNSAFE_PATH, String(err));
@@ -276,6 +288,210 @@ test('closing checkpoints and removes the journal; many groups wrap the journal 
     await store.close();
     assert.equal(fs.readdirSync(path.join(dir, 'journal')), []);
     assert.is(fs.readFileSync(path.join(dir, 'synced'), 'utf8'), String(150 * 64));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- two processes, a full disk, crafted records ---------------------------------
+
+const noSpace = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+
+test('a journal its owner removes between replay listing the folder and reading it (another process closing its store) is passed over, not an IO error', async () => {
+  const root = freshDir();
+  const original = fs.readdirSync;
+  try {
+    const journal = CommitJournal.create(root, 1, MiB);
+    await journal.append(journal.record([{ file: path.join(root, 'feed', '0000000000000001.feed'), offset: 0, bytes: feedFrame('a') }], 1, 1, 1)!);
+    journal.close(false);
+    const file = filesUnder(root, 'journal')[0]!;
+    // The listing still names it; by the time replay opens it, its owner has removed it.
+    fs.readdirSync = ((...args: Parameters<typeof original>) => {
+      const names = original(...args);
+      if (String(args[0]).endsWith('journal')) fs.rmSync(file, { force: true });
+      return names;
+    }) as typeof fs.readdirSync;
+    assert.is(replayJournals(root, 0, new Monitor()), 0);
+  } finally {
+    fs.readdirSync = original;
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a journal that cannot be preallocated (ENOSPC) is removed by create, and the error is IO', () => {
+  const root = freshDir();
+  try {
+    let chunks = 0;
+    const err = (() => {
+      try {
+        CommitJournal.create(root, 1, 4 * MiB, {
+          write: () => {
+            if (++chunks === 3) throw noSpace();
+          },
+        });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    assert.ok(err instanceof FfcdbError && err.code === ErrorCode.IO, String(err));
+    assert.equal(fs.readdirSync(path.join(root, 'journal')), [], 'no journal is left to hold the space');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('an open that fails on a full disk while making its journal leaves no journal behind, and the next open succeeds with everything', async () => {
+  const dir = freshDir();
+  try {
+    const store = await openStore({ dir, durability: 'always' });
+    await store.append('a', { type: 't', data: 1 });
+    await store.close();
+    const full = (file: string) => {
+      if (file.endsWith('.journal')) throw noSpace();
+    };
+    try {
+      await EventStore.open(new FlatfileBackend({ dir, durability: 'always', faults: { write: full } }));
+      assert.unreachable('the open must fail');
+    } catch (err) {
+      assert.ok(err instanceof FfcdbError && err.code === ErrorCode.IO, String(err));
+    }
+    assert.equal(fs.readdirSync(path.join(dir, 'journal')), []);
+    const again = await openStore({ dir, durability: 'always' });
+    assert.equal(await everything(again), [[1, 'a', 1, 1]]);
+    await again.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a gone process's journal that holds nothing to replay (left preallocated) is removed by replay itself, before recovery writes anything", () => {
+  const root = freshDir();
+  try {
+    fs.mkdirSync(path.join(root, 'journal'));
+    const leftover = path.join(root, 'journal', '7-999999999.journal');
+    fs.writeFileSync(leftover, Buffer.alloc(MiB));
+    const live = CommitJournal.create(root, 8, 64 * 1024); // this process's, open: kept
+    assert.is(replayJournals(root, 0, new Monitor()), 0);
+    assert.equal(fs.readdirSync(path.join(root, 'journal')), [`8-${process.pid}.journal`]);
+    live.close(true);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a disk that is full until a dead process's leftover journal goes: opening removes it before it fsyncs what it recovers, and succeeds", async () => {
+  const dir = freshDir();
+  try {
+    // A writer whose commit is above `synced` (in its journal only): the next opening syncs it.
+    const writer = await openStore({ dir, durability: 'always' });
+    await writer.append('a', { type: 't', data: 1 });
+    const leftover = path.join(dir, 'journal', '9-999999999.journal');
+    fs.writeFileSync(leftover, Buffer.alloc(MiB));
+    const full = () => {
+      if (fs.existsSync(leftover)) throw noSpace();
+    };
+    const other = await EventStore.open(new FlatfileBackend({ dir, durability: 'always', faults: { write: full, sync: full } }));
+    assert.not.ok(fs.existsSync(leftover));
+    assert.equal(await everything(other), [[1, 'a', 1, 1]]);
+    await other.close();
+    await writer.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A closed store of one stream 's' with two events (positions 1 and 2, synced), and its segment file. */
+async function syncedStore(dir: string): Promise<string> {
+  const store = await openStore({ dir, durability: 'always' });
+  await store.append('s', { type: 't', data: 1 });
+  await store.append('s', { type: 't', data: 2 });
+  await store.close();
+  assert.is(readSynced(dir), 2);
+  return filesUnder(dir, 'streams')[0]!;
+}
+
+/** Appends a crafted record for position 3 with these writes to a new journal of this process, closed. */
+async function craftedRecord(dir: string, writes: Array<{ file: string; offset: number; bytes: Buffer }>): Promise<string> {
+  const journal = CommitJournal.create(dir, 50, MiB);
+  await journal.append(journal.record(writes, 3, 1, 1)!);
+  journal.close(false);
+  return path.join(dir, 'journal', `50-${process.pid}.journal`);
+}
+
+function expectCorrupt(fn: () => unknown, journal: string): FfcdbError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof FfcdbError && err.code === ErrorCode.CORRUPT, String(err));
+    assert.is((err as FfcdbError).details.file, journal);
+    assert.is((err as FfcdbError).details.offset, 0);
+    return err as FfcdbError;
+  }
+  assert.unreachable('replay must refuse the record');
+  throw new Error('unreachable');
+}
+
+test('a record writing at an offset past the end of its file (2^40) is refused with CORRUPT: no sparse file is made, nothing is written', async () => {
+  const dir = freshDir();
+  try {
+    const seg = await syncedStore(dir);
+    const size = fs.statSync(seg).size;
+    const fresh = path.join(dir, 'streams', 'ab', 'cd', 'new', '0000000000000001.seg');
+    const journal = await craftedRecord(dir, [{ file: seg, offset: 2 ** 40, bytes: Buffer.from('x') }]);
+    const err = expectCorrupt(() => replayJournals(dir, 2, new Monitor()), journal);
+    assert.ok(err.message.includes('hole'), err.message);
+    assert.is(fs.statSync(seg).size, size);
+    fs.rmSync(journal);
+    const second = await craftedRecord(dir, [{ file: fresh, offset: 2 ** 40, bytes: Buffer.from('x') }]);
+    expectCorrupt(() => replayJournals(dir, 2, new Monitor()), second);
+    assert.not.ok(fs.existsSync(fresh));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a record with a valid path and bogus bytes over synced segment data is refused with CORRUPT before any of its writes; opening the store refuses it too, and the synced events read back', async () => {
+  const dir = freshDir();
+  try {
+    const seg = await syncedStore(dir);
+    const before = fs.readFileSync(seg);
+    const fresh = path.join(dir, 'streams', 'ab', 'cd', 'new', '0000000000000001.seg');
+    const journal = await craftedRecord(dir, [
+      { file: fresh, offset: 0, bytes: Buffer.from('a harmless new file') },
+      { file: seg, offset: 10, bytes: Buffer.from('bogus bytes over a synced frame') },
+    ]);
+    const err = expectCorrupt(() => replayJournals(dir, 2, new Monitor()), journal);
+    assert.ok(err.message.includes('reached the disk'), err.message);
+    assert.ok(fs.readFileSync(seg).equals(before), 'the synced frames are untouched');
+    assert.not.ok(fs.existsSync(fresh), "none of the refused record's writes is made");
+    try {
+      await openStore({ dir, durability: 'always' });
+      assert.unreachable('opening must refuse the record');
+    } catch (e) {
+      assert.ok(e instanceof FfcdbError && e.code === ErrorCode.CORRUPT && e.details.file === journal, String(e));
+    }
+    assert.ok(fs.readFileSync(seg).equals(before));
+    fs.rmSync(journal);
+    const store = await openStore({ dir, durability: 'always' });
+    assert.equal(await everything(store), [
+      [1, 's', 1, 1],
+      [2, 's', 2, 2],
+    ]);
+    await store.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a record whose bytes over synced data are the bytes already there (a replay of what had reached the disk) is applied', async () => {
+  const dir = freshDir();
+  try {
+    const seg = await syncedStore(dir);
+    const before = fs.readFileSync(seg);
+    await craftedRecord(dir, [{ file: seg, offset: 0, bytes: before }]);
+    assert.is(replayJournals(dir, 2, new Monitor()), 1);
+    assert.ok(fs.readFileSync(seg).equals(before));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

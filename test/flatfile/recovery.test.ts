@@ -403,6 +403,8 @@ test("a stream frame whose feed frame is missing (feed cut at a frame boundary) 
   await withStore(dir, async (s) => {
     for (let i = 1; i <= 3; i++) await s.append('s1', ev(i));
   });
+  // The writer died between its stream frame and its feed frame, so it never synced that append.
+  forgetSync(dir);
   const feed = FEED_FILE(dir);
   const feedOffsets = frameOffsets(feed);
   fs.truncateSync(feed, feedOffsets[2]!); // the last feed frame, whole, is gone: its append was never committed
@@ -623,6 +625,96 @@ test('a commit group in which one stream rolls over to a new segment is read bac
     assert.equal((await reopened.readAll()).events.map((e) => [e.position, e.version]), rs.map((r) => [r.firstPosition, r.firstVersion]));
   } finally {
     await reopened.close();
+  }
+});
+
+// ---- the feed's tail, judged against `synced` ------------------------------------
+
+/** Ways to damage the last frame of a feed file (at byte `at`, `length` bytes long). */
+const FEED_TAIL_DAMAGE = [
+  ['a flipped bit in its payload', (buf: Buffer, at: number) => {
+    const out = Buffer.from(buf);
+    out[at + 55] = out[at + 55]! ^ 0x01;
+    return out;
+  }],
+  ['its last 10 bytes cut', (buf: Buffer) => buf.subarray(0, buf.length - 10)],
+  ['a cut inside its header', (buf: Buffer, at: number) => buf.subarray(0, at + 20)],
+  ['the whole frame cut (at a frame boundary)', (buf: Buffer, at: number) => buf.subarray(0, at)],
+] as const;
+
+for (const [label, damage] of FEED_TAIL_DAMAGE) {
+  test(`the last feed frame of a cleanly closed store (acknowledged and synced) with ${label}: opening raises CORRUPT naming the feed and the frame's offset, cuts nothing, and the message is not dropped`, async () => {
+    const dir = tempDir();
+    await withStore(dir, async (s) => {
+      await s.append('a', ev(1));
+      await s.append('b', ev(2));
+    });
+    assert.is(fs.readFileSync(path.join(dir, 'synced'), 'utf8'), '2', 'precondition: the close recorded position 2 as synced');
+    const feed = FEED_FILE(dir);
+    const last = frameOffsets(feed).at(-1)!;
+    fs.writeFileSync(feed, damage(fs.readFileSync(feed), last));
+    const before = fs.readFileSync(feed);
+    const events: MonitorEvent[] = [];
+    const err = await expectCode(open(dir, events), 'CORRUPT');
+    assert.is(err.details.file, feed);
+    assert.is(err.details.offset, last);
+    assert.ok(err.message.includes('positions through 2') && err.message.includes(feed), err.message);
+    assert.equal(recoveries(events), [], 'nothing is reported as cut');
+    assert.ok(fs.readFileSync(feed).equals(before), 'the feed is left exactly as it was');
+    // The writer lock was given back: a second attempt fails the same way.
+    assert.is((await expectCode(open(dir), 'CORRUPT')).details.offset, last);
+  });
+
+  test(`the same damage (${label}) above the synced position (power failed before the close's checkpoint) is a torn tail: cut and reported`, async () => {
+    const dir = tempDir();
+    await withStore(dir, async (s) => {
+      await s.append('a', ev(1));
+      await s.append('b', ev(2));
+    });
+    forgetSync(dir);
+    const feed = FEED_FILE(dir);
+    const last = frameOffsets(feed).at(-1)!;
+    fs.writeFileSync(feed, damage(fs.readFileSync(feed), last));
+    await withStore(dir, async (s) => {
+      assert.is(await s.headPosition(), 1);
+      assert.equal((await s.readAll()).events.map((e) => e.streamId), ['a']);
+    });
+    assert.is(fs.statSync(feed).size, last);
+  });
+}
+
+test("a synced feed frame another process committed, damaged behind an open store's back: the store's next append does not cut it as a torn tail (no tail-truncated, the position is not reused) and reopening raises CORRUPT", async () => {
+  const dir = tempDir();
+  const store = await open(dir);
+  const seen: MonitorEvent[] = [];
+  const sub = store.monitor$.subscribe((e) => seen.push(e));
+  try {
+    await store.append('a', ev(1));
+    await lockReleased(dir);
+    // Another process (a second store in this one) commits position 2 and closes: it is synced.
+    await withStore(dir, async (other) => {
+      await other.append('b', ev(2));
+    });
+    assert.is(fs.readFileSync(path.join(dir, 'synced'), 'utf8'), '2');
+    const feed = FEED_FILE(dir);
+    const last = frameOffsets(feed).at(-1)!;
+    fs.truncateSync(feed, fs.statSync(feed).size - 10);
+    const before = fs.readFileSync(feed);
+    const err = await store.append('a', ev(3)).then(
+      () => assert.unreachable('the append must not take position 2 again'),
+      (e: unknown) => e as FfcdbError,
+    );
+    assert.instance(err, FfcdbError);
+    assert.ok(err!.code === 'CORRUPT' || (err!.code === 'FAILED' && err!.details.cause === 'CORRUPT'), `${err!.code}: ${err!.message}`);
+    assert.equal(recoveries(seen), [], `the monitor reported ${JSON.stringify(recoveries(seen))}`);
+    assert.ok(fs.readFileSync(feed).equals(before), 'the feed is left exactly as it was');
+    await store.close().catch(() => undefined);
+    const reopen = await expectCode(open(dir), 'CORRUPT');
+    assert.is(reopen.details.file, feed);
+    assert.is(reopen.details.offset, last);
+  } finally {
+    sub.unsubscribe();
+    await store.close().catch(() => undefined);
   }
 });
 

@@ -1,15 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
+import { encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
-import type { MonitorSink } from '../backend.js';
-import { FEED_MAGIC, FLAG_BLANKED, HEADER_BYTES, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
+import { FLAG_BLANKED, encodeFrame, frameIntact, frameLength, parseHeader } from './frame.js';
 import type { FaultInjection } from '../../storage/durable-files.js';
-import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR } from '../../storage/store-folder.js';
+import { JOURNAL_DIR } from '../../storage/store-folder.js';
 import { isRealDirectory } from '../../storage/durable-files.js';
 import { fsyncDirSync } from '../../storage/durable-files.js';
 
-const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
+export const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
 const JOURNAL_SUFFIX = '.journal';
 const JOURNAL_NAME = /^(\d+)-(\d+)\.journal$/;
 const ZEROS = Buffer.alloc(1 << 20);
@@ -30,7 +29,7 @@ export interface JournalWrite {
  * is preallocated and overwritten in place, so that fsync flushes data, not
  * file-size metadata: one cheap fsync per group, however many sessions it
  * touched. A checkpoint (fsync of the stream and feed files and of the folders they were created in, recorded in
- * `synced`) lets the journal start over. On open, records above `synced` are
+ * `synced`) lets the journal start over. On open, records above `synced` are (journal-replay.ts)
  * written again where they belong (idempotent: the same bytes at the same
  * offsets), which restores what a power failure took from the page cache.
  *
@@ -58,16 +57,30 @@ export class CommitJournal {
   static create(root: string, epoch: number, size: number, faults?: FaultInjection): CommitJournal {
     const dir = path.join(root, JOURNAL_DIR);
     const file = path.join(dir, `${epoch}-${process.pid}${JOURNAL_SUFFIX}`);
+    let fd: number | undefined;
     try {
       if (!isRealDirectory(dir)) fs.mkdirSync(dir);
-      const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
-      for (let at = 0; at < size; at += ZEROS.length) fs.writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, size - at), at);
+      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+      for (let at = 0; at < size; at += ZEROS.length) {
+        faults?.write?.(file);
+        fs.writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, size - at), at);
+      }
+      faults?.sync?.(file);
       fs.fsyncSync(fd);
       fsyncDirSync(dir);
       fsyncDirSync(root);
       OPEN_JOURNALS.add(file);
       return new CommitJournal(root, file, fd, size, faults);
     } catch (err) {
+      // An open that fails (say, on a nearly full disk) leaves no journal behind to hold the space.
+      if (fd !== undefined) {
+        try {
+          fs.closeSync(fd);
+          fs.rmSync(file, { force: true });
+        } catch {
+          // Nothing in it is needed; the next open removes it (see replayJournals).
+        }
+      }
       throw err instanceof FfcdbError ? err : ioError(err, file, 'create journal');
     }
   }
@@ -126,40 +139,6 @@ export class CommitJournal {
   }
 
   /**
-   * Writes again, where they belong, the records of every journal in the store
-   * (a dead process's, too) that cover positions above `syncedThrough`. Stale
-   * records from before a journal started over lie at or below it.
-   */
-  static replay(root: string, syncedThrough: number, monitor: MonitorSink): number {
-    const dir = path.join(root, JOURNAL_DIR);
-    if (!isRealDirectory(dir)) return 0;
-    let applied = 0;
-    // Oldest writer first: where an old, failed record and a newer commit claim the same place, the newer one lands last.
-    const names = fs
-      .readdirSync(dir)
-      .filter((n) => JOURNAL_NAME.test(n))
-      .sort((a, b) => Number(JOURNAL_NAME.exec(a)![1]) - Number(JOURNAL_NAME.exec(b)![1]));
-    for (const name of names) {
-      const file = path.join(dir, name);
-      let buf: Buffer;
-      try {
-        buf = readRegularFile(file);
-      } catch (err) {
-        throw err instanceof FfcdbError ? err : ioError(err, file, 'read');
-      }
-      for (let at = 0; at < buf.length; ) {
-        const header = parseHeader(buf, at, JOURNAL_MAGIC, buf.length);
-        if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
-        const blanked = (header.flags & FLAG_BLANKED) !== 0;
-        if (!blanked && header.firstPosition + header.count - 1 > syncedThrough && applyRecord(root, file, at, decodeMsgpack(framePayload(buf, at, header)))) applied++;
-        at += frameLength(header.storedLength);
-      }
-    }
-    if (applied > 0) monitor.emit({ kind: 'operation', op: 'journal-replay', ms: 0, events: applied });
-    return applied;
-  }
-
-  /**
    * Erases the bytes of every journal in the store (other processes' too), so that none keeps a purged
    * stream's frames. Only for a writer holding the lock, right after a checkpoint of everything committed:
    * then replay needs no record. Records are blanked in place rather than zeroed, so that a journal's owner,
@@ -182,11 +161,8 @@ export class CommitJournal {
     const dir = path.join(root, JOURNAL_DIR);
     if (!isRealDirectory(dir)) return;
     for (const name of fs.readdirSync(dir)) {
-      const m = JOURNAL_NAME.exec(name);
-      if (!m) continue;
       const file = path.join(dir, name);
-      const pid = Number(m[2]);
-      if (pid === process.pid ? !OPEN_JOURNALS.has(file) : !processAlive(pid)) fs.rmSync(file, { force: true });
+      if (journalOwnerGone(file)) fs.rmSync(file, { force: true });
     }
   }
 }
@@ -232,87 +208,6 @@ function scrubFile(file: string, faults: FaultInjection | undefined): void {
   }
 }
 
-/** Applies a record's writes; false when the feed shows it was superseded (a failed commit whose positions went to another). */
-function applyRecord(root: string, journal: string, at: number, rows: unknown): boolean {
-  const bad = (why: string) => new FfcdbError(ErrorCode.CORRUPT, `${journal} record at byte ${at}: ${why}`, { file: journal, offset: at });
-  if (!Array.isArray(rows)) throw bad('payload is not a list of writes');
-  for (const row of rows) {
-    if (Array.isArray(row) && typeof row[0] === 'string' && path.normalize(row[0]).split(path.sep)[0] === FEED_DIR && row[2] instanceof Uint8Array) {
-      if (supersededAt(path.resolve(root, path.normalize(row[0])), row[1] as number, row[2])) return false;
-    }
-  }
-  for (const row of rows) {
-    if (!Array.isArray(row) || row.length !== 3 || typeof row[0] !== 'string' || !Number.isSafeInteger(row[1]) || row[1] < 0 || !(row[2] instanceof Uint8Array)) {
-      throw bad('a write is not [path, offset, bytes]');
-    }
-    const rel = path.normalize(row[0]);
-    const top = rel.split(path.sep)[0];
-    const target = path.resolve(root, rel);
-    if ((top !== STREAMS_DIR && top !== FEED_DIR) || !target.startsWith(root + path.sep) || rel.includes('..')) {
-      throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${journal} names ${row[0]}, outside the store's logs`, { path: row[0] });
-    }
-    writeAt(root, target, row[1], row[2]);
-  }
-  return true;
-}
-
-/** A whole, different feed frame where the record's feed frame belongs means its positions were given to another commit. */
-function supersededAt(file: string, offset: number, expected: Uint8Array): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch {
-    return false;
-  }
-  try {
-    // The frame found there is read by its own declared length, which need not be the record's.
-    const head = Buffer.alloc(HEADER_BYTES);
-    if (fs.readSync(fd, head, 0, HEADER_BYTES, offset) < HEADER_BYTES) return false;
-    const header = parseHeader(head, 0, FEED_MAGIC, 1 << 20);
-    if (typeof header === 'string') return false;
-    const found = Buffer.alloc(frameLength(header.storedLength));
-    if (fs.readSync(fd, found, 0, found.length, offset) < found.length) return false;
-    return frameIntact(found, 0, header) && !found.equals(expected);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Creates missing folders (refusing symlinks on the way), then writes the bytes at the offset. */
-function writeAt(root: string, file: string, offset: number, bytes: Uint8Array): void {
-  let dir = root;
-  for (const part of path.relative(root, path.dirname(file)).split(path.sep)) {
-    dir = path.join(dir, part);
-    if (!isRealDirectory(dir)) fs.mkdirSync(dir);
-  }
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o644);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is a symlink`, { path: file });
-    throw ioError(err, file, 'open');
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
-    fs.writeSync(fd, bytes, 0, bytes.length, offset);
-  } catch (err) {
-    throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function readRegularFile(file: string): Buffer {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
-    return fs.readFileSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -320,4 +215,18 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The epoch in a journal's file name, or undefined when the name is not a journal's. */
+export function journalEpoch(name: string): number | undefined {
+  const m = JOURNAL_NAME.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** No store uses the journal: its process is gone, or it is this process's and no open store of it holds it. */
+export function journalOwnerGone(file: string): boolean {
+  const m = JOURNAL_NAME.exec(path.basename(file));
+  if (!m) return false;
+  const pid = Number(m[2]);
+  return pid === process.pid ? !OPEN_JOURNALS.has(file) : !processAlive(pid);
 }

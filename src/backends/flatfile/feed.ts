@@ -5,6 +5,7 @@ import type { FileHandles } from './file-handles.js';
 import { FEED_SUFFIX, type Layout, listSegments } from './layout.js';
 import { forwardFrames } from './frame-reader.js';
 import { corruptAt, scanSegment } from './segment-scan.js';
+import { readSynced } from './store-files.js';
 
 /** Where a stream frame lives, as the feed records it. */
 export interface FeedEntry {
@@ -61,14 +62,17 @@ export class Feed {
   }
 
   /**
-   * Loads the tail. As the writer (holding the lock) a torn tail is cut and
-   * reported; as a reader it is left alone (a writer may be mid-write).
+   * Loads the tail, under the writer lock. A torn tail is cut and reported,
+   * unless `synced` (the position through which the store had fsynced
+   * everything) says the feed held more: then its end is damage to data that
+   * had reached the disk, and it raises CORRUPT and nothing is cut.
    * Returns the entries of the last commit group, for the caller to verify.
    */
-  load(asWriter: boolean, monitor: MonitorSink): FeedEntry[] {
+  load(monitor: MonitorSink, synced: number): FeedEntry[] {
     this.#segments = listSegments(this.#layout.feedDir(), FEED_SUFFIX);
     this.#sparse.clear();
     if (this.#segments.length === 0) {
+      if (synced > 0) throw corruptAt(this.#layout.feedDir(), 0, `the feed holds no segment, though positions through ${synced} had reached the disk`);
       this.head = 0;
       this.#tailSegment = 1;
       this.#tailEnd = 0;
@@ -78,16 +82,18 @@ export class Feed {
     const file = this.#layout.feedSegmentPath(this.#tailSegment);
     const buf = this.#files.readAll(file);
     const scan = scanSegment(buf, file, FEED_MAGIC, this.#maxPayload);
-    if (scan.tornTail && asWriter) {
+    const entries = scan.frames.map((f) => this.#entry(buf, f.offset, f.header, this.#tailSegment, file));
+    const last = entries.at(-1);
+    const head = last ? last.firstPosition + last.count - 1 : this.#tailSegment - 1;
+    assertHoldsSynced(file, scan.validEnd, head, synced, scan.tornTail?.reason);
+    if (scan.tornTail) {
       this.#files.truncate(file, scan.validEnd);
       monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: scan.validEnd, reason: scan.tornTail.reason });
     }
-    const entries = scan.frames.map((f) => this.#entry(buf, f.offset, f.header, this.#tailSegment, file));
     for (const f of scan.frames) this.syncedThrough = Math.max(this.syncedThrough, f.header.linkSegment);
     for (const e of entries) this.#note(e);
     this.#tailEnd = scan.validEnd;
-    const last = entries.at(-1);
-    this.head = last ? last.firstPosition + last.count - 1 : this.#tailSegment - 1;
+    this.head = head;
     let groupStart = entries.length - 1;
     while (groupStart > 0 && !entries[groupStart - 1]!.groupEnd) groupStart--;
     return entries.slice(Math.max(groupStart, 0));
@@ -105,6 +111,7 @@ export class Feed {
     const rest = this.#files.read(file, this.#tailEnd, size - this.#tailEnd);
     const scan = scanSegment(rest, file, FEED_MAGIC, this.#maxPayload);
     if (scan.frames.length > 0) return; // refresh() will read them: a writer finished them after we looked
+    assertHoldsSynced(file, this.#tailEnd, this.head, readSynced(this.#layout.root), scan.tornTail?.reason ?? 'partial frame');
     this.#files.truncate(file, this.#tailEnd);
     monitor.emit({ kind: 'tail-truncated', file, fromBytes: size, toBytes: this.#tailEnd, reason: scan.tornTail?.reason ?? 'partial frame' });
   }
@@ -310,4 +317,15 @@ export class Feed {
       groupEnd: (header.flags & FLAG_GROUP_END) !== 0,
     };
   }
+}
+
+/**
+ * The feed's tail ends at `end`, after position `head`. Every position through `synced` had been fsynced
+ * (the store records `synced` only after that), so a feed ending below it lost data that was on disk:
+ * damage, reported as CORRUPT and never cut, like a damaged stream frame at or below it.
+ */
+function assertHoldsSynced(file: string, end: number, head: number, synced: number, tornReason: string | undefined): void {
+  if (head >= synced) return;
+  const what = tornReason === undefined ? 'the feed ends' : `the feed frame for position ${head + 1} fails its checks (${tornReason})`;
+  throw corruptAt(file, end, `${what} after position ${head}, though positions through ${synced} had reached the disk`);
 }

@@ -104,6 +104,11 @@ export class FlatfileBackend implements StorageBackend {
     const s = new StoreState(o, this.#monitor, layout, files, feed, streams, lock, tombstones, new StreamStates(layout, files, feed, streams, tombstones));
     const sync = new Syncer(s);
     const purger = new Purger(s, sync);
+    const abandon = (err: unknown) => {
+      files.closeAll();
+      tombstones.close();
+      throw err;
+    };
     // Under the lock, so that processes opening a new folder together agree on what it is.
     await lock.acquire(LOCK_TIMEOUT_MS);
     try {
@@ -111,13 +116,16 @@ export class FlatfileBackend implements StorageBackend {
       await recover(s, sync, purger);
       s.epoch = nextEpoch(root);
     } catch (err) {
-      files.closeAll();
-      tombstones.close();
-      throw err;
+      abandon(err);
     } finally {
       await lock.release();
     }
-    if (o.durability === 'always') s.journal = CommitJournal.create(root, s.epoch, JOURNAL_BYTES, o.faults);
+    // A journal that cannot be made whole (a full disk) is removed by create: the failed open leaves nothing.
+    try {
+      if (o.durability === 'always') s.journal = CommitJournal.create(root, s.epoch, JOURNAL_BYTES, o.faults);
+    } catch (err) {
+      abandon(err);
+    }
     this.#s = s;
     this.#sync = sync;
     this.#committer = new Committer(s, sync, purger, (head) => this.#commits.commit(head));

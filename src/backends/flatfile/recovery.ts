@@ -1,4 +1,5 @@
 import { CommitJournal } from './commit-journal.js';
+import { replayJournals } from './journal-replay.js';
 import type { FeedEntry } from './feed.js';
 import { STREAM_MAGIC, frameIntact, frameLength, parseHeader } from './frame.js';
 import type { Purger } from './purger.js';
@@ -16,11 +17,12 @@ import type { Syncer } from './syncer.js';
  * are finished.
  */
 export async function recover(s: StoreState, sync: Syncer, purger: Purger): Promise<void> {
-  CommitJournal.replay(s.layout.root, readSynced(s.layout.root), s.monitor);
+  const synced = readSynced(s.layout.root);
+  replayJournals(s.layout.root, synced, s.monitor);
   s.tombstones.load(s.monitor);
-  const lastGroup = s.feed.load(true, s.monitor);
-  // Never above the head: a feed whose torn tail was just cut may hold less than `synced` once said.
-  s.feed.syncedThrough = Math.min(Math.max(s.feed.syncedThrough, readSynced(s.layout.root)), s.feed.head);
+  // The feed holds at least `synced` positions (else load raised CORRUPT).
+  const lastGroup = s.feed.load(s.monitor, synced);
+  s.feed.syncedThrough = Math.max(s.feed.syncedThrough, synced);
   // The last group is always checked too: it is cheap, and it catches a tail cut after the fact.
   const from = Math.min(s.feed.syncedThrough + 1, lastGroup[0]?.firstPosition ?? Number.POSITIVE_INFINITY);
   let bad: FeedEntry | undefined;
@@ -64,7 +66,7 @@ function cutFrom(s: StoreState, bad: FeedEntry): void {
       s.monitor.emit({ kind: 'orphan-removed', file, offset, reason: 'its commit was cut from the feed' });
     }
   }
-  s.feed.load(true, s.monitor);
+  s.feed.load(s.monitor, 0);
   s.feed.syncedThrough = Math.min(s.feed.syncedThrough, s.feed.head);
 }
 
