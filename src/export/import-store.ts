@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
 import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
@@ -222,7 +223,7 @@ async function appendAll(store: EventStore, dir: string, manifest: ExportManifes
   /** Placeholders up to `position` (exclusive), so the next event lands on its own position. */
   const fillTo = async (position: number) => {
     while (head + 1 < position) {
-      signal?.throwIfAborted();
+      await stopIfAborted(signal);
       const n = Math.min(position - head - 1, LIMITS.maxEventsPerAppend);
       const r = await store.append(gapStream, Array.from({ length: n }, () => ({ type: GAP_EVENT, data: null })));
       if (r.firstPosition !== head + 1) throw changedUnderneath(head + 1, r.firstPosition);
@@ -235,7 +236,7 @@ async function appendAll(store: EventStore, dir: string, manifest: ExportManifes
   let groupBytes = 0;
   const flush = async () => {
     if (group.length === 0) return;
-    signal?.throwIfAborted();
+    await stopIfAborted(signal);
     const first = group[0]!;
     await fillTo(first.position);
     const r = await store.importEvents(first.streamId, group.map(imported));
@@ -270,6 +271,17 @@ async function appendAll(store: EventStore, dir: string, manifest: ExportManifes
     ...(gapEvents > 0 ? { gapStream } : {}),
     gapEvents,
   };
+}
+
+/**
+ * Lets a signal's handler (SIGTERM's) run, then stops if it aborted: appends
+ * to a store with durability 'none' can resolve without going back to the
+ * event loop, so a loop of them would never see the signal.
+ */
+async function stopIfAborted(signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return;
+  await nextTurn();
+  signal.throwIfAborted();
 }
 
 function imported(e: RecordedEvent): ImportedEvent {
