@@ -12,6 +12,36 @@ import { corruptLine } from './format.js';
 const WRITE_BATCH = 1 << 20;
 /** A line longer than this is damage, not an event (an event's payload is at most 32 MiB, so its JSON far less than this). */
 const MAX_LINE = 256 * 2 ** 20;
+/** O_NOFOLLOW refuses a symlink; O_NONBLOCK keeps a planted FIFO from hanging the open. */
+const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+/**
+ * Opens a file of an export folder to read (`name` is its path inside the
+ * folder, for messages): it must be a regular file, not a symlink or a special
+ * file (CORRUPT, as for a blob file). Resolves with its descriptor and size;
+ * other failures are IO (details.errno ENOENT when it does not exist).
+ */
+export function openRegularFile(file: string, name: string): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, READ_FLAGS);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw notRegularFile(name);
+    throw ioError(err, file, 'open');
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw notRegularFile(name);
+    return { fd, size: stat.size };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err instanceof FfcdbError ? err : ioError(err, file, 'fstat');
+  }
+}
+
+export function notRegularFile(name: string, details: Record<string, unknown> = {}): FfcdbError {
+  return new FfcdbError(ErrorCode.CORRUPT, `${name} is not a regular file (symlinks and special files are refused)`, { file: name, ...details });
+}
 
 /** Appends to a file in batches of about 1 MiB, hashing and counting what it writes. */
 export class HashedWriter {
@@ -80,16 +110,20 @@ export class LineReader {
   readonly hash = createHash('sha256');
   bytes = 0;
   readonly #file: string;
+  readonly #name: string;
 
-  constructor(file: string) {
+  /** `name`: the file's path inside the export folder (a symlink or special file there is refused; see openRegularFile). */
+  constructor(file: string, name: string) {
     this.#file = file;
+    this.#name = name;
   }
 
   async *lines(): AsyncGenerator<{ line: Buffer; lineNo: number }> {
     let carry: Buffer[] = [];
     let carryBytes = 0;
     let lineNo = 0;
-    const stream = fs.createReadStream(this.#file, { highWaterMark: WRITE_BATCH });
+    const { fd } = openRegularFile(this.#file, this.#name);
+    const stream = fs.createReadStream(this.#file, { fd, highWaterMark: WRITE_BATCH });
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         this.hash.update(chunk);

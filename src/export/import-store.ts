@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
 import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
@@ -8,7 +9,7 @@ import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
 import type { StoreParts } from './export-store.js';
 import { PROGRESS_EVERY } from './export-store.js';
-import { LineReader, assertFreeTarget, hashFile, moveIntoPlace, siblingTemp } from './files.js';
+import { LineReader, assertFreeTarget, hashFile, moveIntoPlace, notRegularFile, openRegularFile, siblingTemp } from './files.js';
 import {
   BLOBS_DIR,
   EVENTS_FILE,
@@ -32,6 +33,16 @@ export interface ImportProgress {
 
 export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
+  /**
+   * The most gap positions the import will fill with placeholders (see
+   * ImportReport.gapStream); an export with more is refused with CORRUPT before
+   * anything is written. Default: 16 per event line, and at least 2^24
+   * (about a minute of placeholders), so the work is bounded by what the
+   * export really holds. Raise it for a store that purged more than that.
+   */
+  maxGaps?: number;
+  /** Aborting it stops the import between two reads or writes: it rejects with the signal's reason, and importToFolder removes its unfinished folder. */
+  signal?: AbortSignal;
 }
 
 export interface ImportReport {
@@ -54,6 +65,17 @@ export interface ImportReport {
 const GROUP_BYTES = 4 * 2 ** 20;
 const GAP_STREAM = 'ffcdb-import-gaps';
 const GAP_EVENT = 'ffcdb.import.gap';
+/** Default gap allowance (ImportOptions.maxGaps): placeholders per event line, and the floor (2^24 took about 75 s on a small machine). */
+const GAPS_PER_EVENT = 16;
+const MIN_MAX_GAPS = 2 ** 24;
+/**
+ * manifest.json is refused above this size before it is read. A manifest
+ * line is at most about 250 bytes (a stream entry with a 128-character id;
+ * a blob entry is about 110), so 256 MiB lists over a million streams and
+ * blobs, far more than any real store; and it stays well under V8's largest
+ * string (about 512 MiB), beyond which the manifest could not be read at all.
+ */
+const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
 
 /**
  * Checks an export without writing anything: the manifest's format, its
@@ -67,15 +89,19 @@ const GAP_EVENT = 'ffcdb.import.gap';
 export async function verifyExport(fromDir: string, options: ImportOptions = {}): Promise<ExportManifest> {
   const dir = exportDir(fromDir);
   const report = options.onProgress ?? (() => undefined);
+  const signal = options.signal;
+  signal?.throwIfAborted();
   const manifest = readManifest(dir);
+  assertGapsAllowed(manifest, options.maxGaps);
   const expected = new Map(manifest.streams.entries.map((s) => [s.stream, s]));
 
   const streams = new Map<string, { version: number; timestamp: number; hash: Buffer }>();
   const named = new Set<string>();
-  const reader = new LineReader(path.join(dir, EVENTS_FILE));
+  const reader = new LineReader(path.join(dir, EVENTS_FILE), EVENTS_FILE);
   let count = 0;
   let position = 0;
   for await (const { line, lineNo } of reader.lines()) {
+    signal?.throwIfAborted();
     const e = decodeEvent(line, lineNo, true);
     try {
       assertStreamId(e.streamId, 'stream');
@@ -102,6 +128,8 @@ export async function verifyExport(fromDir: string, options: ImportOptions = {})
     if (++count % PROGRESS_EVERY === 0) report({ phase: 'verify', done: count, total: manifest.events.count });
   }
   if (count !== manifest.events.count) throw mismatch('events.count', manifest.events.count, count);
+  // A session export ends at its last event: positions past it would be gaps that no other stream of the export explains.
+  if (manifest.scope.kind === 'session' && position !== manifest.headPosition) throw mismatch('headPosition', manifest.headPosition, `a last line at position ${position}`);
   if (reader.bytes !== manifest.events.bytes) throw mismatch('events.bytes', manifest.events.bytes, reader.bytes);
   const sha256 = reader.hash.digest('hex');
   if (sha256 !== manifest.events.sha256) throw mismatch('events.sha256', manifest.events.sha256, sha256);
@@ -117,7 +145,7 @@ export async function verifyExport(fromDir: string, options: ImportOptions = {})
   if (unnamed) throw corruptManifest('blobs', `lists blob ${unnamed}, which no document.uploaded event names`);
   const unlisted = [...named].find((h) => !listed.has(h));
   if (unlisted) throw corruptManifest('blobs', `lists blob ${unlisted} neither in blobs.entries nor in blobs.absent, though an event names it`);
-  await verifyBlobs(dir, manifest);
+  await verifyBlobs(dir, manifest, signal);
   return manifest;
 }
 
@@ -146,11 +174,12 @@ export async function importExport(target: StoreParts, fromDir: string, options:
   const created: string[] = [];
   try {
     for (const [i, blob] of manifest.blobs.entries.entries()) {
+      options.signal?.throwIfAborted();
       const put = await target.blobs.put(fs.createReadStream(path.join(dir, BLOBS_DIR, blob.sha256)), { expectedSha256: blob.sha256, maxBytes: blob.size });
       if (put.created) created.push(put.sha256);
       report({ phase: 'blobs', done: i + 1, total: manifest.blobs.count });
     }
-    return await appendAll(target.events, dir, manifest, report);
+    return await appendAll(target.events, dir, manifest, report, options.signal);
   } catch (err) {
     for (const hash of created) await target.blobs.delete(hash).catch(() => undefined);
     throw err;
@@ -184,7 +213,7 @@ export async function importToFolder(targetDir: string, fromDir: string, options
   }
 }
 
-async function appendAll(store: EventStore, dir: string, manifest: ExportManifest, report: (p: ImportProgress) => void): Promise<ImportReport> {
+async function appendAll(store: EventStore, dir: string, manifest: ExportManifest, report: (p: ImportProgress) => void, signal?: AbortSignal): Promise<ImportReport> {
   const taken = new Set(manifest.streams.entries.map((s) => s.stream));
   let gapStream = GAP_STREAM;
   for (let n = 2; taken.has(gapStream); n++) gapStream = `${GAP_STREAM}-${n}`;
@@ -194,6 +223,7 @@ async function appendAll(store: EventStore, dir: string, manifest: ExportManifes
   /** Placeholders up to `position` (exclusive), so the next event lands on its own position. */
   const fillTo = async (position: number) => {
     while (head + 1 < position) {
+      await stopIfAborted(signal);
       const n = Math.min(position - head - 1, LIMITS.maxEventsPerAppend);
       const r = await store.append(gapStream, Array.from({ length: n }, () => ({ type: GAP_EVENT, data: null })));
       if (r.firstPosition !== head + 1) throw changedUnderneath(head + 1, r.firstPosition);
@@ -206,6 +236,7 @@ async function appendAll(store: EventStore, dir: string, manifest: ExportManifes
   let groupBytes = 0;
   const flush = async () => {
     if (group.length === 0) return;
+    await stopIfAborted(signal);
     const first = group[0]!;
     await fillTo(first.position);
     const r = await store.importEvents(first.streamId, group.map(imported));
@@ -216,7 +247,7 @@ async function appendAll(store: EventStore, dir: string, manifest: ExportManifes
     report({ phase: 'events', done: head, total: manifest.headPosition });
   };
 
-  const reader = new LineReader(path.join(dir, EVENTS_FILE));
+  const reader = new LineReader(path.join(dir, EVENTS_FILE), EVENTS_FILE);
   for await (const { line, lineNo } of reader.lines()) {
     const e = decodeEvent(line, lineNo, false);
     const previous = group.at(-1);
@@ -242,6 +273,17 @@ async function appendAll(store: EventStore, dir: string, manifest: ExportManifes
   };
 }
 
+/**
+ * Lets a signal's handler (SIGTERM's) run, then stops if it aborted: appends
+ * to a store with durability 'none' can resolve without going back to the
+ * event loop, so a loop of them would never see the signal.
+ */
+async function stopIfAborted(signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return;
+  await nextTurn();
+  signal.throwIfAborted();
+}
+
 function imported(e: RecordedEvent): ImportedEvent {
   return { id: e.id, version: e.version, type: e.type, schemaVersion: e.schemaVersion, timestamp: e.timestamp, data: e.data, metadata: e.metadata };
 }
@@ -259,15 +301,26 @@ function exportDir(fromDir: string): string {
   return path.resolve(fromDir);
 }
 
-/** The manifest, checked for form and for agreeing with itself. */
+/** The manifest (a regular file of at most MAX_MANIFEST_BYTES), checked for form and for agreeing with itself. */
 function readManifest(dir: string): ExportManifest {
   const file = path.join(dir, MANIFEST_FILE);
+  let opened: { fd: number; size: number };
+  try {
+    opened = openRegularFile(file, MANIFEST_FILE);
+  } catch (err) {
+    if ((err as FfcdbError).details?.errno === 'ENOENT') throw new FfcdbError(ErrorCode.NOT_FOUND, `${dir} holds no ${MANIFEST_FILE}: not an export`, { file });
+    throw err;
+  }
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    if (opened.size > MAX_MANIFEST_BYTES) {
+      throw new FfcdbError(ErrorCode.CORRUPT, `${MANIFEST_FILE} is ${opened.size} bytes; a manifest is at most ${MAX_MANIFEST_BYTES}`, { file: MANIFEST_FILE, bytes: opened.size, limit: MAX_MANIFEST_BYTES });
+    }
+    text = fs.readFileSync(opened.fd, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FfcdbError(ErrorCode.NOT_FOUND, `${dir} holds no ${MANIFEST_FILE}: not an export`, { file });
-    throw ioError(err, file, 'read');
+    throw err instanceof FfcdbError ? err : ioError(err, file, 'read');
+  } finally {
+    fs.closeSync(opened.fd);
   }
   const m = parseManifest(text, MANIFEST_FILE);
   const ascending = (list: readonly string[]) => list.every((s, i) => i === 0 || list[i - 1]! < s);
@@ -294,9 +347,27 @@ function readManifest(dir: string): ExportManifest {
   return m;
 }
 
+/**
+ * Refuses an export whose gaps (placeholders to write) exceed `maxGaps`, by
+ * default GAPS_PER_EVENT per event line and at least MIN_MAX_GAPS: a crafted
+ * headPosition would otherwise have the import write placeholders without end.
+ */
+function assertGapsAllowed(manifest: ExportManifest, maxGaps: number | undefined): void {
+  if (maxGaps !== undefined && !(Number.isSafeInteger(maxGaps) && maxGaps >= 0)) throw invalid('maxGaps', 'must be a non-negative integer');
+  const limit = maxGaps ?? Math.max(MIN_MAX_GAPS, GAPS_PER_EVENT * manifest.events.count);
+  if (manifest.events.gaps <= limit) return;
+  throw new FfcdbError(
+    ErrorCode.CORRUPT,
+    `${MANIFEST_FILE} says events.gaps is ${manifest.events.gaps} (head position ${manifest.headPosition} for ${manifest.events.count} events): more than the ${limit} gap positions an import fills; if the store really purged that many events, allow more with maxGaps (ffcdb import --max-gaps)`,
+    { file: MANIFEST_FILE, field: 'events.gaps', gaps: manifest.events.gaps, limit },
+  );
+}
+
 /** Every blob file present, a regular file of its size and hash, and no file the manifest does not list. */
-async function verifyBlobs(dir: string, manifest: ExportManifest): Promise<void> {
+async function verifyBlobs(dir: string, manifest: ExportManifest, signal: AbortSignal | undefined): Promise<void> {
   const blobsDir = path.join(dir, BLOBS_DIR);
+  const stat = fs.lstatSync(blobsDir, { throwIfNoEntry: false });
+  if (stat && !stat.isDirectory()) throw new FfcdbError(ErrorCode.CORRUPT, `${BLOBS_DIR}/ is not a folder (symlinks and special files are refused)`, { file: BLOBS_DIR });
   let names: string[];
   try {
     names = fs.readdirSync(blobsDir);
@@ -309,9 +380,10 @@ async function verifyBlobs(dir: string, manifest: ExportManifest): Promise<void>
   for (const blob of manifest.blobs.entries) {
     const name = `${BLOBS_DIR}/${blob.sha256}`;
     const corrupt = (problem: string) => new FfcdbError(ErrorCode.CORRUPT, `${name} ${problem}`, { file: name, sha256: blob.sha256 });
+    signal?.throwIfAborted();
     const stat = fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false });
     if (!stat) throw corrupt(`is missing (${MANIFEST_FILE} lists it)`);
-    if (!stat.isFile()) throw corrupt('is not a regular file');
+    if (!stat.isFile()) throw notRegularFile(name, { sha256: blob.sha256 });
     if (stat.size !== blob.size) throw corrupt(`holds ${stat.size} bytes; ${MANIFEST_FILE} says ${blob.size}`);
     const hash = await hashFile(path.join(dir, name));
     if (hash !== blob.sha256) throw corrupt(`holds bytes hashing to ${hash}`);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
@@ -53,6 +53,46 @@ test('export, import into a new folder and export again give byte-identical expo
     assert.is(occupied.status, 2);
     assert.match(occupied.stderr, 'CONFLICT');
     assert.equal(fs.readdirSync(temp.root).filter((n) => n.includes('.partial-')), []);
+  } finally {
+    temp.cleanup();
+  }
+});
+
+test('SIGTERM stops ffcdb import while it fills gaps: it exits 2 saying so and leaves no folder, partial or whole', async () => {
+  const temp = new Temp();
+  try {
+    const store = temp.path('store');
+    const chat = await openChatStore({ dir: store, durability: 'none' });
+    await seedStore(chat);
+    await chat.close();
+    const out = temp.path('export');
+    assert.is(ffcdb('export', '--dir', store, '--out', out).status, 0);
+    // 50 million trailing gaps (a store that purged that many events) would take minutes to fill.
+    const file = path.join(out, 'manifest.json');
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { headPosition: number; events: { gaps: number } };
+    m.headPosition += 50_000_000;
+    m.events.gaps += 50_000_000;
+    fs.writeFileSync(file, JSON.stringify(m));
+
+    const target = temp.path('copy');
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'import', '--dir', target, '--from', out, '--max-gaps', '50000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    // Wait until the store being built holds events (the gaps are being filled), then stop it.
+    const partial = () => fs.readdirSync(temp.root).filter((n) => n.includes('.partial-'));
+    const deadline = Date.now() + 60_000;
+    while (!partial().some((n) => fs.existsSync(path.join(temp.root, n, 'feed'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGTERM');
+    const late = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code, signal] = await exited;
+    clearTimeout(late);
+    assert.is.not(signal, 'SIGKILL', 'the import went on for 30 s after SIGTERM');
+    assert.equal([code, signal], [2, null], stderr);
+    assert.match(stderr, 'import stopped by SIGTERM; nothing was imported into');
+    assert.not.ok(fs.existsSync(target));
+    assert.equal(partial(), [], 'no half-built folder is left');
   } finally {
     temp.cleanup();
   }

@@ -14,6 +14,8 @@ const test = flatfileSuite('export and import: refusals');
 const temp = new Temp();
 /** A good export of the seeded store, made once; each test damages a copy. */
 const GOOD = temp.path('good');
+/** A good export of session s1 of the same store. */
+const SESSION = temp.path('good-session');
 let manifest: ExportManifest;
 
 test.before(async () => {
@@ -21,6 +23,7 @@ test.before(async () => {
   try {
     await seedStore(source.chat);
     manifest = await exportStore(source.parts, GOOD);
+    await exportStore(source.parts, SESSION, { sessionId: 's1' });
   } finally {
     await source.close();
   }
@@ -30,10 +33,10 @@ test.after(() => temp.cleanup());
 
 let copies = 0;
 
-/** A copy of the good export, changed by `damage`. */
-function damaged(damage: (dir: string) => void): string {
+/** A copy of the good export (or of `from`), changed by `damage`. */
+function damaged(damage: (dir: string) => void, from = GOOD): string {
   const dir = temp.path(`damaged-${++copies}`);
-  fs.cpSync(GOOD, dir, { recursive: true });
+  fs.cpSync(from, dir, { recursive: true });
   damage(dir);
   return dir;
 }
@@ -202,6 +205,105 @@ test('a manifest of another format version is UNSUPPORTED_FORMAT; none at all is
   await refused(damaged((d) => editManifest(d, (m) => (m.version = 2))), ErrorCode.UNSUPPORTED_FORMAT);
   await refused(damaged((d) => fs.rmSync(path.join(d, 'manifest.json'))), ErrorCode.NOT_FOUND);
   await refused(damaged((d) => fs.writeFileSync(path.join(d, 'manifest.json'), '{"format":')), ErrorCode.CORRUPT);
+});
+
+test('a crafted headPosition of 2^53 - 1 with events.gaps to match is CORRUPT before anything is written (the import would fill placeholders without end)', async () => {
+  const dir = damaged((d) =>
+    editManifest(d, (m) => {
+      m.headPosition = Number.MAX_SAFE_INTEGER;
+      m.events.gaps = m.headPosition - m.events.count;
+    }),
+  );
+  const err = await refused(dir, ErrorCode.CORRUPT);
+  assert.is(err.details.field, 'events.gaps');
+  assert.is(err.details.limit, 2 ** 24);
+  assert.match(err.message, 'more than the 16777216 gap positions an import fills');
+});
+
+test('the gaps an import fills are capped by maxGaps: an export with 3 trailing gaps is refused with maxGaps 2 and imported with 3', async () => {
+  const dir = damaged((d) =>
+    editManifest(d, (m) => {
+      m.headPosition += 3;
+      m.events.gaps += 3;
+    }),
+  );
+  const target = temp.path('three-gaps');
+  const err = await fails(importToFolder(target, dir, { maxGaps: 2 }), ErrorCode.CORRUPT, 'events.gaps');
+  assert.is(err.details.limit, 2);
+  assert.not.ok(fs.existsSync(target));
+  const report = await importToFolder(target, dir, { maxGaps: 3 });
+  assert.equal([report.headPosition, report.gapEvents], [manifest.headPosition + 3, 3]);
+  await fails(verifyExport(dir, { maxGaps: -1 }), ErrorCode.INVALID_ARGUMENT, 'maxGaps');
+});
+
+test('a session export whose headPosition is past its last line is CORRUPT (a session export ends at its last event)', async () => {
+  const dir = damaged(
+    (d) =>
+      editManifest(d, (m) => {
+        m.headPosition += 1;
+        m.events.gaps += 1;
+      }),
+    SESSION,
+  );
+  const err = await refused(dir, ErrorCode.CORRUPT);
+  assert.is(err.details.field, 'headPosition');
+});
+
+test('a manifest.json larger than 256 MiB is CORRUPT, refused by its size before it is read', async () => {
+  const dir = damaged((d) => fs.truncateSync(path.join(d, 'manifest.json'), 256 * 2 ** 20 + 1));
+  const err = await refused(dir, ErrorCode.CORRUPT);
+  assert.equal(err.details, { file: 'manifest.json', bytes: 256 * 2 ** 20 + 1, limit: 256 * 2 ** 20 });
+  assert.match(err.message, 'a manifest is at most');
+});
+
+test('a symlinked manifest.json, events.jsonl or blobs/ is CORRUPT, as a symlinked blob file is, even when it points at good files', async () => {
+  const elsewhere = temp.path('elsewhere');
+  fs.cpSync(GOOD, elsewhere, { recursive: true });
+  for (const name of ['manifest.json', 'events.jsonl', 'blobs']) {
+    const dir = damaged((d) => {
+      fs.rmSync(path.join(d, name), { recursive: true });
+      fs.symlinkSync(path.join(elsewhere, name), path.join(d, name));
+    });
+    const err = await refused(dir, ErrorCode.CORRUPT);
+    assert.equal(err.details, { file: name }, name);
+    assert.match(err.message, name === 'blobs' ? 'is not a folder (symlinks' : 'is not a regular file (symlinks');
+  }
+  const blob = manifest.blobs.entries[0]!.sha256;
+  const linked = await refused(
+    damaged((d) => {
+      fs.rmSync(path.join(d, 'blobs', blob));
+      fs.symlinkSync(path.join(elsewhere, 'blobs', blob), path.join(d, 'blobs', blob));
+    }),
+    ErrorCode.CORRUPT,
+  );
+  assert.equal(linked.details, { file: `blobs/${blob}`, sha256: blob });
+});
+
+test('an aborted signal stops an import while it fills gaps: it rejects with the reason and importToFolder leaves no folder', async () => {
+  const dir = damaged((d) =>
+    editManifest(d, (m) => {
+      m.headPosition += 1_000_000;
+      m.events.gaps += 1_000_000;
+    }),
+  );
+  const target = temp.path('aborted');
+  const controller = new AbortController();
+  const reason = new Error('stop here');
+  let events = 0;
+  const outcome = await importToFolder(target, dir, {
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.phase === 'events' && ++events === 1) controller.abort(reason);
+    },
+  }).then(
+    () => 'resolved',
+    (err: unknown) => err,
+  );
+  assert.is(outcome, reason);
+  assert.not.ok(fs.existsSync(target));
+  assert.equal(fs.readdirSync(temp.root).filter((n) => n.includes('.partial-')), [], 'no half-built folder is left');
+  const early = new Error('never started');
+  assert.is(await verifyExport(dir, { signal: AbortSignal.abort(early) }).catch((err: unknown) => err), early, 'an already aborted signal stops it at once');
 });
 
 test('events.jsonl changed after it was verified is caught while importing: CORRUPT, and importToFolder leaves nothing', async () => {
