@@ -34,7 +34,8 @@ export async function openBlobFile(file: string, sha256: string): Promise<{ fh: 
 }
 
 /** Bytes [start, end) of an open blob, READ_CHUNK at a time; closes the file when done or destroyed. */
-export async function* readRange(fh: FileHandle, file: string, start: number, end: number): AsyncGenerator<Buffer> {
+export async function* readRange(fh: FileHandle, blob: { sha256: string; file: string }, start: number, end: number): AsyncGenerator<Buffer> {
+  const { sha256, file } = blob;
   try {
     for (let pos = start; pos < end; ) {
       const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, end - pos));
@@ -44,7 +45,9 @@ export async function* readRange(fh: FileHandle, file: string, start: number, en
       } catch (err) {
         throw ioError(err, file, 'read');
       }
-      if (n === 0) throw new FfcdbError(ErrorCode.CORRUPT, `${file} ended at byte ${pos}, short of the ${end} bytes asked for: it shrank while being read`, { file, offset: pos });
+      if (n === 0) {
+        throw new FfcdbError(ErrorCode.CORRUPT, `blob ${sha256} (${file}) ended at byte ${pos}, short of the ${end} bytes asked for: it shrank while being read`, { sha256, file, offset: pos });
+      }
       pos += n;
       yield n === buf.length ? buf : buf.subarray(0, n);
     }

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { assertPositiveInteger, invalid } from '../kernel/validation.js';
@@ -31,6 +32,15 @@ export interface ByteRange {
   end?: number;
 }
 
+export interface OpenReadOptions {
+  /**
+   * The size the caller recorded for the blob (a document's `size`). Ranges
+   * are judged against it, and a blob whose real size differs is CORRUPT
+   * for a read of the whole blob or of a range reaching past its real end.
+   */
+  expectedSize?: number;
+}
+
 export interface BlobStore {
   /**
    * Streams the bytes in, hashing them as they come, and resolves only once
@@ -47,14 +57,19 @@ export interface BlobStore {
   has(sha256: string): Promise<boolean>;
   /** NOT_FOUND when missing. */
   stat(sha256: string): Promise<BlobInfo>;
-  /** The whole blob in memory; NOT_FOUND when missing. Use `openRead` for large blobs. */
+  /** The whole blob in memory, checked against its hash (CORRUPT); NOT_FOUND when missing. Use `openRead` for large blobs. */
   read(sha256: string): Promise<Buffer>;
   /**
    * A byte stream of the blob (or of `range`) with constant memory. NOT_FOUND is
    * raised here, not by the stream; a range starting past the end is
-   * INVALID_ARGUMENT on `range.start` (HTTP 416).
+   * INVALID_ARGUMENT on `range.start` (HTTP 416). A blob of another size than
+   * `expectedSize` is CORRUPT here when the read covers the whole blob or
+   * reaches past its real end. A read of the whole blob is checked against
+   * its hash as it streams: damaged bytes fail the stream with CORRUPT before
+   * its last chunk, so a consumer never gets all of them and a normal end.
+   * Ranges are not hashed (the hash covers the whole blob only).
    */
-  openRead(sha256: string, range?: ByteRange): Promise<Readable>;
+  openRead(sha256: string, range?: ByteRange, options?: OpenReadOptions): Promise<Readable>;
   /** True when the blob existed; durable before it resolves. */
   delete(sha256: string): Promise<boolean>;
   /**
@@ -152,8 +167,61 @@ export async function* sourceChunks(source: BlobSource, maxBytes: number): Async
   if (refused) throw refused;
 }
 
+/**
+ * What openRead reads of a blob holding `size` bytes: the range checked
+ * against the recorded size when the caller gives one (else the real size),
+ * refused as CORRUPT when the real size cannot serve it; `whole` when it is
+ * the whole blob, which is then checked against its hash.
+ */
+export function readSpan(
+  blob: { sha256: string; file?: string; size: number },
+  range: ByteRange | undefined,
+  options: OpenReadOptions | undefined,
+): { start: number; end: number; whole: boolean } {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options', 'must be an object');
+  const { expectedSize = blob.size } = options ?? {};
+  assertPositiveInteger(expectedSize, 'expectedSize', 0);
+  const { start, end } = resolveRange(range, expectedSize);
+  const whole = start === 0 && end === expectedSize;
+  if (blob.size !== expectedSize && (whole || end > blob.size)) {
+    const what = whole ? 'the whole blob' : `bytes ${start} to ${end}`;
+    throw blobDamaged(blob, `it holds ${blob.size} bytes, not the ${expectedSize} recorded, so ${what} cannot be read`, { size: blob.size, expectedSize });
+  }
+  return { start, end, whole };
+}
+
+/**
+ * The chunks of a whole blob, hashed as they pass. The last chunk is held
+ * back until the hash is known: damaged bytes fail the stream (CORRUPT)
+ * before all of them are handed on, which matters to a consumer that counts
+ * bytes (an HTTP response with a Content-Length) rather than awaiting the end.
+ */
+export async function* hashChecked(chunks: AsyncIterable<Uint8Array>, blob: { sha256: string; file?: string }): AsyncGenerator<Uint8Array> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let held: Uint8Array | undefined;
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    size += chunk.length;
+    if (held) yield held;
+    held = chunk;
+  }
+  assertHash(blob, hash.digest('hex'), size);
+  if (held) yield held;
+}
+
+/** CORRUPT unless the bytes read hash to the blob's name. */
+export function assertHash(blob: { sha256: string; file?: string }, actual: string, size: number): void {
+  if (actual !== blob.sha256) throw blobDamaged(blob, `its ${size} bytes hash to ${actual}`, { size, actual });
+}
+
+function blobDamaged(blob: { sha256: string; file?: string }, problem: string, details: Record<string, unknown>): FfcdbError {
+  const { sha256, file } = blob;
+  return new FfcdbError(ErrorCode.CORRUPT, `blob ${sha256}${file === undefined ? '' : ` (${file})`} is damaged: ${problem}`, { sha256, ...(file === undefined ? {} : { file }), ...details });
+}
+
 /** Checks a range against the blob's size; returns the bytes [start, end) to read. */
-export function resolveRange(range: ByteRange | undefined, size: number): { start: number; end: number } {
+function resolveRange(range: ByteRange | undefined, size: number): { start: number; end: number } {
   if (range === undefined) return { start: 0, end: size };
   if (typeof range !== 'object' || range === null) throw invalid('range', 'must be an object');
   const { start = 0, end = size } = range;

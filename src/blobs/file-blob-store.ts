@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,19 +10,22 @@ import { ioError } from '../kernel/errors.js';
 import {
   DEFAULT_MAX_BLOB_BYTES,
   StoreGate,
+  assertHash,
   assertMaxBytes,
   assertSha256,
   blobNotFound,
   hashMismatch,
   isSha256,
+  hashChecked,
   putLimit,
-  resolveRange,
+  readSpan,
   sourceChunks,
   tooLarge,
   type BlobInfo,
   type BlobSource,
   type BlobStore,
   type ByteRange,
+  type OpenReadOptions,
   type PutOptions,
 } from './blob-store.js';
 import { ensureRealDir, openBlobFile, readRange, readdirSorted, shardsOf, unsafePath } from './blob-files.js';
@@ -141,27 +144,31 @@ export class FileBlobStore implements BlobStore {
   read(sha256: string): Promise<Buffer> {
     return this.#gate.run(async () => {
       const { fh, file } = await this.#openBlob(sha256);
+      let bytes: Buffer;
       try {
-        return await fh.readFile();
+        bytes = await fh.readFile();
       } catch (err) {
         throw ioError(err, file, 'read');
       } finally {
         await fh.close().catch(() => undefined);
       }
+      assertHash({ sha256, file }, createHash('sha256').update(bytes).digest('hex'), bytes.length);
+      return bytes;
     });
   }
 
-  openRead(sha256: string, range?: ByteRange): Promise<Readable> {
+  openRead(sha256: string, range?: ByteRange, options?: OpenReadOptions): Promise<Readable> {
     return this.#gate.run(async () => {
       const { fh, file, size } = await this.#openBlob(sha256);
-      let span: { start: number; end: number };
+      let span: { start: number; end: number; whole: boolean };
       try {
-        span = resolveRange(range, size);
+        span = readSpan({ sha256, file, size }, range, options);
       } catch (err) {
         await fh.close().catch(() => undefined);
         throw err;
       }
-      return Readable.from(readRange(fh, file, span.start, span.end), { objectMode: false });
+      const chunks = readRange(fh, { sha256, file }, span.start, span.end);
+      return Readable.from(span.whole ? hashChecked(chunks, { sha256, file }) : chunks, { objectMode: false });
     });
   }
 

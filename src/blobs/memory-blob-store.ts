@@ -8,16 +8,22 @@ import {
   blobNotFound,
   hashMismatch,
   putLimit,
-  resolveRange,
+  readSpan,
   sourceChunks,
   type BlobInfo,
   type BlobSource,
   type BlobStore,
   type ByteRange,
+  type OpenReadOptions,
   type PutOptions,
 } from './blob-store.js';
 
-/** Keeps blobs in this process's memory: for tests and throwaway stores. The lock is in-process only. */
+/**
+ * Keeps blobs in this process's memory: for tests and throwaway stores. The
+ * lock is in-process only. Reads check `expectedSize` as the file store does,
+ * but do not hash again: the bytes are a private copy, hashed when put and
+ * never handed out, so nothing outside can damage them.
+ */
 export class MemoryBlobStore implements BlobStore {
   readonly #blobs = new Map<string, Buffer>();
   readonly #gate = new StoreGate('memory blob store');
@@ -63,10 +69,10 @@ export class MemoryBlobStore implements BlobStore {
     return this.#gate.run(async () => Buffer.from(this.#get(sha256)));
   }
 
-  openRead(sha256: string, range?: ByteRange): Promise<Readable> {
+  openRead(sha256: string, range?: ByteRange, options?: OpenReadOptions): Promise<Readable> {
     return this.#gate.run(async () => {
       const bytes = this.#get(sha256);
-      const { start, end } = resolveRange(range, bytes.length);
+      const { start, end } = readSpan({ sha256, size: bytes.length }, range, options);
       return Readable.from(start < end ? [Buffer.from(bytes.subarray(start, end))] : [], { objectMode: false });
     });
   }

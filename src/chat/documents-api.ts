@@ -98,12 +98,18 @@ export class DocumentsApi {
     return { ...detached(this.#document(documentId)), position };
   }
 
-  /** The document's bytes, streamed (or a byte range of them). */
+  /**
+   * The document's bytes, streamed (or a byte range of them). Bytes that no
+   * longer match the document's size are CORRUPT here (a range inside what is
+   * left still reads); a whole read whose bytes do not match its sha256 fails
+   * the stream with CORRUPT before its last chunk.
+   */
   async open(documentId: string, range?: ByteRange): Promise<Readable> {
     assertEntityId(documentId, 'documentId');
     assertInert(range, 'range');
     if (Array.isArray(range)) throw invalid('range', 'must be an object');
-    return this.#core.blobs.openRead(this.#document(documentId).sha256, range);
+    const { sha256, size } = this.#document(documentId);
+    return this.#core.blobs.openRead(sha256, range, { expectedSize: size });
   }
 
   /** The documents of a session, or of a user (their library and every session's), in upload order. */

@@ -339,6 +339,35 @@ export function blobStoreCompliance(name: string, make: MakeBlobStore, options: 
       }
     });
 
+    test('openRead with the recorded size: ranges are judged by it; a blob of another size is CORRUPT for a whole read or a range past its real end', async () => {
+      const store = open();
+      const data = bytes(30, 27);
+      const { sha256: h } = await store.put(data);
+      // The right size changes nothing.
+      assert.ok((await drain(await store.openRead(h, undefined, { expectedSize: 27 }))).data.equals(data));
+      assert.ok((await drain(await store.openRead(h, { start: 3, end: 100 }, { expectedSize: 27 }))).data.equals(data.subarray(3)));
+      // A record saying 40 bytes: the blob lost its last 13, as far as the caller can tell.
+      for (const range of [undefined, {}, { start: 0 }, { start: 20, end: 30 }, { start: 27 }, { end: 40 }]) {
+        const err = await rejected(store.openRead(h, range, { expectedSize: 40 }));
+        assert.is(err.code, ErrorCode.CORRUPT, JSON.stringify(range));
+        assert.is(err.details.sha256, h);
+        assert.is(err.details.size, 27);
+        assert.is(err.details.expectedSize, 40);
+        assert.match(err.message, 'not the 40 recorded');
+      }
+      // A range inside the bytes there are still reads; one past the recorded size is the caller's mistake (416), not damage.
+      assert.ok((await drain(await store.openRead(h, { start: 5, end: 27 }, { expectedSize: 40 }))).data.equals(data.subarray(5)));
+      assert.is((await rejected(store.openRead(h, { start: 41 }, { expectedSize: 40 }))).details.field, 'range.start');
+      // A record saying 20 bytes: the whole blob (so also bytes 0 to 20) is not what was recorded; a range inside it reads.
+      for (const range of [undefined, { end: 20 }]) assert.is((await rejected(store.openRead(h, range, { expectedSize: 20 }))).code, ErrorCode.CORRUPT);
+      assert.ok((await drain(await store.openRead(h, { start: 1, end: 20 }, { expectedSize: 20 }))).data.equals(data.subarray(1, 20)));
+      for (const expectedSize of [-1, 1.5, '27', null]) {
+        const err = await rejected(store.openRead(h, undefined, { expectedSize } as never));
+        assert.is(err.code, ErrorCode.INVALID_ARGUMENT, String(expectedSize));
+        assert.is(err.details.field, 'expectedSize');
+      }
+    });
+
     test('a missing blob is NOT_FOUND for stat, read and openRead, false for has and delete', async () => {
       const store = open();
       const h = sha256(Buffer.from('never stored'));

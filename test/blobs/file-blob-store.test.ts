@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { FileBlobStore } from '../../src/blobs/file-blob-store.js';
-import { ErrorCode } from '../../src/kernel/errors.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import { flatfileSuite, rejected, tempRoot, thrown } from '../flatfile/unit-helpers.js';
 import { blobStoreCompliance, bytes, chunked, collect, drain, sha256 } from './blob-store-compliance.js';
 
@@ -201,6 +201,77 @@ test('a blob that shrinks while it is streamed fails the stream with CORRUPT at 
   const err = await rejected(drain(stream));
   assert.is(err.code, ErrorCode.CORRUPT);
   assert.is(err.details.offset, 100_000);
+});
+
+/** Drains a stream, keeping what came before it failed; the error, if any. */
+async function drainUntilError(stream: NodeJS.ReadableStream): Promise<{ data: Buffer; err: unknown }> {
+  const parts: Buffer[] = [];
+  try {
+    for await (const c of stream) parts.push(Buffer.from(c as Uint8Array));
+  } catch (err) {
+    return { data: Buffer.concat(parts), err };
+  }
+  return { data: Buffer.concat(parts), err: undefined };
+}
+
+function flipBit(file: string, offset: number): void {
+  const b = fs.readFileSync(file);
+  b[offset] = b[offset]! ^ 0x10;
+  fs.writeFileSync(file, b);
+}
+
+test('a flipped bit fails a whole read with CORRUPT naming the blob, its file and the hash its bytes have, before the last chunk is handed on', async () => {
+  const store = open();
+  const data = bytes(40, 2 ** 20 + 5);
+  const { sha256: h } = await store.put(data);
+  flipBit(blobFile(h), 700_000);
+  for (const options of [undefined, { expectedSize: data.length }]) {
+    const { data: got, err } = await drainUntilError(await store.openRead(h, undefined, options));
+    assert.instance(err, FfcdbError);
+    const e = err as FfcdbError;
+    assert.is(e.code, ErrorCode.CORRUPT);
+    assert.is(e.details.sha256, h);
+    assert.is(e.details.file, blobFile(h));
+    assert.is(e.details.actual, sha256(fs.readFileSync(blobFile(h))));
+    assert.match(e.message, 'hash to');
+    assert.ok(got.length < data.length, `${got.length} of ${data.length} bytes were handed on`);
+  }
+  const err = await rejected(store.read(h));
+  assert.is(err.code, ErrorCode.CORRUPT);
+  assert.is(err.details.file, blobFile(h));
+  // A range is not hashed: bytes away from the flip read as stored.
+  assert.ok((await drain(await store.openRead(h, { start: 0, end: 600_000 }))).data.equals(data.subarray(0, 600_000)));
+});
+
+test('a blob cut to 5 bytes: a whole read is CORRUPT (by its hash, or at once by its recorded size), as is a range past its end; a range inside it reads', async () => {
+  const store = open();
+  const data = bytes(41, 27);
+  const { sha256: h } = await store.put(data);
+  fs.truncateSync(blobFile(h), 5);
+  // Without a recorded size only the hash can tell.
+  const { data: got, err } = await drainUntilError(await store.openRead(h));
+  assert.is((err as FfcdbError).code, ErrorCode.CORRUPT);
+  assert.is((err as FfcdbError).details.size, 5);
+  assert.is(got.length, 0);
+  assert.is((await rejected(store.read(h))).code, ErrorCode.CORRUPT);
+  for (const range of [undefined, { start: 2 }, { start: 4, end: 6 }, { start: 10, end: 20 }]) {
+    const e = await rejected(store.openRead(h, range, { expectedSize: 27 }));
+    assert.is(e.code, ErrorCode.CORRUPT, JSON.stringify(range));
+    assert.equal(e.details, { sha256: h, file: blobFile(h), size: 5, expectedSize: 27 });
+  }
+  assert.ok((await drain(await store.openRead(h, { start: 1, end: 5 }, { expectedSize: 27 }))).data.equals(data.subarray(1, 5)));
+});
+
+test('an intact blob reads whole, streamed and in memory, exactly as stored, with or without its recorded size', async () => {
+  const store = open();
+  const data = bytes(42, 3 * 2 ** 20 + 17);
+  const { sha256: h } = await store.put(data);
+  assert.ok((await store.read(h)).equals(data));
+  for (const options of [undefined, { expectedSize: data.length }]) {
+    const { data: got, err } = await drainUntilError(await store.openRead(h, undefined, options));
+    assert.is(err, undefined);
+    assert.ok(got.equals(data));
+  }
 });
 
 test('the constructor refuses bad options with INVALID_ARGUMENT naming them', () => {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import * as assert from 'uvu/assert';
-import { ErrorCode } from '../../src/kernel/errors.js';
+import { ErrorCode, type FfcdbError } from '../../src/kernel/errors.js';
 import { bytesOf, chatSuites, fails, failsCleanly, seedSession, seedUser } from './helpers.js';
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -11,7 +13,7 @@ async function* generated(parts: string[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield Buffer.from(p);
 }
 
-chatSuites('chat: documents', (test, open) => {
+chatSuites('chat: documents', (test, open, kind) => {
   test('upload from a Buffer records name, type, size, hash and metadata; get reads it back', () =>
     open(async (chat) => {
       await seedSession(chat);
@@ -272,4 +274,47 @@ chatSuites('chat: documents', (test, open) => {
       assert.is((await chat.documents.analyses(doc.documentId, { waitFor: head })).position, head);
       await fails(chat.documents.get(doc.documentId, { waitFor: head + 1 }), ErrorCode.INVALID_ARGUMENT, 'waitFor');
     }));
+  // Only a flatfile store's blobs can be damaged from outside (the memory store's are a private copy).
+  if (kind === 'flatfile') {
+    const blobFile = (dir: string, h: string) => path.join(dir, 'blobs', h.slice(0, 2), h.slice(2, 4), h);
+    const opened = async (p: Promise<NodeJS.ReadableStream>) => {
+      const parts: Buffer[] = [];
+      try {
+        for await (const c of await p) parts.push(Buffer.from(c as Uint8Array));
+      } catch (err) {
+        return { bytes: Buffer.concat(parts), err: err as FfcdbError };
+      }
+      return { bytes: Buffer.concat(parts), err: undefined };
+    };
+    const BYTES = Buffer.from('twenty-seven bytes of text.');
+
+    test('a document whose blob has a flipped bit fails open with CORRUPT naming the blob and its file, without handing on all its bytes', () =>
+      open(async (chat, env) => {
+        await seedSession(chat);
+        const doc = await chat.documents.upload({ sessionId: 's1', ...TEXT }, BYTES);
+        const file = blobFile(env.dir!, doc.sha256);
+        const damaged = fs.readFileSync(file);
+        damaged[3] = damaged[3]! ^ 1;
+        fs.writeFileSync(file, damaged);
+        const { bytes, err } = await opened(chat.documents.open(doc.documentId));
+        assert.is(err?.code, ErrorCode.CORRUPT);
+        assert.is(err?.details.sha256, doc.sha256);
+        assert.is(err?.details.file, file);
+        assert.ok(bytes.length < BYTES.length);
+      }));
+
+    test('a document whose blob was cut to 5 of its 27 bytes is CORRUPT whole and for a range past byte 5; a range inside the 5 still reads', () =>
+      open(async (chat, env) => {
+        await seedSession(chat);
+        const doc = await chat.documents.upload({ sessionId: 's1', ...TEXT }, BYTES);
+        assert.is(doc.size, 27);
+        fs.truncateSync(blobFile(env.dir!, doc.sha256), 5);
+        for (const range of [undefined, { start: 0 }, { start: 3, end: 10 }, { start: 20 }]) {
+          const err = await fails(chat.documents.open(doc.documentId, range), ErrorCode.CORRUPT);
+          assert.equal(err.details, { sha256: doc.sha256, file: blobFile(env.dir!, doc.sha256), size: 5, expectedSize: 27 });
+        }
+        assert.equal(await bytesOf(await chat.documents.open(doc.documentId, { start: 1, end: 5 })), BYTES.subarray(1, 5));
+        await fails(chat.documents.open(doc.documentId, { start: 28 }), ErrorCode.INVALID_ARGUMENT, 'range.start');
+      }));
+  }
 });
