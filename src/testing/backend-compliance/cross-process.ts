@@ -5,7 +5,7 @@ import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EventStore } from '../../engine/event-store.js';
 import type { Ctx, Kit } from './harness.js';
-import { SENTINEL, checkInvariants, ev, range } from './helpers.js';
+import { SENTINEL, checkInvariants, ev, range, waitFor, withTimeout } from './helpers.js';
 import type { WorkerAck, WorkerConfig } from './worker.js';
 
 /** The worker beside this module: worker.ts from source, worker.js once built. */
@@ -85,12 +85,16 @@ export function crossProcessTests(kit: Kit): void {
       const heads: number[] = [];
       const sub = store.commits$.subscribe((h) => heads.push(h));
       try {
-        const acks = await child(ctx, 'live', ['elsewhere'], 10).done;
-        await rec.count(10);
+        // Each stage has a bound of its own under the test's, so a stall names the stage it happened in.
+        const stage = kit.timeoutMs * 0.6;
+        const acks = await withTimeout(child(ctx, 'live', ['elsewhere'], 10).done, stage, "the other process's 10 appends");
+        await withTimeout(rec.count(10), stage, "the subscriber's 10 events");
         assert.deepEqual(rec.events.map((e) => e.position), range(2, 11));
         assert.deepEqual(rec.events.map((e) => (e.data as { seq: number }).seq), acks.map((a) => a.seq));
-        assert.ok(heads.includes(11), `commits$ reported the other process's head: ${heads}`);
-        await rec.sentinel(() => store.append('z', SENTINEL));
+        // The subscriber reads up to the head it finds, which can run ahead of the commit notice that woke it:
+        // commits$ reports the other process's last head on its next notice, not necessarily before the events arrive.
+        await waitFor(() => heads.includes(11), kit.timeoutMs / 2, `commits$ to report the other process's head 11`);
+        await withTimeout(rec.sentinel(() => store.append('z', SENTINEL)), stage, "this process's sentinel, appended after the other process closed");
       } finally {
         sub.unsubscribe();
       }
