@@ -123,8 +123,8 @@ async function reopened(dir: string, where: string, problems: string[], check: (
   }
 }
 
-/** Runs `cycles` cycles on one data folder; stops after the first cycle whose checks found problems. */
-async function runFolder(seed: number, cycles: number, name: string, keep: boolean, log: (line: string) => void): Promise<ChatCrashSummary> {
+/** Runs `cycles` cycles on one data folder; stops after the first cycle whose checks found problems here or in another folder (`failed`). */
+async function runFolder(seed: number, cycles: number, name: string, keep: boolean, failed: { any: boolean }, log: (line: string) => void): Promise<ChatCrashSummary> {
   const random = rng(seed);
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ffcdb-chat-crash-')));
   const dir = path.join(root, 'store');
@@ -149,7 +149,7 @@ async function runFolder(seed: number, cycles: number, name: string, keep: boole
   let next: Cycle | undefined = cycles > 0 ? start(1) : undefined;
   let current: Cycle | undefined;
   try {
-    for (let cycle = 1; cycle <= cycles && s.problems.length === 0; cycle++) {
+    for (let cycle = 1; cycle <= cycles && !failed.any; cycle++) {
       const started = Date.now();
       const where = `${name} (seed ${seed}), cycle ${cycle}`;
       const problems: string[] = [];
@@ -199,6 +199,7 @@ async function runFolder(seed: number, cycles: number, name: string, keep: boole
         s.searches += await checkSearch(chat, model, `${where}, second opening`, problems);
       });
       s.problems.push(...problems);
+      if (problems.length > 0) failed.any = true;
       s.cycles++;
       log(
         `${name} cycle ${cycle}/${cycles}: ${absorbed.writes} writes, ${absorbed.searches} searches, ${absorbed.reopens} reopens acknowledged;` +
@@ -224,7 +225,8 @@ export async function runChatCrashCycles(options: ChatCrashOptions): Promise<Cha
   const folders = Math.max(1, Math.min(options.folders ?? 4, options.cycles));
   const log = options.log ?? (() => undefined);
   const shares = Array.from({ length: folders }, (_, i) => Math.floor(options.cycles / folders) + (i < options.cycles % folders ? 1 : 0));
-  const parts = await Promise.all(shares.map((n, i) => runFolder(seed + i, n, `folder ${i + 1}`, options.keep ?? false, log)));
+  const failed = { any: false };
+  const parts = await Promise.all(shares.map((n, i) => runFolder(seed + i, n, `folder ${i + 1}`, options.keep ?? false, failed, log)));
   const total = emptySummary(seed, folders);
   for (const p of parts) {
     for (const k of ['cycles', 'kills', 'killsWhileOpening', 'writes', 'itemsChecked', 'searches', 'childSearches', 'childReopens'] as const) total[k] += p[k];
