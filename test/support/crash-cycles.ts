@@ -19,9 +19,10 @@
  * cycle takes about 2.5 s. Checks read the whole store, so the store is
  * started afresh every `cyclesPerFolder` cycles to keep a cycle's cost flat.
  *
- * `npm run crash [cycles] [--seed=N] [--children=N] [--keep] [--postgres=URL]` runs hundreds of
- * cycles (default 300) and prints a summary; test/flatfile/crash.test.ts runs a
- * few dozen through the same function.
+ * `npm run crash -- [cycles] --engine [--seed=N] [--children=N] [--keep] [--postgres=URL]`
+ * runs hundreds of cycles (default 300) and prints a summary (crash-command.ts;
+ * without `--engine` it runs the chat API's crash cycles, chat-crash-cycles.ts);
+ * test/flatfile/crash.test.ts runs a few dozen through the same function.
  *
  * With `postgres` (a connection string; `--postgres=URL`), the same cycles run on
  * the PostgreSQL backend: each data folder stands for a schema of its own
@@ -30,7 +31,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { postgresBackend } from '../../src/backends/postgres/connect.js';
 import { EventStore } from '../../src/engine/event-store.js';
@@ -343,33 +343,4 @@ export function formatSummary(s: CrashSummary): string {
     `  recovery while reopening: ${counts(s.recoveries)}; ${s.staleLockWaits} reopens waited for a dead child's lock to go stale`,
     `  repaired by the children (leftovers of killed writers): ${counts(s.childRecoveries)}`,
   ].join('\n');
-}
-
-// ---- `npm run crash [cycles] [--seed=N] [--children=N] [--keep]` -------------
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const cycles = Number(args.find((a) => /^\d+$/.test(a)) ?? 300);
-  const seedArg = flag('seed');
-  const childrenArg = flag('children');
-  const postgresArg = flag('postgres');
-  runCrashCycles({
-    cycles,
-    ...(seedArg !== undefined ? { seed: Number(seedArg) } : {}),
-    ...(childrenArg !== undefined ? { children: Number(childrenArg) } : {}),
-    keep: args.includes('--keep'),
-    ...(postgresArg !== undefined ? { postgres: postgresArg } : {}),
-    log: (line) => console.log(line),
-  }).then(
-    (summary) => {
-      console.log(formatSummary(summary));
-      console.log('crash test passed');
-    },
-    (err: unknown) => {
-      console.error(err instanceof CrashCheckFailed ? err.message : ((err as Error)?.stack ?? String(err)));
-      console.error('crash test FAILED');
-      process.exit(1);
-    },
-  );
 }
