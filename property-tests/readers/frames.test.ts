@@ -107,7 +107,9 @@ function checkDamaged(bytes: Buffer, magic: number, original?: { bytes: Buffer; 
       // Every frame that ends before the first damaged byte is read back as written.
       const intact = original.offsets.filter((o, i) => o + frameLength(original.headers[i]!.storedLength) <= firstDifference(original.bytes, bytes));
       assert.ok(scan.frames.length >= intact.length, `scanSegment lost undamaged frames: ${scan.frames.length} of ${intact.length}`);
-      intact.forEach((o, i) => assert.equal(scan.frames[i], { offset: o, header: original.headers[i] }, 'an undamaged frame reads as written'));
+      intact.forEach((o, i) => {
+        assert.equal(scan.frames[i], { offset: o, header: original.headers[i] }, 'an undamaged frame reads as written');
+      });
     }
   }
   const file = path.join(scratch, 'damaged.seg');
