@@ -9,7 +9,7 @@ import { scanSegment } from '../../src/backends/flatfile/segment-scan.js';
 import { readSynced } from '../../src/backends/flatfile/store-files.js';
 import fc from '../support/fc-setup.js';
 import { type Mutation, mutate, mutations } from '../support/mutate.js';
-import { assertReaderError, readerProperties, withoutFsync } from '../support/reader-property.js';
+import { assertReaderError, readerProperties } from '../support/reader-property.js';
 import { buildStore, steps } from '../support/scenario.js';
 import { FolderSnapshot, filesUnder } from '../support/temp.js';
 
@@ -175,7 +175,6 @@ readerProperties(
   },
   {
     setup: async (scratch) => {
-      withoutFsync();
       work = path.join(scratch, 'work');
       const dir = path.join(scratch, 'image');
       const [plan] = fc.sample(steps(6), { seed: 7, numRuns: 1 });

@@ -6,7 +6,7 @@ import { scanSegment } from '../../src/backends/flatfile/segment-scan.js';
 import type { RecordedEvent } from '../../src/kernel/types.js';
 import fc from '../support/fc-setup.js';
 import { type Mutation, mutate, mutations } from '../support/mutate.js';
-import { readerProperties, withoutFsync } from '../support/reader-property.js';
+import { readerProperties } from '../support/reader-property.js';
 import { type ErrorInfo, type ReadResult, type Reference, STREAMS, buildStore, eventDiff, isPrefix, readBack, steps } from '../support/scenario.js';
 import { FolderSnapshot, filesUnder } from '../support/temp.js';
 
@@ -100,7 +100,6 @@ readerProperties(
   },
   {
     setup: async (scratch) => {
-      withoutFsync();
       work = path.join(scratch, 'work');
       images.push(await buildImage(path.join(scratch, 'one'), 1, {}));
       images.push(await buildImage(path.join(scratch, 'small-segments'), 2, { segmentBytes: 200, unsynced: true }));

@@ -83,7 +83,7 @@ export function readerProperties<P extends Record<string, unknown>>(
 }
 
 async function runInWorker(moduleUrl: string, name: string, maxAllocation: number): Promise<Outcome> {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ffcdb-fuzz-'));
+  const scratch = fs.mkdtempSync(path.join(scratchRoot(), 'ffcdb-fuzz-'));
   const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 0x7fff_ffff);
   const progress = new Int32Array(new SharedArrayBuffer(4));
   const job: Job = { name, seed, runs: readerRuns, scratch, maxAllocation, progress, ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) };
@@ -125,6 +125,15 @@ async function runInWorker(moduleUrl: string, name: string, maxAllocation: numbe
     await worker.terminate();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where the cases write their files: a RAM file system when there is one. A
+ * reader's answer does not depend on the file system, and on a busy disk a
+ * small write can cost milliseconds, most of a case.
+ */
+function scratchRoot(): string {
+  return fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').isDirectory() ? '/dev/shm' : os.tmpdir();
 }
 
 async function runJob(job: Job, property: ReaderProperty<unknown>, options: Options): Promise<Outcome> {
@@ -184,14 +193,3 @@ export function assertReaderError(err: unknown, what: string, codes: readonly st
   throw new Error(`${what}: failed with ${name}, not an FfcdbError ${codes.join(' or ')}${err instanceof Error && !(err instanceof FfcdbError) ? `\n${err.stack}` : ''}`);
 }
 
-/**
- * Makes fsync and fdatasync no-ops in this worker (call it from `setup`). What a
- * reader makes of bytes does not depend on whether they reached the disk, and an
- * fsync costs milliseconds: with it, a property that opens a store per case
- * would spend most of its time waiting on the disk.
- */
-export function withoutFsync(): void {
-  const files = fs as unknown as Record<string, unknown>;
-  for (const name of ['fsyncSync', 'fdatasyncSync']) files[name] = () => undefined;
-  for (const name of ['fsync', 'fdatasync']) files[name] = (_fd: number, done: (err: null) => void) => process.nextTick(done, null);
-}
