@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { FEED_MAGIC, STREAM_MAGIC, frameLength } from '../../src/backends/flatfile/frame.js';
+import { FEED_MAGIC, STREAM_MAGIC, encodeFrame, frameLength } from '../../src/backends/flatfile/frame.js';
 import { scanSegment } from '../../src/backends/flatfile/segment-scan.js';
 import type { RecordedEvent } from '../../src/kernel/types.js';
+import { encodeMsgpack } from '../../src/codec/event-codec.js';
 import fc from '../support/fc-setup.js';
 import { type Mutation, mutate, mutations } from '../support/mutate.js';
 import { readerProperties } from '../support/reader-property.js';
@@ -66,13 +67,35 @@ function assertBackward(r: ReadResult, expected: readonly RecordedEvent[], what:
   assertCorrupt(r.error, what);
 }
 
-async function damagedStore([image, file, damage]: [number, number, Mutation[]]): Promise<void> {
+/** A feed frame whose checksum is right but whose payload is not what a feed frame holds (any bytes, any msgpack value). */
+interface Forgery {
+  frame: number;
+  payload: Uint8Array;
+}
+
+const forgery: fc.Arbitrary<Forgery> = fc.record({
+  frame: fc.nat(),
+  payload: fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.jsonValue({ maxDepth: 2 }).map((v) => new Uint8Array(encodeMsgpack(v)))),
+});
+
+function forge(bytes: Buffer, f: Forgery): Buffer {
+  const frames = scanSegment(bytes, 'feed', FEED_MAGIC, 64 * 2 ** 20).frames;
+  if (frames.length === 0) return bytes;
+  const { offset, header } = frames[f.frame % frames.length]!;
+  const forged = encodeFrame({ ...header, rawLength: f.payload.length }, f.payload);
+  return Buffer.concat([bytes.subarray(0, offset), forged, bytes.subarray(offset + frameLength(header.storedLength))]);
+}
+
+async function damagedStore([image, file, damage]: [number, number, Mutation[] | Forgery]): Promise<void> {
   const { ref, snapshot, files } = images[image % images.length]!;
-  const target = files[file % files.length]!;
+  const forged = !Array.isArray(damage);
+  const candidates = forged ? files.filter((f) => f.rel.endsWith('.feed')) : files;
+  const target = candidates[file % candidates.length]!;
   snapshot.restore(work);
   const p = path.join(work, target.rel);
-  fs.writeFileSync(p, mutate(fs.readFileSync(p), damage, target.fields));
-  const what = `${target.rel} damaged by ${JSON.stringify(damage)}`;
+  const bytes = fs.readFileSync(p);
+  fs.writeFileSync(p, Array.isArray(damage) ? mutate(bytes, damage, target.fields) : forge(bytes, damage));
+  const what = `${target.rel} ${forged ? 'forged' : 'damaged'} by ${JSON.stringify(damage)}`;
   const o = await readBack(work);
   if (o.openError) return assertCorrupt(o.openError, `${what}: opening`);
   const d = isPrefix(o.feed.events, ref.feed);
@@ -93,8 +116,8 @@ readerProperties(
   import.meta.url,
   'property: damaged feed and stream segments',
   {
-    'one damaged feed or stream segment file reads back as an exact prefix of what was appended, or fails with CORRUPT': {
-      arbitrary: fc.tuple(fc.nat(), fc.nat(), mutations(3)),
+    'one damaged feed or stream segment file (or a forged feed frame, checksum right) reads back as an exact prefix of what was appended, or fails with CORRUPT': {
+      arbitrary: fc.tuple(fc.nat(), fc.nat(), fc.oneof({ weight: 4, arbitrary: mutations(3) }, { weight: 1, arbitrary: forgery })),
       checkAsync: damagedStore,
     },
   },
