@@ -1,4 +1,5 @@
 import type { JsonValue } from '../kernel/types.js';
+import { LIMITS } from '../kernel/validation.js';
 
 /**
  * Canonical JSON for event data and metadata: one text per value, so the same
@@ -28,15 +29,18 @@ export function canonicalJson(value: JsonValue): string {
 
 /**
  * The value JSON.parse made of canonical JSON, with its tags turned back into
- * bytes and objects. Returns undefined for a malformed tag (the caller names
- * the place); canonical form itself is checked by encoding again.
+ * bytes and objects. Returns undefined for a malformed tag, or for a value
+ * nested deeper than the store accepts (LIMITS.maxDepth; deeper still would
+ * overflow the stack): the caller names the place. Canonical form itself is
+ * checked by encoding again.
  */
-export function fromCanonical(parsed: unknown): JsonValue | undefined {
+export function fromCanonical(parsed: unknown, depth = 0): JsonValue | undefined {
   if (parsed === null || typeof parsed !== 'object') return parsed as JsonValue;
+  if (depth > LIMITS.maxDepth) return undefined;
   if (Array.isArray(parsed)) {
     const out: JsonValue[] = [];
     for (const item of parsed) {
-      const v = fromCanonical(item);
+      const v = fromCanonical(item, depth + 1);
       if (v === undefined) return undefined;
       out.push(v);
     }
@@ -47,15 +51,15 @@ export function fromCanonical(parsed: unknown): JsonValue | undefined {
   if (keys.length === 1 && keys[0] === '$base64') return typeof o.$base64 === 'string' ? Buffer.from(o.$base64, 'base64') : undefined;
   if (keys.length === 1 && keys[0] === '$object') {
     const inner = o.$object;
-    return inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? entries(inner as Record<string, unknown>) : undefined;
+    return inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? entries(inner as Record<string, unknown>, depth) : undefined;
   }
-  return entries(o);
+  return entries(o, depth);
 }
 
-function entries(o: Record<string, unknown>): JsonValue | undefined {
+function entries(o: Record<string, unknown>, depth: number): JsonValue | undefined {
   const out: Record<string, JsonValue> = {};
   for (const [k, raw] of Object.entries(o)) {
-    const v = fromCanonical(raw);
+    const v = fromCanonical(raw, depth + 1);
     if (v === undefined) return undefined;
     // defineProperty keeps a `__proto__` key a key (the engine refuses it by name) instead of setting the prototype.
     Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });

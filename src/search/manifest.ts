@@ -43,7 +43,41 @@ const packr = new Packr({ structuredClone: true });
 /** The manifest in `dir`, or undefined when there is none or it cannot be read (the index is then rebuilt, never wrong). */
 export function readManifest(dir: string): Manifest | undefined {
   const read = readChecksummedFile(path.join(dir, NAME), KIND);
-  return read.ok ? (packr.unpack(read.payload) as Manifest) : undefined;
+  if (!read.ok) return undefined;
+  let value: unknown;
+  try {
+    value = packr.unpack(read.payload);
+  } catch {
+    return undefined;
+  }
+  return isManifest(value) ? value : undefined;
+}
+
+/** The fields the index reads, of their types: a payload that is not a manifest (whatever its checksum) is none. */
+function isManifest(v: unknown): v is Manifest {
+  const m = v as Partial<Manifest> | null;
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  const counts = (a: unknown) => Array.isArray(a) && a.every(count);
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    typeof m.version === 'number' &&
+    typeof m.stem === 'boolean' &&
+    count(m.position) &&
+    count(m.eventPosition) &&
+    typeof m.eventId === 'string' &&
+    Array.isArray(m.segments) &&
+    m.segments.every((s) => typeof s === 'object' && s !== null && typeof s.name === 'string' && counts(s.dead)) &&
+    typeof m.stats === 'object' &&
+    m.stats !== null &&
+    count(m.stats.docs) &&
+    counts(m.stats.lengths) &&
+    counts(m.stats.fieldDocs) &&
+    typeof m.registry === 'object' &&
+    m.registry !== null &&
+    m.registry.sessions instanceof Map &&
+    count(m.nextSegment)
+  );
 }
 
 /** The manifest file's bytes: encoded when the state it records is current, written once the segments it names are. */

@@ -24,6 +24,7 @@ const CACHED_TEXT_BLOCKS = 4;
 export class SegmentFile implements Segment {
   readonly file: string;
   readonly #fd: number;
+  readonly #size: number;
   readonly #meta: Meta;
   readonly #userIndex: Map<string, number>;
   /** Decoded blocks, least recently used first. */
@@ -31,9 +32,10 @@ export class SegmentFile implements Segment {
   readonly #textCache = new Map<number, Buffer[]>();
   readonly #dictCache = new Map<number, DictRow[]>();
 
-  private constructor(file: string, fd: number, meta: Meta) {
+  private constructor(file: string, fd: number, size: number, meta: Meta) {
     this.file = file;
     this.#fd = fd;
+    this.#size = size;
     this.#meta = meta;
     this.#userIndex = new Map(meta.users.map((u, i) => [u, i]));
   }
@@ -53,8 +55,8 @@ export class SegmentFile implements Segment {
       const trailer = Buffer.alloc(TRAILER);
       if (size < HEADER + TRAILER || fs.readSync(fd, trailer, 0, TRAILER, size - TRAILER) !== TRAILER || trailer.readUInt32BE(16) !== MAGIC) throw corrupt(file, size - TRAILER, 'segment trailer missing (a cut write)');
       const metaOffset = trailer.readDoubleBE(0);
-      const meta = readBlock(fd, file, [metaOffset, trailer.readUInt32BE(8), trailer.readUInt32BE(12)], 'meta block');
-      return new SegmentFile(file, fd, unpack(meta) as Meta);
+      const meta = readBlock(fd, file, size, [metaOffset, trailer.readUInt32BE(8), trailer.readUInt32BE(12)], 'meta block');
+      return new SegmentFile(file, fd, size, unpack(meta) as Meta);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -182,11 +184,15 @@ export class SegmentFile implements Segment {
   }
 
   #read(block: Block, what: string): Buffer {
-    return readBlock(this.#fd, this.file, block, what);
+    return readBlock(this.#fd, this.file, this.#size, block, what);
   }
 }
 
-function readBlock(fd: number, file: string, [offset, length, crc]: Block, what: string): Buffer {
+/** A block of the file; its place is checked against the file's size before anything is allocated for it. */
+function readBlock(fd: number, file: string, size: number, [offset, length, crc]: Block, what: string): Buffer {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+    throw corrupt(file, Number.isSafeInteger(offset) && offset >= 0 ? offset : 0, `${what} lies outside the file (${offset}, ${length} bytes, of ${size})`);
+  }
   const buf = Buffer.allocUnsafe(length);
   if (fs.readSync(fd, buf, 0, length, offset) !== length || crc32(buf) !== crc) throw corrupt(file, offset, `${what} fails its checksum`);
   return buf;

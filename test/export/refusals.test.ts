@@ -113,6 +113,16 @@ test('a changed line with a matching crc32 is still refused: the sha256 of the f
   assert.equal([err.details.file, err.details.field], ['manifest.json', 'events.sha256']);
 });
 
+test('a line whose data is nested 100,000 levels deep (crc32 right) is CORRUPT naming the line, not a stack overflow', async () => {
+  const dir = damaged((d) => {
+    const list = lines(d);
+    list[2] = withCrc(list[2]!.replace(/"data":.*,"crc32"/, `"data":${'['.repeat(100_000)}${']'.repeat(100_000)},"crc32"`));
+    writeLines(d, list);
+  });
+  const err = await refused(dir, ErrorCode.CORRUPT);
+  assert.equal(err.details, { file: 'events.jsonl', line: 3 });
+});
+
 test('a line that is not in canonical form (spacing, here) is CORRUPT naming the line', async () => {
   const dir = damaged((d) => {
     const list = lines(d);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { CommitJournal } from '../../src/backends/flatfile/commit-journal.js';
+import { CommitJournal, JOURNAL_MAGIC } from '../../src/backends/flatfile/commit-journal.js';
 import { replayJournals } from '../../src/backends/flatfile/journal-replay.js';
 import { FEED_MAGIC, encodeFrame } from '../../src/backends/flatfile/frame.js';
 import { encodeMsgpack } from '../../src/codec/event-codec.js';
@@ -492,6 +492,39 @@ test('a record whose bytes over synced data are the bytes already there (a repla
     await craftedRecord(dir, [{ file: seg, offset: 0, bytes: before }]);
     assert.is(replayJournals(dir, 2, new Monitor()), 1);
     assert.ok(fs.readFileSync(seg).equals(before));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a record whose checksum holds but whose payload is not msgpack is refused with CORRUPT naming the journal and record, not a decoder error', async () => {
+  const dir = freshDir();
+  try {
+    await syncedStore(dir);
+    const journal = await craftedRecord(dir, []);
+    const payload = Buffer.alloc(0);
+    const record = encodeFrame({ magic: JOURNAL_MAGIC, flags: 0, count: 1, epoch: 1, rawLength: 0, linkOffset: 0, linkSegment: 0, firstVersion: 1, firstPosition: 3 }, payload);
+    const bytes = fs.readFileSync(journal);
+    record.copy(bytes, 0);
+    fs.writeFileSync(journal, bytes);
+    const err = expectCorrupt(() => replayJournals(dir, 2, new Monitor()), journal);
+    assert.ok(err.message.includes('not msgpack'), err.message);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a record naming the feed folder itself, not a file in it, is refused with UNSAFE_PATH, not EISDIR', async () => {
+  const dir = freshDir();
+  try {
+    await syncedStore(dir);
+    await craftedRecord(dir, [{ file: path.join(dir, 'feed'), offset: 0, bytes: Buffer.from('x') }]);
+    try {
+      replayJournals(dir, 2, new Monitor());
+      assert.unreachable('replay must refuse the record');
+    } catch (err) {
+      assert.ok(err instanceof FfcdbError && err.code === ErrorCode.UNSAFE_PATH, String(err));
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

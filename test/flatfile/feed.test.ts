@@ -409,4 +409,22 @@ for (const [label, row] of [
   });
 }
 
+test('a feed frame whose checksum holds but whose payload is not msgpack is CORRUPT at opening, naming the feed file and the frame, not a decoder error', async () => {
+  const dir = tempRoot('feed-forged');
+  try {
+    const store = await openStore({ dir, durability: 'none' });
+    await store.append('s', { type: 't', data: 1 });
+    await store.close();
+    const file = path.join(dir, FEED_DIR, listSegments(path.join(dir, FEED_DIR), FEED_SUFFIX).map((n) => `${String(n).padStart(16, '0')}${FEED_SUFFIX}`)[0]!);
+    const header = parseHeader(fs.readFileSync(file), 0, FEED_MAGIC, 1 << 20);
+    if (typeof header === 'string') throw new Error(header);
+    fs.writeFileSync(file, encodeFrame({ ...header, rawLength: 0 }, Buffer.alloc(0)));
+    const err = await rejected(openStore({ dir, durability: 'none' }));
+    assert.is(err.code, ErrorCode.CORRUPT, err.message);
+    assert.equal([err.details.file, err.details.offset], [file, 0]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

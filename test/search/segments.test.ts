@@ -7,6 +7,9 @@ import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
 import { runQuery } from '../../src/search/query.js';
+import { SegmentFile } from '../../src/search/segment-file.js';
+import { encodeChecksummed } from '../../src/storage/checksummed-file.js';
+import { pack } from 'msgpackr';
 import { SearchIndex, type SearchIndexOptions } from '../../src/search/search-index.js';
 import { withTempDir } from '../chat/helpers.js';
 
@@ -315,6 +318,50 @@ test('a session purged before the index read its deletion leaves the results', (
     await chat.sessions.delete(sessions[0]!, { purge: true });
     assert.is((await chat.search('alice', 'river', { sessionId: sessions[0]! })).total, 0);
     assert.ok((await chat.search('alice', 'river')).total > 0);
+    await chat.close();
+  }));
+
+test("a segment trailer whose meta block lies outside the file (offset NaN or past the end, length 2^32 - 1) is CORRUPT, checked before anything is allocated for it", () =>
+  withTempDir(async (dir) => {
+    const { chat } = await seeded(dir, 10);
+    const index = await SearchIndex.open(chat.events, { ...small(dir), flushDocs: 1_000 });
+    await index.flush();
+    await index.close();
+    await chat.close();
+    const seg = path.join(dir, 'search-test', segmentFiles(dir)[0]!);
+    const intact = fs.readFileSync(seg);
+    const damaged: Array<(b: Buffer) => void> = [
+      (b) => b.writeDoubleBE(Number.NaN, b.length - 20),
+      (b) => b.writeDoubleBE(b.length * 2, b.length - 20),
+      (b) => b.writeDoubleBE(-8, b.length - 20),
+      (b) => b.writeUInt32BE(0xffff_ffff, b.length - 12),
+    ];
+    for (const damage of damaged) {
+      const bytes = Buffer.from(intact);
+      damage(bytes);
+      fs.writeFileSync(seg, bytes);
+      try {
+        SegmentFile.open(seg).close();
+        assert.unreachable('expected CORRUPT');
+      } catch (err) {
+        assert.instance(err, FfcdbError);
+        assert.is((err as FfcdbError).code, ErrorCode.CORRUPT);
+      }
+    }
+  }));
+
+test('a manifest whose checksum holds but whose payload is not a manifest (not msgpack, null, a number) reads as none: the index rebuilds from the log', () =>
+  withTempDir(async (dir) => {
+    const { chat } = await seeded(dir, 10);
+    const first = await SearchIndex.open(chat.events, small(dir));
+    const expected = answers(first);
+    await first.close();
+    for (const payload of [Buffer.alloc(0), Buffer.from([0xc1]), pack(null), pack(7), pack({ version: 1, segments: 'x' })]) {
+      fs.writeFileSync(path.join(dir, 'search-test', 'manifest'), encodeChecksummed({ magic: 0x4646534d, format: 1 }, payload));
+      const again = await SearchIndex.open(chat.events, small(dir));
+      assert.equal(answers(again), expected);
+      await again.close();
+    }
     await chat.close();
   }));
 

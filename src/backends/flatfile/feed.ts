@@ -287,7 +287,12 @@ export class Feed {
   }
 
   #entry(buf: Buffer, at: number, header: FrameHeader, segment: number, file: string, fileOffset = at): FeedEntry {
-    const row = decodeMsgpack(framePayload(buf, at, header));
+    let row: unknown;
+    try {
+      row = decodeMsgpack(framePayload(buf, at, header));
+    } catch {
+      row = undefined; // not msgpack: refused below with the rest
+    }
     // Every declared number is checked before anything is read or allocated for it.
     if (
       !Array.isArray(row) ||
