@@ -163,7 +163,10 @@ function sameBytes(file: string, offset: number, expected: Uint8Array): boolean 
   return found.equals(expected);
 }
 
-/** A whole, different feed frame where the record's feed frame belongs means its positions were given to another commit. */
+/**
+ * A whole, different feed frame where the record's feed frame belongs means its positions were given to another commit.
+ * A group's record may hold several feed frames in one write: the frame found is compared with the first of them.
+ */
 function supersededAt(file: string, offset: number, expected: Uint8Array): boolean {
   let fd: number;
   try {
@@ -181,7 +184,7 @@ function supersededAt(file: string, offset: number, expected: Uint8Array): boole
     if (typeof header === 'string') return false;
     const found = Buffer.alloc(frameLength(header.storedLength));
     if (fs.readSync(fd, found, 0, found.length, offset) < found.length) return false;
-    return frameIntact(found, 0, header) && !found.equals(expected);
+    return frameIntact(found, 0, header) && !found.equals(expected.subarray(0, found.length));
   } finally {
     fs.closeSync(fd);
   }
