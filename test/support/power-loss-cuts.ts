@@ -58,9 +58,7 @@ export async function runPowerCuts<S>(p: PathUnderTest<S>, seed = powerSeed()): 
       const root = path.join(base, `${label}-root`);
       const image = path.join(base, `${label}-image`);
       fs.mkdirSync(root);
-      const t0 = Date.now();
       await p.setup?.(root, random);
-      if (process.env.PL_DEBUG) console.log('setup', Date.now() - t0);
       const state = p.state(random);
       const result = await simulatePowerLoss({ root, cutAt, image, random, work: (run) => p.work(root, run, state), abandon: () => p.abandon(state) });
       if (result.unmodeled.length > 0) throw new Error(`power-loss ${p.name}: calls the disk model does not follow: ${result.unmodeled.join('; ')}`);
@@ -74,9 +72,7 @@ export async function runPowerCuts<S>(p: PathUnderTest<S>, seed = powerSeed()): 
       const random = rng(seed + 7919 * (i + 1));
       const cutAt = 1 + Math.floor(random() * calls);
       const { state, image, root } = await once(`cut${i}`, cutAt, random);
-      const t1 = Date.now();
       const problems = await p.check(image, state);
-      if (process.env.PL_DEBUG) console.log('check', Date.now() - t1);
       if (problems.length > 0) {
         const shown = problems.slice(0, 20).map((x) => `  - ${x}`);
         throw new Error(`power-loss ${p.name}, seed ${seed}, cut #${i} at call ${cutAt} of ${calls} (image kept in ${image}):\n${shown.join('\n')}`);
