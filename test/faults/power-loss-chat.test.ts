@@ -112,12 +112,12 @@ function chatPath(name: string, cuts: number, o: { uploads: boolean; snapshotEve
 }
 
 test('document uploads after power loss at random calls: acknowledged documents read back exactly, no document or blob file serves torn bytes, projections equal their rebuild', async () => {
-  const summary = await runPowerCuts(chatPath('blobs (document uploads)', 40, { uploads: true, snapshotEvery: 1000 }));
+  const summary = await runPowerCuts(chatPath('blobs (document uploads)', 25, { uploads: true, snapshotEvery: 1000 }));
   assert.ok(summary.calls > 50, `${summary.calls} calls`);
 });
 
 test('projection snapshots after power loss at random calls (a snapshot every 3 events and on close): the store opens, every projection equals its rebuild, acknowledged messages read back', async () => {
-  const summary = await runPowerCuts(chatPath('projection snapshots', 40, { uploads: false, snapshotEvery: 3 }));
+  const summary = await runPowerCuts(chatPath('projection snapshots', 25, { uploads: false, snapshotEvery: 3 }));
   assert.ok(summary.calls > 50, `${summary.calls} calls`);
 });
 

@@ -124,12 +124,12 @@ function consistency(s: Snapshot): string[] {
 }
 
 test("the log after power loss at random calls, durability 'always': opens, holds every acknowledged append byte-equal, and nothing torn", async () => {
-  const summary = await runPowerCuts(logPath('always', 60));
+  const summary = await runPowerCuts(logPath('always', 40));
   assert.ok(summary.calls > 50, `${summary.calls} calls`);
 });
 
 test("the log after power loss at random calls, durability 'none': opens to an exact prefix, nothing torn", async () => {
-  await runPowerCuts(logPath('none', 20));
+  await runPowerCuts(logPath('none', 15));
 });
 
 test.run();

@@ -29,7 +29,7 @@ function answers(index: SearchIndex): string {
 
 const searchPath: PathUnderTest<SearchState> = {
   name: 'search segments and manifests',
-  cuts: 25,
+  cuts: 20,
   async setup(root) {
     const chat = await openChatStore({ dir: root });
     await chat.users.create({ userId: 'alice' });

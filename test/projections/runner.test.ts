@@ -143,7 +143,7 @@ test('a commit feed that fails (a read error while polling for other processes) 
   // Without an error handler on the runner's subscription, rxjs would throw this from a timer and end the process.
   commits$.error(ioError(Object.assign(new Error('EIO'), { code: 'EIO' }), 'purged', 'fstat'));
   await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(errors.map((e) => (e as { op: string; code: string }).op + ' ' + (e as { code: string }).code), ['projections-follow IO']);
+  assert.equal(errors.map((e) => `${(e as { op: string }).op} ${(e as { code: string }).code}`), ['projections-follow IO']);
   await runner.close();
   await store.close();
 });

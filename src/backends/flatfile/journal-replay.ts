@@ -54,7 +54,7 @@ export function replayJournals(root: string, syncedThrough: number, monitor: Mon
       const header = parseHeader(buf, at, JOURNAL_MAGIC, buf.length);
       if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
       const blanked = (header.flags & FLAG_BLANKED) !== 0;
-      if (!blanked && header.firstPosition + header.count - 1 > syncedThrough && applyRecord(root, file, at, framePayload(buf, at, header), targets)) {
+      if (!blanked && header.firstPosition + header.count - 1 > syncedThrough && applyRecord(root, file, at, decodeMsgpack(framePayload(buf, at, header)), targets)) {
         fromThis++;
       }
       at += frameLength(header.storedLength);
@@ -69,14 +69,8 @@ export function replayJournals(root: string, syncedThrough: number, monitor: Mon
 }
 
 /** Applies a record's writes; false when the feed shows it was superseded (a failed commit whose positions went to another). */
-function applyRecord(root: string, journal: string, at: number, payload: Buffer, targets: TargetFiles): boolean {
+function applyRecord(root: string, journal: string, at: number, rows: unknown, targets: TargetFiles): boolean {
   const bad = (why: string) => new FfcdbError(ErrorCode.CORRUPT, `${journal} record at byte ${at}: ${why}`, { file: journal, offset: at });
-  let rows: unknown;
-  try {
-    rows = decodeMsgpack(payload);
-  } catch {
-    throw bad('payload is not msgpack');
-  }
   if (!Array.isArray(rows)) throw bad('payload is not a list of writes');
   const writes: Write[] = [];
   for (const row of rows) {
@@ -163,7 +157,10 @@ function sameBytes(file: string, offset: number, expected: Uint8Array): boolean 
   return found.equals(expected);
 }
 
-/** A whole, different feed frame where the record's feed frame belongs means its positions were given to another commit. */
+/**
+ * A whole, different feed frame where the record's feed frame belongs means its positions were given to another commit.
+ * A group's record may hold several feed frames in one write: the frame found is compared with the first of them.
+ */
 function supersededAt(file: string, offset: number, expected: Uint8Array): boolean {
   let fd: number;
   try {
@@ -172,8 +169,6 @@ function supersededAt(file: string, offset: number, expected: Uint8Array): boole
     return false;
   }
   try {
-    // Not a file (a record naming the feed folder itself): TargetFiles refuses it.
-    if (!fs.fstatSync(fd).isFile()) return false;
     // The frame found there is read by its own declared length, which need not be the record's.
     const head = Buffer.alloc(HEADER_BYTES);
     if (fs.readSync(fd, head, 0, HEADER_BYTES, offset) < HEADER_BYTES) return false;
@@ -181,7 +176,7 @@ function supersededAt(file: string, offset: number, expected: Uint8Array): boole
     if (typeof header === 'string') return false;
     const found = Buffer.alloc(frameLength(header.storedLength));
     if (fs.readSync(fd, found, 0, found.length, offset) < found.length) return false;
-    return frameIntact(found, 0, header) && !found.equals(expected);
+    return frameIntact(found, 0, header) && !found.equals(expected.subarray(0, found.length));
   } finally {
     fs.closeSync(fd);
   }
