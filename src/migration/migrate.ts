@@ -131,7 +131,7 @@ export class Migration {
       // Set before subscribing: a store closed already completes commits$ at once.
       const following: Following = { settle };
       this.#following = following;
-      following.unfollow = this.#feed.follow({ next: round, complete: () => settle() });
+      following.unfollow = this.#feed.follow({ next: round, complete: () => settle(), error: (err) => settle(err) });
       if (this.#following === following) round();
     });
   }

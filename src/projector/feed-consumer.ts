@@ -33,6 +33,8 @@ export interface FeedBatch {
 export interface TailObserver {
   next: (head: number) => void;
   complete?: () => void;
+  /** The backend could not follow (a failed read while polling): without it the error would be thrown from a timer, ending the process. */
+  error?: (err: unknown) => void;
 }
 
 /**

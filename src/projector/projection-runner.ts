@@ -81,6 +81,7 @@ export class ProjectionRunner {
     runner.#unfollow = runner.#feed.follow({
       // Nothing was skipped: the next catch-up starts where this one stopped.
       next: (head) => void runner.catchUp(head).catch((err: unknown) => runner.#error('follow', err)),
+      error: (err) => runner.#error('follow', err),
     });
     return runner;
   }

@@ -258,6 +258,40 @@ test('acknowledged appends survive losing every unsynced byte of the logs (a pow
   }
 });
 
+test('a group commit of several streams whose first feed frame reached the disk and the rest did not: replay restores the whole group (power-loss finding)', async () => {
+  const dir = freshDir();
+  const lost = freshDir();
+  try {
+    const store = await openStore({ dir, durability: 'always' });
+    await store.append('a', { type: 't', data: 'before' });
+    await store.close();
+    const feed = path.join(dir, 'feed', '0000000000000001.feed');
+    const synced = fs.statSync(feed).size;
+    const again = await openStore({ dir, durability: 'always' });
+    // Queued together: one commit group, one journal record whose feed write holds three feed frames.
+    await Promise.all(['b', 'c', 'd'].map((s, i) => again.append(s, { type: 't', data: i })));
+    fs.cpSync(dir, lost, { recursive: true });
+    await again.close();
+    // Power loss: the group's first feed frame reached the disk, the others (and every stream frame) did not.
+    const first = 60 + fs.readFileSync(feed).readUInt32LE(synced + 16);
+    fs.truncateSync(path.join(lost, 'feed', '0000000000000001.feed'), synced + first);
+    for (const f of filesUnder(lost, 'streams')) if (!f.includes(`${path.sep}a${path.sep}`)) fs.rmSync(f);
+    fs.rmSync(path.join(lost, 'writer.lock'), { recursive: true, force: true });
+
+    const reopened = await openStore({ dir: lost, durability: 'always' });
+    assert.equal((await everything(reopened)).map(([p, s, v]) => [p, s, v]), [
+      [1, 'a', 1],
+      [2, 'b', 1],
+      [3, 'c', 1],
+      [4, 'd', 1],
+    ]);
+    await reopened.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(lost, { recursive: true, force: true });
+  }
+});
+
 test("a checkpoint fsyncs the folders of streams another writer created, not only its own", async () => {
   const dir = freshDir();
   try {

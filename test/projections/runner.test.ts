@@ -133,6 +133,21 @@ test('events of types a projection does not handle never reach its apply step', 
   await runner.close();
 });
 
+test('a commit feed that fails (a read error while polling for other processes) is reported on the monitor, not thrown from a timer', async () => {
+  const store = await memoryStore();
+  const commits$ = new Subject<number>();
+  const monitor = new ProjectionLog().monitor;
+  const errors: MonitorEvent[] = [];
+  monitor.events$.subscribe((e) => e.kind === 'error' && errors.push(e));
+  const runner = await openRunner(withCommits(store, commits$), [titlesProjection()], { monitor });
+  // Without an error handler on the runner's subscription, rxjs would throw this from a timer and end the process.
+  commits$.error(ioError(Object.assign(new Error('EIO'), { code: 'EIO' }), 'purged', 'fstat'));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(errors.map((e) => `${(e as { op: string }).op} ${(e as { code: string }).code}`), ['projections-follow IO']);
+  await runner.close();
+  await store.close();
+});
+
 test('snapshots are saved every snapshotEvery positions and on close, each with the position and id of the last event it reflects', async () => {
   const store = await memoryStore();
   const snapshots = new SpySnapshotStore();

@@ -31,6 +31,8 @@ export interface FsCall {
   /** A rename's or link's second path. */
   dest?: string;
   fd?: number;
+  /** The FileHandle a 'handle' call was made on (for a model that follows each open file's position). */
+  handle?: object;
   args: unknown[];
   /** `file:line` in src/ of the innermost frame there, or undefined when no frame is in src/. */
   site: string | undefined;
@@ -94,8 +96,19 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
       fd = args[0];
       p = fdPaths.get(fd);
     } else if (typeof args[0] === 'string' || args[0] instanceof URL || Buffer.isBuffer(args[0])) p = path.resolve(String(args[0] instanceof URL ? args[0].pathname : args[0]));
-    const call: FsCall = { api, name, path: p, args, site: siteOf(new Error().stack) };
+    // The stack is captured now but formatted (source maps: the costly part) only when `site` is read.
+    const captured = new Error();
+    let site: string | undefined | null = null;
+    const call = { api, name, path: p, args } as FsCall;
+    Object.defineProperty(call, 'site', {
+      enumerable: true,
+      get: () => {
+        if (site === null) site = siteOf(captured.stack);
+        return site;
+      },
+    });
     if (fd !== undefined) call.fd = fd;
+    if (api === 'handle') call.handle = self!;
     if (PATH_ARGS_2.has(name) && typeof args[1] === 'string') call.dest = path.resolve(args[1]);
     return call;
   };

@@ -31,11 +31,13 @@ function claimStoreFiles(root: string): void {
       throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${marker} does not describe a flatfile-chat-db store of format version ${FORMAT.version}`, { file: marker });
     }
   } else {
-    const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE && n !== LOCK_OWNER_FILE);
+    // A marker's temporary file (a crash while the store was being made) does not make the folder another's.
+    const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE && n !== LOCK_OWNER_FILE && !(n.startsWith(`${STORE_FILE}.`) && n.endsWith('.tmp')));
     if (others.length > 0) {
       throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${root} is not empty and holds no ${STORE_FILE}: refusing to use it as a store`, { dir: root });
     }
-    fs.writeFileSync(marker, `${JSON.stringify(FORMAT)}\n`);
+    // Durably: a marker torn by power loss would make the store refuse to open (UNSUPPORTED_FORMAT).
+    replaceDurably(root, STORE_FILE, `${JSON.stringify(FORMAT)}\n`);
   }
   for (const dir of [FEED_DIR, STREAMS_DIR]) {
     const p = path.join(root, dir);
