@@ -181,7 +181,8 @@ function extra(value: unknown, field: string): void {
   if (value !== undefined) jsonObject(value, field, EVENT_LIMITS.jsonBytes);
 }
 
-function part(value: unknown, field: string): void {
+/** Throws unless `value` is a valid content part (INVALID_ARGUMENT or INVALID_ID naming `field`'s bad field). */
+export function assertContentPart(value: unknown, field: string): asserts value is ContentPart {
   const type = object(value, field).type;
   choice(type, `${field}.type`, PART_TYPES);
   const { keys, check } = PARTS[type];
@@ -199,7 +200,7 @@ function content(value: unknown, field: string): void {
   list(value, field, EVENT_LIMITS.parts);
   // forEach skips holes: the JSON value check reports those.
   value.forEach((p, i) => {
-    part(p, `${field}[${i}]`);
+    assertContentPart(p, `${field}[${i}]`);
   });
 }
 
@@ -213,7 +214,8 @@ function attachments(value: unknown, field: string): void {
   });
 }
 
-function metadata(value: unknown, field: string): void {
+/** Throws unless `value` is valid message metadata (INVALID_ARGUMENT naming `field`'s bad field). */
+export function assertMessageMetadata(value: unknown, field: string): asserts value is MessageMetadata {
   jsonObject(value, field, EVENT_LIMITS.metadataBytes);
   if (value.model !== undefined) label(value.model, `${field}.model`);
   if (value.finishReason !== undefined && value.finishReason !== null) label(value.finishReason, `${field}.finishReason`, 64);
@@ -237,7 +239,7 @@ function messageBody(o: Record<string, unknown>): void {
   assertEventId(o.messageId, 'data.messageId');
   content(o.content, 'data.content');
   if (o.attachments !== undefined) attachments(o.attachments, 'data.attachments');
-  if (o.metadata !== undefined) metadata(o.metadata, 'data.metadata');
+  if (o.metadata !== undefined) assertMessageMetadata(o.metadata, 'data.metadata');
   extra(o.extra, 'data.extra');
 }
 
