@@ -2,11 +2,11 @@ import { currentVersion, validateEvent, type EventDataMap, type EventType } from
 import { object } from '../events/fields.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
-import { assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertInert, assertPositiveInteger, invalid, jsonValue } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
 import type { ProjectionRunner } from '../projector/projection-runner.js';
 import type { Projection } from '../projections/projection.js';
-import type { AppendResult, EventMetadata, ExpectedVersion, NewEvent } from '../kernel/types.js';
+import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent } from '../kernel/types.js';
 
 /** Audit fields a caller may put on the events a write appends. */
 export interface WriteOptions {
@@ -80,12 +80,15 @@ export class ChatCore {
         const expected = known !== undefined && typeof decision.expected === 'number' ? known : decision.expected;
         const batch: NewEvent[] = decision.events.map((e) => {
           const schemaVersion = currentVersion(e.type);
+          let data: JsonValue;
           try {
-            validateEvent(e.type, schemaVersion, e.data);
+            // Stored as JSON.stringify would write it, whatever the operation (see jsonValue).
+            data = jsonValue(e.data, 'data');
+            validateEvent(e.type, schemaVersion, data);
           } catch (err) {
             throw callerField(err, e.field);
           }
-          return metadata ? { type: e.type, data: e.data as never, schemaVersion, metadata } : { type: e.type, data: e.data as never, schemaVersion };
+          return metadata ? { type: e.type, data, schemaVersion, metadata } : { type: e.type, data, schemaVersion };
         });
         try {
           const result = await this.events.append(streamId, batch, { expectedVersion: expected });
@@ -164,9 +167,15 @@ function callerField(err: unknown, payload: string | undefined): unknown {
  * stray copy in the payload must not override.
  */
 export function payload(value: unknown, field: string, reserved: readonly string[]): Record<string, unknown> {
-  const o = object(value, field);
+  const o = storedObject(value, field);
   for (const key of reserved) if (Object.hasOwn(o, key)) throw invalid(`${field}.${key}`, 'is not a field here: the call names it');
   return o;
+}
+
+/** The caller's object `field` as it will be stored: as JSON.stringify would write it (undefined keys dropped, Dates as ISO strings). */
+export function storedObject(value: unknown, field: string): Record<string, unknown> {
+  if (value === undefined) return object(value, field);
+  return object(jsonValue(value, field), field);
 }
 
 /** NOT_FOUND naming the entity. */

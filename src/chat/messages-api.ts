@@ -1,14 +1,14 @@
 import { monotonicFactory } from 'ulid';
 import { type CatalogEvent, upcast } from '../events/catalog.js';
 import { object } from '../events/fields.js';
-import type { Attachment, ContentPart, MessageAdded, MessageEdited, MessageMetadata, Role } from '../events/messages.js';
+import type { Attachment, ContentPart, Extra, MessageAdded, MessageEdited, MessageMetadata, Role } from '../events/messages.js';
 import { assertEntityId, sessionStream } from '../events/streams.js';
 import { documentsProjection } from '../projections/documents.js';
 import { type SessionMessages, messagesProjection } from '../projections/messages.js';
 import { sessionsProjection } from '../projections/sessions.js';
 import { assertEventId, assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload, storedObject } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -22,6 +22,8 @@ export interface Message {
   content: string | ContentPart[];
   attachments: Attachment[];
   metadata: MessageMetadata;
+  /** What the message holds besides the typed fields, as given (a framework's own fields: see message-shapes); absent when none was given. */
+  extra?: Extra;
   createdAt: number;
   /** Time of the revision shown. */
   updatedAt: number;
@@ -36,9 +38,10 @@ export interface NewMessage {
   content: string | ContentPart[];
   attachments?: Attachment[];
   metadata?: MessageMetadata;
+  extra?: Extra;
 }
 
-/** The new content; attachments and metadata left out stay as they were. */
+/** The new content; attachments, metadata and extra left out stay as they were. */
 export type MessageChanges = Omit<MessageEdited, 'messageId'>;
 
 export interface MessageListOptions extends PageOptions {
@@ -71,7 +74,7 @@ export class MessagesApi {
     if (list.length === 0) throw invalid('messages', 'must hold at least one message');
     const data: MessageAdded[] = list.map((m, i) => {
       const field = Array.isArray(input) ? `messages[${i}]` : 'message';
-      const { messageId = nextId(), ...rest } = object(m, field) as unknown as NewMessage;
+      const { messageId = nextId(), ...rest } = storedObject(m, field) as unknown as NewMessage;
       assertEventId(messageId, `${field}.messageId`);
       return { messageId, ...rest };
     });
@@ -255,17 +258,20 @@ export class MessagesApi {
 
 /** Events a backend reads are the reader's own objects (the backend contract), so their data is handed out as it is. */
 function messageFrom(sessionId: string, e: CatalogEvent & { type: 'message.added' }): Message {
-  const { messageId, role, content, attachments = [], metadata = {} } = e.data;
-  return { messageId, sessionId, role, content, attachments, metadata, createdAt: e.timestamp, updatedAt: e.timestamp, revision: 1 };
+  const { messageId, role, content, attachments = [], metadata = {}, extra } = e.data;
+  const message: Message = { messageId, sessionId, role, content, attachments, metadata, createdAt: e.timestamp, updatedAt: e.timestamp, revision: 1 };
+  if (extra !== undefined) message.extra = extra;
+  return message;
 }
 
 function edited(before: Message, e: CatalogEvent & { type: 'message.edited' }): Message {
-  const { content, attachments, metadata } = e.data;
+  const { content, attachments, metadata, extra = before.extra } = e.data;
   return {
     ...before,
     content,
     attachments: attachments ?? before.attachments,
     metadata: metadata ?? before.metadata,
+    ...(extra !== undefined && { extra }),
     updatedAt: e.timestamp,
     revision: before.revision + 1,
   };

@@ -107,12 +107,26 @@ function markdownPart(p: ContentPart): string {
       return `${p.text.split('\n').map((l) => `> ${l}`).join('\n')}\n`;
     case 'image':
     case 'file':
-      return `[${p.type}: ${escapeLine(p.name ?? p.url ?? p.documentId ?? '')}]\n`;
+      return `[${p.type}: ${escapeLine(p.name ?? shownUrl(p.url) ?? p.documentId ?? '')}]\n`;
     case 'tool_call':
-      return `Tool call \`${p.name}\` (${p.id}):\n\n${fenced(json(p.arguments, 2), 'json')}`;
+      return `Tool call ${code(p.name)} (${p.id}):\n\n${p.arguments === undefined ? '(arguments still streaming)\n' : fenced(json(p.arguments, 2), 'json')}`;
     case 'tool_result':
       return `Tool result for ${p.toolCallId}${p.isError ? ' (error)' : ''}:\n\n${fenced(json(p.content, 2), 'json')}`;
+    case 'other':
+      return `[${escapeLine(typeof p.extra.type === 'string' ? p.extra.type : 'part')}]\n`;
   }
+}
+
+/** A `data:` URL is the bytes themselves: its media type stands for it. */
+function shownUrl(url: string | undefined): string | undefined {
+  return url?.startsWith('data:') ? `${url.slice(0, Math.max(5, url.search(/[;,]/)))} URL` : url;
+}
+
+/** Inline code that any backtick in `s` cannot close. */
+function code(s: string): string {
+  const longest = Math.max(0, ...[...s.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  return longest === 0 ? `\`${escapeLine(s)}\`` : `${ticks} ${escapeLine(s)} ${ticks}`;
 }
 
 /**

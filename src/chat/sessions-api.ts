@@ -7,7 +7,7 @@ import { type SessionView, type SessionsState, listingIndex, sessionsProjection 
 import { usersProjection } from '../projections/users.js';
 import { invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
-import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound } from './chat-core.js';
+import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, storedObject } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -55,7 +55,7 @@ export class SessionsApi {
 
   /** NOT_FOUND when the user does not exist; CONFLICT when the session id is taken. */
   async create(session: NewSession, options?: WriteOptions): Promise<Reflected<Session>> {
-    const { userId, sessionId = nextId(), ...rest } = object(session, 'session') as unknown as NewSession;
+    const { userId, sessionId = nextId(), ...rest } = storedObject(session, 'session') as unknown as NewSession;
     assertEntityId(userId, 'userId');
     assertEntityId(sessionId, 'sessionId');
     await this.#core.command(sessionStream(sessionId), options, () => {

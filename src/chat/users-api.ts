@@ -1,10 +1,9 @@
 import { monotonicFactory } from 'ulid';
-import { object } from '../events/fields.js';
 import { assertEntityId, userStream } from '../events/streams.js';
 import type { UserUpdated } from '../events/users.js';
 import { type UserView, usersProjection } from '../projections/users.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
-import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload } from './chat-core.js';
+import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload, storedObject } from './chat-core.js';
 
 export type { UserView };
 
@@ -33,7 +32,7 @@ export class UsersApi {
 
   /** CONFLICT when the user id is taken. */
   async create(user: NewUser, options?: WriteOptions): Promise<Reflected<UserView>> {
-    const { userId = nextId(), ...rest } = object(user, 'user') as NewUser;
+    const { userId = nextId(), ...rest } = storedObject(user, 'user') as NewUser;
     assertEntityId(userId, 'userId');
     await this.#core.command(userStream(userId), options, () => {
       if (this.#core.state(usersProjection).has(userId)) throw taken(userId);

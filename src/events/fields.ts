@@ -51,11 +51,12 @@ export function matching(value: unknown, field: string, pattern: RegExp, what: s
   if (typeof value !== 'string' || !pattern.test(value)) throw invalid(field, `must be ${what}; got ${describe(value)}`);
 }
 
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?:[ \t]*;[^;\p{Cc}]*)*$/u;
 
-/** `type/subtype`, as in RFC 6838 (no parameters). */
+/** `type/subtype`, as in RFC 6838, with any parameters (`text/plain; charset=utf-8`), up to 256 characters. */
 export function mediaType(value: unknown, field: string): asserts value is string {
-  matching(value, field, MEDIA_TYPE, 'a media type such as "image/png"');
+  matching(value, field, MEDIA_TYPE, 'a media type such as "image/png" or "text/plain; charset=utf-8"');
+  text(value, field, EVENT_LIMITS.labelChars);
 }
 
 /** One of the given strings. */

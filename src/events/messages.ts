@@ -2,25 +2,33 @@ import { assertEventId, assertStreamId, invalid } from '../kernel/validation.js'
 import type { JsonValue } from '../kernel/types.js';
 import type { Definitions } from './definition.js';
 import type { Entity } from './documents.js';
-import { choice, fields, flag, integer, json, jsonObject, label, list, matching, mediaType, object, text } from './fields.js';
+import { type JsonObject, choice, fields, flag, integer, json, jsonObject, label, list, matching, mediaType, object, text } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';
 
-/** The well-known roles, or any role an app names (lowercase letters, digits, '_' and '-', up to 32). */
+/** The well-known roles, or any role an app names, case kept (1-256 characters, no control characters). */
 export type Role = 'system' | 'user' | 'assistant' | 'tool' | (string & {});
-const ROLE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * What a part or message holds besides the typed fields the store reads: the
+ * rest of a framework's part or message, kept as given (see src/chat/message-shapes/).
+ */
+export type Extra = JsonObject;
 
 export interface TextPart {
   type: 'text';
   text: string;
+  extra?: Extra;
 }
 
-/** An image or file: a stored document, or an http(s) URL. Exactly one of `documentId` and `url`. */
+/** An image or file: a stored document, or a URL (http(s), data:, blob: ...). Exactly one of `documentId` and `url`. */
 export interface ReferencePart {
   type: 'image' | 'file';
   documentId?: string;
   url?: string;
+  /** `type/subtype`, parameters allowed (`text/plain; charset=utf-8`). */
   mediaType?: string;
   name?: string;
+  extra?: Extra;
 }
 
 export interface ToolCallPart {
@@ -28,7 +36,9 @@ export interface ToolCallPart {
   /** The id the model gave the call; its tool_result names it. */
   id: string;
   name: string;
-  arguments: JsonValue;
+  /** Left out while the model is still streaming them. */
+  arguments?: JsonValue;
+  extra?: Extra;
 }
 
 export interface ToolResultPart {
@@ -36,14 +46,22 @@ export interface ToolResultPart {
   toolCallId: string;
   content: JsonValue;
   isError?: boolean;
+  extra?: Extra;
 }
 
 export interface ReasoningPart {
   type: 'reasoning';
   text: string;
+  extra?: Extra;
 }
 
-export type ContentPart = TextPart | ReferencePart | ToolCallPart | ToolResultPart | ReasoningPart;
+/** A part the store has no typed fields for (a source, a step boundary, app data ...): `extra` is all of it. */
+export interface OtherPart {
+  type: 'other';
+  extra: Extra;
+}
+
+export type ContentPart = TextPart | ReferencePart | ToolCallPart | ToolResultPart | ReasoningPart | OtherPart;
 
 export interface Attachment {
   documentId: string;
@@ -51,32 +69,39 @@ export interface Attachment {
   mediaType?: string;
 }
 
+/** The figures the store reads are whole numbers; any other field (cachedInputTokens, inputTokenDetails ...) is free JSON. */
 export interface TokenUsage {
   inputTokens?: number;
   outputTokens?: number;
   reasoningTokens?: number;
   cachedTokens?: number;
   totalTokens?: number;
+  [field: string]: JsonValue | undefined;
 }
 
 /** Known fields are checked; any other field is free JSON. */
 export interface MessageMetadata {
   model?: string;
   usage?: TokenUsage;
-  /** As the provider says it: stop, length, tool_calls, end_turn, MAX_TOKENS ... */
-  finishReason?: string;
+  /** As the provider says it: stop, length, tool_calls, end_turn, MAX_TOKENS ... or null. */
+  finishReason?: string | null;
   /** People, places, ids ... the message names, as the app found them; search finds the message by them. */
   entities?: Entity[];
   [field: string]: JsonValue | TokenUsage | Entity[] | undefined;
 }
 
-/** Schema version 2. The chat API generates `messageId` (a ULID) unless the caller gives one. */
+/**
+ * Schema version 3 (version 2 with `extra` on the message and its parts, `other`
+ * parts, and wider rules for roles, URLs, media types, tool names and usage).
+ * The chat API generates `messageId` (a ULID) unless the caller gives one.
+ */
 export interface MessageAdded {
   messageId: string;
   role: Role;
   content: string | ContentPart[];
   attachments?: Attachment[];
   metadata?: MessageMetadata;
+  extra?: Extra;
 }
 
 /** Version 1: plain-text content, the model beside it. */
@@ -87,7 +112,7 @@ export interface MessageAddedV1 {
   model?: string;
 }
 
-/** A new version of a message's content; earlier versions stay in the log. Attachments and metadata left out stay as they were. */
+/** A new version of a message's content; earlier versions stay in the log. Attachments, metadata and extra left out stay as they were. */
 export type MessageEdited = Omit<MessageAdded, 'role'>;
 
 export interface MessageDeleted {
@@ -100,10 +125,9 @@ export interface MessageEvents {
   'message.deleted': MessageDeleted;
 }
 
-const TOOL_NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
-const FINISH_REASON = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-const HTTP_URL = /^https?:\/\/\S+$/i;
-const USAGE_FIELDS = ['inputTokens', 'outputTokens', 'reasoningTokens', 'cachedTokens', 'totalTokens'];
+/** Any scheme but the script ones, which a page showing the URL would run. */
+const URL_SCHEME = /^(?!(?:javascript|vbscript):)[A-Za-z][A-Za-z0-9+.-]*:\S/i;
+const USAGE_FIELDS = ['inputTokens', 'outputTokens', 'reasoningTokens', 'cachedTokens', 'totalTokens'] as const;
 /** Metadata entities: a message names a few, unlike a document's analysis. */
 const ENTITY_LIMITS = { items: 100, typeChars: 32, textChars: 200 } as const;
 
@@ -115,38 +139,56 @@ const PARTS: Record<ContentPart['type'], { keys: readonly string[]; check(o: Rec
     keys: ['id', 'name', 'arguments'],
     check(o, f) {
       assertEventId(o.id, `${f}.id`);
-      matching(o.name, `${f}.name`, TOOL_NAME, "a tool name (1-128 of A-Z, a-z, 0-9, '_', '.', ':', '/', '-')");
-      json(o.arguments, `${f}.arguments`, EVENT_LIMITS.jsonBytes);
+      label(o.name, `${f}.name`);
+      if (o.arguments !== undefined) json(o.arguments, `${f}.arguments`, EVENT_LIMITS.jsonBytes);
     },
   },
   tool_result: {
     keys: ['toolCallId', 'content', 'isError'],
     check(o, f) {
       assertEventId(o.toolCallId, `${f}.toolCallId`);
+      if (o.content === undefined) throw invalid(`${f}.content`, 'is required');
       json(o.content, `${f}.content`, EVENT_LIMITS.jsonBytes);
       if (o.isError !== undefined) flag(o.isError, `${f}.isError`);
     },
   },
   reasoning: { keys: ['text'], check: (o, f) => text(o.text, `${f}.text`, EVENT_LIMITS.textChars) },
+  other: {
+    keys: [],
+    check(o, f) {
+      if (o.extra === undefined) throw invalid(`${f}.extra`, 'is required: it is the whole part');
+    },
+  },
 };
 const PART_TYPES = Object.keys(PARTS) as ContentPart['type'][];
 
 function reference(o: Record<string, unknown>, f: string): void {
   if ((o.documentId === undefined) === (o.url === undefined)) throw invalid(f, 'must give exactly one of documentId and url');
   if (o.documentId !== undefined) assertStreamId(o.documentId, `${f}.documentId`);
-  if (o.url !== undefined) {
-    text(o.url, `${f}.url`, EVENT_LIMITS.urlChars);
-    matching(o.url, `${f}.url`, HTTP_URL, 'an http or https URL');
-  }
+  if (o.url !== undefined) url(o.url, `${f}.url`);
   if (o.mediaType !== undefined) mediaType(o.mediaType, `${f}.mediaType`);
   if (o.name !== undefined) label(o.name, `${f}.name`);
 }
 
-function part(value: unknown, field: string): void {
+/** A URL with a scheme; a `data:` URL (the bytes themselves) may be as long as a text. */
+function url(value: unknown, field: string): void {
+  const data = typeof value === 'string' && /^data:/i.test(value);
+  text(value, field, data ? EVENT_LIMITS.textChars : EVENT_LIMITS.urlChars);
+  matching(value, field, URL_SCHEME, 'a URL with a scheme (https:, data:, blob: ...; not javascript:)');
+}
+
+function extra(value: unknown, field: string): void {
+  if (value !== undefined) jsonObject(value, field, EVENT_LIMITS.jsonBytes);
+}
+
+/** Throws unless `value` is a valid content part (INVALID_ARGUMENT or INVALID_ID naming `field`'s bad field). */
+export function assertContentPart(value: unknown, field: string): asserts value is ContentPart {
   const type = object(value, field).type;
   choice(type, `${field}.type`, PART_TYPES);
   const { keys, check } = PARTS[type];
-  check(fields(value, field, ['type', ...keys]), field);
+  const o = fields(value, field, ['type', ...keys, 'extra']);
+  check(o, field);
+  extra(o.extra, `${field}.extra`);
 }
 
 function content(value: unknown, field: string): void {
@@ -158,7 +200,7 @@ function content(value: unknown, field: string): void {
   list(value, field, EVENT_LIMITS.parts);
   // forEach skips holes: the JSON value check reports those.
   value.forEach((p, i) => {
-    part(p, `${field}[${i}]`);
+    assertContentPart(p, `${field}[${i}]`);
   });
 }
 
@@ -172,13 +214,14 @@ function attachments(value: unknown, field: string): void {
   });
 }
 
-function metadata(value: unknown, field: string): void {
+/** Throws unless `value` is valid message metadata (INVALID_ARGUMENT naming `field`'s bad field). */
+export function assertMessageMetadata(value: unknown, field: string): asserts value is MessageMetadata {
   jsonObject(value, field, EVENT_LIMITS.metadataBytes);
   if (value.model !== undefined) label(value.model, `${field}.model`);
-  if (value.finishReason !== undefined) matching(value.finishReason, `${field}.finishReason`, FINISH_REASON, 'a finish reason such as "stop"');
+  if (value.finishReason !== undefined && value.finishReason !== null) label(value.finishReason, `${field}.finishReason`, 64);
   if (value.usage !== undefined) {
-    const usage = fields(value.usage, `${field}.usage`, USAGE_FIELDS);
-    for (const [k, n] of Object.entries(usage)) integer(n, `${field}.usage.${k}`, 0);
+    const usage = object(value.usage, `${field}.usage`);
+    for (const k of USAGE_FIELDS) if (usage[k] !== undefined) integer(usage[k], `${field}.usage.${k}`, 0);
   }
   if (value.entities !== undefined) entities(value.entities, `${field}.entities`);
 }
@@ -196,23 +239,20 @@ function messageBody(o: Record<string, unknown>): void {
   assertEventId(o.messageId, 'data.messageId');
   content(o.content, 'data.content');
   if (o.attachments !== undefined) attachments(o.attachments, 'data.attachments');
-  if (o.metadata !== undefined) metadata(o.metadata, 'data.metadata');
-}
-
-function role(value: unknown, field: string): void {
-  matching(value, field, ROLE, "a role: system, user, assistant, tool, or 1-32 of a-z, 0-9, '_', '-' starting with a letter");
+  if (o.metadata !== undefined) assertMessageMetadata(o.metadata, 'data.metadata');
+  extra(o.extra, 'data.extra');
 }
 
 function validateMessageAdded(data: unknown): asserts data is MessageAdded {
-  const o = fields(data, 'data', ['messageId', 'role', 'content', 'attachments', 'metadata']);
-  role(o.role, 'data.role');
+  const o = fields(data, 'data', ['messageId', 'role', 'content', 'attachments', 'metadata', 'extra']);
+  label(o.role, 'data.role');
   messageBody(o);
 }
 
 function validateMessageAddedV1(data: unknown): asserts data is MessageAddedV1 {
   const o = fields(data, 'data', ['messageId', 'role', 'content', 'model']);
   assertEventId(o.messageId, 'data.messageId');
-  role(o.role, 'data.role');
+  label(o.role, 'data.role');
   text(o.content, 'data.content', EVENT_LIMITS.textChars);
   if (o.model !== undefined) label(o.model, 'data.model');
 }
@@ -223,19 +263,28 @@ function upcastMessageAddedV1({ model, ...rest }: MessageAddedV1): MessageAdded 
 }
 
 function validateMessageEdited(data: unknown): asserts data is MessageEdited {
-  messageBody(fields(data, 'data', ['messageId', 'content', 'attachments', 'metadata']));
+  messageBody(fields(data, 'data', ['messageId', 'content', 'attachments', 'metadata', 'extra']));
 }
 
 function validateMessageDeleted(data: unknown): asserts data is MessageDeleted {
   assertEventId(fields(data, 'data', ['messageId']).messageId, 'data.messageId');
 }
 
+/**
+ * The previous versions' payloads are payloads of today's (whose rules only
+ * widened theirs): they are checked by today's rules and read as they are.
+ */
+const sameShape = <T>(data: T): T => data;
+
 export const messageEvents: Definitions<MessageEvents> = {
   'message.added': {
-    version: 2,
+    version: 3,
     validate: validateMessageAdded,
-    history: { 1: { validate: validateMessageAddedV1, upcast: upcastMessageAddedV1 } },
+    history: {
+      1: { validate: validateMessageAddedV1, upcast: upcastMessageAddedV1 },
+      2: { validate: validateMessageAdded, upcast: sameShape },
+    },
   },
-  'message.edited': { version: 1, validate: validateMessageEdited },
+  'message.edited': { version: 2, validate: validateMessageEdited, history: { 1: { validate: validateMessageEdited, upcast: sameShape } } },
   'message.deleted': { version: 1, validate: validateMessageDeleted },
 };

@@ -67,42 +67,93 @@ export function assertExpectedVersion(value: unknown): asserts value is Expected
  * decoders rename or drop them; strings with lone surrogates because UTF-8
  * encoding replaces them with U+FFFD; Proxies and getters because reading them
  * runs the caller's code, which may throw or answer differently when the
- * value is encoded.
+ * value is encoded. The engine's rule: data is stored exactly as given, so
+ * what it would change (an undefined value, a Date) is refused.
  */
 export function assertJsonValue(value: unknown, field: string, depth = 0): asserts value is JsonValue {
+  walkJson(value, field, depth, false, []);
+}
+
+/**
+ * `value` as `JSON.stringify` would write it, which is how the chat API stores
+ * what apps give it: keys whose value is undefined are dropped (an undefined
+ * array item becomes null), a Date becomes its ISO string (null when invalid);
+ * bytes (Uint8Array) stay bytes. Everything assertJsonValue refuses besides
+ * those is refused here too (NaN, Infinity, BigInt, functions, symbols,
+ * cycles, class instances, Proxies, getters), naming the field. The value is
+ * returned as it is when nothing changes, else a copy.
+ */
+export function jsonValue(value: unknown, field: string): JsonValue {
+  return walkJson(value, field, 0, true, []) as JsonValue;
+}
+
+/** The one walk of both rules: `asApps` chooses between refusing (the engine's) and rewriting (JSON.stringify's) undefined values and Dates. */
+function walkJson(value: unknown, field: string, depth: number, asApps: boolean, parents: object[]): unknown {
   if (depth > LIMITS.maxDepth) throw invalid(field, `is nested deeper than ${LIMITS.maxDepth} levels`);
   if (typeof value === 'string') {
     if (!isWellFormed(value)) throw invalid(field, 'holds a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
-    return;
+    return value;
   }
-  if (value === null || typeof value === 'boolean') return;
+  if (value === null || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw invalid(field, `must be a finite number; got ${value}`);
-    return;
+    return value;
   }
+  if (value === undefined && asApps && depth === 0) throw invalid(field, 'is undefined');
   if (typeof value !== 'object') throw invalid(field, `must be JSON-compatible; got ${describe(value)}`);
   if (types.isProxy(value)) throw invalid(field, 'must be plain data; got a Proxy');
-  if (value instanceof Uint8Array) return;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) assertJsonValue(readItem(value, i, field), `${field}[${i}]`, depth + 1);
-    return;
+  if (value instanceof Uint8Array) return value;
+  if (asApps && types.isDate(value)) {
+    const time = Date.prototype.getTime.call(value);
+    return Number.isNaN(time) ? null : Date.prototype.toISOString.call(value);
   }
+  if (parents.includes(value)) throw invalid(field, 'refers to itself (a cycle), which JSON cannot hold');
+  parents.push(value);
+  const out = Array.isArray(value) ? walkArray(value, field, depth, asApps, parents) : walkObject(value, field, depth, asApps, parents);
+  parents.pop();
+  return out;
+}
+
+function walkArray(value: unknown[], field: string, depth: number, asApps: boolean, parents: object[]): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const item = readItem(value, i, field);
+    const v = item === undefined && asApps ? null : walkJson(item, `${field}[${i}]`, depth + 1, asApps, parents);
+    if (v !== item) out ??= value.slice(0, i);
+    out?.push(v);
+  }
+  return out ?? value;
+}
+
+function walkObject(value: object, field: string, depth: number, asApps: boolean, parents: object[]): object {
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     throw invalid(field, `must be a plain object, array or primitive; got ${className(proto)}`);
   }
   const keys = Object.keys(value);
   if (keys.length > LIMITS.maxObjectKeys) throw invalid(field, `holds ${keys.length} keys; an object may hold at most ${LIMITS.maxObjectKeys}`);
-  for (const key of keys) {
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     if (key === '__proto__') throw invalid(`${field}.__proto__`, 'is not an allowed key');
     if (!isWellFormed(key)) throw invalid(field, 'has a key holding a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
     // The descriptor, not a read: a getter would run the caller's code, and the codec would read it again.
     const d = Object.getOwnPropertyDescriptor(value, key)!;
     if (d.get !== undefined || d.set !== undefined) throw invalid(`${field}.${key}`, 'must be plain data; got a getter or setter');
-    const v: unknown = d.value;
-    if (v === undefined) throw invalid(`${field}.${key}`, 'is undefined (omit the key or use null)');
-    assertJsonValue(v, `${field}.${key}`, depth + 1);
+    const item: unknown = d.value;
+    if (item === undefined && !asApps) throw invalid(`${field}.${key}`, 'is undefined (omit the key or use null)');
+    const v = item === undefined ? undefined : walkJson(item, `${field}.${key}`, depth + 1, asApps, parents);
+    if ((v !== item || item === undefined) && out === undefined) out = copyKeys(value, keys, i);
+    if (out !== undefined && v !== undefined) Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
   }
+  return out ?? value;
+}
+
+/** A plain object holding `value`'s first `count` keys. */
+function copyKeys(value: object, keys: string[], count: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys.slice(0, count)) out[key] = (value as Record<string, unknown>)[key];
+  return out;
 }
 
 /** An array's item; a getter on an index (not looked for, see assertInert) that throws is INVALID_ARGUMENT naming the item. */

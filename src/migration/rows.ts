@@ -102,6 +102,7 @@ export interface MessageRow {
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
+  extra: string | null;
 }
 
 export interface DocumentRow {

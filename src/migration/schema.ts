@@ -8,7 +8,7 @@ import type { ColumnDef, ColumnType, TableDef } from '../sql/driver.js';
  */
 
 /** Bumped when the tables change; a database written by another version is refused (roll back and migrate again). */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 /** The marker row's format: what says these tables are the migration's. */
 export const FORMAT = 'flatfile-chat-db migration';
 
@@ -117,6 +117,7 @@ export const MESSAGES: TableDef = {
     col('created_at', 'integer', 'time of message.added'),
     col('updated_at', 'integer', 'time of the latest revision'),
     col('deleted_at', 'integer', 'time of message.deleted; NULL while live', true),
+    col('extra', 'json', 'what the message holds besides the typed fields, as given; NULL when none', true),
   ],
   primaryKey: ['session_id', 'message_id'],
   indexes: [{ name: 'seq', columns: ['session_id', 'seq'], deferred: true }],
@@ -125,7 +126,7 @@ export const MESSAGES: TableDef = {
 
 export const MESSAGE_REVISIONS: TableDef = {
   name: 'message_revisions',
-  doc: 'Every revision of every message: revision 1 as added, then each edit (attachments and metadata an edit left out carried over).',
+  doc: 'Every revision of every message: revision 1 as added, then each edit (attachments, metadata and extra an edit left out carried over).',
   columns: [
     col('session_id', 'text', 'session'),
     col('message_id', 'text', 'message'),
@@ -135,6 +136,7 @@ export const MESSAGE_REVISIONS: TableDef = {
     col('attachments', 'json', 'attachments of this revision'),
     col('metadata', 'json', 'metadata of this revision'),
     col('at', 'integer', 'time of the revision'),
+    col('extra', 'json', 'extra of this revision', true),
   ],
   primaryKey: ['session_id', 'message_id', 'revision'],
   foreignKeys: [{ columns: ['session_id', 'message_id'], table: 'messages', references: ['session_id', 'message_id'] }],

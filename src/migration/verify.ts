@@ -317,17 +317,19 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
   }
 }
 
-/** A message's row after one of its events: added (revision 1), edited (the next revision; attachments and metadata left out carried over), deleted. */
+/** A message's row after one of its events: added (revision 1), edited (the next revision; attachments, metadata and extra left out carried over), deleted. */
 function messageStep(sessionId: string, e: CatalogEvent, before: MessageInProgress | undefined): MessageInProgress | undefined {
   if (e.type === 'message.added') {
-    const { messageId, role, content, attachments = [], metadata = {} } = e.data;
-    return { row: [sessionId, messageId, e.version, role, jsonText(content), jsonText(attachments), jsonText(metadata), 1, e.timestamp, e.timestamp, null], attachments };
+    const { messageId, role, content, attachments = [], metadata = {}, extra } = e.data;
+    const row = [sessionId, messageId, e.version, role, jsonText(content), jsonText(attachments), jsonText(metadata), 1, e.timestamp, e.timestamp, null, extra === undefined ? null : jsonText(extra)];
+    return { row, attachments };
   }
   if (!before) return undefined;
-  if (e.type === 'message.deleted') return { row: [...before.row.slice(0, 10), e.timestamp], attachments: before.attachments };
+  if (e.type === 'message.deleted') return { row: [...before.row.slice(0, 10), e.timestamp, before.row[11]!], attachments: before.attachments };
   if (e.type !== 'message.edited') return undefined;
-  const { content, attachments, metadata } = e.data;
+  const { content, attachments, metadata, extra } = e.data;
   const row = [...before.row];
+  if (extra !== undefined) row[11] = jsonText(extra);
   row[4] = jsonText(content);
   if (attachments !== undefined) row[5] = jsonText(attachments);
   if (metadata !== undefined) row[6] = jsonText(metadata);
@@ -337,7 +339,7 @@ function messageStep(sessionId: string, e: CatalogEvent, before: MessageInProgre
 }
 
 function revisionRow(m: readonly SqlValue[], e: CatalogEvent): SqlValue[] {
-  return [m[0]!, m[1]!, m[7]!, e.version, m[4]!, m[5]!, m[6]!, e.timestamp];
+  return [m[0]!, m[1]!, m[7]!, e.version, m[4]!, m[5]!, m[6]!, e.timestamp, m[11]!];
 }
 
 function analysisRow(e: CatalogEvent): SqlValue[] {

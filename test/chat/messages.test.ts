@@ -72,7 +72,7 @@ chatSuites('chat: messages', (test, open) => {
     open(async (chat) => {
       await seedSession(chat);
       const good: NewMessage = { role: 'user', content: 'fine' };
-      await failsCleanly(chat, () => chat.messages.add('s1', [good, { role: 'Bad Role', content: 'x' }, good]), ErrorCode.INVALID_ARGUMENT, 'messages[1].role');
+      await failsCleanly(chat, () => chat.messages.add('s1', [good, { role: 'bad\nrole', content: 'x' }, good]), ErrorCode.INVALID_ARGUMENT, 'messages[1].role');
       await failsCleanly(chat, () => chat.messages.add('s1', [good, good, { role: 'user', content: [{ type: 'text', text: 5 as never }] }]), ErrorCode.INVALID_ARGUMENT, 'messages[2].content[0].text');
       await failsCleanly(chat, () => chat.messages.add('s1', [good, { messageId: 'a', role: 'user', content: 'x' }, { messageId: 'a', role: 'user', content: 'y' }]), ErrorCode.CONFLICT, 'messages[2].messageId');
       await failsCleanly(chat, () => chat.messages.add('s1', [good, { messageId: '../x', role: 'user', content: 'x' }]), ErrorCode.INVALID_ID, 'messages[1].messageId');
@@ -111,8 +111,8 @@ chatSuites('chat: messages', (test, open) => {
       await bad([{ type: 'video', url: 'https://x.org/a' }], 'message.content[0].type');
       await bad([{ type: 'text', text: 'a' }, { type: 'image', documentId: doc, url: 'https://x.org/a' }], 'message.content[1]');
       await bad([{ type: 'image' }], 'message.content[0]');
-      await bad([{ type: 'file', url: 'ftp://x.org/a' }], 'message.content[0].url');
-      await bad([{ type: 'tool_call', id: 'c1', name: 'has space', arguments: {} }], 'message.content[0].name');
+      await bad([{ type: 'file', url: 'javascript:alert(1)' }], 'message.content[0].url');
+      await bad([{ type: 'tool_call', id: 'c1', name: 'has\ttab', arguments: {} }], 'message.content[0].name');
       await bad([{ type: 'tool_result', toolCallId: 'c1', content: 1, isError: 'no' }], 'message.content[0].isError');
       await bad([{ type: 'text', text: 'a', extra: 1 }], 'message.content[0].extra');
       await bad(42, 'message.content');

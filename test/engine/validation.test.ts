@@ -13,6 +13,7 @@ import {
   assertStreamId,
   describe,
   invalid,
+  jsonValue,
 } from '../../src/kernel/validation.js';
 import { rejected } from '../flatfile/unit-helpers.js';
 
@@ -203,6 +204,36 @@ json('the engine refuses an event holding too many keys as INVALID_ARGUMENT, in 
   } finally {
     await store.close();
   }
+});
+
+json('jsonValue writes values as JSON.stringify does: undefined keys dropped, undefined items null, Dates as ISO strings, bytes kept', () => {
+  const bytes = new Uint8Array([1, 2]);
+  const given = { a: 1, u: undefined, d: new Date(0), bad: new Date(Number.NaN), list: [undefined, 2], bytes, nested: { keep: 'x' } };
+  const stored = jsonValue(given, 'data');
+  assert.equal(stored, { a: 1, d: '1970-01-01T00:00:00.000Z', bad: null, list: [null, 2], bytes, nested: { keep: 'x' } });
+  assert.is((stored as { bytes: unknown }).bytes, bytes, 'bytes stay the same bytes');
+  assert.ok('u' in given, 'the given value is not changed');
+  const plain = { a: [1, { b: 'c' }] };
+  assert.is(jsonValue(plain, 'data'), plain, 'a value that needs nothing is returned as it is');
+});
+
+json('jsonValue refuses what JSON.stringify would lose or fail on, naming the field: NaN, Infinity, BigInt, functions, symbols, cycles', () => {
+  const cycle: Record<string, unknown> = {};
+  cycle.self = { back: cycle };
+  const cases: [unknown, string][] = [
+    [{ n: Number.NaN }, 'data.n'],
+    [{ n: [Number.NEGATIVE_INFINITY] }, 'data.n[0]'],
+    [{ n: 1n }, 'data.n'],
+    [{ f: () => 1 }, 'data.f'],
+    [{ s: Symbol('s') }, 'data.s'],
+    [cycle, 'data.self.back'],
+    [undefined, 'data'],
+    [{ m: new Map() }, 'data.m'],
+  ];
+  for (const [value, field] of cases) fails(() => jsonValue(value, 'data'), ErrorCode.INVALID_ARGUMENT, field);
+  // The same object twice, side by side, is no cycle.
+  const shared = { x: 1 };
+  assert.equal(jsonValue({ a: shared, b: [shared, shared] }, 'data'), { a: { x: 1 }, b: [{ x: 1 }, { x: 1 }] });
 });
 
 /** Values whose reading runs the caller's code: each must be refused without that code's error escaping. */

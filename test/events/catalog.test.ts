@@ -24,7 +24,8 @@ test('the catalog holds every user, session, message, document and context event
     'session.archived', 'session.created', 'session.deleted', 'session.renamed', 'session.tagged',
     'user.created', 'user.updated',
   ]);
-  assert.is(currentVersion('message.added'), 2);
+  assert.is(currentVersion('message.added'), 3);
+  assert.is(currentVersion('message.edited'), 2);
   assert.is(currentVersion('session.created'), 1);
 });
 
@@ -46,12 +47,12 @@ test('unknown types are INVALID_ARGUMENT naming the type', () => {
 });
 
 test('a schema version newer than the code knows is UNSUPPORTED_FORMAT with the versions in details', () => {
-  for (const fn of [() => validateEvent('message.added', 3, {}), () => upcast(recorded('session.created', 2, {}))]) {
+  for (const fn of [() => validateEvent('message.added', 4, {}), () => upcast(recorded('session.created', 2, {}))]) {
     const err = thrown(fn);
     assert.is(err.code, ErrorCode.UNSUPPORTED_FORMAT);
     assert.is(err.details.field, 'schemaVersion');
   }
-  assert.equal(thrown(() => upcast(recorded('message.added', 3, {}))).details, { field: 'schemaVersion', type: 'message.added', schemaVersion: 3, current: 2 });
+  assert.equal(thrown(() => upcast(recorded('message.added', 4, {}))).details, { field: 'schemaVersion', type: 'message.added', schemaVersion: 4, current: 3 });
 });
 
 test('schema versions below 1 or not integers are INVALID_ARGUMENT', () => {
@@ -66,10 +67,10 @@ test('the whole payload is bounded at 32 MiB encoded', () => {
   fails(() => validateEvent('message.added', 2, message(12)), 'data');
 });
 
-test('upcast turns a message.added v1 into v2, keeping everything else of the event', () => {
+test('upcast turns a message.added v1 into v3 (through v2), keeping everything else of the event', () => {
   const old = recorded('message.added', 1, { messageId: 'm', role: 'assistant', content: 'hi', model: 'gpt-3.5-turbo' });
   const now = upcast(old);
-  assert.equal(now, { ...old, schemaVersion: 2, data: { messageId: 'm', role: 'assistant', content: 'hi', metadata: { model: 'gpt-3.5-turbo' } } });
+  assert.equal(now, { ...old, schemaVersion: 3, data: { messageId: 'm', role: 'assistant', content: 'hi', metadata: { model: 'gpt-3.5-turbo' } } });
   assert.is(old.schemaVersion, 1, 'the recorded event is not changed');
   validateEvent(now.type, now.schemaVersion, now.data);
 });

@@ -13,9 +13,12 @@ const test = flatfileSuite('events: messages');
 const base = { messageId: '01J0MSG', role: 'user' };
 const withParts = (...parts: unknown[]) => ({ ...base, content: parts });
 
-test('message.added is at schema version 2 with an upcaster from version 1', () => {
-  assert.is(added.version, 2);
+test('message.added is at schema version 3 with upcasters from versions 1 and 2; message.edited at 2 with one from 1', () => {
+  assert.is(added.version, 3);
   assert.ok(added.history?.[1]);
+  assert.ok(added.history?.[2]);
+  assert.is(edited.version, 2);
+  assert.ok(edited.history?.[1]);
 });
 
 test('message.added accepts plain text content and every kind of typed part', () => {
@@ -36,9 +39,11 @@ test('message.added accepts plain text content and every kind of typed part', ()
   });
 });
 
-test('roles: the four well-known ones and app-named ones matching a safe pattern', () => {
-  for (const role of ['system', 'user', 'assistant', 'tool', 'model', 'narrator_2', 'critic-bot']) added.validate({ ...base, role, content: '' });
-  for (const role of ['', 'User', '1user', 'a b', 'x'.repeat(33), 'rôle', 3]) fails(() => added.validate({ ...base, role, content: '' }), 'data.role');
+test('roles: any name an app uses, case kept: 1-256 characters without control characters', () => {
+  for (const role of ['system', 'user', 'assistant', 'tool', 'model', 'narrator_2', 'critic-bot', 'Critic', 'Developer', '1user', 'a b', 'rôle', 'x'.repeat(256)]) {
+    added.validate({ ...base, role, content: '' });
+  }
+  for (const role of ['', 'a\nb', 'tab\there', 'x'.repeat(257), 3, null]) fails(() => added.validate({ ...base, role, content: '' }), 'data.role');
 });
 
 test('the message id is checked as an event id (INVALID_ID naming data.messageId)', () => {
@@ -64,9 +69,12 @@ test('image and file parts reference exactly one of a document and an http(s) UR
   fails(() => added.validate(withParts({ type: 'file', documentId: 'd1', mediaType: 'pdf' })), 'data.content[0].mediaType');
 });
 
-test('tool calls need an id, a tool name and JSON arguments; tool results name their call', () => {
-  fails(() => added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'get weather', arguments: {} })), 'data.content[0].name');
-  fails(() => added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'f' })), 'data.content[0].arguments');
+test('tool calls need an id and a tool name (any text: spaces too), and arguments are JSON when given; tool results name their call', () => {
+  added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'get weather', arguments: {} }));
+  added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'still streaming its arguments' }));
+  fails(() => added.validate(withParts({ type: 'tool_call', id: 'c1', name: '' })), 'data.content[0].name');
+  fails(() => added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'a\nb', arguments: {} })), 'data.content[0].name');
+  fails(() => added.validate(withParts({ type: 'tool_result', toolCallId: 'c1' })), 'data.content[0].content');
   fails(() => added.validate(withParts({ type: 'tool_call', id: 'c1', name: 'f', arguments: { n: Infinity } })), 'data.content[0].arguments.n');
   fails(() => added.validate(withParts({ type: 'tool_result', content: 'ok' })), 'data.content[0].toolCallId', ErrorCode.INVALID_ID);
   fails(() => added.validate(withParts({ type: 'tool_result', toolCallId: 'c1', content: 'ok', isError: 'no' })), 'data.content[0].isError');
@@ -83,8 +91,10 @@ test('sizes are bounded: text length, number of parts and attachments, metadata 
 test('attachments and metadata name the bad field', () => {
   fails(() => added.validate({ ...base, content: '', attachments: [{ documentId: 'd1' }, { name: 'x' }] }), 'data.attachments[1].documentId', ErrorCode.INVALID_ID);
   fails(() => added.validate({ ...base, content: '', metadata: { usage: { inputTokens: -1 } } }), 'data.metadata.usage.inputTokens');
-  fails(() => added.validate({ ...base, content: '', metadata: { usage: { tokens: 1 } } }), 'data.metadata.usage.tokens');
-  fails(() => added.validate({ ...base, content: '', metadata: { finishReason: 'stop!' } }), 'data.metadata.finishReason');
+  fails(() => added.validate({ ...base, content: '', metadata: { usage: { outputTokens: 1.5 } } }), 'data.metadata.usage.outputTokens');
+  fails(() => added.validate({ ...base, content: '', metadata: { usage: 12 } }), 'data.metadata.usage');
+  fails(() => added.validate({ ...base, content: '', metadata: { finishReason: 'stop\n' } }), 'data.metadata.finishReason');
+  fails(() => added.validate({ ...base, content: '', metadata: { finishReason: 'x'.repeat(65) } }), 'data.metadata.finishReason');
   fails(() => added.validate({ ...base, content: '', metadata: { model: '' } }), 'data.metadata.model');
 });
 
@@ -129,6 +139,61 @@ test('message.edited carries new content without a role; message.deleted only th
   fails(() => edited.validate({ messageId: 'm1' }), 'data.content');
   deleted.validate({ messageId: 'm1' });
   fails(() => deleted.validate({ messageId: 'm1', reason: 'spam' }), 'data.reason');
+});
+
+test('image and file parts take data: and blob: URLs, any scheme but script ones, and media types with parameters', () => {
+  added.validate(withParts({ type: 'file', url: 'data:text/plain;base64,aGk=', mediaType: 'text/plain; charset=utf-8' }));
+  added.validate(withParts({ type: 'image', url: 'blob:https://app.example/6f1c-4b', mediaType: 'image/png' }));
+  added.validate(withParts({ type: 'file', url: `data:application/octet-stream;base64,${'A'.repeat(100_000)}` }));
+  added.validate(withParts({ type: 'file', url: 's3://bucket/key', mediaType: 'multipart/form-data; boundary="a b"' }));
+  fails(() => added.validate(withParts({ type: 'file', url: 'vbscript:x' })), 'data.content[0].url');
+  fails(() => added.validate(withParts({ type: 'file', url: 'no scheme' })), 'data.content[0].url');
+  fails(() => added.validate(withParts({ type: 'file', url: 'https://x', mediaType: 'text/plain; a=\u0001' })), 'data.content[0].mediaType');
+});
+
+test('metadata: finishReason null, and usage objects with fields beyond the typed figures', () => {
+  added.validate({ ...base, content: '', metadata: { finishReason: null } });
+  added.validate({
+    ...base,
+    content: '',
+    metadata: {
+      finishReason: 'tool-calls',
+      usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15, cachedInputTokens: 2, inputTokenDetails: { noCacheTokens: 8, cacheReadTokens: 2 }, outputTokenDetails: { textTokens: 5 } },
+    },
+  });
+});
+
+test('extra: every part and the message keep a JSON object of their own; other parts are all extra', () => {
+  const extra = { state: 'done', providerMetadata: { anthropic: { signature: 'sig' } }, bytes: new Uint8Array([1, 2]) };
+  added.validate({
+    ...base,
+    content: [
+      { type: 'text', text: 'a', extra },
+      { type: 'reasoning', text: 'r', extra },
+      { type: 'file', url: 'https://x.org/f', extra },
+      { type: 'tool_call', id: 'c1', name: 'f', arguments: {}, extra },
+      { type: 'tool_result', toolCallId: 'c1', content: null, extra },
+      { type: 'other', extra: { type: 'step-start' } },
+    ],
+    extra: { name: 'bob', additional_kwargs: {} },
+  });
+  edited.validate({ messageId: 'm1', content: 'x', extra: { any: ['thing'] } });
+  fails(() => added.validate(withParts({ type: 'other' })), 'data.content[0].extra');
+  fails(() => added.validate(withParts({ type: 'other', extra: {}, text: 'x' })), 'data.content[0].text');
+  fails(() => added.validate(withParts({ type: 'text', text: 'a', extra: [1] })), 'data.content[0].extra');
+  fails(() => added.validate({ ...base, content: '', extra: 'x' }), 'data.extra');
+  fails(() => added.validate({ ...base, content: '', extra: { big: 'x'.repeat(1024 * 1024 + 1) } }), 'data.extra');
+});
+
+test('version 2 payloads read as they are (version 3 only widened them)', () => {
+  const v2 = added.history![2]!;
+  const old = { messageId: 'm1', role: 'user', content: [{ type: 'text', text: 'a' }], metadata: { model: 'm' } };
+  v2.validate(old);
+  assert.is(v2.upcast(old as never), old);
+  const e1 = edited.history![1]!;
+  const oldEdit = { messageId: 'm1', content: 'b' };
+  e1.validate(oldEdit);
+  assert.is(e1.upcast(oldEdit as never), oldEdit);
 });
 
 test.run();

@@ -60,6 +60,11 @@ for (const { kind, make } of KINDS) {
         assert.equal(attached.map((r) => [r.document_id, r.name]), [['d-plan', null], ['d-lib', 'cv']]);
         assert.is((await one(`SELECT metadata FROM {messages} WHERE message_id = 'm-v1'`)).metadata, '{"model":"gpt-x"}', 'v1 upcast');
         assert.is((await one(`SELECT content FROM {messages} WHERE message_id = 'm1'`)).content, '"Find a very quiet hotel."', 'the repeated id did not win');
+        const m5 = await one(`SELECT role, extra FROM {messages} WHERE message_id = 'm5'`);
+        assert.equal([m5.role, m5.extra], ['Critic', '{"name":"critic-2"}'], 'an app role, and extra as the last edit gave it');
+        const m5Revisions = await d.query(`SELECT extra FROM ${d.dialect.table('message_revisions')} WHERE message_id = 'm5' ORDER BY revision`);
+        assert.equal(m5Revisions.map((r) => r.extra), ['{"name":"critic","additional_kwargs":{}}', '{"name":"critic","additional_kwargs":{}}', '{"name":"critic-2"}'], 'extra carried over by an edit that left it out');
+        assert.is((await one(`SELECT extra FROM {messages} WHERE message_id = 'm1'`)).extra, null);
         assert.is((await one(`SELECT value FROM {context} WHERE session_id = 'main'`)).value, '{"summary":"trip","goals":["hotel","food"],"budget":{"currency":"EUR","min":100}}');
         const snaps = await d.query(`SELECT name, version, value FROM ${d.dialect.table('context_snapshots')} ORDER BY session_id, name`);
         assert.equal(

@@ -55,6 +55,18 @@ export async function fillChatStore(chat: ChatStore, options: { bulkMessages?: n
     { messageId: 'm3', role: 'user', content: 'See the plan', attachments: [{ documentId: 'd-plan', name: 'plan.txt', mediaType: 'text/plain' }] },
   ]);
   await chat.messages.add('main', { messageId: 'm4', role: 'tool', content: [{ type: 'tool_result', toolCallId: 'call-1', content: { hits: [1, 2] }, isError: false }] });
+  // The message model's kept fields: extra on the message and its parts, other parts, an app role; an edit keeping extra, then one replacing it.
+  await chat.messages.add('main', {
+    messageId: 'm5',
+    role: 'Critic',
+    content: [
+      { type: 'text', text: 'Too long.', extra: { state: 'done', providerMetadata: { anthropic: { signature: 'sig' } } } },
+      { type: 'other', extra: { type: 'source-url', sourceId: 's1', url: 'https://example.com' } },
+    ],
+    extra: { name: 'critic', additional_kwargs: {} },
+  });
+  await chat.messages.edit('main', 'm5', { content: 'Shorter, please.' });
+  await chat.messages.edit('main', 'm5', { content: 'Much shorter.', extra: { name: 'critic-2' } });
   await chat.messages.edit('main', m1!.messageId, { content: 'Find a quiet hotel.' });
   await chat.messages.edit('main', m1!.messageId, { content: 'Find a very quiet hotel.', metadata: { edited: true } });
   await chat.messages.edit('main', m3!.messageId, { content: 'See the plan and CV', attachments: [{ documentId: 'd-plan' }, { documentId: 'd-lib', name: 'cv' }] });

@@ -24,7 +24,7 @@ export class MessagesFold {
   apply(sessionId: string, raw: RecordedEvent, e: FamilyEvent<'message'>, contentJson: string | undefined): void {
     switch (e.type) {
       case 'message.added': {
-        const { messageId, role, attachments = [], metadata = {} } = e.data;
+        const { messageId, role, attachments = [], metadata = {}, extra } = e.data;
         const k = key(sessionId, messageId);
         if (loaded(this.rows, k)) return;
         const row: MessageRow = {
@@ -39,6 +39,7 @@ export class MessagesFold {
           created_at: raw.timestamp,
           updated_at: raw.timestamp,
           deleted_at: null,
+          extra: extra === undefined ? null : jsonText(extra),
         };
         this.rows.set(k, { row, isNew: true, dirty: true, attachments });
         this.#revision(row, raw);
@@ -47,13 +48,14 @@ export class MessagesFold {
       case 'message.edited': {
         const m = this.#live(sessionId, e.data.messageId);
         if (!m) return;
-        const { attachments, metadata } = e.data;
+        const { attachments, metadata, extra } = e.data;
         m.row.content = contentJson!;
         if (attachments !== undefined) {
           m.row.attachments = jsonText(attachments);
           m.attachments = attachments;
         }
         if (metadata !== undefined) m.row.metadata = jsonText(metadata);
+        if (extra !== undefined) m.row.extra = jsonText(extra);
         m.row.revision++;
         m.row.updated_at = raw.timestamp;
         m.dirty = true;
@@ -73,7 +75,7 @@ export class MessagesFold {
   }
 
   #revision(m: MessageRow, raw: RecordedEvent): void {
-    this.#revisions.push({ stream: raw.streamId, values: [m.session_id, m.message_id, m.revision, raw.version, m.content, m.attachments, m.metadata, raw.timestamp] });
+    this.#revisions.push({ stream: raw.streamId, values: [m.session_id, m.message_id, m.revision, raw.version, m.content, m.attachments, m.metadata, raw.timestamp, m.extra] });
   }
 
   #live(sessionId: string, messageId: string): TrackedMessage | null {
