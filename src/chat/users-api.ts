@@ -1,8 +1,9 @@
 import { monotonicFactory } from 'ulid';
 import { object } from '../events/fields.js';
-import { assertEntityId, userStream } from '../events/streams.js';
+import { userStream } from '../events/streams.js';
 import type { UserUpdated } from '../events/users.js';
 import { type UserView, usersProjection } from '../projections/users.js';
+import { assertId } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload } from './chat-core.js';
 
@@ -34,7 +35,7 @@ export class UsersApi {
   /** CONFLICT when the user id is taken. */
   async create(user: NewUser, options?: WriteOptions): Promise<Reflected<UserView>> {
     const { userId = nextId(), ...rest } = object(user, 'user') as NewUser;
-    assertEntityId(userId, 'userId');
+    assertId(userId, 'userId');
     await this.#core.command(userStream(userId), options, () => {
       if (this.#core.state(usersProjection).has(userId)) throw taken(userId);
       return { events: [{ type: 'user.created', data: { userId, ...rest }, field: 'user' }], expected: 'no_stream' };
@@ -45,14 +46,14 @@ export class UsersApi {
   }
 
   async get(userId: string, options?: ReadOptions): Promise<Reflected<UserView>> {
-    assertEntityId(userId, 'userId');
+    assertId(userId, 'userId');
     await this.#core.reflect(options);
     return this.#view(userId);
   }
 
   /** NOT_FOUND for an unknown user; INVALID_ARGUMENT when nothing would change. */
   async update(userId: string, changes: UserChanges, options?: WriteOptions): Promise<Reflected<UserView>> {
-    assertEntityId(userId, 'userId');
+    assertId(userId, 'userId');
     payload(changes, 'changes', ['userId']);
     await this.#core.command(userStream(userId), options, () => {
       const user = this.#core.state(usersProjection).get(userId);

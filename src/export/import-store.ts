@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
-import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
+import { LIMITS, assertId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
 import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
@@ -105,7 +105,7 @@ export async function verifyExport(fromDir: string, options: ImportOptions = {})
     const e = decodeEvent(line, lineNo, true);
     try {
       assertStreamId(e.streamId, 'stream');
-      assertEventId(e.id, 'id');
+      assertId(e.id, 'id');
       assertEventType(e.type, 'type');
       assertJsonValue(e.metadata, 'metadata');
       assertJsonValue(e.data, 'data');

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
 import { assertStreamId } from '../../kernel/validation.js';
+import { fileNameOf } from '../../storage/file-names.js';
 import { FEED_DIR, STREAMS_DIR } from '../../storage/store-folder.js';
 
 /**
@@ -21,10 +22,11 @@ export class Layout {
     this.root = root;
   }
 
+  /** `streams/ab/cd/<name>`: `ab/cd` from sha256(stream id), the name from the one id encoding (storage/file-names.ts). */
   streamDir(streamId: string): string {
     assertStreamId(streamId);
     const h = createHash('sha256').update(streamId).digest('hex');
-    return this.inside(path.join(this.root, STREAMS_DIR, h.slice(0, 2), h.slice(2, 4), streamId));
+    return this.inside(path.join(this.root, STREAMS_DIR, h.slice(0, 2), h.slice(2, 4), fileNameOf(streamId)));
   }
 
   segmentPath(streamDir: string, firstVersion: number): string {
