@@ -5,8 +5,11 @@ import { createHash } from 'node:crypto';
  * takes) to a file or folder name. An id never reaches a path as given.
  *
  * - An id of the form every earlier version allowed (1-128 of `A-Z a-z 0-9 _ -`,
- *   starting with a letter or digit) that is not a reserved device name is its
- *   own name, so stores written before keep their names.
+ *   starting with a letter or digit) is its own name, as it always was, so
+ *   stores written before open as they are. Windows device names (`CON`,
+ *   `nul`, `COM1` …, in any case) are the exception: they are encoded like the
+ *   ids below, and their earlier name is used only where a folder of that
+ *   exact name exists (legacyFileNameOf).
  * - Any other id is `~` and its UTF-8 bytes, with each byte outside
  *   `a-z 0-9 _ -` written `%` and two lowercase hex digits (`User:1` →
  *   `~%55ser%3a1`). The name is ASCII, holds no `.`, separator or uppercase
@@ -29,6 +32,11 @@ const KEPT = /^[a-z0-9_-]$/;
 const MAX_NAME_BYTES = 200;
 const PREFIX_BYTES = 120;
 const ENCODED_MARK = '~';
+
+/** The name earlier versions gave an id, when it is not fileNameOf(id): only a Windows device name of the earlier form. */
+export function legacyFileNameOf(id: string): string | undefined {
+  return LEGACY.test(id) && RESERVED.test(id) ? id : undefined;
+}
 
 export function fileNameOf(id: string): string {
   if (LEGACY.test(id) && !RESERVED.test(id)) return id;

@@ -55,7 +55,7 @@ export class Syncer {
     return syncDirectories(dirs, s.options.faults, (dir) => {
       s.states.refreshTombstones();
       // A folder name is not always its stream id (storage/file-names.ts): the purged ids are matched by their folders.
-      return path.dirname(path.dirname(path.dirname(dir))) === streamsDir && s.tombstones.since(0).some((id) => s.layout.streamDir(id) === dir);
+      return path.dirname(path.dirname(path.dirname(dir))) === streamsDir && s.tombstones.since(0).some((id) => s.layout.isStreamDir(dir, id));
     });
   }
 
