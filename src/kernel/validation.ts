@@ -22,13 +22,13 @@ export const LIMITS = {
  * refused: UTF-8 cannot hold them, so the id would not come back as given.
  * Ids never reach a path as given: storage/file-names.ts encodes them.
  */
-export const ID_MAX_BYTES = 512;
+const ID_MAX_BYTES = 512;
 /**
  * Stream ids follow the same rule with room for a short kind prefix, so that a
  * store built on the engine can name a stream after an app's id (the chat
  * store's `u-<userId>`, `s-<sessionId>`).
  */
-export const STREAM_ID_MAX_BYTES = ID_MAX_BYTES + 8;
+const STREAM_ID_MAX_BYTES = ID_MAX_BYTES + 8;
 
 /** Throws INVALID_ID naming `field` and what is wrong (empty, too long in bytes, a control character or lone surrogate at an index). */
 export function assertId(value: unknown, field: string, maxBytes: number = ID_MAX_BYTES): asserts value is string {

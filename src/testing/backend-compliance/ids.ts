@@ -7,7 +7,7 @@ import { ev } from './helpers.js';
  * Ids that break naive paths, compare loosely or pass a file name's limits:
  * each must come back byte for byte, as its own stream, on every backend.
  */
-export const TRICKY_IDS: readonly string[] = [
+const TRICKY_IDS: readonly string[] = [
   '..',
   '.',
   '../x',
