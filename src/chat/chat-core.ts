@@ -2,7 +2,7 @@ import { currentVersion, validateEvent, type EventDataMap, type EventType } from
 import { object } from '../events/fields.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
-import { assertInert, assertPositiveInteger, invalid, jsonValue } from '../kernel/validation.js';
+import { assertId, assertInert, assertPositiveInteger, invalid, jsonValue } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
 import type { ProjectionRunner } from '../projector/projection-runner.js';
 import type { Projection } from '../projections/projection.js';
@@ -173,8 +173,15 @@ export function payload(value: unknown, field: string, reserved: readonly string
 }
 
 /** The caller's object `field` as it will be stored: as JSON.stringify would write it (undefined keys dropped, Dates as ISO strings). */
-export function storedObject(value: unknown, field: string): Record<string, unknown> {
+export function storedObject(value: unknown, field: string, ids: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   if (value === undefined) return object(value, field);
+  // Ids are checked first, so a bad id is INVALID_ID whatever the JSON rule would say of it.
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, name] of Object.entries(ids)) {
+      const id = (value as Record<string, unknown>)[key];
+      if (id !== undefined) assertId(id, name);
+    }
+  }
   return object(jsonValue(value, field), field);
 }
 

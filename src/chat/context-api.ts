@@ -1,11 +1,11 @@
 import { type CatalogEvent, upcast } from '../events/catalog.js';
-import { type JsonObject, jsonObject, label } from '../events/fields.js';
+import { type JsonObject, jsonObject } from '../events/fields.js';
 import { EVENT_LIMITS } from '../events/limits.js';
-import { assertEntityId, sessionStream } from '../events/streams.js';
+import { sessionStream } from '../events/streams.js';
 import { type ContextChange, type ContextSnapshotRef, type SessionContext, applyContextChange, contextProjection } from '../projections/context.js';
 import { assertMergedKeys } from '../projections/merge-patch.js';
 import { sessionsProjection } from '../projections/sessions.js';
-import { assertInert, assertPositiveInteger, describe, invalid } from '../kernel/validation.js';
+import { assertId, assertInert, assertPositiveInteger, describe, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound } from './chat-core.js';
 import { pageLimit } from './page.js';
@@ -58,7 +58,7 @@ export class ContextApi {
 
   /** The current context, or an earlier one with `asOf`. */
   async get(sessionId: string, options: ReadOptions & { asOf?: ContextAsOf } = {}): Promise<ContextValue> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     assertOptions(options);
     const position = await this.#core.reflect(options);
     const context = this.#context(sessionId);
@@ -69,8 +69,8 @@ export class ContextApi {
 
   /** Names the context as it stands now. CONFLICT when the name is taken. */
   async snapshot(sessionId: string, name: string, options?: WriteOptions): Promise<ContextSnapshotRef & { position: number }> {
-    assertEntityId(sessionId, 'sessionId');
-    label(name, 'name');
+    assertId(sessionId, 'sessionId');
+    assertId(name, 'name');
     const result = await this.#core.command(sessionStream(sessionId), options, () => {
       if (this.#context(sessionId).snapshots.has(name)) {
         throw new FfcdbError(ErrorCode.CONFLICT, `session ${sessionId} already has a context snapshot named ${JSON.stringify(name)}`, { field: 'name', name });
@@ -81,14 +81,14 @@ export class ContextApi {
   }
 
   async snapshots(sessionId: string, options?: ReadOptions): Promise<{ snapshots: ContextSnapshotRef[]; position: number }> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     const position = await this.#core.reflect(options);
     return { snapshots: detached([...this.#context(sessionId).snapshots.values()]), position };
   }
 
   /** The changes from `fromVersion` (default 1), oldest first, each with what it did, read from the log. */
   async history(sessionId: string, options: ReadOptions & { fromVersion?: number; limit?: number } = {}): Promise<{ changes: ContextHistoryEntry[]; hasMore: boolean; position: number }> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     assertOptions(options);
     const from = options.fromVersion ?? 1;
     assertPositiveInteger(from, 'fromVersion', 1);
@@ -109,7 +109,7 @@ export class ContextApi {
   }
 
   async #change(sessionId: string, options: WriteOptions | undefined, event: ChatEvent): Promise<ContextValue> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     // The catalog checks the patch again on append; here it must be plain data before its keys are counted.
     if (event.type === 'context.patched') jsonObject(event.data.patch, 'patch', EVENT_LIMITS.contextBytes);
     await this.#core.command(sessionStream(sessionId), options, () => {

@@ -3,12 +3,12 @@ import { monotonicFactory } from 'ulid';
 import { type CatalogEvent, upcast } from '../events/catalog.js';
 import type { DocumentAnalysed, DocumentUploaded } from '../events/documents.js';
 import { type JsonObject, fields, label, mediaType, object } from '../events/fields.js';
-import { assertEntityId, sessionStream, userStream } from '../events/streams.js';
+import { sessionStream, userStream } from '../events/streams.js';
 import { type DocumentView, documentsProjection } from '../projections/documents.js';
 import { sessionsProjection } from '../projections/sessions.js';
 import { usersProjection } from '../projections/users.js';
 import { type BlobSource, type ByteRange, assertMaxBytes, assertSha256 } from '../blobs/blob-store.js';
-import { assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertId, assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import type { JsonValue } from '../kernel/types.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
@@ -59,7 +59,7 @@ export class DocumentsApi {
     // Unknown fields are refused: a misspelt `metdata` must not be dropped without a word.
     const { sessionId, userId, documentId = nextId(), name, mediaType: type, metadata, sha256: expectedSha256, maxBytes } = fields(document, 'document', UPLOAD_FIELDS) as unknown as NewDocument;
     const stream = this.#home(sessionId, userId);
-    assertEntityId(documentId, 'documentId');
+    assertId(documentId, 'documentId');
     label(name, 'document.name');
     mediaType(type, 'document.mediaType');
     if (expectedSha256 !== undefined) assertSha256(expectedSha256, 'document.sha256');
@@ -93,7 +93,7 @@ export class DocumentsApi {
 
   /** NOT_FOUND when missing or deleted. */
   async get(documentId: string, options?: ReadOptions): Promise<Reflected<DocumentView>> {
-    assertEntityId(documentId, 'documentId');
+    assertId(documentId, 'documentId');
     const position = await this.#core.reflect(options);
     return { ...detached(this.#document(documentId)), position };
   }
@@ -105,7 +105,7 @@ export class DocumentsApi {
    * the stream with CORRUPT before its last chunk.
    */
   async open(documentId: string, range?: ByteRange): Promise<Readable> {
-    assertEntityId(documentId, 'documentId');
+    assertId(documentId, 'documentId');
     assertInert(range, 'range');
     if (Array.isArray(range)) throw invalid('range', 'must be an object');
     const { sha256, size } = this.#document(documentId);
@@ -118,11 +118,11 @@ export class DocumentsApi {
     const state = this.#core.state(documentsProjection);
     let ids: string[];
     if ('sessionId' in owner) {
-      assertEntityId(owner.sessionId, 'sessionId');
+      assertId(owner.sessionId, 'sessionId');
       if (!this.#core.state(sessionsProjection).sessions.has(owner.sessionId)) throw notFound('session', owner.sessionId, 'sessionId');
       ids = state.bySession.get(owner.sessionId) ?? [];
     } else if ('userId' in owner) {
-      assertEntityId(owner.userId, 'userId');
+      assertId(owner.userId, 'userId');
       if (!this.#core.state(usersProjection).has(owner.userId)) throw notFound('user', owner.userId, 'userId');
       ids = state.byUser.get(owner.userId) ?? [];
     } else {
@@ -134,7 +134,7 @@ export class DocumentsApi {
 
   /** Attaches analysis results as the document's next analysis version. */
   async analyse(documentId: string, result: AnalysisResult, options?: WriteOptions): Promise<Analysis & { position: number }> {
-    assertEntityId(documentId, 'documentId');
+    assertId(documentId, 'documentId');
     payload(result, 'result', ['documentId', 'analysisVersion']);
     const doc = this.#document(documentId);
     const stream = homeStream(doc);
@@ -149,7 +149,7 @@ export class DocumentsApi {
 
   /** Every analysis of the document, oldest first, or only `analysisVersion`. */
   async analyses(documentId: string, options: ReadOptions & { analysisVersion?: number } = {}): Promise<{ analyses: Analysis[]; position: number }> {
-    assertEntityId(documentId, 'documentId');
+    assertId(documentId, 'documentId');
     assertOptions(options);
     if (options.analysisVersion !== undefined) assertPositiveInteger(options.analysisVersion, 'analysisVersion', 1);
     const position = await this.#core.reflect(options);
@@ -166,7 +166,7 @@ export class DocumentsApi {
 
   /** Reads stop returning the document; its bytes go once no other document names them. */
   async delete(documentId: string, options?: WriteOptions): Promise<{ documentId: string; position: number }> {
-    assertEntityId(documentId, 'documentId');
+    assertId(documentId, 'documentId');
     const doc = this.#document(documentId);
     const stream = homeStream(doc);
     const result = await this.#core.command(stream, options, () => {
@@ -198,10 +198,10 @@ export class DocumentsApi {
   #home(sessionId: string | undefined, userId: string | undefined): string {
     if ((sessionId === undefined) === (userId === undefined)) throw invalid('document', 'must give exactly one of sessionId and userId');
     if (sessionId !== undefined) {
-      assertEntityId(sessionId, 'sessionId');
+      assertId(sessionId, 'sessionId');
       return sessionStream(sessionId);
     }
-    assertEntityId(userId, 'userId');
+    assertId(userId, 'userId');
     return userStream(userId!);
   }
 

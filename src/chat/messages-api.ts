@@ -2,11 +2,11 @@ import { monotonicFactory } from 'ulid';
 import { type CatalogEvent, upcast } from '../events/catalog.js';
 import { object } from '../events/fields.js';
 import type { Attachment, ContentPart, Extra, MessageAdded, MessageEdited, MessageMetadata, Role } from '../events/messages.js';
-import { assertEntityId, sessionStream } from '../events/streams.js';
+import { sessionStream } from '../events/streams.js';
 import { documentsProjection } from '../projections/documents.js';
 import { type SessionMessages, messagesProjection } from '../projections/messages.js';
 import { sessionsProjection } from '../projections/sessions.js';
-import { assertEventId, assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertId, assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload, storedObject } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
@@ -68,14 +68,14 @@ export class MessagesApi {
   add(sessionId: string, message: NewMessage, options?: WriteOptions): Promise<Reflected<Message>>;
   add(sessionId: string, messages: NewMessage[], options?: WriteOptions): Promise<Reflected<Message>[]>;
   async add(sessionId: string, input: NewMessage | NewMessage[], options?: WriteOptions): Promise<Reflected<Message> | Reflected<Message>[]> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     assertInert(input, 'messages');
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw invalid('messages', 'must hold at least one message');
     const data: MessageAdded[] = list.map((m, i) => {
       const field = Array.isArray(input) ? `messages[${i}]` : 'message';
-      const { messageId = nextId(), ...rest } = storedObject(m, field) as unknown as NewMessage;
-      assertEventId(messageId, `${field}.messageId`);
+      const { messageId = nextId(), ...rest } = storedObject(m, field, { messageId: `${field}.messageId` }) as unknown as NewMessage;
+      assertId(messageId, `${field}.messageId`);
       return { messageId, ...rest };
     });
     const stream = sessionStream(sessionId);
@@ -101,8 +101,8 @@ export class MessagesApi {
 
   /** The message as it reads now, or at `revision` (1: as added). NOT_FOUND when missing or deleted. */
   async get(sessionId: string, messageId: string, options: ReadOptions & { revision?: number } = {}): Promise<Reflected<Message>> {
-    assertEntityId(sessionId, 'sessionId');
-    assertEventId(messageId, 'messageId');
+    assertId(sessionId, 'sessionId');
+    assertId(messageId, 'messageId');
     assertOptions(options);
     if (options.revision !== undefined) assertPositiveInteger(options.revision, 'revision', 1);
     const position = await this.#core.reflect(options);
@@ -116,15 +116,15 @@ export class MessagesApi {
 
   /** Every revision of a message, oldest first. */
   async history(sessionId: string, messageId: string, options?: ReadOptions): Promise<{ revisions: Message[]; position: number }> {
-    assertEntityId(sessionId, 'sessionId');
-    assertEventId(messageId, 'messageId');
+    assertId(sessionId, 'sessionId');
+    assertId(messageId, 'messageId');
     const position = await this.#core.reflect(options);
     return { revisions: await this.#revisions(sessionId, this.#located(sessionId, messageId).versions), position };
   }
 
   /** A page of a session's messages (deleted ones left out), read from the log with constant memory. */
   async list(sessionId: string, options: MessageListOptions = {}): Promise<Page<Message>> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     object(options, 'options');
     const limit = pageLimit(options.limit);
     const direction = pageDirection(options);
@@ -162,8 +162,8 @@ export class MessagesApi {
 
   /** A new revision of the message. NOT_FOUND when it is missing or deleted. */
   async edit(sessionId: string, messageId: string, changes: MessageChanges, options?: WriteOptions): Promise<Reflected<Message>> {
-    assertEntityId(sessionId, 'sessionId');
-    assertEventId(messageId, 'messageId');
+    assertId(sessionId, 'sessionId');
+    assertId(messageId, 'messageId');
     const data = { messageId, ...(payload(changes, 'changes', ['messageId']) as unknown as MessageChanges) };
     await this.#core.command(sessionStream(sessionId), options, () => {
       this.#located(sessionId, messageId);
@@ -175,8 +175,8 @@ export class MessagesApi {
 
   /** Reads stop returning the message; its revisions stay in the log. NOT_FOUND when missing or already deleted. */
   async delete(sessionId: string, messageId: string, options?: WriteOptions): Promise<{ messageId: string; position: number }> {
-    assertEntityId(sessionId, 'sessionId');
-    assertEventId(messageId, 'messageId');
+    assertId(sessionId, 'sessionId');
+    assertId(messageId, 'messageId');
     const result = await this.#core.command(sessionStream(sessionId), options, () => {
       this.#located(sessionId, messageId);
       return { events: [{ type: 'message.deleted', data: { messageId } }], expected: this.#version(sessionId) };
@@ -185,7 +185,7 @@ export class MessagesApi {
   }
 
   async count(sessionId: string, options?: ReadOptions): Promise<{ count: number; position: number }> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     const position = await this.#core.reflect(options);
     return { count: this.#messages(sessionId).count, position };
   }
@@ -214,7 +214,7 @@ export class MessagesApi {
     const userId = this.#core.state(sessionsProjection).sessions.get(sessionId)!.userId;
     const check = (documentId: unknown, at: string) => {
       // A malformed id is INVALID_ID, as the catalog would say, not a document that does not exist.
-      assertEntityId(documentId, at);
+      assertId(documentId, at);
       const doc = documents.get(documentId);
       if (!doc || doc.userId !== userId || (doc.sessionId !== undefined && doc.sessionId !== sessionId)) throw notFound('document', documentId, at);
     };

@@ -1,11 +1,11 @@
 import { monotonicFactory } from 'ulid';
 import { type JsonObject, object } from '../events/fields.js';
-import { assertEntityId, sessionStream } from '../events/streams.js';
+import { sessionStream } from '../events/streams.js';
 import { documentsProjection } from '../projections/documents.js';
 import { messagesProjection } from '../projections/messages.js';
 import { type SessionView, type SessionsState, listingIndex, sessionsProjection } from '../projections/sessions.js';
 import { usersProjection } from '../projections/users.js';
-import { invalid } from '../kernel/validation.js';
+import { assertId, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, storedObject } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
@@ -55,9 +55,9 @@ export class SessionsApi {
 
   /** NOT_FOUND when the user does not exist; CONFLICT when the session id is taken. */
   async create(session: NewSession, options?: WriteOptions): Promise<Reflected<Session>> {
-    const { userId, sessionId = nextId(), ...rest } = storedObject(session, 'session') as unknown as NewSession;
-    assertEntityId(userId, 'userId');
-    assertEntityId(sessionId, 'sessionId');
+    const { userId, sessionId = nextId(), ...rest } = storedObject(session, 'session', { userId: 'userId', sessionId: 'sessionId' }) as unknown as NewSession;
+    assertId(userId, 'userId');
+    assertId(sessionId, 'sessionId');
     await this.#core.command(sessionStream(sessionId), options, () => {
       if (!this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
       return { events: [{ type: 'session.created', data: { userId, ...rest }, field: 'session' }], expected: 'no_stream' };
@@ -69,7 +69,7 @@ export class SessionsApi {
 
   /** NOT_FOUND for a session that does not exist or was deleted. */
   async get(sessionId: string, options?: ReadOptions): Promise<Reflected<Session>> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     await this.#core.reflect(options);
     return this.#view(sessionId);
   }
@@ -93,7 +93,7 @@ export class SessionsApi {
    * erased from storage and blobs only it named are removed.
    */
   async delete(sessionId: string, options: WriteOptions & { purge?: boolean } = {}): Promise<{ sessionId: string; purged: boolean; position: number }> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     assertOptions(options);
     const { purge = false, ...write } = options;
     if (typeof purge !== 'boolean') throw invalid('purge', 'must be a boolean');
@@ -123,7 +123,7 @@ export class SessionsApi {
 
   /** A user's sessions, newest first by default, filtered and paged with cursors. */
   async list(userId: string, options: SessionListOptions = {}): Promise<Page<Session>> {
-    assertEntityId(userId, 'userId');
+    assertId(userId, 'userId');
     object(options, 'options');
     const limit = pageLimit(options.limit, 20);
     const direction = pageDirection(options);
@@ -170,7 +170,7 @@ export class SessionsApi {
   }
 
   async #change(sessionId: string, options: WriteOptions | undefined, event: () => ChatEvent): Promise<Reflected<Session>> {
-    assertEntityId(sessionId, 'sessionId');
+    assertId(sessionId, 'sessionId');
     await this.#core.command(sessionStream(sessionId), options, () => ({ events: [event()], expected: this.#existing(sessionId).version }));
     return this.#view(sessionId);
   }

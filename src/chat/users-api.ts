@@ -1,7 +1,8 @@
 import { monotonicFactory } from 'ulid';
-import { assertEntityId, userStream } from '../events/streams.js';
+import { userStream } from '../events/streams.js';
 import type { UserUpdated } from '../events/users.js';
 import { type UserView, usersProjection } from '../projections/users.js';
+import { assertId } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, detached, notFound, payload, storedObject } from './chat-core.js';
 
@@ -32,8 +33,8 @@ export class UsersApi {
 
   /** CONFLICT when the user id is taken. */
   async create(user: NewUser, options?: WriteOptions): Promise<Reflected<UserView>> {
-    const { userId = nextId(), ...rest } = storedObject(user, 'user') as NewUser;
-    assertEntityId(userId, 'userId');
+    const { userId = nextId(), ...rest } = storedObject(user, 'user', { userId: 'userId' }) as NewUser;
+    assertId(userId, 'userId');
     await this.#core.command(userStream(userId), options, () => {
       if (this.#core.state(usersProjection).has(userId)) throw taken(userId);
       return { events: [{ type: 'user.created', data: { userId, ...rest }, field: 'user' }], expected: 'no_stream' };
@@ -44,14 +45,14 @@ export class UsersApi {
   }
 
   async get(userId: string, options?: ReadOptions): Promise<Reflected<UserView>> {
-    assertEntityId(userId, 'userId');
+    assertId(userId, 'userId');
     await this.#core.reflect(options);
     return this.#view(userId);
   }
 
   /** NOT_FOUND for an unknown user; INVALID_ARGUMENT when nothing would change. */
   async update(userId: string, changes: UserChanges, options?: WriteOptions): Promise<Reflected<UserView>> {
-    assertEntityId(userId, 'userId');
+    assertId(userId, 'userId');
     payload(changes, 'changes', ['userId']);
     await this.#core.command(userStream(userId), options, () => {
       const user = this.#core.state(usersProjection).get(userId);

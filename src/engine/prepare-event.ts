@@ -1,7 +1,7 @@
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import type { PreparedEvent } from '../backends/backend.js';
 import type { NewEvent } from '../kernel/types.js';
-import { assertEventId, assertEventType, assertJsonValue, assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertId, assertEventType, assertJsonValue, assertPositiveInteger, invalid } from '../kernel/validation.js';
 
 /**
  * Checks one event of an append and gives it what the backend stores: its id
@@ -29,7 +29,7 @@ export function prepareEvent(e: NewEvent, index: number, now: number, seen: Set<
   let id: string;
   const idSupplied = e.id !== undefined;
   if (idSupplied) {
-    assertEventId(e.id, `${at}.id`);
+    assertId(e.id, `${at}.id`);
     id = e.id as string;
     if (seen.has(id)) throw new FfcdbError(ErrorCode.DUPLICATE_EVENT, `${at}.id ${id} appears twice in one append`, { field: `${at}.id`, id });
     seen.add(id);

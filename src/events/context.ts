@@ -1,5 +1,6 @@
 import type { Definitions } from './definition.js';
-import { type JsonObject, fields, jsonObject, label } from './fields.js';
+import { assertId } from '../kernel/validation.js';
+import { type JsonObject, fields, jsonObject } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';
 
 /**
@@ -37,7 +38,7 @@ function validateContextPatched(data: unknown): asserts data is ContextPatched {
 }
 
 function validateContextSnapshotted(data: unknown): asserts data is ContextSnapshotted {
-  label(fields(data, 'data', ['name']).name, 'data.name');
+  assertId(fields(data, 'data', ['name']).name, 'data.name');
 }
 
 export const contextEvents: Definitions<ContextEvents> = {

@@ -1,4 +1,4 @@
-import { assertStreamId, invalid } from '../kernel/validation.js';
+import { assertId, invalid } from '../kernel/validation.js';
 import type { JsonValue } from '../kernel/types.js';
 import type { Definitions } from './definition.js';
 import { type JsonObject, fields, integer, json, jsonObject, label, list, matching, mediaType, text } from './fields.js';
@@ -50,7 +50,7 @@ const ANALYSIS_RESULTS = ['summary', 'text', 'entities', 'data'] as const;
 
 function validateDocumentUploaded(data: unknown): asserts data is DocumentUploaded {
   const o = fields(data, 'data', ['documentId', 'name', 'mediaType', 'size', 'sha256', 'metadata']);
-  assertStreamId(o.documentId, 'data.documentId');
+  assertId(o.documentId, 'data.documentId');
   label(o.name, 'data.name');
   mediaType(o.mediaType, 'data.mediaType');
   integer(o.size, 'data.size', 0);
@@ -69,7 +69,7 @@ function entities(value: unknown, field: string): void {
 
 function validateDocumentAnalysed(data: unknown): asserts data is DocumentAnalysed {
   const o = fields(data, 'data', ['documentId', 'analysisVersion', ...ANALYSIS_RESULTS]);
-  assertStreamId(o.documentId, 'data.documentId');
+  assertId(o.documentId, 'data.documentId');
   integer(o.analysisVersion, 'data.analysisVersion', 1);
   if (!ANALYSIS_RESULTS.some((k) => k in o)) throw invalid('data', `must hold at least one of ${ANALYSIS_RESULTS.join(', ')}`);
   if (o.summary !== undefined) text(o.summary, 'data.summary', EVENT_LIMITS.textChars);
@@ -79,7 +79,7 @@ function validateDocumentAnalysed(data: unknown): asserts data is DocumentAnalys
 }
 
 function validateDocumentDeleted(data: unknown): asserts data is DocumentDeleted {
-  assertStreamId(fields(data, 'data', ['documentId']).documentId, 'data.documentId');
+  assertId(fields(data, 'data', ['documentId']).documentId, 'data.documentId');
 }
 
 export const documentEvents: Definitions<DocumentEvents> = {

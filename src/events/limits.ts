@@ -3,7 +3,7 @@
  * bytes are the msgpack-encoded size, which is what the log stores.
  */
 export const EVENT_LIMITS = {
-  /** Titles, display names, file names, snapshot names: 1..256 characters, no control characters. */
+  /** Titles, display names, file names: 1..256 characters, no control characters. (Snapshot names are ids: kernel/validation.ts.) */
   labelChars: 256,
   /** One tag: 1..64 characters, no control characters. */
   tagChars: 64,

@@ -1,4 +1,4 @@
-import { assertEventId, assertStreamId, invalid } from '../kernel/validation.js';
+import { assertId, invalid } from '../kernel/validation.js';
 import type { JsonValue } from '../kernel/types.js';
 import type { Definitions } from './definition.js';
 import type { Entity } from './documents.js';
@@ -138,7 +138,7 @@ const PARTS: Record<ContentPart['type'], { keys: readonly string[]; check(o: Rec
   tool_call: {
     keys: ['id', 'name', 'arguments'],
     check(o, f) {
-      assertEventId(o.id, `${f}.id`);
+      assertId(o.id, `${f}.id`);
       label(o.name, `${f}.name`);
       if (o.arguments !== undefined) json(o.arguments, `${f}.arguments`, EVENT_LIMITS.jsonBytes);
     },
@@ -146,7 +146,7 @@ const PARTS: Record<ContentPart['type'], { keys: readonly string[]; check(o: Rec
   tool_result: {
     keys: ['toolCallId', 'content', 'isError'],
     check(o, f) {
-      assertEventId(o.toolCallId, `${f}.toolCallId`);
+      assertId(o.toolCallId, `${f}.toolCallId`);
       if (o.content === undefined) throw invalid(`${f}.content`, 'is required');
       json(o.content, `${f}.content`, EVENT_LIMITS.jsonBytes);
       if (o.isError !== undefined) flag(o.isError, `${f}.isError`);
@@ -164,7 +164,7 @@ const PART_TYPES = Object.keys(PARTS) as ContentPart['type'][];
 
 function reference(o: Record<string, unknown>, f: string): void {
   if ((o.documentId === undefined) === (o.url === undefined)) throw invalid(f, 'must give exactly one of documentId and url');
-  if (o.documentId !== undefined) assertStreamId(o.documentId, `${f}.documentId`);
+  if (o.documentId !== undefined) assertId(o.documentId, `${f}.documentId`);
   if (o.url !== undefined) url(o.url, `${f}.url`);
   if (o.mediaType !== undefined) mediaType(o.mediaType, `${f}.mediaType`);
   if (o.name !== undefined) label(o.name, `${f}.name`);
@@ -208,7 +208,7 @@ function attachments(value: unknown, field: string): void {
   list(value, field, EVENT_LIMITS.attachments);
   value.forEach((a, i) => {
     const o = fields(a, `${field}[${i}]`, ['documentId', 'name', 'mediaType']);
-    assertStreamId(o.documentId, `${field}[${i}].documentId`);
+    assertId(o.documentId, `${field}[${i}].documentId`);
     if (o.name !== undefined) label(o.name, `${field}[${i}].name`);
     if (o.mediaType !== undefined) mediaType(o.mediaType, `${field}[${i}].mediaType`);
   });
@@ -236,7 +236,7 @@ function entities(value: unknown, field: string): void {
 }
 
 function messageBody(o: Record<string, unknown>): void {
-  assertEventId(o.messageId, 'data.messageId');
+  assertId(o.messageId, 'data.messageId');
   content(o.content, 'data.content');
   if (o.attachments !== undefined) attachments(o.attachments, 'data.attachments');
   if (o.metadata !== undefined) assertMessageMetadata(o.metadata, 'data.metadata');
@@ -251,7 +251,7 @@ function validateMessageAdded(data: unknown): asserts data is MessageAdded {
 
 function validateMessageAddedV1(data: unknown): asserts data is MessageAddedV1 {
   const o = fields(data, 'data', ['messageId', 'role', 'content', 'model']);
-  assertEventId(o.messageId, 'data.messageId');
+  assertId(o.messageId, 'data.messageId');
   label(o.role, 'data.role');
   text(o.content, 'data.content', EVENT_LIMITS.textChars);
   if (o.model !== undefined) label(o.model, 'data.model');
@@ -267,7 +267,7 @@ function validateMessageEdited(data: unknown): asserts data is MessageEdited {
 }
 
 function validateMessageDeleted(data: unknown): asserts data is MessageDeleted {
-  assertEventId(fields(data, 'data', ['messageId']).messageId, 'data.messageId');
+  assertId(fields(data, 'data', ['messageId']).messageId, 'data.messageId');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { assertStreamId, invalid } from '../kernel/validation.js';
+import { assertId, invalid } from '../kernel/validation.js';
 import type { Definitions } from './definition.js';
 import { type JsonObject, fields, flag, jsonObject, label, list } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';
@@ -55,7 +55,7 @@ function tags(value: unknown, field: string): void {
 
 function validateSessionCreated(data: unknown): asserts data is SessionCreated {
   const o = fields(data, 'data', ['userId', 'title', 'tags', 'metadata']);
-  assertStreamId(o.userId, 'data.userId');
+  assertId(o.userId, 'data.userId');
   label(o.title, 'data.title');
   if (o.tags !== undefined) tags(o.tags, 'data.tags');
   if (o.metadata !== undefined) jsonObject(o.metadata, 'data.metadata', EVENT_LIMITS.metadataBytes);

@@ -1,4 +1,4 @@
-import { invalid, assertStreamId } from '../kernel/validation.js';
+import { assertId, invalid } from '../kernel/validation.js';
 import type { Definitions } from './definition.js';
 import { type JsonObject, fields, jsonObject, label, matching } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';
@@ -34,13 +34,13 @@ function validateProfile(o: Record<string, unknown>): void {
 
 function validateUserCreated(data: unknown): asserts data is UserCreated {
   const o = fields(data, 'data', ['userId', ...PROFILE_FIELDS]);
-  assertStreamId(o.userId, 'data.userId');
+  assertId(o.userId, 'data.userId');
   validateProfile(o);
 }
 
 function validateUserUpdated(data: unknown): asserts data is UserUpdated {
   const o = fields(data, 'data', ['userId', ...PROFILE_FIELDS]);
-  assertStreamId(o.userId, 'data.userId');
+  assertId(o.userId, 'data.userId');
   if (!PROFILE_FIELDS.some((k) => k in o)) throw invalid('data', `must change at least one of ${PROFILE_FIELDS.join(', ')}`);
   validateProfile(o);
 }

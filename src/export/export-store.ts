@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertEntityId, sessionStream } from '../events/streams.js';
+import { sessionStream } from '../events/streams.js';
 import { fsyncDirSync } from '../storage/durable-files.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
-import { invalid } from '../kernel/validation.js';
+import { assertId, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, ioError, isFfcdbError } from '../kernel/errors.js';
 import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
@@ -75,7 +75,7 @@ export async function exportFolder(storeDir: string, outDir: string, options: Ex
  */
 export async function exportStore(source: StoreParts, outDir: string, options: ExportOptions = {}): Promise<ExportManifest> {
   if (typeof outDir !== 'string' || outDir === '') throw invalid('outDir', 'must be a folder path');
-  if (options.sessionId !== undefined) assertEntityId(options.sessionId, 'sessionId');
+  if (options.sessionId !== undefined) assertId(options.sessionId, 'sessionId');
   const target = path.resolve(outDir);
   assertFreeTarget(target, 'outDir');
   const temp = siblingTemp(target);

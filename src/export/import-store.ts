@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
-import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
+import { LIMITS, assertId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
 import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
@@ -70,9 +70,10 @@ const GAPS_PER_EVENT = 16;
 const MIN_MAX_GAPS = 2 ** 24;
 /**
  * manifest.json is refused above this size before it is read. A manifest
- * line is at most about 250 bytes (a stream entry with a 128-character id;
- * a blob entry is about 110), so 256 MiB lists over a million streams and
- * blobs, far more than any real store; and it stays well under V8's largest
+ * line is about 250 bytes (a stream entry with a short id; one with an id of
+ * 520 bytes, escaped in JSON, at most about 1,200; a blob entry is about 110),
+ * so 256 MiB lists hundreds of thousands of streams and blobs at the least,
+ * far more than any real store; and it stays well under V8's largest
  * string (about 512 MiB), beyond which the manifest could not be read at all.
  */
 const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
@@ -105,7 +106,7 @@ export async function verifyExport(fromDir: string, options: ImportOptions = {})
     const e = decodeEvent(line, lineNo, true);
     try {
       assertStreamId(e.streamId, 'stream');
-      assertEventId(e.id, 'id');
+      assertId(e.id, 'id');
       assertEventType(e.type, 'type');
       assertJsonValue(e.metadata, 'metadata');
       assertJsonValue(e.data, 'data');

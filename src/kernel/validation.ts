@@ -2,14 +2,6 @@ import { types } from 'node:util';
 import { ErrorCode, FfcdbError } from './errors.js';
 import type { ExpectedVersion, JsonValue } from './types.js';
 
-/**
- * Stream ids become directory names, so they are held to an allowlist:
- * ASCII letters, digits, '_' and '-', starting with a letter or digit, 1..128 chars.
- * No dots (so no '.' or '..'), no separators, no case tricks beyond what Linux keeps apart.
- */
-const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-/** Event ids never reach a path but are still bounded and printable. */
-const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** Event types: namespaced names like `message.added` or `chat/MessageAdded`. */
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.:/-]{0,127}$/;
 
@@ -22,24 +14,55 @@ export const LIMITS = {
   maxObjectKeys: 0xffff,
 } as const;
 
-export function assertStreamId(value: unknown, field = 'streamId'): asserts value is string {
-  if (typeof value !== 'string' || !STREAM_ID.test(value)) {
-    throw new FfcdbError(
-      ErrorCode.INVALID_ID,
-      `${field} must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-', starting with a letter or digit; got ${describe(value)}`,
-      { field, value: typeof value === 'string' ? value.slice(0, 200) : typeof value },
-    );
+/**
+ * The one id rule, for every id an app gives (users, sessions, messages,
+ * documents, tool calls, snapshot names, streams): any string of 1 to 512
+ * bytes of UTF-8 without control characters (C0, DEL, C1), compared exactly
+ * as given (no normalisation, no case folding). Lone UTF-16 surrogates are
+ * refused: UTF-8 cannot hold them, so the id would not come back as given.
+ * Ids never reach a path as given: storage/file-names.ts encodes them.
+ */
+const ID_MAX_BYTES = 512;
+/**
+ * Stream ids follow the same rule with room for a short kind prefix, so that a
+ * store built on the engine can name a stream after an app's id (the chat
+ * store's `u-<userId>`, `s-<sessionId>`).
+ */
+const STREAM_ID_MAX_BYTES = ID_MAX_BYTES + 8;
+
+/** Throws INVALID_ID naming `field` and what is wrong (empty, too long in bytes, a control character or lone surrogate at an index). */
+export function assertId(value: unknown, field: string, maxBytes: number = ID_MAX_BYTES): asserts value is string {
+  const problem = idProblem(value, maxBytes);
+  if (problem !== undefined) {
+    throw new FfcdbError(ErrorCode.INVALID_ID, `${field} ${problem}`, { field, value: typeof value === 'string' ? value.slice(0, 200) : typeof value });
   }
 }
 
-export function assertEventId(value: unknown, field = 'id'): asserts value is string {
-  if (typeof value !== 'string' || !EVENT_ID.test(value)) {
-    throw new FfcdbError(
-      ErrorCode.INVALID_ID,
-      `${field} must be 1-128 characters of A-Z, a-z, 0-9, '_', '.', ':' or '-', starting with a letter or digit; got ${describe(value)}`,
-      { field, value: typeof value === 'string' ? value.slice(0, 200) : typeof value },
-    );
-  }
+export function assertStreamId(value: unknown, field = 'streamId'): asserts value is string {
+  assertId(value, field, STREAM_ID_MAX_BYTES);
+}
+
+/** C0 controls, DEL and C1 controls. */
+const CONTROL = /\p{Cc}/u;
+/** A high surrogate not followed by a low one, or a low one not after a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function idProblem(value: unknown, maxBytes: number): string | undefined {
+  if (typeof value !== 'string') return `must be a string (an id of 1 to ${maxBytes} bytes of UTF-8); got ${describe(value)}`;
+  if (value.length === 0) return 'must not be empty';
+  // UTF-16 units never outnumber UTF-8 bytes, so a long string is refused before it is measured.
+  if (value.length > maxBytes) return `must be at most ${maxBytes} bytes of UTF-8; got ${value.length} UTF-16 units, so more`;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > maxBytes) return `must be at most ${maxBytes} bytes of UTF-8; got ${bytes} bytes`;
+  const control = CONTROL.exec(value);
+  if (control !== null) return `holds a control character (${codePoint(control[0])}) at index ${control.index}; got ${describe(value)}`;
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone !== null) return `holds a lone UTF-16 surrogate (${codePoint(lone[0])}) at index ${lone.index}, which UTF-8 cannot store`;
+  return undefined;
+}
+
+function codePoint(c: string): string {
+  return `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 export function assertEventType(value: unknown, field = 'type'): asserts value is string {

@@ -1,6 +1,5 @@
-import { assertEntityId } from '../events/streams.js';
 import type { SearchRegistry } from '../projections/search/projection.js';
-import { assertPositiveInteger, invalid } from '../kernel/validation.js';
+import { assertId, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import type { DocRecord } from './segment.js';
 import type { DocKind } from '../projections/search/search-doc.js';
 import { entityQueryTerm } from '../projections/search/entities.js';
@@ -66,7 +65,7 @@ export function checkOptions(o: SearchOptions): CheckedOptions {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('options', 'must be an object');
   for (const key of Object.keys(o)) if (!OPTION_KEYS.has(key)) throw invalid(`options.${key}`, 'is not a search option');
   if (o.operator !== undefined && o.operator !== 'and' && o.operator !== 'or') throw invalid('operator', "must be 'and' or 'or'");
-  if (o.sessionId !== undefined) assertEntityId(o.sessionId, 'sessionId');
+  if (o.sessionId !== undefined) assertId(o.sessionId, 'sessionId');
   const roles = o.role === undefined ? undefined : Array.isArray(o.role) ? o.role : [o.role];
   roles?.forEach((r, i) => {
     if (typeof r !== 'string' || r.length === 0 || r.length > 32) throw invalid(Array.isArray(o.role) ? `role[${i}]` : 'role', 'must be a role name of 1-32 characters');

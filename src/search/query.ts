@@ -1,4 +1,4 @@
-import { assertEntityId } from '../events/streams.js';
+import { assertId } from '../kernel/validation.js';
 import { parseQuery } from './query-parser.js';
 import { type DocKind, compareKeys } from '../projections/search/search-doc.js';
 import { tokenize } from './tokenizer.js';
@@ -29,7 +29,7 @@ export interface SearchPage {
 
 /** Runs `query` for `userId` (results are always of that user only), ranked by BM25 with field weights. */
 export function runQuery(index: IndexView, userId: string, query: string, options: SearchOptions = {}): SearchPage {
-  assertEntityId(userId, 'userId');
+  assertId(userId, 'userId');
   const opts = checkOptions(options);
   const parsed = parseQuery(query, index.stem, opts.entity !== undefined);
   if (opts.entity) parsed.clauses.push({ kind: 'term', exclude: false, alternatives: [opts.entity.term] });

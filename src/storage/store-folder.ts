@@ -14,7 +14,7 @@ import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
  *   purged                           tombstones of purged streams, one frame each (see backends/flatfile/tombstones.ts)
  *   feed/<first position>.feed       global feed segments, 16-digit zero-padded names
  *   journal/<epoch>-<pid>.journal    a writer's commit journal (durability 'always')
- *   streams/ab/cd/<stream id>/<first version>.seg
+ *   streams/ab/cd/<name>/<first version>.seg   <name> from the stream id (storage/file-names.ts)
  *   blobs/                           the chat store's blobs (src/blobs/file-blob-store.ts)
  *   projections/<name>.snapshot      the chat store's projection snapshots (src/projector/file-snapshot-store.ts)
  *   search/                          the chat store's full-text index (src/search/)

@@ -177,12 +177,13 @@ chatSuites('chat: context', (test, open) => {
       await failsCleanly(chat, () => chat.context.set('s1', { big: 'x'.repeat(4 * 1024 * 1024 + 1) }), ErrorCode.INVALID_ARGUMENT, 'context');
       await failsCleanly(chat, () => chat.context.set('s1', { f: (() => 1) as never }), ErrorCode.INVALID_ARGUMENT);
       await failsCleanly(chat, () => chat.context.patch('s1', 'x' as never), ErrorCode.INVALID_ARGUMENT, 'patch');
-      await failsCleanly(chat, () => chat.context.snapshot('s1', ''), ErrorCode.INVALID_ARGUMENT, 'name');
-      await failsCleanly(chat, () => chat.context.snapshot('s1', 'a\tb'), ErrorCode.INVALID_ARGUMENT, 'name');
+      await failsCleanly(chat, () => chat.context.snapshot('s1', ''), ErrorCode.INVALID_ID, 'name');
+      await failsCleanly(chat, () => chat.context.snapshot('s1', 'a\tb'), ErrorCode.INVALID_ID, 'name');
       await failsCleanly(chat, () => chat.context.set('ghost', {}), ErrorCode.NOT_FOUND, 'sessionId');
       await failsCleanly(chat, () => chat.context.patch('ghost', {}), ErrorCode.NOT_FOUND, 'sessionId');
       await failsCleanly(chat, () => chat.context.snapshot('ghost', 'n'), ErrorCode.NOT_FOUND, 'sessionId');
-      await failsCleanly(chat, () => chat.context.set('../x', {}), ErrorCode.INVALID_ID, 'sessionId');
+      await failsCleanly(chat, () => chat.context.set('a\nb', {}), ErrorCode.INVALID_ID, 'sessionId');
+      await failsCleanly(chat, () => chat.context.set('../x', {}), ErrorCode.NOT_FOUND, 'sessionId');
       await fails(chat.context.get('ghost'), ErrorCode.NOT_FOUND, 'sessionId');
       await fails(chat.context.snapshots('ghost'), ErrorCode.NOT_FOUND, 'sessionId');
       await fails(chat.context.get('s1', { asOf: {} as never }), ErrorCode.INVALID_ARGUMENT, 'asOf');

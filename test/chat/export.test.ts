@@ -213,7 +213,7 @@ chatSuites('chat: export', (test, open) => {
       await seedSession(chat);
       await fails(collect(chat.export('s1', 'xml' as never)), ErrorCode.INVALID_ARGUMENT, 'format');
       await fails(collect(chat.export('ghost', 'json')), ErrorCode.NOT_FOUND, 'sessionId');
-      await fails(collect(chat.export('../x', 'json')), ErrorCode.INVALID_ID, 'sessionId');
+      await fails(collect(chat.export('a\nb', 'json')), ErrorCode.INVALID_ID, 'sessionId');
       await chat.sessions.delete('s1');
       await fails(collect(chat.export('s1', 'markdown')), ErrorCode.NOT_FOUND, 'sessionId');
     }));

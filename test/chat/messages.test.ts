@@ -75,7 +75,7 @@ chatSuites('chat: messages', (test, open) => {
       await failsCleanly(chat, () => chat.messages.add('s1', [good, { role: 'bad\nrole', content: 'x' }, good]), ErrorCode.INVALID_ARGUMENT, 'messages[1].role');
       await failsCleanly(chat, () => chat.messages.add('s1', [good, good, { role: 'user', content: [{ type: 'text', text: 5 as never }] }]), ErrorCode.INVALID_ARGUMENT, 'messages[2].content[0].text');
       await failsCleanly(chat, () => chat.messages.add('s1', [good, { messageId: 'a', role: 'user', content: 'x' }, { messageId: 'a', role: 'user', content: 'y' }]), ErrorCode.CONFLICT, 'messages[2].messageId');
-      await failsCleanly(chat, () => chat.messages.add('s1', [good, { messageId: '../x', role: 'user', content: 'x' }]), ErrorCode.INVALID_ID, 'messages[1].messageId');
+      await failsCleanly(chat, () => chat.messages.add('s1', [good, { messageId: 'a\u0000b', role: 'user', content: 'x' }]), ErrorCode.INVALID_ID, 'messages[1].messageId');
       await failsCleanly(chat, () => chat.messages.add('s1', [good, { role: 'user', content: 'x', attachments: [{ documentId: 'nope' }] }]), ErrorCode.NOT_FOUND, 'messages[1].attachments[0].documentId');
       await failsCleanly(chat, () => chat.messages.add('s1', [good, null as never]), ErrorCode.INVALID_ARGUMENT, 'messages[1]');
       await failsCleanly(chat, () => chat.messages.add('s1', []), ErrorCode.INVALID_ARGUMENT, 'messages');
@@ -146,7 +146,7 @@ chatSuites('chat: messages', (test, open) => {
         await failsCleanly(chat, () => chat.messages.add('s1', { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'image', documentId: id }] }), ErrorCode.NOT_FOUND, 'message.content[1].documentId');
         await failsCleanly(chat, () => chat.messages.edit('s1', m.messageId, { content: 'x', attachments: [{ documentId: id }] }), ErrorCode.NOT_FOUND, 'changes.attachments[0].documentId');
       }
-      await failsCleanly(chat, () => chat.messages.add('s1', { role: 'user', content: 'x', attachments: [{ documentId: '../etc' }] }), ErrorCode.INVALID_ID, 'message.attachments[0].documentId');
+      await failsCleanly(chat, () => chat.messages.add('s1', { role: 'user', content: 'x', attachments: [{ documentId: '\u0085etc' }] }), ErrorCode.INVALID_ID, 'message.attachments[0].documentId');
     }));
 
   test('get, get at a revision, and history: every earlier revision stays readable after edits', () =>
@@ -239,7 +239,7 @@ chatSuites('chat: messages', (test, open) => {
   test('bad ids and unknown sessions are refused on every message operation', () =>
     open(async (chat) => {
       await seedSession(chat);
-      for (const bad of ['../x', '', 'x'.repeat(200), 3]) {
+      for (const bad of ['a\nb', '', 'x'.repeat(513), 'é'.repeat(257), 'a\uD800', 3]) {
         await fails(chat.messages.add(bad as never, { role: 'user', content: 'x' }), ErrorCode.INVALID_ID, 'sessionId');
         await fails(chat.messages.get('s1', bad as never), ErrorCode.INVALID_ID, 'messageId');
         await fails(chat.messages.edit('s1', bad as never, { content: 'x' }), ErrorCode.INVALID_ID, 'messageId');

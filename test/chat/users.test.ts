@@ -73,15 +73,18 @@ chatSuites('chat: users', (test, open) => {
       assert.is((await chat.users.get('bob')).displayName, 'Bob');
     }));
 
-  test('bad user ids are INVALID_ID naming the field: path traversal, too long, empty, not a string', () =>
+  test('bad user ids are INVALID_ID naming the field: control characters, lone surrogates, too long, empty, not a string', () =>
     open(async (chat) => {
-      for (const bad of ['../x', 'a/b', '.hidden', 'x'.repeat(101), '', 42, null, { id: 'x' }]) {
+      for (const bad of ['a\nb', '\u007F', 'a\uD800', 'x'.repeat(513), '€'.repeat(171), '', 42, null, { id: 'x' }]) {
         await failsCleanly(chat, () => chat.users.create({ userId: bad as never }), ErrorCode.INVALID_ID, 'userId');
         await fails(chat.users.get(bad as never), ErrorCode.INVALID_ID, 'userId');
         await failsCleanly(chat, () => chat.users.update(bad as never, { displayName: 'X' }), ErrorCode.INVALID_ID, 'userId');
       }
-      // 100 characters is the longest id allowed.
-      await chat.users.create({ userId: 'x'.repeat(100) });
+      // 512 bytes of UTF-8 is the longest id allowed; paths, dots and spaces are ids like any other.
+      for (const userId of ['x'.repeat(512), '€'.repeat(170), '../x', 'a/b', '.hidden', 'ann@example.org']) {
+        await chat.users.create({ userId });
+        assert.is((await chat.users.get(userId)).userId, userId);
+      }
     }));
 
   test('bad profile fields are INVALID_ARGUMENT naming the field, and append nothing', () =>

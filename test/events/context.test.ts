@@ -1,4 +1,5 @@
 import { contextEvents } from '../../src/events/context.js';
+import { ErrorCode } from '../../src/kernel/errors.js';
 import type { EventDefinition } from '../../src/events/definition.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 import { fails } from './fails.js';
@@ -27,10 +28,14 @@ test('context.patched takes an RFC 7386 merge patch object (null removes a key)'
   fails(() => patched.validate({ patch: { s: 'a\uD800' } }), 'data.patch.s');
 });
 
-test('context.snapshotted names the snapshot', () => {
+test('context.snapshotted names the snapshot with an id of the one rule', () => {
   snapshotted.validate({ name: 'before-refactor' });
-  fails(() => snapshotted.validate({ name: '' }), 'data.name');
-  fails(() => snapshotted.validate({}), 'data.name');
+  snapshotted.validate({ name: 'Before refactor: step 1/2 ✓' });
+  snapshotted.validate({ name: 'x'.repeat(512) });
+  fails(() => snapshotted.validate({ name: '' }), 'data.name', ErrorCode.INVALID_ID);
+  fails(() => snapshotted.validate({ name: 'a\tb' }), 'data.name', ErrorCode.INVALID_ID);
+  fails(() => snapshotted.validate({ name: 'x'.repeat(513) }), 'data.name', ErrorCode.INVALID_ID);
+  fails(() => snapshotted.validate({}), 'data.name', ErrorCode.INVALID_ID);
 });
 
 test.run();

@@ -17,7 +17,7 @@ test('document.uploaded accepts name, media type, size, sha256 and metadata', ()
 });
 
 test('document.uploaded names the bad field', () => {
-  fails(() => uploaded.validate({ ...doc, documentId: 'a.b' }), 'data.documentId', ErrorCode.INVALID_ID);
+  fails(() => uploaded.validate({ ...doc, documentId: 'a\nb' }), 'data.documentId', ErrorCode.INVALID_ID);
   fails(() => uploaded.validate({ ...doc, name: '' }), 'data.name');
   fails(() => uploaded.validate({ ...doc, mediaType: 'pdf' }), 'data.mediaType');
   fails(() => uploaded.validate({ ...doc, size: -1 }), 'data.size');

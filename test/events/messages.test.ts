@@ -49,7 +49,7 @@ test('roles: any name an app uses, case kept: 1-256 characters without control c
 test('the message id is checked as an event id (INVALID_ID naming data.messageId)', () => {
   fails(() => added.validate({ ...base, messageId: '', content: 'x' }), 'data.messageId', ErrorCode.INVALID_ID);
   fails(() => added.validate({ role: 'user', content: 'x' }), 'data.messageId', ErrorCode.INVALID_ID);
-  fails(() => deleted.validate({ messageId: 'a/b' }), 'data.messageId', ErrorCode.INVALID_ID);
+  fails(() => deleted.validate({ messageId: 'a\u0000b' }), 'data.messageId', ErrorCode.INVALID_ID);
 });
 
 test('a bad part is named by its index and field: unknown type, missing text, stray field', () => {
@@ -65,7 +65,7 @@ test('image and file parts reference exactly one of a document and an http(s) UR
   fails(() => added.validate(withParts({ type: 'file', documentId: 'd1', url: 'https://x.org/f' })), 'data.content[0]');
   fails(() => added.validate(withParts({ type: 'image', url: 'javascript:alert(1)' })), 'data.content[0].url');
   fails(() => added.validate(withParts({ type: 'image', url: `https://x.org/${'a'.repeat(8192)}` })), 'data.content[0].url');
-  fails(() => added.validate(withParts({ type: 'image', documentId: '../etc' })), 'data.content[0].documentId', ErrorCode.INVALID_ID);
+  fails(() => added.validate(withParts({ type: 'image', documentId: '\u001Betc' })), 'data.content[0].documentId', ErrorCode.INVALID_ID);
   fails(() => added.validate(withParts({ type: 'file', documentId: 'd1', mediaType: 'pdf' })), 'data.content[0].mediaType');
 });
 

@@ -14,7 +14,7 @@ test('user.created accepts an id alone, or with display name, email, profile and
 });
 
 test('user.created refuses a bad user id with INVALID_ID naming data.userId', () => {
-  fails(() => created.validate({ userId: '../x' }), 'data.userId', ErrorCode.INVALID_ID);
+  fails(() => created.validate({ userId: 'x'.repeat(513) }), 'data.userId', ErrorCode.INVALID_ID);
   fails(() => created.validate({}), 'data.userId', ErrorCode.INVALID_ID);
 });
 

@@ -66,9 +66,18 @@ test('ids differing only in case get their own folders', () => {
   assert.is.not(layout.streamDir('Chat'), layout.streamDir('chat'));
 });
 
-test('stream ids that could escape or break a path are refused with INVALID_ID', () => {
-  const bad = ['..', '.', 'a/b', 'a\\b', '/etc/passwd', '/abs', '../x', 'x/../../y', 'a\0b', '\0', '', 'a'.repeat(200), 'a'.repeat(129), ' a', 'a b', '-lead', '_lead', 'ä', 'a.b', 'a:b'];
-  for (const id of bad) {
+test('stream ids that would escape or break a path get an encoded folder name inside their shard', () => {
+  const tricky = ['..', '.', 'a/b', 'a\\b', '/etc/passwd', '/abs', '../x', 'x/../../y', 'a'.repeat(129), ' a', 'a b', '-lead', '_lead', 'ä', 'a.b', 'a:b', 'CON', 'nul.txt', 'a.', '%2e%2e', 'x'.repeat(520)];
+  for (const id of tricky) {
+    const h = createHash('sha256').update(id).digest('hex');
+    const dir = layout.streamDir(id);
+    assert.is(path.dirname(dir), path.join(root, STREAMS_DIR, h.slice(0, 2), h.slice(2, 4)), JSON.stringify(id));
+    assert.match(path.basename(dir), /^~[a-z0-9_%~-]+$/, JSON.stringify(id));
+  }
+});
+
+test('stream ids the rule refuses (control characters, empty, too long, not strings) are INVALID_ID', () => {
+  for (const id of ['a\0b', '\0', '', 'a\nb', 'x'.repeat(521)]) {
     const err = thrown(() => layout.streamDir(id));
     assert.is(err.code, ErrorCode.INVALID_ID, JSON.stringify(id));
   }

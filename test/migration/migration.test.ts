@@ -142,6 +142,37 @@ for (const { kind, make } of KINDS) {
       });
     }));
 
+  test('ids of any form the one rule takes migrate into text columns exactly and verify clean: paths, quotes, case twins, emoji, 512 bytes', async () => {
+    const dir = tempRoot('migration-ids');
+    const ids = ['../x', "o'brien; DROP TABLE sessions; --", 'Chat', 'chat', 'a/b\\c', '\u{1F600}\u202E', 'x'.repeat(512), `${'é'.repeat(255)}z`];
+    try {
+      const chat = await openChatStore({ dir, durability: 'none' });
+      try {
+        for (const id of ids) {
+          await chat.users.create({ userId: id });
+          await chat.sessions.create({ userId: id, sessionId: id, title: 'T' });
+          await chat.messages.add(id, { messageId: id, role: 'assistant', content: [{ type: 'tool_call', id, name: 'search', arguments: {} }] });
+        }
+      } finally {
+        await chat.close();
+      }
+      await withTarget(async (t) => {
+        await withLog(dir, async (store) => {
+          await withDriver(t, (target) => migrate({ store, target }));
+          await assertVerified(store, t);
+        });
+        await withDriver(t, async (d) => {
+          const rows = await d.query(`SELECT session_id, user_id FROM ${d.dialect.table('sessions')}`);
+          assert.equal(rows.map((r) => [r.session_id, r.user_id]).sort(), ids.map((id) => [id, id]).sort());
+          const messages = await d.query(`SELECT message_id FROM ${d.dialect.table('messages')}`);
+          assert.equal(messages.map((r) => r.message_id).sort(), [...ids].sort());
+        });
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a purge after the migration erases the session; so does a purge of an already deleted session, and a raw purge request', async () => {
     const dir = tempRoot('migration-purge');
     try {

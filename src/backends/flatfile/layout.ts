@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
 import { assertStreamId } from '../../kernel/validation.js';
+import { fileNameOf, legacyFileNameOf } from '../../storage/file-names.js';
 import { FEED_DIR, STREAMS_DIR } from '../../storage/store-folder.js';
 
 /**
@@ -21,10 +22,24 @@ export class Layout {
     this.root = root;
   }
 
+  /** `streams/ab/cd/<name>`: `ab/cd` from sha256(stream id), the name from the one id encoding (storage/file-names.ts). */
   streamDir(streamId: string): string {
+    const shard = this.#shard(streamId);
+    const legacy = legacyFileNameOf(streamId);
+    const name = legacy !== undefined && namesIn(shard).includes(legacy) ? legacy : fileNameOf(streamId);
+    return this.inside(path.join(shard, name));
+  }
+
+  /** Whether `dir` is (or was, before a purge deleted it) the stream's folder: no file system access. */
+  isStreamDir(dir: string, streamId: string): boolean {
+    const shard = this.#shard(streamId);
+    return path.dirname(dir) === shard && [fileNameOf(streamId), legacyFileNameOf(streamId)].includes(path.basename(dir));
+  }
+
+  #shard(streamId: string): string {
     assertStreamId(streamId);
     const h = createHash('sha256').update(streamId).digest('hex');
-    return this.inside(path.join(this.root, STREAMS_DIR, h.slice(0, 2), h.slice(2, 4), streamId));
+    return path.join(this.root, STREAMS_DIR, h.slice(0, 2), h.slice(2, 4));
   }
 
   segmentPath(streamDir: string, firstVersion: number): string {
@@ -51,6 +66,16 @@ export class Layout {
 
 export function segmentName(first: number, suffix: string): string {
   return `${String(first).padStart(16, '0')}${suffix}`;
+}
+
+/** The names in a folder, exactly as stored (a case-insensitive file system answers a lookup of `con` with `CON`); none when it does not exist. */
+function namesIn(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError(err, dir, 'readdir');
+  }
 }
 
 /**

@@ -295,6 +295,7 @@ export class StreamLog {
   #committed(streamId: string, segment: number, offset: number, header: FrameHeader, end: number): boolean {
     if (header.firstPosition + header.count - 1 > this.#feed.head) return false;
     const entry = this.#feed.entryAt(header.linkSegment, header.linkOffset);
+    if (entry !== undefined && entry.streamId !== streamId) this.#assertOwnFolder(streamId, entry.streamId, segment, offset);
     return (
       entry !== undefined &&
       entry.streamId === streamId &&
@@ -304,6 +305,23 @@ export class StreamLog {
       entry.firstVersion === header.firstVersion &&
       entry.firstPosition === header.firstPosition &&
       entry.count === header.count
+    );
+  }
+
+  /**
+   * A frame whose feed frame names another stream is an orphan, unless that stream's folder is this one:
+   * two ids of the earlier form (storage/file-names.ts) that differ only in case, in the same `ab/cd`
+   * folder (1 pair in 65,536), on a file system that does not tell case apart. Its frames are refused
+   * rather than taken for orphans and cut.
+   */
+  #assertOwnFolder(streamId: string, other: string, segment: number, offset: number): void {
+    const dir = this.#dirOf(streamId);
+    if (dir === this.#dirOf(other) || dir.toLowerCase() !== this.#dirOf(other).toLowerCase()) return;
+    const file = this.#layout.segmentPath(dir, segment);
+    throw new FfcdbError(
+      ErrorCode.UNSAFE_PATH,
+      `${file} at byte ${offset} holds events of stream ${JSON.stringify(other)}, not of ${JSON.stringify(streamId)}: their folders differ only in case, and this file system does not tell them apart`,
+      { path: file, offset, streamId, sharedWith: other },
     );
   }
 

@@ -54,7 +54,8 @@ export class Syncer {
     const streamsDir = path.join(s.layout.root, STREAMS_DIR);
     return syncDirectories(dirs, s.options.faults, (dir) => {
       s.states.refreshTombstones();
-      return path.dirname(path.dirname(path.dirname(dir))) === streamsDir && s.tombstones.has(path.basename(dir));
+      // A folder name is not always its stream id (storage/file-names.ts): the purged ids are matched by their folders.
+      return path.dirname(path.dirname(path.dirname(dir))) === streamsDir && s.tombstones.since(0).some((id) => s.layout.isStreamDir(dir, id));
     });
   }
 

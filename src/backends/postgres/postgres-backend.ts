@@ -1,6 +1,6 @@
 import { encodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
-import { assertEventId, assertStreamId } from '../../kernel/validation.js';
+import { assertId, assertStreamId } from '../../kernel/validation.js';
 import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../kernel/types.js';
 import { purgeNotFound } from '../append-rules.js';
 import type { BackendCapabilities, BackendContext, CommitListener as BackendCommitListener, MonitorSink, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
@@ -119,7 +119,7 @@ export class PostgresBackend implements StorageBackend {
     return new Promise((resolve, reject) => {
       this.#assertOpen();
       assertStreamId(streamId);
-      for (const [i, e] of events.entries()) assertEventId(e.id, `events[${i}].id`);
+      for (const [i, e] of events.entries()) assertId(e.id, `events[${i}].id`);
       // Encoded now: the caller may change its objects once append returns.
       const data = events.map((e) => encodeMsgpack(e.data));
       const metadata = events.map((e) => encodeMsgpack(e.metadata));

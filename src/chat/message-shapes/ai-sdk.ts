@@ -1,6 +1,6 @@
 import { label, mediaType } from '../../events/fields.js';
 import { type ContentPart, assertMessageMetadata } from '../../events/messages.js';
-import { assertEventId, invalid, jsonValue } from '../../kernel/validation.js';
+import { assertId, invalid, jsonValue } from '../../kernel/validation.js';
 import { type JsonRecord, type MappedMessage, type StoredMessage, accepts, isRecord, typedOr, without, withExtra } from './shape-parts.js';
 
 /**
@@ -33,7 +33,7 @@ export function fromUIMessage(message: UIMessageLike): MappedMessage {
   });
   const out: MappedMessage = { role: ui.role, content: parts.flatMap(fromUIPart) };
   const kept = ['role', 'parts'];
-  if (accepts(assertEventId, ui.id)) {
+  if (accepts(assertId, ui.id)) {
     out.messageId = ui.id as string;
     kept.push('id');
   }

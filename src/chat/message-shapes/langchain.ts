@@ -1,5 +1,5 @@
 import type { ContentPart, TokenUsage } from '../../events/messages.js';
-import { assertEventId, invalid, jsonValue } from '../../kernel/validation.js';
+import { assertId, invalid, jsonValue } from '../../kernel/validation.js';
 import type { JsonValue } from '../../kernel/types.js';
 import { type JsonRecord, type MappedMessage, type StoredMessage, accepts, isRecord, typedOr, without, withExtra } from './shape-parts.js';
 
@@ -41,11 +41,11 @@ export function fromLangChain(message: StoredLangChainMessage): MappedMessage {
   if (ROLE_OF[type] === undefined && typeof data.role === 'string') used.push('role');
   if ((TYPE_OF[role] ?? 'generic') !== type) extra.type = type;
   const out: MappedMessage = { role, content: '' };
-  if (accepts(assertEventId, data.id)) {
+  if (accepts(assertId, data.id)) {
     out.messageId = data.id as string;
     used.push('id');
   }
-  if (type === 'tool' && accepts(assertEventId, data.tool_call_id)) {
+  if (type === 'tool' && accepts(assertId, data.tool_call_id)) {
     const isError = data.status === 'error';
     out.content = [{ type: 'tool_result', toolCallId: data.tool_call_id as string, content: data.content ?? null, ...(isError && { isError }) }];
     used.push('tool_call_id', ...(isError ? ['status'] : []));

@@ -239,7 +239,7 @@ export function appendTests(kit: Kit): void {
       await rejects(store.importEvents('s', [recorded(5, 1999)]), ErrorCode.INVALID_ARGUMENT, 'a timestamp below the stored one');
       await rejects(store.importEvents('s', [recorded(5, 3000), recorded(6, 2500)]), ErrorCode.INVALID_ARGUMENT, 'a timestamp going back inside the call');
       await rejects(store.importEvents('s', [recorded(5, 3000, 'x'), recorded(6, 3000, 'x')]), ErrorCode.DUPLICATE_EVENT, 'an id twice in the call');
-      await rejects(store.importEvents('s', [{ ...recorded(5, 3000), id: 'not an id' }]), ErrorCode.INVALID_ID, 'a malformed id');
+      await rejects(store.importEvents('s', [{ ...recorded(5, 3000), id: 'not\nan id' }]), ErrorCode.INVALID_ID, 'a malformed id');
       await rejects(store.importEvents('s', [{ ...recorded(5, 3000), timestamp: -1 }]), ErrorCode.INVALID_ARGUMENT, 'a negative timestamp');
       await rejects(store.importEvents('s', []), ErrorCode.INVALID_ARGUMENT, 'no events');
       assert.equal(await store.streamVersion('s'), 4);

@@ -10,9 +10,9 @@ export function badInputTests(kit: Kit): void {
   // ---------------------------------------------------------------- bad input
   {
     const test = kit.section('bad input');
-    const BAD_STREAM_IDS: unknown[] = ['../x', '', 'a/b', 'a.b', 'x'.repeat(200), '.', '..', 'a\\b', '/abs', ' a', 'a b', 'a\0b', 'ünï', '-x', 42, null];
+    const BAD_STREAM_IDS: unknown[] = ['', 'a\0b', 'a\nb', '\t', 'x\u007F', '\u0085', 'a\uD800', '\uDC00a', 'x'.repeat(521), 42, null];
 
-    test('stream ids that are not path-safe are refused with INVALID_ID by every operation, and nothing is written', async (ctx) => {
+    test('stream ids the id rule refuses (empty, control characters, lone surrogates, over 520 bytes, not strings) are INVALID_ID on every operation, and nothing is written', async (ctx) => {
       const store = await open(ctx);
       for (const id of BAD_STREAM_IDS) {
         const what = JSON.stringify(id);
@@ -28,11 +28,11 @@ export function badInputTests(kit: Kit): void {
       assert.equal(await store.headPosition(), 0);
     });
 
-    test('a 128-character stream id is accepted and a 129-character one refused', async (ctx) => {
+    test('a stream id of 520 bytes of UTF-8 is accepted and one of 521 refused', async (ctx) => {
       const store = await open(ctx);
-      await store.append('a'.repeat(128), ev(1));
-      assert.equal((await store.readStream('a'.repeat(128))).length, 1);
-      await rejects(store.append('a'.repeat(129), ev(1)), ErrorCode.INVALID_ID);
+      await store.append('é'.repeat(260), ev(1));
+      assert.equal((await store.readStream('é'.repeat(260))).length, 1);
+      await rejects(store.append(`${'é'.repeat(260)}x`, ev(1)), ErrorCode.INVALID_ID);
     });
 
     test('stream ids differing only in case are different streams', async (ctx) => {
@@ -45,7 +45,7 @@ export function badInputTests(kit: Kit): void {
 
     test('bad event ids are refused with INVALID_ID', async (ctx) => {
       const store = await open(ctx);
-      for (const id of ['', 'a/b', '../x', 'x'.repeat(200), ' id', 42, null]) {
+      for (const id of ['', 'a\nb', '\u0000', 'x'.repeat(513), 'a\uD800', 42, null]) {
         await rejects(store.append('s', { ...ev(1), id: id as string }), ErrorCode.INVALID_ID, JSON.stringify(id));
       }
       assert.equal(await store.headPosition(), 0);

@@ -25,6 +25,7 @@ import { crossProcessTests } from './cross-process.js';
 import { expectedVersionTests } from './expected-version.js';
 import { feedTests } from './feed.js';
 import { type BackendComplianceOptions, makeKit } from './harness.js';
+import { idTests } from './ids.js';
 import { lifecycleTests } from './lifecycle.js';
 import { purgeTests } from './purge.js';
 import { readTests } from './reads.js';
@@ -34,7 +35,7 @@ export type { BackendComplianceOptions, MakeBackend, TestFunction } from './harn
 
 export function backendComplianceSuite(options: BackendComplianceOptions): void {
   const kit = makeKit(options);
-  for (const section of [appendTests, expectedVersionTests, readTests, feedTests, subscriptionTests, purgeTests, concurrencyTests, badInputTests, lifecycleTests, crossProcessTests]) {
+  for (const section of [appendTests, expectedVersionTests, readTests, feedTests, subscriptionTests, purgeTests, concurrencyTests, badInputTests, idTests, lifecycleTests, crossProcessTests]) {
     section(kit);
   }
 }

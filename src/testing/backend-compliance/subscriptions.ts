@@ -144,7 +144,7 @@ export function subscriptionTests(kit: Kit): void {
 
     test('bad subscription arguments throw INVALID_ID or INVALID_ARGUMENT at once', async (ctx) => {
       const store = await open(ctx);
-      await rejects(() => store.subscribeToStream('../x'), ErrorCode.INVALID_ID);
+      await rejects(() => store.subscribeToStream('a\nb'), ErrorCode.INVALID_ID);
       await rejects(() => store.subscribeToStream('s', { afterVersion: -1 }), ErrorCode.INVALID_ARGUMENT);
       await rejects(() => store.subscribeToStream('s', { types: 'x' as never }), ErrorCode.INVALID_ARGUMENT);
       await rejects(() => store.subscribeToAll({ afterPosition: 1.5 }), ErrorCode.INVALID_ARGUMENT);
