@@ -1,8 +1,8 @@
 import type { SearchRegistry } from '../projections/search/projection.js';
 import type { IndexStats } from './manifest.js';
 import type { Clause } from './query-parser.js';
-import { type DocRecord, type PostingList, type Segment, type SegmentSource, emptyPostings } from './segment.js';
-import { fieldWeight } from '../projections/search/search-doc.js';
+import { type DocRecord, type PostingList, type Segment, type SegmentSource, emptyPostings, sortKey } from './segment.js';
+import { fieldWeight, sessionKeyPrefix } from '../projections/search/search-doc.js';
 import { Cursor, type Scored, best } from './scored-lists.js';
 
 /** What a query reads: the index's segments, statistics and session registry. */
@@ -70,9 +70,19 @@ export class QueryRun {
         return best(expansions.map((t) => this.#termScores(t, within)));
       }
       case 'phrase':
-        if (!c.exclude) for (const t of c.terms) this.matched.add(t);
-        return this.#phraseScores(c.terms, c.offsets, within);
+        if (!c.exclude) for (const t of c.slots.flat()) this.matched.add(t);
+        return this.#phraseScores(c.slots, c.offsets, within);
     }
+  }
+
+  /** Every live document of the user (of one session, when given) that the filters keep, ascending: what a query without words lists. */
+  all(sessionId: string | undefined): number[] {
+    const prefix = sortKey(this.#userId, sessionId === undefined ? '' : sessionKeyPrefix(sessionId));
+    const out: number[] = [];
+    this.#sources.forEach(({ segment, dead }, s) => {
+      for (const ordinal of segment.withPrefix(prefix)) if (!dead.has(ordinal) && this.#admits(this.#base[s]! + ordinal)) out.push(this.#base[s]! + ordinal);
+    });
+    return out;
   }
 
   /** How many documents a clause may match, from the dictionaries alone, to order an AND's clauses. */
@@ -84,7 +94,7 @@ export class QueryRun {
       case 'prefix':
         return this.#expansions(c.prefix).reduce((sum, t) => sum + total(t), 0);
       case 'phrase':
-        return Math.min(...c.terms.map(total));
+        return Math.min(...c.slots.map((slot) => slot.reduce((sum, t) => sum + total(t), 0)));
     }
   }
 
@@ -165,13 +175,20 @@ export class QueryRun {
     return out;
   }
 
+  /** A phrase slot's postings: its one term's, or its alternatives' (a word and its stem) merged, with the commoner one's df. */
+  #slot(alternatives: readonly string[]): Live {
+    const lives = alternatives.map((t) => this.#live(t, true));
+    return lives.length === 1 ? lives[0]! : { ...mergePostings(lives), df: Math.max(...lives.map((l) => l.df)), withPositions: true };
+  }
+
   /**
-   * Documents where the terms stand at their offsets in one field; scored as
-   * a term whose idf is the terms' summed idf. Every list is in (document,
-   * field) order, so the terms' postings are joined by walking them together.
+   * Documents where a word of each slot stands at its offset in one field;
+   * scored as a term whose idf is the slots' summed idf. Every list is in
+   * (document, field) order, so the slots' postings are joined by walking
+   * them together.
    */
-  #phraseScores(terms: readonly string[], offsets: readonly number[], within: readonly number[] | undefined): Scored {
-    const lives = terms.map((t) => this.#live(t, true));
+  #phraseScores(slots: readonly (readonly string[])[], offsets: readonly number[], within: readonly number[] | undefined): Scored {
+    const lives = slots.map((slot) => this.#slot(slot));
     const idf = lives.reduce((sum, l) => sum + this.#idf(l.df), 0);
     const [first, ...rest] = lives;
     const at = rest.map(() => 0);
@@ -208,6 +225,39 @@ export class QueryRun {
   }
 }
 
+/** Several terms' postings as one list: in (document, field) order, a posting per document and field with the positions of any of them. */
+function mergePostings(lists: readonly PostingList[]): PostingList {
+  const out = emptyPostings();
+  const at = lists.map(() => 0);
+  for (;;) {
+    // The least (document, field) among the lists' next postings.
+    let doc = Infinity;
+    let field = Infinity;
+    lists.forEach((l, k) => {
+      const i = at[k]!;
+      if (i < l.docs.length && (l.docs[i]! < doc || (l.docs[i] === doc && l.fields[i]! < field))) {
+        doc = l.docs[i]!;
+        field = l.fields[i]!;
+      }
+    });
+    if (doc === Infinity) return out;
+    const positions = new Set<number>();
+    let length = 0;
+    lists.forEach((l, k) => {
+      const i = at[k]!;
+      if (i === l.docs.length || l.docs[i] !== doc || l.fields[i] !== field) return;
+      length = l.lengths[i]!;
+      for (let p = l.posStart[i]!, end = p + l.tfs[i]!; p < end; p++) positions.add(l.positions[p]!);
+      at[k] = i + 1;
+    });
+    out.docs.push(doc);
+    out.fields.push(field);
+    out.lengths.push(length);
+    out.tfs.push(positions.size);
+    out.posStart.push(out.positions.length);
+    out.positions.push(...[...positions].sort((a, b) => a - b));
+  }
+}
 
 function hasPosition(list: PostingList, i: number, position: number): boolean {
   for (let p = list.posStart[i]!, end = p + list.tfs[i]!; p < end; p++) if (list.positions[p] === position) return true;
