@@ -227,36 +227,31 @@ export class QueryRun {
 
 /** Several terms' postings as one list: in (document, field) order, a posting per document and field with the positions of any of them. */
 function mergePostings(lists: readonly PostingList[]): PostingList {
+  let out = lists[0]!;
+  for (let k = 1; k < lists.length; k++) out = mergeTwo(out, lists[k]!);
+  return out;
+}
+
+function mergeTwo(a: PostingList, b: PostingList): PostingList {
   const out = emptyPostings();
-  const at = lists.map(() => 0);
-  for (;;) {
-    // The least (document, field) among the lists' next postings.
-    let doc = Infinity;
-    let field = Infinity;
-    lists.forEach((l, k) => {
-      const i = at[k]!;
-      if (i < l.docs.length && (l.docs[i]! < doc || (l.docs[i] === doc && l.fields[i]! < field))) {
-        doc = l.docs[i]!;
-        field = l.fields[i]!;
-      }
-    });
-    if (doc === Infinity) return out;
-    const positions = new Set<number>();
-    let length = 0;
-    lists.forEach((l, k) => {
-      const i = at[k]!;
-      if (i === l.docs.length || l.docs[i] !== doc || l.fields[i] !== field) return;
-      length = l.lengths[i]!;
-      for (let p = l.posStart[i]!, end = p + l.tfs[i]!; p < end; p++) positions.add(l.positions[p]!);
-      at[k] = i + 1;
-    });
-    out.docs.push(doc);
-    out.fields.push(field);
-    out.lengths.push(length);
-    out.tfs.push(positions.size);
+  const copy = (l: PostingList, i: number, positions: readonly number[]) => {
+    out.docs.push(l.docs[i]!);
+    out.fields.push(l.fields[i]!);
+    out.lengths.push(l.lengths[i]!);
+    out.tfs.push(positions.length);
     out.posStart.push(out.positions.length);
-    out.positions.push(...[...positions].sort((a, b) => a - b));
+    for (const p of positions) out.positions.push(p);
+  };
+  const positionsOf = (l: PostingList, i: number) => l.positions.slice(l.posStart[i]!, l.posStart[i]! + l.tfs[i]!);
+  let i = 0;
+  let j = 0;
+  while (i < a.docs.length || j < b.docs.length) {
+    const order = i === a.docs.length ? 1 : j === b.docs.length ? -1 : a.docs[i]! - b.docs[j]! || a.fields[i]! - b.fields[j]!;
+    if (order < 0) copy(a, i, positionsOf(a, i++));
+    else if (order > 0) copy(b, j, positionsOf(b, j++));
+    else copy(a, i, [...new Set([...positionsOf(a, i++), ...positionsOf(b, j++)])].sort((x, y) => x - y));
   }
+  return out;
 }
 
 function hasPosition(list: PostingList, i: number, position: number): boolean {

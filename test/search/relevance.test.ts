@@ -84,6 +84,7 @@ const MAIL: Record<string, string> = {
   url1: 'See http://www.spamassassin.org/dist/ for the tarball.',
   url2: 'The FAQ at https://spamassassin.org/faq.html answers it.',
   other: 'Mirror at http://example.com/spamassassin.org/x too.',
+  shout: 'HOTELS IN LISBON ARE FULL IN AUGUST',
 };
 
 async function mail(): Promise<{ chat: ChatStore; ids: Map<string, string>; sessionId: string; times: Map<string, number> }> {
@@ -103,8 +104,9 @@ async function mail(): Promise<{ chat: ChatStore; ids: Map<string, string>; sess
 }
 
 const mailCases: [query: string, hits: string[]][] = [
-  // A phrase matches stems: hotels → hotel.
-  ['"hotels in lisbon"', ['lisbon']],
+  // A phrase matches each word or its stem: hotels → hotel (and HOTELS, which as all capitals has no stem, as written).
+  ['"hotels in lisbon"', ['lisbon', 'shout']],
+  ['"hotel in lisbon"', ['lisbon']],
   // A hyphenated word is its parts in a row, and a phrase finds it; written apart or joined alike.
   ['"hard drive"', ['hyphen', 'spaced']],
   ['"hard-drive"', ['hyphen', 'spaced']],
