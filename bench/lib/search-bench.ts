@@ -27,6 +27,8 @@ export interface PeerRow {
   userId: string;
   sessionId: string;
   at: number;
+  /** Set where the top-10 overlap with FTS5 is measured (the search scenario). */
+  messageId?: string;
 }
 
 /** Two words ANDed, or (`phrase`) the two words adjacent and in order, for one user, optionally from a time on. */
@@ -69,7 +71,7 @@ export async function latestMessages(events: EventStore): Promise<PeerRow[]> {
     const sessionId = e.streamId.slice(2);
     const d = e.data as { userId?: string; messageId?: string; content?: unknown };
     if (e.type === 'session.created') owners.set(sessionId, d.userId!);
-    else if (e.type === 'message.added') rows.set(`${sessionId}/${d.messageId}`, { text: messageText(d.content), userId: owners.get(sessionId)!, sessionId, at: e.timestamp });
+    else if (e.type === 'message.added') rows.set(`${sessionId}/${d.messageId}`, { text: messageText(d.content), userId: owners.get(sessionId)!, sessionId, at: e.timestamp, messageId: d.messageId! });
     else if (e.type === 'message.edited') {
       const row = rows.get(`${sessionId}/${d.messageId}`);
       if (row) row.text = messageText(d.content);
@@ -138,6 +140,8 @@ export class Fts5Peer {
   readonly #insert: Database.Statement;
   readonly #plain: Database.Statement;
   readonly #since: Database.Statement;
+  /** Per rowid - 1, `sessionId/messageId` of rows that carry a message id (for the top-10 overlap). */
+  readonly #keys: string[] = [];
   /** Time spent in `add`. */
   buildMs = 0;
   docs = 0;
@@ -159,6 +163,17 @@ export class Fts5Peer {
     })();
     this.buildMs += performance.now() - t0;
     this.docs += rows.length;
+    for (const r of rows) if (r.messageId !== undefined) this.#keys.push(`${r.sessionId}/${r.messageId}`);
+  }
+
+  /** Whether every row came with its message id, so that `top10` can name them. */
+  get keyed(): boolean {
+    return this.docs > 0 && this.#keys.length === this.docs;
+  }
+
+  /** The `sessionId/messageId` of the best 10 matches, best first. */
+  top10(q: SearchQuery): string[] {
+    return (this.search(q) as { rowid: number }[]).slice(0, TOP_OVERLAP).map((r) => this.#keys[r.rowid - 1]!);
   }
 
   /** Checkpoints the WAL into the database file, whose size is then the index's. */
@@ -201,14 +216,23 @@ export class SearchChild {
 
   /** Runs queries `from`..`from + count` of class `cls` in the child; returns their latencies (ms) and the hits found. */
   run(cls: number, from: number, count: number): Promise<{ ms: number[]; hits: number }> {
+    return this.#ask({ cls, from, count });
+  }
+
+  /** ffcdb only: the `sessionId/messageId` of each query's best 10 messages (untimed). */
+  top10(cls: number, from: number, count: number): Promise<string[][]> {
+    return this.#ask({ cls, from, count, top10: true });
+  }
+
+  #ask<T>(request: { cls: number; from: number; count: number; top10?: boolean }): Promise<T> {
     return new Promise((resolve, reject) => {
       const exited = (code: number | null) => reject(new Error(`${this.name}: search child exited with ${code} while querying`));
       this.process.once('exit', exited);
       this.process.once('message', (m) => {
         this.process.off('exit', exited);
-        resolve(m as { ms: number[]; hits: number });
+        resolve(m as T);
       });
-      this.process.send({ cls, from, count });
+      this.process.send(request);
     });
   }
 
@@ -304,6 +328,17 @@ export async function queryRounds(
       }),
     ]);
     log(`${cls.name}: ${names.map((n, j) => `${n} ${count(lat[j]!.count)} queries, ${count(hits[j]!)} hits`).join('; ')}`);
+    if (c.fts5.keyed) {
+      const ours = await c.ours.top10(k, 0, perRound * roundCount);
+      const overlap = ours.reduce((sum, top, i) => sum + overlapOf(top, c.fts5.top10(cls.queries[i]!)), 0) / ours.length;
+      results.compare({
+        metric: `${cls.name} top-10 overlap with FTS5`,
+        kind: 'rate',
+        unit: '',
+        value: overlap,
+        peers: [{ name: TARGET_11, value: 0.9, target: TARGET_11, goal: { text: 'mean top-10 overlap with FTS5 bm25() at least 0.9', atLeast: 1 } }],
+      });
+    }
     const [a, ...peerStats] = lat.map((l) => l.summary());
     for (const stat of ['p50', 'p99'] as const) {
       const peers: PeerFigure[] = peerStats.map((s, j) => {
@@ -315,6 +350,20 @@ export async function queryRounds(
       results.compare({ metric: `${cls.name} ${stat}`, kind: 'time', unit: 'ms', value: a![stat], peers });
     }
   }
+}
+
+/** How many of the best hits the overlap with FTS5 compares. */
+const TOP_OVERLAP = 10;
+
+/** The peer name of issue 11's overlap target. */
+const TARGET_11 = 'target (issue 11)';
+
+/** The share of two top lists in common, over the longer one (1 when both are empty). */
+function overlapOf(a: readonly string[], b: readonly string[]): number {
+  const size = Math.max(a.length, b.length);
+  if (size === 0) return 1;
+  const inB = new Set(b);
+  return a.filter((key) => inB.has(key)).length / size;
 }
 
 export const MB = 1e6;

@@ -126,9 +126,19 @@ async function runPeer(): Promise<void> {
   await send(ready);
 }
 
-/** Runs the queries the parent asks for (`{ cls, from, count }`) one after another, answering with their latencies and hits. */
-function answerQueries(classes: readonly QueryClass[], search: (q: SearchQuery) => Promise<number>, done: () => void): void {
-  process.on('message', async (m: { cls: number; from: number; count: number }) => {
+/**
+ * Runs the queries the parent asks for (`{ cls, from, count }`) one after
+ * another, answering with their latencies and hits; with `top10` (ffcdb
+ * only), untimed, with each query's best 10 messages.
+ */
+function answerQueries(classes: readonly QueryClass[], search: (q: SearchQuery) => Promise<number>, done: () => void, top10?: (q: SearchQuery) => Promise<string[]>): void {
+  process.on('message', async (m: { cls: number; from: number; count: number; top10?: boolean }) => {
+    if (m.top10) {
+      const tops: string[][] = [];
+      for (const q of classes[m.cls]!.queries.slice(m.from, m.from + m.count)) tops.push(await top10!(q));
+      await send(tops);
+      return;
+    }
     const ms: number[] = [];
     let hits = 0;
     for (const q of classes[m.cls]!.queries.slice(m.from, m.from + m.count)) {
@@ -148,7 +158,13 @@ async function runFfcdbQueries(): Promise<void> {
   await chat.search(classes[0]!.queries[0]!.userId, 'the');
   const openMs = performance.now() - t0;
   const m = memory();
-  answerQueries(classes, async (q) => (await chat.search(q.userId, oursQuery(q), q.from === undefined ? {} : { from: q.from })).items.length, () => void chat.close().then(() => process.exit(0)));
+  const since = (q: SearchQuery) => (q.from === undefined ? {} : { from: q.from });
+  answerQueries(
+    classes,
+    async (q) => (await chat.search(q.userId, oursQuery(q), since(q))).items.length,
+    () => void chat.close().then(() => process.exit(0)),
+    async (q) => (await chat.search(q.userId, oursQuery(q), { ...since(q), kinds: ['message'], limit: 10 })).items.map((h) => `${h.sessionId}/${h.itemId}`),
+  );
   await send({ docs: 0, buildMs: openMs, rssBytes: m.rss, heapBytes: m.heapUsed, bufferBytes: m.arrayBuffers } satisfies ChildReady);
 }
 

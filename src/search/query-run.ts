@@ -1,8 +1,8 @@
 import type { SearchRegistry } from '../projections/search/projection.js';
 import type { IndexStats } from './manifest.js';
 import type { Clause } from './query-parser.js';
-import { type DocRecord, type PostingList, type Segment, type SegmentSource, emptyPostings } from './segment.js';
-import { fieldWeight } from '../projections/search/search-doc.js';
+import { type DocRecord, type PostingList, type Segment, type SegmentSource, emptyPostings, sortKey } from './segment.js';
+import { fieldWeight, sessionKeyPrefix } from '../projections/search/search-doc.js';
 import { Cursor, type Scored, best } from './scored-lists.js';
 
 /** What a query reads: the index's segments, statistics and session registry. */
@@ -70,9 +70,19 @@ export class QueryRun {
         return best(expansions.map((t) => this.#termScores(t, within)));
       }
       case 'phrase':
-        if (!c.exclude) for (const t of c.terms) this.matched.add(t);
-        return this.#phraseScores(c.terms, c.offsets, within);
+        if (!c.exclude) for (const t of c.slots.flat()) this.matched.add(t);
+        return this.#phraseScores(c.slots, c.offsets, within);
     }
+  }
+
+  /** Every live document of the user (of one session, when given) that the filters keep, ascending: what a query without words lists. */
+  all(sessionId: string | undefined): number[] {
+    const prefix = sortKey(this.#userId, sessionId === undefined ? '' : sessionKeyPrefix(sessionId));
+    const out: number[] = [];
+    this.#sources.forEach(({ segment, dead }, s) => {
+      for (const ordinal of segment.withPrefix(prefix)) if (!dead.has(ordinal) && this.#admits(this.#base[s]! + ordinal)) out.push(this.#base[s]! + ordinal);
+    });
+    return out;
   }
 
   /** How many documents a clause may match, from the dictionaries alone, to order an AND's clauses. */
@@ -84,7 +94,7 @@ export class QueryRun {
       case 'prefix':
         return this.#expansions(c.prefix).reduce((sum, t) => sum + total(t), 0);
       case 'phrase':
-        return Math.min(...c.terms.map(total));
+        return Math.min(...c.slots.map((slot) => slot.reduce((sum, t) => sum + total(t), 0)));
     }
   }
 
@@ -165,13 +175,20 @@ export class QueryRun {
     return out;
   }
 
+  /** A phrase slot's postings: its one term's, or its alternatives' (a word and its stem) merged, with the commoner one's df. */
+  #slot(alternatives: readonly string[]): Live {
+    const lives = alternatives.map((t) => this.#live(t, true));
+    return lives.length === 1 ? lives[0]! : { ...mergePostings(lives), df: Math.max(...lives.map((l) => l.df)), withPositions: true };
+  }
+
   /**
-   * Documents where the terms stand at their offsets in one field; scored as
-   * a term whose idf is the terms' summed idf. Every list is in (document,
-   * field) order, so the terms' postings are joined by walking them together.
+   * Documents where a word of each slot stands at its offset in one field;
+   * scored as a term whose idf is the slots' summed idf. Every list is in
+   * (document, field) order, so the slots' postings are joined by walking
+   * them together.
    */
-  #phraseScores(terms: readonly string[], offsets: readonly number[], within: readonly number[] | undefined): Scored {
-    const lives = terms.map((t) => this.#live(t, true));
+  #phraseScores(slots: readonly (readonly string[])[], offsets: readonly number[], within: readonly number[] | undefined): Scored {
+    const lives = slots.map((slot) => this.#slot(slot));
     const idf = lives.reduce((sum, l) => sum + this.#idf(l.df), 0);
     const [first, ...rest] = lives;
     const at = rest.map(() => 0);
@@ -208,6 +225,34 @@ export class QueryRun {
   }
 }
 
+/** Several terms' postings as one list: in (document, field) order, a posting per document and field with the positions of any of them. */
+function mergePostings(lists: readonly PostingList[]): PostingList {
+  let out = lists[0]!;
+  for (let k = 1; k < lists.length; k++) out = mergeTwo(out, lists[k]!);
+  return out;
+}
+
+function mergeTwo(a: PostingList, b: PostingList): PostingList {
+  const out = emptyPostings();
+  const copy = (l: PostingList, i: number, positions: readonly number[]) => {
+    out.docs.push(l.docs[i]!);
+    out.fields.push(l.fields[i]!);
+    out.lengths.push(l.lengths[i]!);
+    out.tfs.push(positions.length);
+    out.posStart.push(out.positions.length);
+    for (const p of positions) out.positions.push(p);
+  };
+  const positionsOf = (l: PostingList, i: number) => l.positions.slice(l.posStart[i]!, l.posStart[i]! + l.tfs[i]!);
+  let i = 0;
+  let j = 0;
+  while (i < a.docs.length || j < b.docs.length) {
+    const order = i === a.docs.length ? 1 : j === b.docs.length ? -1 : a.docs[i]! - b.docs[j]! || a.fields[i]! - b.fields[j]!;
+    if (order < 0) copy(a, i, positionsOf(a, i++));
+    else if (order > 0) copy(b, j, positionsOf(b, j++));
+    else copy(a, i, [...new Set([...positionsOf(a, i++), ...positionsOf(b, j++)])].sort((x, y) => x - y));
+  }
+  return out;
+}
 
 function hasPosition(list: PostingList, i: number, position: number): boolean {
   for (let p = list.posStart[i]!, end = p + list.tfs[i]!; p < end; p++) if (list.positions[p] === position) return true;

@@ -27,20 +27,26 @@ export interface SearchPage {
   nextCursor: string | undefined;
 }
 
-/** Runs `query` for `userId` (results are always of that user only), ranked by BM25 with field weights. */
+/**
+ * Runs `query` for `userId` (results are always of that user only), ranked by
+ * BM25 with field weights. A query without words (only exclusions, or empty)
+ * needs an entity or a filter, and lists what they match newest first.
+ */
 export function runQuery(index: IndexView, userId: string, query: string, options: SearchOptions = {}): SearchPage {
   assertId(userId, 'userId');
   const opts = checkOptions(options);
-  const parsed = parseQuery(query, index.stem, opts.entity !== undefined);
-  if (opts.entity) parsed.clauses.push({ kind: 'term', exclude: false, alternatives: [opts.entity.term] });
   const filtered = opts.sessionId !== undefined || opts.roles !== undefined || opts.from !== undefined || opts.to !== undefined || opts.kinds !== undefined || opts.tag !== undefined;
+  const parsed = parseQuery(query, index.stem, opts.entity !== undefined || filtered);
+  const listing = !parsed.clauses.some((c) => !c.exclude);
+  if (opts.entity) parsed.clauses.push({ kind: 'term', exclude: false, alternatives: [opts.entity.term] });
   const run = new QueryRun(index, userId, filtered ? (r) => passes(r, opts, index.registry) : undefined);
   // The mention's own words are highlighted.
   if (opts.entity) for (const t of tokenize(opts.entity.text, { stem: index.stem })) run.matched.add(t.term);
   const positive = parsed.clauses.filter((c) => !c.exclude);
   const scored: Scored[] = positive.map(() => EMPTY);
   let candidates: number[];
-  if (opts.operator === 'or') {
+  if (positive.length === 0) candidates = run.all(opts.sessionId);
+  else if (opts.operator === 'or') {
     for (let i = 0; i < positive.length; i++) scored[i] = run.clause(positive[i]!);
     candidates = scored.reduce<number[]>((acc, m) => union(acc, m.docs), []);
   } else {
@@ -71,9 +77,11 @@ export function runQuery(index: IndexView, userId: string, query: string, option
   // Keys break ties only, so records are read for tied scores and the page alone.
   const key = (doc: number) => run.record(doc).key;
   const after = opts.after;
+  // A listing ranks by time (newest first) where a search ranks by score: pages and cursors work alike.
+  const rank = listing ? (doc: number) => run.record(doc).timestamp : (_: number, k: number) => scores[k]!;
   const pool: { doc: number; score: number }[] = [];
   candidates.forEach((doc, k) => {
-    const score = scores[k]!;
+    const score = rank(doc, k);
     if (!after || score < after[0] || (score === after[0] && compareKeys(key(doc), after[1]) > 0)) pool.push({ doc, score });
   });
   const page = topHits(pool, opts.limit, key);
@@ -88,7 +96,7 @@ export function runQuery(index: IndexView, userId: string, query: string, option
         itemId: record.itemId,
         role: record.role,
         timestamp: record.timestamp,
-        score: h.score,
+        score: listing ? 0 : h.score,
         snippet: makeSnippet(run.text(h.doc), run.matched, index.stem),
       };
     }),

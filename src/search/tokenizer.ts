@@ -8,6 +8,8 @@ export interface Token {
   /** UTF-16 offsets of the source text the term came from, [start, end). */
   start: number;
   end: number;
+  /** The term stands for several words (see TermSink). */
+  joined: boolean;
 }
 
 export interface TokenizeOptions {
@@ -21,16 +23,21 @@ export interface TokenizeOptions {
   stemInitials?: ReadonlySet<string>;
 }
 
-/** Receives each term as `scan` finds it. */
-export type TermSink = (term: string, position: number, start: number, end: number) => void;
+/**
+ * Receives each term as `scan` finds it. `joined`: the term stands for words
+ * at several positions from `position` on (a compound whole, such as
+ * `high-end` beside its parts `high` and `end`), so a phrase does not match it
+ * as one word.
+ */
+export type TermSink = (term: string, position: number, start: number, end: number, joined: boolean) => void;
 
 /**
  * URLs, emails, and words with their inner joiners (`don't`, `snake_case`,
- * `v1.2.3`, `kebab-case`, `foo.bar`): each match is one position.
+ * `v1.2.3`, `kebab-case`, `foo.bar`): each match is one token, split into parts by `compound`.
  */
 const TOKEN = /https?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]}]|[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+|[\p{L}\p{N}]+(?:[_'’.\-/:][\p{L}\p{N}]+)*/gu;
-/** Where a compound splits into its parts: joiners, and camelCase / digit boundaries. */
-const PARTS = /[\p{Lu}]?[\p{Ll}\p{M}]+|[\p{Lu}\p{M}]+(?![\p{Ll}])|[\p{N}]+|[\p{L}\p{M}]+/gu;
+/** Where a segment splits into its parts: camelCase and digit boundaries (an acronym's plural, `PDFs`, stays one part). */
+const PARTS = /\p{Lu}{2,}s(?![\p{Ll}\p{M}])|[\p{Lu}]?[\p{Ll}\p{M}]+|[\p{Lu}\p{M}]+(?![\p{Ll}])|[\p{N}]+|[\p{L}\p{M}]+/gu;
 const MAX_TERM = 64;
 /** A plain word as written: lowercase, or capitalised (not camelCase, not an identifier). */
 const PLAIN_WORD = /^\p{Lu}?[\p{Ll}\p{M}]+$/u;
@@ -54,15 +61,17 @@ function stemOf(term: string): string {
 
 /**
  * The terms of a text, for the index and for queries alike. A compound (an
- * identifier, a URL, an email, a hyphenated word) is indexed whole and as its
- * parts, all at the compound's position, so `getUserName`, `user_name`,
- * `example.com` and `https://example.com/docs` are each findable whole or by a
- * part. Terms longer than 64 characters are cut to 64.
+ * identifier, a URL, an email, a path, a hyphenated word) is indexed whole
+ * and as its parts, one position per part (see `compound`), so
+ * `getUserName`, `user_name`, `SpamAssassin-talk`, `example.com` and
+ * `https://example.com/docs` are each findable whole, by a segment and by a
+ * part, and `"hard drive"` finds `hard-drive`. Terms longer than 64
+ * characters are cut to 64.
  */
 export function tokenize(text: string, options: TokenizeOptions = {}): Token[] {
   const out: Token[] = [];
   const stem = options.stem ? (options.stemInitials ?? true) : false;
-  scan(text, stem, (term, position, start, end) => out.push({ term, position, start, end }));
+  scan(text, stem, (term, position, start, end, joined) => out.push({ term, position, start, end, joined }));
   return out;
 }
 
@@ -96,10 +105,10 @@ export function scan(text: string, stem: boolean | ReadonlySet<string>, sink: Te
       if (shape !== 0 && endsAt(text, j)) {
         const raw = text.slice(i, j);
         const term = (upper > 0 ? raw.toLowerCase() : raw).slice(0, MAX_TERM);
-        sink(term, position, i, j);
+        sink(term, position, i, j, false);
         if (stem && shape === PLAIN && (stem === true || stem.has(term[0]!))) {
           const s = stemOf(term);
-          if (s !== term) sink(s, position, i, j);
+          if (s !== term) sink(s, position, i, j, false);
         }
         position++;
         i = j;
@@ -112,7 +121,7 @@ export function scan(text: string, stem: boolean | ReadonlySet<string>, sink: Te
     TOKEN.lastIndex = i;
     const m = TOKEN.exec(text);
     if (!m) return;
-    compound(m[0], m.index, position++, stem, sink);
+    position += compound(m[0], m.index, position, stem, sink);
     i = m.index + m[0].length;
   }
 }
@@ -163,29 +172,55 @@ function endsAt(text: string, j: number): boolean {
   return cannotContinue(j + 1 < text.length ? text.charCodeAt(j + 1) : 32);
 }
 
-/** The terms of one matched token: the whole, a URL's host or an email's domain, its parts, and stems of plain ones. */
-function compound(whole: string, start: number, position: number, stem: boolean | ReadonlySet<string>, sink: TermSink): void {
+/** A compound's segments: the runs of letters, digits and marks between its joiners (`/`, `-`, `.`, `_`, `:`, `@`, ...). */
+const SEGMENT = /[\p{L}\p{N}\p{M}]+/gu;
+/** An acronym's plural (`RPMs`, `PDFs`): its stem is the acronym. */
+const ACRONYM_PLURAL = /^(\p{Lu}{2,})s$/u;
+
+/**
+ * The terms of one matched token, which takes one position per part: the
+ * whole (and a URL's host or an email's domain) and each segment at the
+ * position of their first part, each part (split at joiners and at camelCase
+ * and digit boundaries) at its own, and stems of plain words and acronym
+ * plurals beside them. So `high-end` is `high` then `end`, and a phrase's
+ * words are adjacent across a compound exactly when they are in the text.
+ * Returns how many positions the token took.
+ */
+function compound(whole: string, start: number, position: number, stem: boolean | ReadonlySet<string>, sink: TermSink): number {
   const end = start + whole.length;
-  const seen = new Set<string>();
-  const add = (raw: string): void => {
+  const segments = (whole.match(SEGMENT) ?? []).map((segment) => ({ segment, parts: segment.match(PARTS) ?? [] }));
+  const width = segments.reduce((sum, s) => sum + s.parts.length, 0);
+  let at = position;
+  let seen = new Set<string>();
+  // Terms come in position order, so what was seen is kept for one position at a time.
+  const add = (raw: string, pos: number, joined: boolean): void => {
+    if (pos !== at) {
+      at = pos;
+      seen = new Set();
+    }
     const term = fold(raw).slice(0, MAX_TERM);
     if (term.length === 0 || seen.has(term)) return;
     seen.add(term);
-    sink(term, position, start, end);
+    sink(term, pos, start, end, joined);
+    if (!stem || joined || (stem !== true && !stem.has(term[0]!))) return;
     // Only plain words have English stems; identifiers and URLs keep their exact parts.
-    if (stem && (stem === true || stem.has(term[0]!)) && PLAIN_WORD.test(raw.normalize('NFKD'))) {
-      const s = stemOf(term);
-      if (s !== term && !seen.has(s)) {
-        seen.add(s);
-        sink(s, position, start, end);
-      }
+    const acronym = ACRONYM_PLURAL.exec(raw)?.[1];
+    const s = acronym !== undefined ? acronym.toLowerCase() : PLAIN_WORD.test(raw.normalize('NFKD')) ? stemOf(term) : term;
+    if (s !== term && !seen.has(s)) {
+      seen.add(s);
+      sink(s, pos, start, end, false);
     }
   };
-  add(whole);
+  add(whole, position, width > 1);
   if (/^https?:\/\//i.test(whole)) {
     const host = /^https?:\/\/([^/?#:]+)/i.exec(whole)?.[1];
-    if (host) add(host);
+    if (host) add(host, position, true);
   }
-  if (whole.includes('@') && !/^https?:/i.test(whole)) add(whole.slice(whole.indexOf('@') + 1));
-  for (const part of whole.match(PARTS) ?? []) add(part);
+  if (whole.includes('@') && !/^https?:/i.test(whole)) add(whole.slice(whole.indexOf('@') + 1), position, true);
+  let next = position;
+  for (const { segment, parts } of segments) {
+    add(segment, next, parts.length > 1);
+    for (const part of parts) add(part, next++, false);
+  }
+  return Math.max(1, width);
 }

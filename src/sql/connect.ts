@@ -6,6 +6,8 @@ export interface ConnectOptions {
   prefix?: string;
   /** PostgreSQL: the schema (default `ffcdb`). */
   schema?: string;
+  /** SQLite: refuse a missing file (NOT_FOUND) rather than create an empty one (verify and rollback only look at what is there). */
+  mustExist?: boolean;
 }
 
 /**
@@ -20,7 +22,7 @@ export async function connectTarget(target: string, options: ConnectOptions = {}
     const file = target.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (file === '') throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, 'sqlite: needs a file, as in sqlite:./chat.db', { field: 'to' });
     const { ThreadedSqliteDriver } = await import('./sqlite/threaded.js');
-    return ThreadedSqliteDriver.open(file, options.prefix === undefined ? {} : { prefix: options.prefix });
+    return ThreadedSqliteDriver.open(file, { ...(options.prefix === undefined ? {} : { prefix: options.prefix }), ...(options.mustExist ? { mustExist: true } : {}) });
   }
   if (/^postgres(ql)?:\/\//.test(target)) {
     const { connectPostgres } = await import('./postgres/connect.js');

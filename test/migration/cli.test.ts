@@ -93,6 +93,22 @@ for (const { kind, make } of kinds) {
   });
 }
 
+test('verify and rollback of a missing SQLite file are NOT_FOUND and leave no file behind', () => {
+  const dir = tempRoot('migration-missing');
+  const file = path.join(dir, 'nothing-here.db');
+  try {
+    for (const args of [['verify', '--dir', storeDir], ['rollback']]) {
+      const run = ffcdb('migrate', ...args, '--to', `sqlite:${file}`);
+      assert.is(run.status, 2, run.stdout + run.stderr);
+      assert.match(run.stderr, 'NOT_FOUND');
+      assert.match(run.stderr, 'does not exist');
+      for (const suffix of ['', '-wal', '-shm', '-journal']) assert.not.ok(fs.existsSync(file + suffix), `migrate ${args[0]} left ${file}${suffix}`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('bad usage and refused targets exit 2 with the reason', async () => {
   const t = sqliteTarget({ preexisting: true });
   try {

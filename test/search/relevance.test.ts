@@ -1,7 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
+import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
+import type { SearchOptions } from '../../src/search/query-options.js';
 
 /** A small fixed corpus: each query below has a known best answer. */
 const CORPUS: Record<string, string> = {
@@ -62,6 +65,121 @@ test('length normalisation: of two messages using a word once, the shorter ranks
     assert.equal(names, ['bread', 'breadAside']);
     const island = (await chat.search('alice', 'ferry')).items.map((h) => ids.get(h.itemId));
     assert.equal(island, ['common1', 'common2', 'common3']);
+  } finally {
+    await chat.close();
+  }
+});
+
+/** Lines as real mail has them (a mailing-list archive): each case below is a query that once missed or mis-hit. */
+const MAIL: Record<string, string> = {
+  lisbon: 'We stayed at a quiet hotel in Lisbon for a week.',
+  hyphen: 'My hard-drive died again last night.',
+  spaced: 'Is the hard drive under warranty?',
+  highEnd: 'They compete in the high-end market now.',
+  theEnd: 'It worked in the end, after three tries.',
+  rpm: 'The RPMs for Red Hat 7.3 are on the mirror.',
+  pdf: 'Attached are the PDFs of the slides.',
+  list: 'Posted to SpamAssassin-talk yesterday.',
+  path: 'The rule lives in lib/Mail/SpamAssassin/Conf.pm now.',
+  url1: 'See http://www.spamassassin.org/dist/ for the tarball.',
+  url2: 'The FAQ at https://spamassassin.org/faq.html answers it.',
+  other: 'Mirror at http://example.com/spamassassin.org/x too.',
+  shout: 'HOTELS IN LISBON ARE FULL IN AUGUST',
+};
+
+async function mail(): Promise<{ chat: ChatStore; ids: Map<string, string>; sessionId: string; times: Map<string, number> }> {
+  const chat = await openChatStore({ backend: new MemoryBackend() });
+  await chat.users.create({ userId: 'alice' });
+  const s = await chat.sessions.create({ userId: 'alice', title: 'Archive' });
+  const ids = new Map<string, string>();
+  const times = new Map<string, number>();
+  for (const [name, content] of Object.entries(MAIL)) {
+    const m = await chat.messages.add(s.sessionId, { role: name === 'rpm' || name === 'pdf' ? 'assistant' : 'user', content });
+    ids.set(m.messageId, name);
+    times.set(name, m.createdAt);
+    // Distinct times, so a time range and "newest first" are exact.
+    await sleep(2);
+  }
+  return { chat, ids, sessionId: s.sessionId, times };
+}
+
+const mailCases: [query: string, hits: string[]][] = [
+  // A phrase matches each word or its stem: hotels → hotel (and HOTELS, which as all capitals has no stem, as written).
+  ['"hotels in lisbon"', ['lisbon', 'shout']],
+  ['"hotel in lisbon"', ['lisbon']],
+  // A hyphenated word is its parts in a row, and a phrase finds it; written apart or joined alike.
+  ['"hard drive"', ['hyphen', 'spaced']],
+  ['"hard-drive"', ['hyphen', 'spaced']],
+  // Positions stay exact: "the high-end" does not put "the" next to "end".
+  ['"in the end"', ['theEnd']],
+  ['"the high-end market"', ['highEnd']],
+  // Acronym plurals stem to the acronym.
+  ['rpm', ['rpm']],
+  ['pdf', ['pdf']],
+  ['pdfs', ['pdf']],
+  // CamelCase and path parts: the whole token lowercased, each segment, each part.
+  ['spamassassin', ['list', 'path', 'url1', 'url2', 'other']],
+  ['"spam assassin"', ['list', 'path']],
+  ['SpamAssassin-talk', ['list']],
+];
+
+for (const [query, hits] of mailCases) {
+  test(`real mail: ${query} finds ${hits.join(', ')} and nothing else`, async () => {
+    const { chat, ids } = await mail();
+    try {
+      const page = await chat.search('alice', query, { kinds: ['message'] });
+      assert.equal(page.items.map((h) => ids.get(h.itemId)).sort(), [...hits].sort());
+    } finally {
+      await chat.close();
+    }
+  });
+}
+
+test('real mail: an entity search by URL domain finds the messages whose URLs are on that host, www. or not', async () => {
+  const { chat, ids } = await mail();
+  try {
+    const names = async (entity: SearchOptions['entity']) => (await chat.search('alice', '', { entity })).items.map((h) => ids.get(h.itemId)).sort();
+    assert.equal(await names('spamassassin.org'), ['url1', 'url2']);
+    assert.equal(await names('www.spamassassin.org'), ['url1']);
+    assert.equal(await names({ type: 'domain', value: 'SpamAssassin.org' }), ['url1', 'url2']);
+    assert.equal(await names('example.com'), ['other']);
+    // The whole URL still finds its own message only.
+    assert.equal(await names('https://spamassassin.org/faq.html'), ['url2']);
+  } finally {
+    await chat.close();
+  }
+});
+
+test('real mail: an empty query with filters lists what they match, newest first, page by page', async () => {
+  const { chat, ids, sessionId, times } = await mail();
+  try {
+    const from = times.get('rpm')!;
+    const to = times.get('list')!;
+    const inRange = await chat.search('alice', '', { from, to });
+    assert.equal(inRange.items.map((h) => ids.get(h.itemId)), ['pdf', 'rpm']);
+    assert.is(inRange.total, 2);
+    assert.ok(inRange.items.every((h) => h.score === 0));
+    assert.equal((await chat.search('alice', '', { role: 'assistant' })).items.map((h) => ids.get(h.itemId)), ['pdf', 'rpm']);
+    // Exclusions narrow a listing.
+    assert.equal((await chat.search('alice', '-rpm', { role: 'assistant' })).items.map((h) => ids.get(h.itemId)), ['pdf']);
+    const all = Object.keys(MAIL).reverse();
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await chat.search('alice', '', { sessionId, kinds: ['message'], limit: 5, ...(after === undefined ? {} : { after }) });
+      seen.push(...page.items.map((h) => ids.get(h.itemId)!));
+      if (!page.hasMore) break;
+      after = page.nextCursor;
+    }
+    assert.equal(seen, all);
+    // Without words, a filter is needed.
+    try {
+      await chat.search('alice', '');
+      assert.unreachable('an empty query without filters is refused');
+    } catch (err) {
+      assert.instance(err, FfcdbError);
+      assert.is((err as FfcdbError).code, ErrorCode.INVALID_ARGUMENT);
+    }
   } finally {
     await chat.close();
   }

@@ -6,6 +6,8 @@ import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { ErrorCode, FfcdbError } from '../../src/kernel/errors.js';
+import { SEARCH_PROJECTION_VERSION } from '../../src/projections/search/projection.js';
+import { encodeManifest, readManifest, writeManifest } from '../../src/search/manifest.js';
 import { runQuery } from '../../src/search/query.js';
 import { SegmentFile } from '../../src/search/segment-file.js';
 import { encodeChecksummed } from '../../src/storage/checksummed-file.js';
@@ -135,6 +137,25 @@ test('closing writes the memory segment out: reopening loads the manifest and re
     assert.is(read(), 1);
     assert.equal(answers(again), before);
     await again.close();
+    await chat.close();
+  }));
+
+test('an index written under another version (an older tokenizer) is rebuilt from the log on open, and its manifest then says the current one', () =>
+  withTempDir(async (dir) => {
+    const { chat } = await seeded(dir, 30);
+    const first = await SearchIndex.open(chat.events, small(dir));
+    const expected = answers(first);
+    await first.close();
+    const folder = path.join(dir, 'search-test');
+    const old = readManifest(folder)!;
+    writeManifest(folder, encodeManifest({ ...old, version: SEARCH_PROJECTION_VERSION - 1 }));
+    const { store, read } = counting(chat.events);
+    const again = await SearchIndex.open(store, small(dir));
+    // The whole log is read again, not just the checkpoint event.
+    assert.ok(read() > 30);
+    assert.equal(answers(again), expected);
+    await again.close();
+    assert.is(readManifest(folder)!.version, SEARCH_PROJECTION_VERSION);
     await chat.close();
   }));
 

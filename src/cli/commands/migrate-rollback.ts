@@ -12,6 +12,6 @@ export const migrateRollbackCommand: Command = {
       const r = await rollbackMigration(target);
       console.log(`dropped ${r.dropped.length} tables from ${target.description}${r.namespace ? ', and the namespace the migration had created' : ''}`);
       return EXIT.ok;
-    });
+    }, { mustExist: true });
   },
 };

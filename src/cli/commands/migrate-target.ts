@@ -14,12 +14,17 @@ export const TARGET_USAGE = '--to sqlite:FILE|postgres://USER:PASSWORD@HOST:PORT
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-/** Connects to --to (with --prefix for SQLite, --schema for PostgreSQL), runs fn and closes the connection. */
-export async function withTarget<T>(values: Values, fn: (driver: SqlDriver) => Promise<T>): Promise<T> {
+/**
+ * Connects to --to (with --prefix for SQLite, --schema for PostgreSQL), runs
+ * fn and closes the connection. `mustExist`: a missing SQLite file is
+ * NOT_FOUND, not created (verify and rollback only look at what is there).
+ */
+export async function withTarget<T>(values: Values, fn: (driver: SqlDriver) => Promise<T>, options: { mustExist?: boolean } = {}): Promise<T> {
   if (typeof values.to !== 'string' || values.to === '') throw new UsageError('--to is required');
   const driver = await connectTarget(values.to, {
     ...(typeof values.prefix === 'string' ? { prefix: values.prefix } : {}),
     ...(typeof values.schema === 'string' ? { schema: values.schema } : {}),
+    ...(options.mustExist ? { mustExist: true } : {}),
   });
   try {
     return await fn(driver);

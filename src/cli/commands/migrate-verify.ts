@@ -23,7 +23,7 @@ export const migrateVerifyCommand: Command = {
         if (r.differences.length > SHOWN) console.log(`  ... and ${r.differences.length - SHOWN} more differences`);
         console.log(r.ok ? 'the database agrees with the log' : `${r.differences.length} differences`);
         return r.ok ? EXIT.ok : EXIT.problem;
-      }),
+      }, { mustExist: true }),
     );
   },
 };

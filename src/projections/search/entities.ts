@@ -75,17 +75,32 @@ export function normaliseEntity(type: string, text: string): { type: string; val
 
 /**
  * The index terms of `entities`, sorted and without repeats: each entity is
- * found by its value alone and by its type and value.
+ * found by its value alone and by its type and value; a URL also by its host
+ * as a `domain` (and the host without `www.`), so `entity: 'example.com'`
+ * finds every URL on example.com.
  */
 export function entityTerms(entities: readonly { type: string; value: string }[]): string[] {
   const terms = new Set<string>();
+  const add = (type: string, value: string) => {
+    terms.add(ENTITY_MARK + value);
+    terms.add(`${ENTITY_MARK}${type}:${value}`);
+  };
   for (const e of entities) {
     const { type, value } = normaliseEntity(e.type, e.value);
     if (value === '') continue;
-    terms.add(ENTITY_MARK + value);
-    terms.add(`${ENTITY_MARK}${type}:${value}`);
+    add(type, value);
+    const host = type === 'url' ? urlHost(value) : undefined;
+    if (host) {
+      add('domain', host);
+      if (host.startsWith('www.') && host.length > 4) add('domain', host.slice(4));
+    }
   }
   return [...terms].sort();
+}
+
+/** The host of a folded URL (`https://user@example.com:8080/x` → `example.com`), if it has one. */
+function urlHost(url: string): string | undefined {
+  return /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#:]+)/.exec(url)?.[1]?.replace(/\.$/, '') || undefined;
 }
 
 const MAX_QUERY_VALUE = 200;

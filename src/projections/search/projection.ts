@@ -16,8 +16,16 @@ import { applyContextChange } from '../context.js';
  * so this is run by the search index (src/search/search-index.ts), which owns
  * the files and the checkpoint, rather than by the projection runner, whose
  * states are whole snapshots in memory.
+ *
+ * The version is that of everything the index holds: the documents this
+ * projection gives, their entity terms, and the terms and positions the
+ * tokenizer (src/search/tokenizer.ts) makes of their text. Any change to one
+ * of them bumps it, and an index written under another version is rebuilt
+ * from the log when it is opened (the manifest records it). 3: compounds take
+ * a position per part, acronym plurals stem to the acronym, URLs are found by
+ * their domain.
  */
-export const SEARCH_PROJECTION_VERSION = 2;
+export const SEARCH_PROJECTION_VERSION = 3;
 
 export const SEARCH_HANDLES: readonly EventType[] = [
   'session.created', 'session.renamed', 'session.tagged', 'session.deleted',
