@@ -10,7 +10,7 @@ export const CHAT_WRITES = {
   users: ['create', 'update'],
   sessions: ['create', 'rename', 'tag', 'archive', 'delete'],
   messages: ['add', 'edit', 'delete'],
-  documents: ['upload', 'analyse', 'delete'],
+  documents: ['upload', 'analyse', 'delete', 'release'],
   context: ['set', 'patch', 'snapshot'],
 } as const;
 
