@@ -35,9 +35,13 @@ export function fingerprint(dir: string): string {
 
 const isRoot = () => process.getuid?.() === 0;
 
-function mount(...args: string[]): void {
-  execFileSync('mount', args, { stdio: 'pipe' });
+/** mount(8) or umount(8), quietly: a failure throws with what the command printed. */
+function system(command: 'mount' | 'umount', ...args: string[]): void {
+  execFileSync(command, args, { stdio: 'pipe' });
 }
+
+const mount = (...args: string[]) => system('mount', ...args);
+const umount = (dir: string) => system('umount', dir);
 
 /**
  * Makes `dir` unwritable until the returned function is called: a read-only bind mount as root, the
@@ -53,7 +57,10 @@ export function readOnlyMount(dir: string): { how: string; undo: () => void } | 
     };
     walk(dir);
     for (const [p, mode] of modes) fs.chmodSync(p, mode & ~0o222);
-    return { how: 'write bits removed (not root)', undo: () => [...modes].reverse().forEach(([p, mode]) => fs.chmodSync(p, mode)) };
+    const undo = () => {
+      for (const [p, mode] of modes) fs.chmodSync(p, mode);
+    };
+    return { how: 'write bits removed (not root)', undo };
   }
   try {
     mount('--bind', dir, dir);
@@ -63,10 +70,10 @@ export function readOnlyMount(dir: string): { how: string; undo: () => void } | 
   try {
     mount('-o', 'remount,bind,ro', dir);
   } catch (err) {
-    execFileSync('umount', [dir]);
+    umount(dir);
     return `a read-only remount is not permitted here (${(err as Error).message.split('\n')[0]})`;
   }
-  return { how: 'read-only bind mount', undo: () => execFileSync('umount', [dir]) };
+  return { how: 'read-only bind mount', undo: () => umount(dir) };
 }
 
 /** A small file system of its own (tmpfs of `bytes`), mounted on a new temporary folder; a string says why not. */
@@ -103,7 +110,7 @@ export function smallDisk(bytes: number): { dir: string; fill(): void; release()
       }
     },
     release() {
-      execFileSync('umount', [dir]);
+      umount(dir);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
