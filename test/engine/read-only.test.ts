@@ -11,7 +11,9 @@ import * as assert from 'uvu/assert';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
 import { Monitor, type MonitorEvent } from '../../src/engine/monitor.js';
-import { openStore } from '../../src/engine/open-store.js';
+import { openFolderParts, openStore } from '../../src/engine/open-store.js';
+import { exportFolder } from '../../src/export/export-store.js';
+import { importExport } from '../../src/export/import-store.js';
 import { ErrorCode } from '../../src/kernel/errors.js';
 import { WriterLock } from '../../src/storage/writer-lock.js';
 import { fails } from '../chat/helpers.js';
@@ -165,6 +167,25 @@ test('append, importEvents and purgeStream fail with READ_ONLY naming the operat
     assert.is(await store.streamVersion('a'), 2, 'nothing was appended');
   } finally {
     await store.close();
+  }
+  assert.is(fingerprint(dir), before);
+});
+
+test('importing an export into a read-only store fails with READ_ONLY and writes nothing', async () => {
+  const source = path.join(root, 'source');
+  await seed(source);
+  const exported = path.join(root, 'export');
+  await exportFolder(source, exported);
+  const dir = path.join(root, 'empty-store');
+  await (await openStore({ dir })).close();
+  const before = fingerprint(dir);
+  const parts = await openFolderParts({ dir, readOnly: true });
+  try {
+    const err = await fails(importExport(parts, exported), ErrorCode.READ_ONLY);
+    assert.is(err.details.op, 'import');
+    await fails(parts.blobs.put(Buffer.from('bytes')), ErrorCode.READ_ONLY);
+  } finally {
+    await parts.close();
   }
   assert.is(fingerprint(dir), before);
 });
