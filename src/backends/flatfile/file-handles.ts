@@ -46,6 +46,7 @@ export class FileHandles {
     try {
       opened = this.#openFile(file, create);
     } catch (err) {
+      if (err instanceof FfcdbError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && !create) return undefined;
       if (code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is a symlink; the store refuses symlinks`, { path: file });
