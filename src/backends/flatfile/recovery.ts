@@ -59,6 +59,9 @@ function firstUnwritten(s: StoreState, synced: number): FeedEntry | undefined {
   for (const e of s.feed.entriesFrom(from)) {
     // A purged stream's frames are gone on purpose: nothing to cut.
     if (!s.tombstones.has(e.streamId) && !streamFrameWhole(s, e)) {
+      // Read-only, no lock keeps purges out: one since the tombstones were read may have deleted the frame.
+      if (s.files.readOnly) s.tombstones.refresh();
+      if (s.tombstones.has(e.streamId)) continue;
       bad = e;
       break;
     }
