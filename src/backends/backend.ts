@@ -44,6 +44,8 @@ export interface StreamReadOptions {
 export interface StorageBackend {
   readonly kind: string;
   readonly supports: BackendCapabilities;
+  /** True when the store was opened read-only: `append` and `purgeStream` fail with READ_ONLY and nothing is written. */
+  readonly readOnly?: boolean;
 
   open(context: BackendContext): Promise<void>;
   close(): Promise<void>;
@@ -116,6 +118,8 @@ export interface PurgeResult {
 /** What a backend reports about itself: recoveries, operation timings, failures. */
 export type BackendReport =
   | { kind: 'tail-truncated'; file: string; fromBytes: number; toBytes: number; reason: string }
+  /** A read-only store found bytes a writer's recovery would cut (a torn frame, a commit whose stream frame is not whole): it reads up to `toBytes` and changes nothing. */
+  | { kind: 'tail-ignored'; file: string; fromBytes: number; toBytes: number; reason: string }
   | { kind: 'orphan-removed'; file: string; offset: number; reason: string }
   | { kind: 'operation'; op: string; ms: number; events?: number }
   | { kind: 'error'; op: string; code: string; message: string };

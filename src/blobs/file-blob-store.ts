@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fsyncDirSync, isRealDirectory, makeRoot, syncDirectories } from '../storage/durable-files.js';
+import { existingRoot, fsyncDirSync, isRealDirectory, makeRoot, syncDirectories } from '../storage/durable-files.js';
 import { BLOBS_DIR } from '../storage/store-folder.js';
 import { assertPositiveInteger } from '../kernel/validation.js';
-import { ioError } from '../kernel/errors.js';
+import { ioError, readOnlyError } from '../kernel/errors.js';
 import {
   DEFAULT_MAX_BLOB_BYTES,
   StoreGate,
@@ -58,6 +58,8 @@ export interface FileBlobStoreOptions {
   lockTimeoutMs?: number;
   /** Temporary files older than this are a crashed upload's and removed on open. Default 1 hour: an upload stalled that long is dead. */
   staleTempMs?: number;
+  /** Read only (a read-only store): nothing is created, removed or locked; put, delete and withLock fail with READ_ONLY. Default false. */
+  readOnly?: boolean;
 }
 
 const TMP_DIR = 'tmp';
@@ -75,17 +77,21 @@ export class FileBlobStore implements BlobStore {
   readonly #realShards = new Set<string>();
   /** Shard folders whose own entry is known durable: their parent was fsynced after they appeared, by whoever made them. */
   readonly #durableShards = new Set<string>();
+  readonly #readOnly: boolean;
 
   constructor(root: string, options: FileBlobStoreOptions = {}) {
-    const { maxBytes = DEFAULT_MAX_BLOB_BYTES, lockStaleMs = 10_000, lockTimeoutMs = 30_000, staleTempMs = 3_600_000 } = options;
+    const { maxBytes = DEFAULT_MAX_BLOB_BYTES, lockStaleMs = 10_000, lockTimeoutMs = 30_000, staleTempMs = 3_600_000, readOnly = false } = options;
     assertMaxBytes(maxBytes);
     assertPositiveInteger(lockStaleMs, 'lockStaleMs');
     assertPositiveInteger(lockTimeoutMs, 'lockTimeoutMs', 0);
     assertPositiveInteger(staleTempMs, 'staleTempMs', 0);
     this.#maxBytes = maxBytes;
-    const base = makeRoot(root);
+    this.#readOnly = readOnly === true;
+    const base = this.#readOnly ? existingRoot(root) : makeRoot(root);
     this.dir = path.join(base, BLOBS_DIR);
     this.#tmp = path.join(this.dir, TMP_DIR);
+    this.#lock = new BlobLock(this.dir, lockStaleMs, lockTimeoutMs);
+    if (this.#readOnly) return;
     ensureRealDir(this.dir);
     ensureRealDir(this.#tmp);
     try {
@@ -95,11 +101,11 @@ export class FileBlobStore implements BlobStore {
       throw ioError(err, base, 'fsync');
     }
     this.#removeStaleTemps(staleTempMs);
-    this.#lock = new BlobLock(this.dir, lockStaleMs, lockTimeoutMs);
   }
 
   put(source: BlobSource, options?: PutOptions): Promise<BlobInfo & { created: boolean }> {
     return this.#gate.run(async () => {
+      if (this.#readOnly) throw readOnlyError('put');
       const { maxBytes, expectedSha256 } = putLimit(options, this.#maxBytes);
       // Refused before a temporary file exists.
       if (source instanceof Uint8Array && source.length > maxBytes) throw tooLarge(maxBytes);
@@ -174,6 +180,7 @@ export class FileBlobStore implements BlobStore {
 
   delete(sha256: string): Promise<boolean> {
     return this.#gate.run(async () => {
+      if (this.#readOnly) throw readOnlyError('delete');
       const file = this.#blobPath(sha256);
       if (!(await this.#lstat(sha256, file))) return false;
       try {
@@ -188,11 +195,14 @@ export class FileBlobStore implements BlobStore {
   }
 
   withLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#readOnly) return Promise.reject(readOnlyError('blob lock'));
     return this.#gate.withLock(fn, (f) => this.#lock.hold(f));
   }
 
   async *list(): AsyncGenerator<BlobInfo> {
     this.#gate.assertOpen();
+    // A read-only store may have no blobs folder: no upload ever made one.
+    if (this.#readOnly && !isRealDirectory(this.dir)) return;
     for (const mid of await shardsOf(this.dir)) {
       for (const leaf of await shardsOf(path.join(this.dir, mid))) {
         const dir = path.join(this.dir, mid, leaf);

@@ -20,6 +20,7 @@ import { type ChatSearch, type SearchIndexing, SearchService } from './search-ap
 import { type ExportFormat, exportSession } from './session-export.js';
 import { SessionsApi } from './sessions-api.js';
 import { UsersApi } from './users-api.js';
+import { refuseWrites } from './read-only.js';
 
 interface CommonOptions {
   /** Save projection snapshots after this many events (default 100,000), and on close. */
@@ -31,7 +32,7 @@ interface CommonOptions {
 /**
  * The store folder `dir` by default (the event log, blobs, projection
  * snapshots and search index: see layout.ts; `create: false` opens an existing
- * store only), or any backend with the blob and snapshot stores to use beside
+ * store only; `readOnly: true` opens one to read, writing nothing: see read-only.ts), or any backend with the blob and snapshot stores to use beside
  * it (in memory unless given).
  */
 export type ChatStoreOptions =
@@ -78,6 +79,7 @@ export class ChatStore {
     this.sessions = new SessionsApi(core, (blobs) => this.documents.release(blobs));
     this.messages = new MessagesApi(core);
     this.context = new ContextApi(core);
+    if (core.events.readOnly) refuseWrites(this);
     const runner = core.runner;
     this.projections = {
       names: CHAT_PROJECTIONS.map((p) => p.name),
@@ -98,11 +100,13 @@ export class ChatStore {
     const persistent = !('backend' in options);
     const events = await EventStore.open(persistent ? flatfileBackend(options) : options.backend);
     try {
+      // Read-only (`readOnly: true`, or a read-only backend): blobs, snapshots and the search index are read, never written.
+      const readOnly = events.readOnly;
       const root = persistent ? path.resolve(options.dir) : '';
-      const blobs = persistent ? new FileBlobStore(root) : (options.blobs ?? new MemoryBlobStore());
-      const snapshots = persistent ? new FileSnapshotStore(root) : (options.snapshots ?? new MemorySnapshotStore());
+      const blobs = persistent ? new FileBlobStore(root, { readOnly }) : (options.blobs ?? new MemoryBlobStore());
+      const snapshots = persistent ? new FileSnapshotStore(root, { readOnly }) : (options.snapshots ?? new MemorySnapshotStore());
       const monitor = new Monitor();
-      const runnerOptions = options.snapshotEvery === undefined ? { snapshots, monitor } : { snapshots, monitor, snapshotEvery: options.snapshotEvery };
+      const runnerOptions = { snapshots, monitor, readOnly, ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }) };
       const runner = await ProjectionRunner.open(events, CHAT_PROJECTIONS, runnerOptions);
       monitor.opened();
       const store = new ChatStore(new ChatCore(events, runner, blobs), monitor);

@@ -81,7 +81,9 @@ export class SearchService {
 
   open(): Promise<SearchIndex> {
     const dir = this.#dir();
-    this.#index ??= SearchIndex.open(this.#core().events, dir === undefined ? {} : { dir }).catch((err: unknown) => {
+    const events = this.#core().events;
+    // A read-only store reads the index's files and indexes what they lack in memory only.
+    this.#index ??= SearchIndex.open(events, dir === undefined ? {} : { dir, readOnly: events.readOnly }).catch((err: unknown) => {
       this.#index = undefined;
       throw err;
     });

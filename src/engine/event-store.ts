@@ -1,6 +1,6 @@
 import { monotonicFactory } from 'ulid';
 import type { Observable } from 'rxjs';
-import { ErrorCode, FfcdbError } from '../kernel/errors.js';
+import { ErrorCode, FfcdbError, readOnlyError } from '../kernel/errors.js';
 import type { PreparedEvent, PurgeResult, StorageBackend } from '../backends/backend.js';
 import type { AppendResult, EventMetadata, ExpectedVersion, JsonValue, NewEvent, RecordedEvent } from '../kernel/types.js';
 import { LIMITS, assertExpectedVersion, assertPositiveInteger, assertStreamId, invalid } from '../kernel/validation.js';
@@ -55,13 +55,18 @@ export class EventStore {
     return this.#backend;
   }
 
+  /** Opened read-only (`readOnly: true`): append, importEvents and purgeStream fail with READ_ONLY, before anything else is checked. */
+  get readOnly(): boolean {
+    return this.#backend.readOnly === true;
+  }
+
   /** Recoveries, timings and errors, for logs and metrics. */
   get monitor$(): Observable<MonitorEvent> {
     return this.#monitor.events$;
   }
 
   async append(streamId: string, events: NewEvent | readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    this.#assertOpen();
+    this.#assertWritable('append');
     assertStreamId(streamId);
     const expected = options.expectedVersion ?? 'any';
     assertExpectedVersion(expected);
@@ -98,7 +103,7 @@ export class EventStore {
    * in memory), so they are trusted to be as unique as in the store they came from.
    */
   async importEvents(streamId: string, events: readonly ImportedEvent[]): Promise<AppendResult> {
-    this.#assertOpen();
+    this.#assertWritable('import');
     assertStreamId(streamId);
     if (!Array.isArray(events) || events.length === 0) throw invalid('events', 'must be an array of at least one event');
     if (events.length > LIMITS.maxEventsPerAppend) throw invalid('events', `must hold at most ${LIMITS.maxEventsPerAppend} events`);
@@ -132,7 +137,7 @@ export class EventStore {
    * (`events: 0`) when it was purged already.
    */
   async purgeStream(streamId: string): Promise<PurgeResult> {
-    this.#assertOpen();
+    this.#assertWritable('purge');
     assertStreamId(streamId);
     const started = performance.now();
     try {
@@ -232,5 +237,10 @@ export class EventStore {
 
   #assertOpen(): void {
     if (this.#closed) throw new FfcdbError(ErrorCode.CLOSED, 'the store is closed');
+  }
+
+  #assertWritable(op: string): void {
+    this.#assertOpen();
+    if (this.readOnly) throw readOnlyError(op);
   }
 }

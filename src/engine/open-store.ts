@@ -18,18 +18,21 @@ export async function openStore(options: OpenStoreOptions): Promise<EventStore> 
   return EventStore.open('backend' in options ? options.backend : flatfileBackend(options));
 }
 
-/** The flatfile backend of a store folder, after checking that the folder holds a store when `create` is false. */
+/**
+ * The flatfile backend of a store folder, after checking that the folder holds a store when `create` is false
+ * (`readOnly` implies it: a read-only opening never makes a store).
+ */
 export function flatfileBackend(options: StoreFolderOptions): FlatfileBackend {
   const { create, ...flatfile } = options;
-  if (create === false && typeof flatfile.dir === 'string' && flatfile.dir !== '') assertStore(path.resolve(flatfile.dir));
+  if ((create === false || flatfile.readOnly === true) && typeof flatfile.dir === 'string' && flatfile.dir !== '') assertStore(path.resolve(flatfile.dir));
   return new FlatfileBackend(flatfile);
 }
 
-/** The engine and blob store of a store folder, without the projections: what an export or an import works on. */
+/** The engine and blob store of a store folder, without the projections: what an export (read-only) or an import works on. */
 export async function openFolderParts(options: StoreFolderOptions): Promise<{ events: EventStore; blobs: FileBlobStore; close(): Promise<void> }> {
   const events = await EventStore.open(flatfileBackend(options));
   try {
-    const blobs = new FileBlobStore(path.resolve(options.dir));
+    const blobs = new FileBlobStore(path.resolve(options.dir), { readOnly: events.readOnly });
     return {
       events,
       blobs,

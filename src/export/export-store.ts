@@ -48,10 +48,13 @@ const NEWLINE = Buffer.from('\n');
 /** Progress is reported every this many events (and once at the end of each phase). */
 export const PROGRESS_EVERY = 5000;
 
-/** Exports the store in the folder `storeDir` (which must hold one: NOT_FOUND otherwise), read with its engine and blobs only, no projections. */
+/**
+ * Exports the store in the folder `storeDir` (which must hold one: NOT_FOUND otherwise), read with its engine and blobs only, no projections.
+ * The store is opened read-only: nothing in it is written, so a store on a full disk or a read-only mount exports.
+ */
 export async function exportFolder(storeDir: string, outDir: string, options: ExportOptions = {}): Promise<ExportManifest> {
   if (typeof storeDir !== 'string' || storeDir === '') throw invalid('storeDir', 'must be a folder path');
-  const parts = await openFolderParts({ dir: storeDir, create: false });
+  const parts = await openFolderParts({ dir: storeDir, readOnly: true });
   try {
     return await exportStore(parts, outDir, options);
   } finally {

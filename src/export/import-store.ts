@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
 import { LIMITS, assertId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
-import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
+import { ErrorCode, FfcdbError, ioError, readOnlyError } from '../kernel/errors.js';
 import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
 import type { StoreParts } from './export-store.js';
@@ -161,8 +161,10 @@ export async function verifyExport(fromDir: string, options: ImportOptions = {})
  * fails with CORRUPT at its end. A failure after the first write leaves what
  * was appended (events cannot be taken back without a purge) and removes the
  * blobs it put; `importToFolder` avoids that by building a new store aside.
+ * A target opened read-only is refused with READ_ONLY before anything is read.
  */
 export async function importExport(target: StoreParts, fromDir: string, options: ImportOptions = {}): Promise<ImportReport> {
+  if (target.events.readOnly) throw readOnlyError('import');
   const dir = exportDir(fromDir);
   const report = options.onProgress ?? (() => undefined);
   const head = await target.events.headPosition();

@@ -28,6 +28,8 @@ export const ErrorCode = {
   FAILED: 'FAILED',
   /** The data folder was written by an unknown format version or is not a store. */
   UNSUPPORTED_FORMAT: 'UNSUPPORTED_FORMAT',
+  /** A write was asked of a store opened with `readOnly: true`; nothing was written. details: { op } */
+  READ_ONLY: 'READ_ONLY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -46,6 +48,11 @@ export class FfcdbError extends Error {
 
 export function isFfcdbError(e: unknown, code?: ErrorCode): e is FfcdbError {
   return e instanceof FfcdbError && (code === undefined || e.code === code);
+}
+
+/** The refusal of a write (`op`, e.g. 'append') on a store opened read-only. */
+export function readOnlyError(op: string): FfcdbError {
+  return new FfcdbError(ErrorCode.READ_ONLY, `${op} refused: the store was opened read-only (readOnly: true) and writes nothing`, { op });
 }
 
 /** Wraps a Node.js system error from a file operation as an IO error naming the file. */

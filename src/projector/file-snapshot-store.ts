@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { Packr } from 'msgpackr';
-import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
+import { ErrorCode, FfcdbError, ioError, readOnlyError } from '../kernel/errors.js';
 import { PROJECTIONS_DIR } from '../storage/store-folder.js';
 import { isRealDirectory } from '../storage/durable-files.js';
 import { fsyncDirSync } from '../storage/durable-files.js';
@@ -20,9 +20,13 @@ const packr = new Packr({ structuredClone: true });
 
 export class FileSnapshotStore implements SnapshotStore {
   readonly #dir: string;
+  readonly #readOnly: boolean;
 
-  constructor(root: string) {
+  /** `readOnly` (a read-only store): snapshots are loaded, the folder is not made, and `save` fails with READ_ONLY. */
+  constructor(root: string, options: { readOnly?: boolean } = {}) {
     this.#dir = path.join(root, PROJECTIONS_DIR);
+    this.#readOnly = options.readOnly === true;
+    if (this.#readOnly) return;
     try {
       if (!isRealDirectory(this.#dir)) {
         fs.mkdirSync(this.#dir);
@@ -43,6 +47,7 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   async save(snapshot: ProjectionSnapshot): Promise<void> {
+    if (this.#readOnly) throw readOnlyError('snapshot save');
     writeChecksummedFile(this.#dir, path.basename(this.#file(snapshot.name)), KIND, compressSync(packr.pack(snapshot)));
   }
 

@@ -3,7 +3,7 @@ import { type CatalogEvent, upcast, validateEvent } from '../events/catalog.js';
 import type { EventStore } from '../engine/event-store.js';
 import type { Monitor, ProjectionAction } from '../engine/monitor.js';
 import { assertPositiveInteger, invalid } from '../kernel/validation.js';
-import { ErrorCode, FfcdbError } from '../kernel/errors.js';
+import { ErrorCode, FfcdbError, readOnlyError } from '../kernel/errors.js';
 import { FeedConsumer } from './feed-consumer.js';
 import type { RecordedEvent } from '../kernel/types.js';
 import type { Projection } from '../projections/projection.js';
@@ -15,6 +15,8 @@ export interface ProjectionRunnerOptions {
   monitor: Monitor;
   /** Save snapshots after this many positions since the last save (default 100,000), and always on close. */
   snapshotEvery?: number;
+  /** A read-only store: snapshots are loaded but never saved (`saveSnapshots` fails with READ_ONLY); state lives in memory. */
+  readOnly?: boolean;
 }
 
 /** What a comparison of a projection rebuilt from the feed with the one maintained incrementally found. */
@@ -54,6 +56,7 @@ export class ProjectionRunner {
   readonly #snapshots: SnapshotStore;
   readonly #monitor: Monitor;
   readonly #snapshotEvery: number;
+  readonly #readOnly: boolean;
   #position = 0;
   #savedAt = 0;
   #queue: Promise<unknown> = Promise.resolve();
@@ -66,6 +69,7 @@ export class ProjectionRunner {
     this.#snapshots = options.snapshots;
     this.#monitor = options.monitor;
     this.#snapshotEvery = options.snapshotEvery ?? 100_000;
+    this.#readOnly = options.readOnly === true;
   }
 
   /** Loads each projection's snapshot (or starts it empty), catches up with the feed, then follows it. */
@@ -132,15 +136,18 @@ export class ProjectionRunner {
 
   /** Persists every live projection with its checkpoint. */
   saveSnapshots(): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnlyError('saveSnapshots'));
     return this.#exclusive(() => this.#save());
   }
 
-  /** Stops following the feed and saves snapshots. */
+  /** Stops following the feed and saves snapshots (unless read-only). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#unfollow?.();
-    await this.#exclusive(() => this.#save());
+    await this.#exclusive(async () => {
+      if (!this.#readOnly) await this.#save();
+    });
   }
 
   async #load(projection: Projection<unknown>): Promise<Slot> {
@@ -175,7 +182,7 @@ export class ProjectionRunner {
     }
     this.#position = target;
     // A snapshot only saves replay time: failing to save one must not fail a catch-up of committed events. The next one tries again.
-    if (this.#position - this.#savedAt >= this.#snapshotEvery) await this.#save().catch((err: unknown) => this.#error('snapshot-save', err));
+    if (!this.#readOnly && this.#position - this.#savedAt >= this.#snapshotEvery) await this.#save().catch((err: unknown) => this.#error('snapshot-save', err));
   }
 
   /**

@@ -79,7 +79,10 @@ export class IndexWriter {
    * stays in memory) and loads its manifest's segments when `usable` accepts
    * it; resolves with that manifest, or undefined when the index starts empty.
    */
-  async attach(dir: string, usable: (manifest: Manifest) => Promise<boolean>): Promise<Manifest | undefined> {
+  async attach(dir: string, usable: (manifest: Manifest) => Promise<boolean>, readOnly = false): Promise<Manifest | undefined> {
+    // Read-only: the manifest's segments are searched as they are and what came after is indexed in memory;
+    // the folder is not made, locked, cleaned or written (#dir stays undefined).
+    if (readOnly) return this.#load(dir, usable, true);
     try {
       fs.mkdirSync(dir, { recursive: true });
       fsyncDirSync(path.dirname(dir));
@@ -331,19 +334,23 @@ export class IndexWriter {
   }
 
   /** Loads the manifest's segments, or starts empty when it is missing, of another version, or ahead of the log; removes files it does not name. */
-  async #load(dir: string, usable: (manifest: Manifest) => Promise<boolean>): Promise<Manifest | undefined> {
+  async #load(dir: string, usable: (manifest: Manifest) => Promise<boolean>, readOnly = false): Promise<Manifest | undefined> {
     const manifest = readManifest(dir);
     const ok = manifest !== undefined && manifest.version === SEARCH_PROJECTION_VERSION && manifest.stem === this.#set.stem && (await usable(manifest));
     const files = ok ? this.#openAll(dir, manifest) : undefined;
-    const keep = new Set(files?.map((f) => f.name));
-    for (const name of fs.readdirSync(dir)) {
-      // Files of a flush or merge that a crash cut before its manifest, or left after it.
-      if ((SEGMENT_FILE.test(name) && !keep.has(name)) || name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
-    }
-    if (!ok || !files) {
-      // Rebuilt from the log from here: the manifest must not name the files just removed.
-      writeManifest(dir, this.#manifestBytes([]));
-      return undefined;
+    if (readOnly) {
+      if (!ok || !files) return undefined;
+    } else {
+      const keep = new Set(files?.map((f) => f.name));
+      for (const name of fs.readdirSync(dir)) {
+        // Files of a flush or merge that a crash cut before its manifest, or left after it.
+        if ((SEGMENT_FILE.test(name) && !keep.has(name)) || name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
+      }
+      if (!ok || !files) {
+        // Rebuilt from the log from here: the manifest must not name the files just removed.
+        writeManifest(dir, this.#manifestBytes([]));
+        return undefined;
+      }
     }
     this.#set.files = files;
     this.#set.stats = manifest.stats;

@@ -18,6 +18,8 @@ export interface SearchIndexOptions {
   mergeFactor?: number;
   /** Longest run of background segment writing before other work gets a turn (ms, default 8; 0: a turn after every step). */
   sliceMs?: number;
+  /** Read `dir` without writing to it (a read-only store): its segments as they are, and the rest of the feed indexed in memory only. */
+  readOnly?: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export class SearchIndex {
   static async open(events: EventStore, options: SearchIndexOptions = {}): Promise<SearchIndex> {
     const index = new SearchIndex(events, options);
     if (options.dir !== undefined) {
-      const manifest = await index.#writer.attach(options.dir, (m) => index.#feed.holds(m));
+      const manifest = await index.#writer.attach(options.dir, (m) => index.#feed.holds(m), options.readOnly === true);
       if (manifest) {
         index.#feed.registry = manifest.registry;
         index.#feed.checkpoint = { position: manifest.position, eventPosition: manifest.eventPosition, eventId: manifest.eventId };

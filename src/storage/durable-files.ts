@@ -19,6 +19,15 @@ export function makeRoot(dir: string): string {
   }
 }
 
+/** A folder's real path, for reading only: nothing is created (IO, errno ENOENT, when it is missing). */
+export function existingRoot(dir: string): string {
+  try {
+    return fs.realpathSync(dir);
+  } catch (err) {
+    throw ioError(err, dir, 'realpath');
+  }
+}
+
 /** Replaces a file of a folder whole: written aside, fsynced, renamed over, and the rename fsynced. */
 export function replaceDurably(root: string, name: string, content: string | Uint8Array): void {
   const file = path.join(root, name);

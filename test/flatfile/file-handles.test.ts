@@ -353,4 +353,29 @@ test('closeAll closes every fd', () => {
   if (haveProc) assert.equal(openUnder(dir), []);
 });
 
+test('read-only handles open files for reading only and refuse write, truncate, remove and create with READ_ONLY, leaving the file as it was', () => {
+  const dir = freshDir();
+  const file = path.join(dir, 'a.seg');
+  fs.writeFileSync(file, 'hello');
+  const files = new FileHandles(8, undefined, true);
+  const fd = files.get(file)!;
+  // The access mode in the descriptor's flags (octal; O_RDONLY is 0 in its low two bits).
+  const flags = Number.parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+  assert.is(flags & 3, fs.constants.O_RDONLY);
+  assert.is(files.read(file, 0, 5).toString(), 'hello');
+  for (const [op, call] of [
+    ['write', () => files.write(file, Buffer.from('x'), 0)],
+    ['truncate', () => files.truncate(file, 1)],
+    ['remove', () => files.remove(file)],
+    ['create', () => files.get(path.join(dir, 'b.seg'), true)],
+  ] as const) {
+    const err = thrown(call);
+    assert.is(err.code, ErrorCode.READ_ONLY);
+    assert.is(err.details.op, op);
+  }
+  files.closeAll();
+  assert.is(fs.readFileSync(file, 'utf8'), 'hello');
+  assert.equal(fs.readdirSync(dir), ['a.seg']);
+});
+
 test.run();

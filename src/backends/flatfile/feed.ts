@@ -1,6 +1,6 @@
 import { decodeMsgpack, encodeMsgpack } from '../../codec/event-codec.js';
 import type { MonitorSink } from '../backend.js';
-import { FEED_MAGIC, FLAG_GROUP_END, FRAME_OVERHEAD, type FrameHeader, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
+import { FEED_MAGIC, FLAG_GROUP_END, FRAME_OVERHEAD, type FrameHeader, HEADER_BYTES, encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import type { FileHandles } from './file-handles.js';
 import { FEED_SUFFIX, type Layout, listSegments } from './layout.js';
 import { forwardFrames } from './frame-reader.js';
@@ -52,6 +52,8 @@ export class Feed {
   #tailEnd = 0;
   /** Per segment: [position, offset] of every 64th frame, to start reads near a position. */
   readonly #sparse = new Map<number, Array<[number, number]>>();
+  /** Read-only: the feed frame the view stops before (its stream frame was not whole), as long as it stays as it was. */
+  #held: { segment: number; offset: number; frame: Buffer } | undefined;
 
   /** `segmentBytes` is raised to MIN_FEED_SEGMENT_BYTES: readers in other processes rely on that floor. */
   constructor(layout: Layout, files: FileHandles, maxPayload: number, segmentBytes: number) {
@@ -86,7 +88,10 @@ export class Feed {
     const last = entries.at(-1);
     const head = last ? last.firstPosition + last.count - 1 : this.#tailSegment - 1;
     assertHoldsSynced(file, scan.validEnd, head, synced, scan.tornTail?.reason);
-    if (scan.tornTail) {
+    // Read-only, the torn bytes stay (a live writer may be finishing them); refresh reads them once whole.
+    if (scan.tornTail && this.#files.readOnly) {
+      monitor.emit({ kind: 'tail-ignored', file, fromBytes: buf.length, toBytes: scan.validEnd, reason: scan.tornTail.reason });
+    } else if (scan.tornTail) {
       this.#files.truncate(file, scan.validEnd);
       monitor.emit({ kind: 'tail-truncated', file, fromBytes: buf.length, toBytes: scan.validEnd, reason: scan.tornTail.reason });
     }
@@ -122,6 +127,38 @@ export class Feed {
     this.#files.truncate(this.#layout.feedSegmentPath(segment), offset);
   }
 
+  /**
+   * Read-only: what `cutAt` does to the feed, in memory only. The view ends before `bad`, and refresh does
+   * not read past its feed frame while those bytes stay as they are; a writer's recovery that cuts it and
+   * commits anew there lets the view go on.
+   */
+  holdBefore(bad: FeedEntry): void {
+    const file = this.#layout.feedSegmentPath(bad.feedSegment);
+    const header = this.#files.read(file, bad.feedOffset, HEADER_BYTES);
+    const parsed = parseHeader(header, 0, FEED_MAGIC, this.#maxPayload);
+    const length = typeof parsed === 'string' ? HEADER_BYTES : frameLength(parsed.storedLength);
+    this.#held = { segment: bad.feedSegment, offset: bad.feedOffset, frame: this.#files.read(file, bad.feedOffset, length) };
+    this.#segments = this.#segments.filter((s) => s <= bad.feedSegment);
+    for (const segment of [...this.#sparse.keys()]) {
+      const marks = this.#sparse.get(segment)!.filter(([position]) => position < bad.firstPosition);
+      if (segment > bad.feedSegment || marks.length === 0) this.#sparse.delete(segment);
+      else this.#sparse.set(segment, marks);
+    }
+    this.#tailSegment = bad.feedSegment;
+    this.#tailEnd = bad.feedOffset;
+    this.head = bad.firstPosition - 1;
+    this.syncedThrough = Math.min(this.syncedThrough, this.head);
+  }
+
+  /** Whether the frame at this place is the one the view was held before, unchanged. */
+  #isHeld(at: number, buf: Buffer, bufAt: number, length: number): boolean {
+    const held = this.#held;
+    if (held === undefined || held.segment !== this.#tailSegment || held.offset !== at) return false;
+    if (held.frame.equals(buf.subarray(bufAt, bufAt + length))) return true;
+    this.#held = undefined;
+    return false;
+  }
+
   /** The files of feed segments holding positions from..to. */
   segmentFiles(from: number, to: number): string[] {
     return this.#segments
@@ -153,6 +190,7 @@ export class Feed {
         while (at < buf.length) {
           const header = parseHeader(buf, at, FEED_MAGIC, this.#maxPayload);
           if (typeof header === 'string' || !frameIntact(buf, at, header)) break;
+          if (this.#isHeld(this.#tailEnd + at, buf, at, frameLength(header.storedLength))) break;
           const entry = this.#entry(buf, at, header, this.#tailSegment, file, this.#tailEnd + at);
           this.syncedThrough = Math.max(this.syncedThrough, header.linkSegment);
           this.#note(entry);

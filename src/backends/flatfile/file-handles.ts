@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
+import { ErrorCode, FfcdbError, ioError, readOnlyError } from '../../kernel/errors.js';
 import type { FaultInjection } from '../../storage/durable-files.js';
 
 const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW;
+const READ_ONLY_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
 
 /**
  * An LRU of open file descriptors. Nobody keeps an fd across an await: they
@@ -18,10 +19,13 @@ export class FileHandles {
   readonly #syncing = new Map<string, number>();
   readonly #max: number;
   readonly #faults: FaultInjection | undefined;
+  /** Files are opened for reading only (a read-only store), and every change to them is refused. */
+  readonly readOnly: boolean;
 
-  constructor(max: number, faults?: FaultInjection) {
+  constructor(max: number, faults?: FaultInjection, readOnly = false) {
     this.#max = max;
     this.#faults = faults;
+    this.readOnly = readOnly;
   }
 
   /** Opens an existing file (or creates it when `create`); undefined when it does not exist. */
@@ -42,6 +46,7 @@ export class FileHandles {
     try {
       opened = this.#openFile(file, create);
     } catch (err) {
+      if (err instanceof FfcdbError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && !create) return undefined;
       if (code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is a symlink; the store refuses symlinks`, { path: file });
@@ -89,6 +94,7 @@ export class FileHandles {
   }
 
   write(file: string, data: Buffer, position: number, create = false): void {
+    this.#assertWritable('write');
     const fd = this.get(file, create)!;
     try {
       this.#faults?.write?.(file);
@@ -100,6 +106,7 @@ export class FileHandles {
   }
 
   truncate(file: string, length: number): void {
+    this.#assertWritable('truncate');
     const fd = this.get(file);
     if (fd === undefined) return;
     try {
@@ -112,6 +119,7 @@ export class FileHandles {
 
   /** Deletes a file, closing our descriptor first so no later write lands in the unlinked inode. */
   remove(file: string): void {
+    this.#assertWritable('remove');
     const fd = this.#open.get(file);
     if (fd !== undefined) {
       this.#open.delete(file);
@@ -185,8 +193,13 @@ export class FileHandles {
     this.#open.clear();
   }
 
+  #assertWritable(op: string): void {
+    if (this.readOnly) throw readOnlyError(op);
+  }
+
   #openFile(file: string, create: boolean): number {
-    const flags = create ? OPEN_FLAGS | fs.constants.O_CREAT : OPEN_FLAGS;
+    if (create) this.#assertWritable('create');
+    const flags = this.readOnly ? READ_ONLY_FLAGS : create ? OPEN_FLAGS | fs.constants.O_CREAT : OPEN_FLAGS;
     try {
       return fs.openSync(file, flags, 0o644);
     } catch (err) {

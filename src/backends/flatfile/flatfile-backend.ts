@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError } from '../../kernel/errors.js';
+import { ErrorCode, FfcdbError, readOnlyError } from '../../kernel/errors.js';
 import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../kernel/types.js';
 import type { BackendCapabilities, BackendContext, CommitListener, MonitorSink, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
 import { CommitListeners } from '../commit-listeners.js';
@@ -11,9 +11,9 @@ import { Layout } from './layout.js';
 import type { FlatfileOptions } from './options.js';
 import { Purger } from './purger.js';
 import { readFeedPages, readStreamPages } from './reads.js';
-import { recover } from './recovery.js';
+import { recover, recoverReadOnly } from './recovery.js';
 import { type ResolvedOptions, StoreState, closedError } from './store-state.js';
-import { claimStore, nextEpoch } from './store-files.js';
+import { checkStore, claimStore, nextEpoch } from './store-files.js';
 import { makeRoot } from '../../storage/durable-files.js';
 import { StreamLog } from './stream-log.js';
 import { StreamStates } from './stream-states.js';
@@ -70,8 +70,14 @@ export class FlatfileBackend implements StorageBackend {
       pollMs: positive(options.pollMs, 25, 'pollMs'),
       maxFrameBytes: positive(options.maxFrameBytes, 64 * 1024 * 1024, 'maxFrameBytes'),
       maxOpenFiles: positive(options.maxOpenFiles, 2048, 'maxOpenFiles'),
+      readOnly: flag(options.readOnly, 'readOnly'),
       ...(options.faults ? { faults: options.faults } : {}),
     };
+  }
+
+  /** Opened with `readOnly: true`: nothing in the folder is written, appends and purges fail with READ_ONLY. */
+  get readOnly(): boolean {
+    return this.#options.readOnly;
   }
 
   onCommit(listener: CommitListener): () => void {
@@ -94,21 +100,32 @@ export class FlatfileBackend implements StorageBackend {
     if (this.#s?.open) return;
     if (context) this.#monitor = context.monitor;
     const o = this.#options;
-    const root = makeRoot(o.dir);
+    const root = o.readOnly ? checkStore(o.dir) : makeRoot(o.dir);
     const layout = new Layout(root);
-    const files = new FileHandles(o.maxOpenFiles, o.faults);
+    const files = new FileHandles(o.maxOpenFiles, o.faults, o.readOnly);
     const feed = new Feed(layout, files, o.maxFrameBytes, o.segmentBytes);
     const streams = new StreamLog(layout, files, feed, o.maxFrameBytes, this.#monitor);
     const lock = new WriterLock(root, o.lockStaleMs, (err) => s.fail(err));
-    const tombstones = new Tombstones(root, o.faults);
+    const tombstones = new Tombstones(root, o.faults, o.readOnly);
     const s = new StoreState(o, this.#monitor, layout, files, feed, streams, lock, tombstones, new StreamStates(layout, files, feed, streams, tombstones));
-    const sync = new Syncer(s);
-    const purger = new Purger(s, sync);
     const abandon = (err: unknown) => {
       files.closeAll();
       tombstones.close();
       throw err;
     };
+    if (o.readOnly) {
+      // No lock, no journal, no committer: a reader of the files as they are, beside any writer.
+      try {
+        recoverReadOnly(s);
+      } catch (err) {
+        abandon(err);
+      }
+      this.#s = s;
+      s.open = true;
+      return;
+    }
+    const sync = new Syncer(s);
+    const purger = new Purger(s, sync);
     // Under the lock, so that processes opening a new folder together agree on what it is.
     await lock.acquire(LOCK_TIMEOUT_MS);
     try {
@@ -140,6 +157,13 @@ export class FlatfileBackend implements StorageBackend {
     const s = this.#s;
     if (!s?.open) return;
     s.open = false;
+    if (this.readOnly) {
+      s.files.closeAll();
+      s.tombstones.close();
+      s.states.clear();
+      this.#commits.close();
+      return;
+    }
     await this.#committer.stop();
     clearInterval(this.#syncTimer);
     await s.pendingSync;
@@ -168,6 +192,7 @@ export class FlatfileBackend implements StorageBackend {
 
   #enqueue(pending: Parameters<Committer['enqueue']>[0]): void {
     if (!this.#s?.open) pending.reject(closedError());
+    else if (this.readOnly) pending.reject(readOnlyError(pending.kind));
     else this.#committer.enqueue(pending);
   }
 
@@ -198,6 +223,11 @@ export class FlatfileBackend implements StorageBackend {
   #assertReadable(): void {
     if (!this.#s?.open) throw closedError();
   }
+}
+
+function flag(value: boolean | undefined, field: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, `${field} must be a boolean; got ${typeof value}`, { field });
+  return value === true;
 }
 
 function positive(value: number | undefined, fallback: number, field: string): number {

@@ -17,4 +17,10 @@ export interface FlatfileOptions {
   maxOpenFiles?: number;
   /** Largest frame (one append's payload) accepted on write and on read (default 64 MiB). */
   maxFrameBytes?: number;
+  /**
+   * Open an existing store to read only: nothing in the folder is created, changed or locked (it works on a
+   * full disk and a read-only mount); appends and purges fail with READ_ONLY. Recovery runs in memory only:
+   * a torn or unfinished tail is left as it is and not read. Other processes' commits are followed. Default false.
+   */
+  readOnly?: boolean;
 }

@@ -20,6 +20,36 @@ export async function recover(s: StoreState, sync: Syncer, purger: Purger): Prom
   const synced = readSynced(s.layout.root);
   replayJournals(s.layout.root, synced, s.monitor);
   s.tombstones.load(s.monitor);
+  const bad = firstUnwritten(s, synced);
+  if (bad) cutFrom(s, bad);
+  await sync.through(s.feed.head);
+  // Each purger finishes the purges before its own, so only the last one can have been cut short.
+  s.purgesFinished = Math.max(0, s.tombstones.count - 1);
+  await purger.finishPurges();
+  CommitJournal.removeDead(s.layout.root);
+}
+
+/**
+ * Opening read-only: the same checks, in memory only. Commit journals are not replayed (after a power
+ * failure the view may so end below where a writer's recovery will), torn tails are not cut (the feed
+ * and the tombstones stop before them), and a commit whose stream frame is not whole ends the view
+ * before it instead of being cut. Unfinished purges are left: their tombstones already hide the stream.
+ */
+export function recoverReadOnly(s: StoreState): void {
+  const synced = readSynced(s.layout.root);
+  s.tombstones.load(s.monitor);
+  const bad = firstUnwritten(s, synced);
+  if (!bad) return;
+  const file = s.layout.feedSegmentPath(bad.feedSegment);
+  s.feed.holdBefore(bad);
+  s.monitor.emit({ kind: 'tail-ignored', file, fromBytes: s.files.size(file), toBytes: bad.feedOffset, reason: unwrittenReason(bad) });
+}
+
+/**
+ * Loads the feed and checks every entry above the synced position (and the last commit group): the first
+ * whose stream frame is not whole, which recovery cuts from; undefined when all are.
+ */
+function firstUnwritten(s: StoreState, synced: number): FeedEntry | undefined {
   // The feed holds at least `synced` positions (else load raised CORRUPT).
   const lastGroup = s.feed.load(s.monitor, synced);
   s.feed.syncedThrough = Math.max(s.feed.syncedThrough, synced);
@@ -29,19 +59,20 @@ export async function recover(s: StoreState, sync: Syncer, purger: Purger): Prom
   for (const e of s.feed.entriesFrom(from)) {
     // A purged stream's frames are gone on purpose: nothing to cut.
     if (!s.tombstones.has(e.streamId) && !streamFrameWhole(s, e)) {
+      // Read-only, no lock keeps purges out: one since the tombstones were read may have deleted the frame.
+      if (s.files.readOnly) s.tombstones.refresh();
+      if (s.tombstones.has(e.streamId)) continue;
       bad = e;
       break;
     }
   }
   // Below the synced position a bad frame is damage to data that was on disk: it is reported when
   // read (CORRUPT), never cut, and nothing after it is touched.
-  if (bad && bad.firstPosition <= s.feed.syncedThrough) bad = undefined;
-  if (bad) cutFrom(s, bad);
-  await sync.through(s.feed.head);
-  // Each purger finishes the purges before its own, so only the last one can have been cut short.
-  s.purgesFinished = Math.max(0, s.tombstones.count - 1);
-  await purger.finishPurges();
-  CommitJournal.removeDead(s.layout.root);
+  return bad && bad.firstPosition <= s.feed.syncedThrough ? undefined : bad;
+}
+
+function unwrittenReason(bad: FeedEntry): string {
+  return `the stream frame for position ${bad.firstPosition} never reached the disk`;
 }
 
 /** Cuts the feed at the entry `bad` and every stream back to before its frames of the entries cut. */
@@ -58,7 +89,7 @@ function cutFrom(s: StoreState, bad: FeedEntry): void {
     file: s.layout.feedSegmentPath(bad.feedSegment),
     fromBytes: -1,
     toBytes: bad.feedOffset,
-    reason: `the stream frame for position ${bad.firstPosition} never reached the disk`,
+    reason: unwrittenReason(bad),
   });
   for (const [file, offset] of cuts) {
     if (s.files.size(file) > offset) {

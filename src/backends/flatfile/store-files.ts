@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
-import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE, STORE_FILE, STREAMS_DIR, SYNCED_FILE } from '../../storage/store-folder.js';
-import { isRealDirectory, replaceDurably } from '../../storage/durable-files.js';
+import { EPOCH_FILE, FEED_DIR, LOCK_DIR, LOCK_OWNER_FILE, LOCK_WAITING_FILE, STORE_FILE, STREAMS_DIR, SYNCED_FILE, assertStore } from '../../storage/store-folder.js';
+import { existingRoot, isRealDirectory, replaceDurably } from '../../storage/durable-files.js';
 
 /** The small files that describe the data folder itself: its format marker, the writer epoch and the synced position. */
 
@@ -17,19 +17,38 @@ export function claimStore(root: string): void {
   }
 }
 
+/**
+ * A read-only opening: `dir` must hold a store of our format already; nothing is created or changed.
+ * Returns the folder's real path. NOT_FOUND (details.dir) when it holds no store.
+ */
+export function checkStore(dir: string): string {
+  assertStore(path.resolve(dir));
+  const root = existingRoot(dir);
+  try {
+    checkMarker(path.join(root, STORE_FILE));
+  } catch (err) {
+    throw err instanceof FfcdbError ? err : ioError(err, root, 'open store');
+  }
+  return root;
+}
+
+function checkMarker(marker: string): void {
+  let found: unknown;
+  try {
+    found = JSON.parse(fs.readFileSync(marker, 'utf8'));
+  } catch {
+    found = undefined;
+  }
+  const f = found as { format?: unknown; version?: unknown } | undefined;
+  if (f?.format !== FORMAT.format || f.version !== FORMAT.version) {
+    throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${marker} does not describe a flatfile-chat-db store of format version ${FORMAT.version}`, { file: marker });
+  }
+}
+
 function claimStoreFiles(root: string): void {
   const marker = path.join(root, STORE_FILE);
   if (fs.existsSync(marker)) {
-    let found: unknown;
-    try {
-      found = JSON.parse(fs.readFileSync(marker, 'utf8'));
-    } catch {
-      found = undefined;
-    }
-    const f = found as { format?: unknown; version?: unknown } | undefined;
-    if (f?.format !== FORMAT.format || f.version !== FORMAT.version) {
-      throw new FfcdbError(ErrorCode.UNSUPPORTED_FORMAT, `${marker} does not describe a flatfile-chat-db store of format version ${FORMAT.version}`, { file: marker });
-    }
+    checkMarker(marker);
   } else {
     // A marker's temporary file (a crash while the store was being made) does not make the folder another's.
     const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE && n !== LOCK_OWNER_FILE && !(n.startsWith(`${STORE_FILE}.`) && n.endsWith('.tmp')));

@@ -26,6 +26,9 @@ export class Tombstones {
   readonly #root: string;
   readonly #file: string;
   readonly #faults: FaultInjection | undefined;
+  /** A read-only store opens the file for reading, never creates or cuts it, and looks for it again while it is missing. */
+  readonly #readOnly: boolean;
+  #missing = false;
   #fd: number | undefined;
   /** End of the last whole frame read: every tombstone before it is known. */
   #end = 0;
@@ -33,10 +36,11 @@ export class Tombstones {
   /** Stream ids in purge order. */
   readonly #order: string[] = [];
 
-  constructor(root: string, faults?: FaultInjection) {
+  constructor(root: string, faults?: FaultInjection, readOnly = false) {
     this.#root = root;
     this.#file = path.join(root, PURGED_FILE);
     this.#faults = faults;
+    this.#readOnly = readOnly;
   }
 
   get file(): string {
@@ -69,11 +73,16 @@ export class Tombstones {
    */
   load(monitor: MonitorSink): void {
     try {
-      this.#fd = fs.openSync(this.#file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+      this.#fd = fs.openSync(this.#file, (this.#readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR) | fs.constants.O_NOFOLLOW);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${this.#file} is a symlink; the store refuses symlinks`, { path: this.#file });
       if (code !== 'ENOENT') throw this.#error(err, 'open');
+      // No purge yet, and this process may not create the file: it is looked for again on refresh.
+      if (this.#readOnly) {
+        this.#missing = true;
+        return;
+      }
       try {
         this.#fd = fs.openSync(this.#file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
         fsyncDirSync(this.#root);
@@ -89,7 +98,10 @@ export class Tombstones {
       throw this.#error(err, 'read');
     }
     const scan = scanSegment(buf, this.#file, TOMBSTONE_MAGIC, MAX_PAYLOAD);
-    if (scan.tornTail) {
+    // Read-only, a torn tombstone stays (refresh reads it if its purger was still writing it).
+    if (scan.tornTail && this.#readOnly) {
+      monitor.emit({ kind: 'tail-ignored', file: this.#file, fromBytes: buf.length, toBytes: scan.validEnd, reason: scan.tornTail.reason });
+    } else if (scan.tornTail) {
       this.#truncate(scan.validEnd);
       monitor.emit({ kind: 'tail-truncated', file: this.#file, fromBytes: buf.length, toBytes: scan.validEnd, reason: scan.tornTail.reason });
     }
@@ -102,6 +114,7 @@ export class Tombstones {
    * their stream ids. Stops before a partial frame: its writer may be writing it.
    */
   refresh(): string[] {
+    if (this.#missing) this.#openCreated();
     const fd = this.#fd;
     if (fd === undefined) return []; // closed: the store is closing and reads nothing more
     let size: number;
@@ -158,6 +171,19 @@ export class Tombstones {
   close(): void {
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;
+    this.#missing = false;
+  }
+
+  /** Read-only, while the file is missing: opens it once a writer has created it. */
+  #openCreated(): void {
+    try {
+      this.#fd = fs.openSync(this.#file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      this.#missing = false;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${this.#file} is a symlink; the store refuses symlinks`, { path: this.#file });
+      if (code !== 'ENOENT') throw this.#error(err, 'open');
+    }
   }
 
   /** Records the tombstone in `buf` at `at` (at `offset` in the file); returns its stream id. */

@@ -17,6 +17,6 @@ export const exportSessionCommand: Command = {
       const out = typeof values.out === 'string' ? fs.createWriteStream(values.out) : process.stdout;
       await pipeline(Readable.from(chat.export(values.session as string, format)), out);
       return EXIT.ok;
-    });
+    }, { readOnly: true });
   },
 };

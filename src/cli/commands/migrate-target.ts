@@ -33,9 +33,12 @@ export async function withTarget<T>(values: Values, fn: (driver: SqlDriver) => P
   }
 }
 
-/** Opens the event log in --dir, which must hold a store (the engine alone: a migration reads the feed, not the projections), runs fn and closes it. */
+/**
+ * Opens the event log in --dir, which must hold a store (the engine alone: a migration reads the feed, not the projections), runs fn and closes it.
+ * Read-only: a migration writes to its database, never to the store, and follows other processes' commits.
+ */
 export async function withLog<T>(dir: unknown, fn: (store: EventStore) => Promise<T>): Promise<T> {
-  const store = await openStore({ dir: storeDir(dir), create: false });
+  const store = await openStore({ dir: storeDir(dir), readOnly: true });
   try {
     return await fn(store);
   } finally {

@@ -9,7 +9,7 @@ export const projectionsStatus: Command = {
     withStore(values.dir, async (chat) => {
       for (const name of chat.projections.names) console.log(`${name}: position ${chat.projections.position}`);
       return EXIT.ok;
-    }),
+    }, { readOnly: true }),
 };
 
 export const projectionsCompare: Command = {
@@ -39,5 +39,6 @@ function rebuildEach(dir: unknown, names: string[], swap: boolean): Promise<numb
       for (const d of r.differences) console.log(`  ${d}`);
     }
     return !swap && differ ? EXIT.problem : EXIT.ok;
-  });
+    // A comparison only reads; a rebuild saves the swapped-in state with the snapshots on close.
+  }, { readOnly: !swap });
 }

@@ -10,9 +10,12 @@ export function storeDir(dir: unknown): string {
   return path.resolve(dir);
 }
 
-/** Opens the chat store in --dir, which must already hold one (NOT_FOUND otherwise: opening must not make an empty store), runs fn and closes it. */
-export async function withStore<T>(dir: unknown, fn: (chat: ChatStore) => Promise<T>): Promise<T> {
-  const chat = await openChatStore({ dir: storeDir(dir), create: false });
+/**
+ * Opens the chat store in --dir, which must already hold one (NOT_FOUND otherwise: opening must not make an empty store), runs fn and closes it.
+ * `readOnly` for a command that only reads: it then writes nothing in the folder (no lock, no snapshot), and works on a full disk or a read-only mount.
+ */
+export async function withStore<T>(dir: unknown, fn: (chat: ChatStore) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+  const chat = await openChatStore({ dir: storeDir(dir), create: false, readOnly: options.readOnly === true });
   try {
     return await fn(chat);
   } finally {
