@@ -21,7 +21,7 @@ export const SEARCH_PROJECTION_VERSION = 2;
 
 export const SEARCH_HANDLES: readonly EventType[] = [
   'session.created', 'session.renamed', 'session.tagged', 'session.deleted',
-  'message.added', 'message.edited', 'message.deleted',
+  'message.added', 'message.edited', 'message.deleted', 'message.truncated',
   'document.uploaded', 'document.analysed', 'document.deleted',
   'context.set', 'context.patched',
 ];
@@ -99,6 +99,8 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
     }
     case 'message.deleted':
       return [{ op: 'delete', key: docKey('message', sessionId, event.data.messageId) }];
+    case 'message.truncated':
+      return event.data.messageIds.map((id) => ({ op: 'delete', key: docKey('message', sessionId, id) }));
     case 'document.uploaded':
       return [{ op: 'put', doc: documentDoc(sessionId, session.userId, event) }];
     case 'document.analysed':

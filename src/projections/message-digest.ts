@@ -1,0 +1,67 @@
+import type { MessageAdded, MessageEdited } from '../events/messages.js';
+
+/**
+ * What a message reads as, in five numbers: digests of its role, content,
+ * attachments, metadata and extra (-1: no extra). The messages projection
+ * keeps one per live message, so `messages.sync` and `messages.upsert` tell a
+ * changed message from an unchanged one without reading its content from the
+ * log. A field is compared as it is stored and read back (attachments left
+ * out read as [], metadata as {}), key order included.
+ *
+ * The digest is a 53-bit non-cryptographic hash (projections are pure and
+ * import no crypto): two different values collide by accident with odds of
+ * about 1 in 2^53 per comparison. An edit crafted to collide would be taken as
+ * unchanged by `sync`; `upsert` reads the message to confirm.
+ */
+export type MessageDigest = number[];
+
+const NONE = -1;
+
+/** The digest of a message as added. */
+export function addedDigest(m: Omit<MessageAdded, 'messageId'>): MessageDigest {
+  return [digest(m.role), digest(m.content), digest(m.attachments ?? []), digest(m.metadata ?? {}), m.extra === undefined ? NONE : digest(m.extra)];
+}
+
+/** The digest after an edit: the fields it left out stay as they were; `extra: null` removes the extra. */
+export function editedDigest(before: MessageDigest, e: Omit<MessageEdited, 'messageId'>): MessageDigest {
+  const [role, , attachments, metadata, extra] = before as [number, number, number, number, number];
+  return [
+    role,
+    digest(e.content),
+    e.attachments === undefined ? attachments : digest(e.attachments),
+    e.metadata === undefined ? metadata : digest(e.metadata),
+    e.extra === undefined ? extra : e.extra === null ? NONE : digest(e.extra),
+  ];
+}
+
+/** Which of the five fields differ: role, content, attachments, metadata, extra. */
+export function digestChanges(stored: MessageDigest, given: MessageDigest): boolean[] {
+  return stored.map((d, i) => d !== given[i]);
+}
+
+/** `value` is JSON (the catalog's types are narrower than JsonValue says). */
+function digest(value: unknown): number {
+  return cyrb53(JSON.stringify(value, bytesAsArray));
+}
+
+/** Bytes (a Buffer's toJSON aside) as a tagged array, so they digest alike whichever Uint8Array holds them. */
+function bytesAsArray(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  return raw instanceof Uint8Array ? ['\u0000bytes', ...raw] : value;
+}
+
+/** cyrb53 (public domain): a fast 53-bit string hash with good dispersion. */
+function cyrb53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
