@@ -67,6 +67,34 @@ export class SessionsApi {
     return this.#view(sessionId);
   }
 
+  /**
+   * Get-or-create, safe across processes (as users.ensure): creates the
+   * session unless its id is live (then it is returned as it is, the fields
+   * given ignored). NOT_FOUND for an unknown user; CONFLICT when the session
+   * belongs to another user, or its id is of a deleted session (restore it).
+   */
+  async ensure(session: NewSession & { sessionId: string }, options?: WriteOptions): Promise<Reflected<Session> & { created: boolean }> {
+    const { userId, sessionId, ...rest } = storedObject(session, 'session') as unknown as NewSession;
+    assertEntityId(userId, 'userId');
+    assertEntityId(sessionId, 'session.sessionId');
+    let created = false;
+    await this.#core
+      .change(sessionStream(sessionId), options, () => {
+        const live = this.#core.state(sessionsProjection).sessions.get(sessionId);
+        if (live && live.userId !== userId) {
+          throw new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} belongs to another user`, { field: 'session.userId', sessionId });
+        }
+        created = live === undefined;
+        if (created && !this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
+        return { events: created ? [{ type: 'session.created', data: { userId, ...rest }, field: 'session' }] : [], expected: 'no_stream' };
+      })
+      .catch((err: unknown) => {
+        if (!isFfcdbError(err, ErrorCode.CONFLICT) || err.details.field === 'session.userId') throw err;
+        throw new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} was deleted: restore it, or use another id`, { field: 'sessionId', sessionId });
+      });
+    return { ...this.#view(sessionId), created };
+  }
+
   /** NOT_FOUND for a session that does not exist or was deleted. */
   async get(sessionId: string, options?: ReadOptions): Promise<Reflected<Session>> {
     assertEntityId(sessionId, 'sessionId');
