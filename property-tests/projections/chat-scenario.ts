@@ -81,7 +81,6 @@ const sessionEvent: fc.Arbitrary<NewEvent> = fc.oneof(
     fc.uniqueArray(pick([...MESSAGES, 'unknown']), { minLength: 1, maxLength: 4 }).map((messageIds) => ({ messageIds })),
   ),
   event('session.updated'),
-  event('session.restored'),
   { weight: 2, arbitrary: event('document.uploaded', fc.record({ documentId: pick(DOCUMENTS), sha256: pick(BLOBS) })) },
   event('document.analysed', fc.record({ documentId: pick([...DOCUMENTS, ...CROSS, 'unknown']) })),
   event('document.deleted', fc.record({ documentId: pick([...DOCUMENTS, ...CROSS, 'unknown']) })),

@@ -1,5 +1,6 @@
 import { monotonicFactory } from 'ulid';
 import { type JsonObject, object } from '../events/fields.js';
+import type { SessionUpdated } from '../events/sessions.js';
 import { assertEntityId, sessionStream } from '../events/streams.js';
 import { documentsProjection } from '../projections/documents.js';
 import { messagesProjection } from '../projections/messages.js';
@@ -7,7 +8,7 @@ import { type SessionView, type SessionsState, listingIndex, sessionsProjection 
 import { usersProjection } from '../projections/users.js';
 import { invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
-import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, storedObject } from './chat-core.js';
+import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload, storedObject } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -24,6 +25,9 @@ export interface NewSession {
   tags?: string[];
   metadata?: JsonObject;
 }
+
+/** What `sessions.update` may change: each field given replaces the one before. */
+export type SessionChanges = SessionUpdated;
 
 export interface SessionListOptions extends PageOptions {
   /** `desc` (default): newest first, by creation time. */
@@ -109,6 +113,16 @@ export class SessionsApi {
   /** Replaces the session's tags. */
   tag(sessionId: string, tags: string[], options?: WriteOptions): Promise<Reflected<Session>> {
     return this.#change(sessionId, options, () => ({ type: 'session.tagged', data: { tags }, field: '' }));
+  }
+
+  /**
+   * Changes any of the title, tags and metadata in one event: each field given
+   * replaces the one before (metadata whole, not merged); fields left out stay.
+   * INVALID_ARGUMENT when nothing is given.
+   */
+  update(sessionId: string, changes: SessionChanges, options?: WriteOptions): Promise<Reflected<Session>> {
+    const data = payload(changes, 'changes', ['userId', 'sessionId']) as SessionChanges;
+    return this.#change(sessionId, options, () => ({ type: 'session.updated', data, field: 'changes' }));
   }
 
   archive(sessionId: string, archived = true, options?: WriteOptions): Promise<Reflected<Session>> {

@@ -42,9 +42,6 @@ export interface SessionUpdated {
   metadata?: JsonObject;
 }
 
-/** A deleted session, not purged, reads again as it was before its deletion. */
-export type SessionRestored = Record<string, never>;
-
 export interface SessionEvents {
   'session.created': SessionCreated;
   'session.renamed': SessionRenamed;
@@ -52,7 +49,6 @@ export interface SessionEvents {
   'session.archived': SessionArchived;
   'session.deleted': SessionDeleted;
   'session.updated': SessionUpdated;
-  'session.restored': SessionRestored;
 }
 
 function tags(value: unknown, field: string): void {
@@ -100,10 +96,6 @@ function validateSessionUpdated(data: unknown): asserts data is SessionUpdated {
   if (o.metadata !== undefined) jsonObject(o.metadata, 'data.metadata', EVENT_LIMITS.metadataBytes);
 }
 
-function validateSessionRestored(data: unknown): asserts data is SessionRestored {
-  fields(data, 'data', []);
-}
-
 export const sessionEvents: Definitions<SessionEvents> = {
   'session.created': { version: 1, validate: validateSessionCreated },
   'session.renamed': { version: 1, validate: validateSessionRenamed },
@@ -111,5 +103,4 @@ export const sessionEvents: Definitions<SessionEvents> = {
   'session.archived': { version: 1, validate: validateSessionArchived },
   'session.deleted': { version: 1, validate: validateSessionDeleted },
   'session.updated': { version: 1, validate: validateSessionUpdated },
-  'session.restored': { version: 1, validate: validateSessionRestored },
 };

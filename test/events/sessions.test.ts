@@ -10,7 +10,6 @@ const tagged: EventDefinition<unknown> = sessionEvents['session.tagged'];
 const archived: EventDefinition<unknown> = sessionEvents['session.archived'];
 const deleted: EventDefinition<unknown> = sessionEvents['session.deleted'];
 const updated: EventDefinition<unknown> = sessionEvents['session.updated'];
-const restored: EventDefinition<unknown> = sessionEvents['session.restored'];
 const test = flatfileSuite('events: sessions');
 
 test('session.created accepts an owner and title, with optional tags and metadata', () => {
@@ -62,11 +61,6 @@ test('session.updated changes at least one of title, tags and metadata, each che
   fails(() => updated.validate({ tags: ['a', 'a'] }), 'data.tags[1]');
   fails(() => updated.validate({ metadata: [] }), 'data.metadata');
   fails(() => updated.validate({ title: 't', owner: 'u2' }), 'data.owner');
-});
-
-test('session.restored carries nothing', () => {
-  restored.validate({});
-  fails(() => restored.validate({ purge: true }), 'data.purge');
 });
 
 test.run();

@@ -74,6 +74,10 @@ for (const { kind, make } of KINDS) {
         assert.equal(m7Revisions.map((r) => r.content), ['"seven"', '"seven again"'], 'the earlier message of the id stays in the revisions');
         assert.ok((await one(`SELECT deleted_at FROM {messages} WHERE message_id = 'm4'`)).deleted_at !== null, 'deleted by a sync');
         assert.is((await one(`SELECT content FROM {messages} WHERE message_id = 'm9'`)).content, '"nine"', 'added by a sync');
+        const second = await one(`SELECT title, metadata FROM {sessions} WHERE session_id = 'second'`);
+        assert.equal([second.title, second.metadata], ['Second, renamed', '{"pinned":true}'], 'a session update, the title it left out kept');
+        const secondTags = await d.query(`SELECT tag FROM ${d.dialect.table('session_tags')} WHERE session_id = 'second' ORDER BY idx`);
+        assert.equal(secondTags.map((r) => r.tag), ['u1', 'u2']);
         assert.is((await one(`SELECT value FROM {context} WHERE session_id = 'main'`)).value, '{"summary":"trip","goals":["hotel","food"],"budget":{"currency":"EUR","min":100}}');
         const snaps = await d.query(`SELECT name, version, value FROM ${d.dialect.table('context_snapshots')} ORDER BY session_id, name`);
         assert.equal(

@@ -92,6 +92,7 @@ export async function fillChatStore(chat: ChatStore, options: { bulkMessages?: n
   await chat.sessions.rename('second', 'Second, renamed');
   await chat.sessions.tag('main', ['travel']);
   await chat.sessions.archive('second');
+  await chat.sessions.update('second', { tags: ['u1', 'u2'], metadata: { pinned: true } });
 
   await chat.messages.add('deleted', { role: 'user', content: 'bye' });
   await chat.messages.clear('deleted');
