@@ -37,7 +37,7 @@ export interface SavingContext {
 }
 
 /** A caller's message as it will be stored, its id required: without one there is nothing to match it by. */
-export function givenMessage(value: unknown, field: string): MessageAdded {
+function givenMessage(value: unknown, field: string): MessageAdded {
   const m = storedObject(value, field) as unknown as MessageAdded;
   if (m.messageId === undefined) throw invalid(`${field}.messageId`, 'is required: a saved message is matched by its id');
   assertEventId(m.messageId, `${field}.messageId`);
@@ -71,7 +71,7 @@ function liveInOrder(messages: SessionMessages): string[] {
  * deleted. Deletions come first, so an id deleted and added again in one sync
  * is a new message, the old one kept in the audit trail.
  */
-export function planSync(messages: SessionMessages, list: readonly MessageAdded[], fieldOf: (i: number) => string) {
+function planSync(messages: SessionMessages, list: readonly MessageAdded[], fieldOf: (i: number) => string) {
   const order = new Map(liveInOrder(messages).map((id, i) => [id, i]));
   const kept = new Set<string>();
   const seen = new Set<string>();

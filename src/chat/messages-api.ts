@@ -13,7 +13,7 @@ import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection,
 import type { Reflected } from './users-api.js';
 import { MessageSaving, type SyncResult, type UpsertOutcome } from './message-sync.js';
 
-export type { Attachment, ContentPart, SyncResult, UpsertOutcome };
+export type { ContentPart, SyncResult, UpsertOutcome };
 
 /** A message as it reads now (or at an earlier revision). */
 export interface Message {

@@ -39,9 +39,17 @@ export function digestChanges(stored: MessageDigest, given: MessageDigest): bool
   return stored.map((d, i) => d !== given[i]);
 }
 
-/** `value` is JSON (the catalog's types are narrower than JsonValue says). */
+/**
+ * `value` is JSON (the catalog's types are narrower than JsonValue says), or an
+ * app's value JSON.stringify writes as it would be stored (Dates as ISO
+ * strings, undefined keys left out). Bytes, which JSON.stringify writes one way
+ * for a Buffer and another for a Uint8Array, are written alike by a replacer;
+ * a replacer makes JSON.stringify several times slower, so it is used only
+ * when the plain text shows what bytes turn into.
+ */
 function digest(value: unknown): number {
-  return cyrb53(JSON.stringify(value, bytesAsArray));
+  const text = JSON.stringify(value);
+  return cyrb53(text.includes('{"0":') || text.includes('"type":"Buffer"') ? JSON.stringify(value, bytesAsArray) : text);
 }
 
 /** Bytes (a Buffer's toJSON aside) as a tagged array, so they digest alike whichever Uint8Array holds them. */
@@ -50,14 +58,27 @@ function bytesAsArray(this: Record<string, unknown>, key: string, value: unknown
   return raw instanceof Uint8Array ? ['\u0000bytes', ...raw] : value;
 }
 
-/** cyrb53 (public domain): a fast 53-bit string hash with good dispersion. */
+const encoder = new TextEncoder();
+/** Scratch space for a text's UTF-8 bytes, grown as needed (one digest at a time: apply and the chat API are synchronous here). */
+let scratch = new Uint8Array(1 << 16);
+
+/**
+ * cyrb53's mixing (public domain) over the text's UTF-8 bytes, four at a time
+ * (little-endian words, whatever the machine): a fast 53-bit hash with good
+ * dispersion, its length mixed in.
+ */
 function cyrb53(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+  if (scratch.length < text.length * 3 + 4) scratch = new Uint8Array(2 ** Math.ceil(Math.log2(text.length * 3 + 4)));
+  const { written } = encoder.encodeInto(text, scratch);
+  const words = (written + 3) >>> 2;
+  scratch.fill(0, written, words * 4);
+  const view = new DataView(scratch.buffer, 0, words * 4);
+  let h1 = 0xdeadbeef ^ written;
+  let h2 = 0x41c6ce57 ^ written;
+  for (let i = 0; i < words; i++) {
+    const w = view.getInt32(i * 4, true);
+    h1 = Math.imul(h1 ^ w, 2654435761);
+    h2 = Math.imul(h2 ^ w, 1597334677);
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
