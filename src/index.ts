@@ -26,8 +26,8 @@ export type { ChatStoreOptions, ProjectionsControl } from './chat/chat-store.js'
 export type { ReadOptions, WriteOptions } from './chat/chat-core.js';
 export type { Page, PageOptions } from './chat/page.js';
 export type { NewUser, Reflected, UserChanges, UserView } from './chat/users-api.js';
-export type { NewSession, Session, SessionListOptions } from './chat/sessions-api.js';
-export type { Message, MessageChanges, MessageListOptions, NewMessage } from './chat/messages-api.js';
+export type { NewSession, Session, SessionChanges, SessionListOptions } from './chat/sessions-api.js';
+export type { Message, MessageChanges, MessageListOptions, NewMessage, SyncResult, UpsertOutcome } from './chat/messages-api.js';
 export { fromUIMessage, toUIMessage, type UIMessageLike } from './chat/message-shapes/ai-sdk.js';
 export { fromLangChain, toLangChain, type StoredLangChainMessage } from './chat/message-shapes/langchain.js';
 export type { MappedMessage, StoredMessage } from './chat/message-shapes/shape-parts.js';

@@ -75,6 +75,12 @@ const sessionEvent: fc.Arbitrary<NewEvent> = fc.oneof(
   messageAddedV1.map((v1) => ({ type: 'message.added', schemaVersion: 1, data: { ...v1, messageId: 'm1' } as unknown as JsonValue })),
   { weight: 4, arbitrary: event('message.edited', fc.record({ messageId: pick([...MESSAGES, 'unknown']) })) },
   { weight: 3, arbitrary: event('message.deleted', fc.record({ messageId: pick([...MESSAGES, 'unknown']) })) },
+  // Deletes several at once: live, deleted and unknown ids alike (a truncate or clear).
+  event(
+    'message.truncated',
+    fc.uniqueArray(pick([...MESSAGES, 'unknown']), { minLength: 1, maxLength: 4 }).map((messageIds) => ({ messageIds })),
+  ),
+  event('session.updated'),
   { weight: 2, arbitrary: event('document.uploaded', fc.record({ documentId: pick(DOCUMENTS), sha256: pick(BLOBS) })) },
   event('document.analysed', fc.record({ documentId: pick([...DOCUMENTS, ...CROSS, 'unknown']) })),
   event('document.deleted', fc.record({ documentId: pick([...DOCUMENTS, ...CROSS, 'unknown']) })),

@@ -31,7 +31,7 @@ import { type Step, assertValid, ignorePurged, scenario } from './chat-scenario.
 const test = suite('property: projection rebuild equals incremental');
 
 /** What the scenarios exercised, over all runs: the property is not vacuous. */
-const seen = { editsApplied: 0, deletesApplied: 0, sharedBlobs: 0, contextChanges: 0, reopens: 0, purges: 0 };
+const seen = { editsApplied: 0, deletesApplied: 0, idsReused: 0, sharedBlobs: 0, contextChanges: 0, reopens: 0, purges: 0 };
 
 function notice(projections: readonly Projection<unknown>[], runner: ProjectionRunner): void {
   for (const p of projections) {
@@ -40,6 +40,7 @@ function notice(projections: readonly Projection<unknown>[], runner: ProjectionR
       for (const s of (state as MessagesState).values()) {
         if (s.edits.size > 0) seen.editsApplied++;
         if (s.deleted.size > 0) seen.deletesApplied++;
+        if (s.retired.size > 0) seen.idsReused++;
       }
     }
     if (p.name === 'documents') for (const n of (state as DocumentsState).blobRefs.values()) if (n > 1) seen.sharedBlobs++;

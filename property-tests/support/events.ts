@@ -57,9 +57,13 @@ export const payloads: { readonly [K in EventType]: fc.Arbitrary<JsonValue> } = 
   'session.tagged': fc.record({ tags }),
   'session.archived': fc.record({ archived: fc.boolean() }),
   'session.deleted': fc.record({ purge: fc.boolean() }, { requiredKeys: [] }),
+  'session.updated': fc.record({ title: label, tags, metadata: object() }, { requiredKeys: ['title'] }),
   'message.added': fc.record({ messageId: eventId, role, content, attachments, metadata: messageMetadata }, { requiredKeys: ['messageId', 'role', 'content'] }),
-  'message.edited': fc.record({ messageId: eventId, content, attachments, metadata: messageMetadata }, { requiredKeys: ['messageId', 'content'] }),
+  'message.edited': fc.record({ messageId: eventId, content, attachments, metadata: messageMetadata, extra: fc.oneof(object(), fc.constant(null)) }, { requiredKeys: ['messageId', 'content'] }),
   'message.deleted': fc.record({ messageId: eventId }),
+  'message.truncated': fc
+    .tuple(fc.uniqueArray(eventId, { minLength: 2, maxLength: 5 }), fc.boolean())
+    .map(([[after, ...messageIds], clear]): JsonValue => (clear ? { messageIds } : { after: after!, messageIds })),
   'document.uploaded': fc.record(
     { documentId: streamId, name: label, mediaType, size: fc.maxSafeNat(), sha256: fc.stringMatching(/^[0-9a-f]{64}$/), metadata: object() },
     { requiredKeys: ['documentId', 'name', 'mediaType', 'size', 'sha256'] },

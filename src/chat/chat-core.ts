@@ -69,13 +69,21 @@ export class ChatCore {
    * against the catalog; resolves once the projections reflect the append.
    * `decide` throws (NOT_FOUND, CONFLICT, INVALID_ARGUMENT ...) to refuse.
    */
-  command(streamId: string, options: WriteOptions | undefined, decide: () => Decision): Promise<AppendResult> {
+  async command(streamId: string, options: WriteOptions | undefined, decide: () => Decision): Promise<AppendResult> {
+    const result = await this.change(streamId, options, decide);
+    if (!result) throw new Error('chat: a command decided on no events');
+    return result;
+  }
+
+  /** Like `command`, but a decision of no events (nothing to change) appends nothing and resolves undefined. */
+  change(streamId: string, options: WriteOptions | undefined, decide: () => Decision): Promise<AppendResult | undefined> {
     const metadata = writeMetadata(options);
     return this.#onStream(streamId, async () => {
       // After a conflict: the stream's version read before catching up, so the state decided on holds every event up to it.
       let known: number | undefined;
       for (let attempt = 1; ; attempt++) {
         const decision = decide();
+        if (decision.events.length === 0) return undefined;
         // Events a projection skips (from a newer release, or written around the chat API) still count in the stream's version.
         const expected = known !== undefined && typeof decision.expected === 'number' ? known : decision.expected;
         const batch: NewEvent[] = decision.events.map((e) => {

@@ -11,8 +11,9 @@ import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload, storedObject } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
+import { MessageSaving, type SyncResult, type UpsertOutcome } from './message-sync.js';
 
-export type { Attachment, ContentPart };
+export type { ContentPart, SyncResult, UpsertOutcome };
 
 /** A message as it reads now (or at an earlier revision). */
 export interface Message {
@@ -59,9 +60,48 @@ const ADDED = ['message.added'];
  */
 export class MessagesApi {
   readonly #core: ChatCore;
+  readonly #saving: MessageSaving;
 
   constructor(core: ChatCore) {
     this.#core = core;
+    this.#saving = new MessageSaving({
+      core,
+      messages: (sessionId) => this.#messages(sessionId),
+      version: (sessionId) => this.#version(sessionId),
+      assertDocuments: (sessionId, m, field) => this.#assertDocuments(sessionId, m, field),
+    });
+  }
+
+  /**
+   * Saves one message by its id (required): adds it when the id is not live (a
+   * deleted id makes a new message), appends a revision when it reads
+   * differently, does nothing when it reads the same; resolves with which it
+   * did and the message as it reads now. CONFLICT when its role changed.
+   */
+  async upsert(sessionId: string, message: NewMessage & { messageId: string }, options?: WriteOptions): Promise<{ outcome: UpsertOutcome; message: Message; position: number }> {
+    const { outcome, messageId } = await this.#saving.upsert(sessionId, message, options);
+    const { position, ...saved } = await this.get(sessionId, messageId);
+    return { outcome, message: saved, position };
+  }
+
+  /**
+   * Makes the session's messages read as `messages`, in that order (the whole
+   * chat, as the AI SDK's saveChat hands it): adds, edits and deletes what
+   * differs in one atomic append, comparing digests the projection keeps
+   * rather than reading unchanged messages. See README, "Saving a whole chat".
+   */
+  sync(sessionId: string, messages: (NewMessage & { messageId: string })[], options?: WriteOptions): Promise<SyncResult> {
+    return this.#saving.sync(sessionId, messages, options);
+  }
+
+  /** Deletes every message after `where.after`, in one event (regenerate, edit and resend). */
+  truncate(sessionId: string, where: { after: string }, options?: WriteOptions): Promise<{ deleted: string[]; position: number }> {
+    return this.#saving.truncate(sessionId, where, options);
+  }
+
+  /** Deletes every message of the session, in one event. */
+  clear(sessionId: string, options?: WriteOptions): Promise<{ deleted: string[]; position: number }> {
+    return this.#saving.clear(sessionId, options);
   }
 
   /** Adds one message, or several in one atomic append. NOT_FOUND for an unknown session or attached document; CONFLICT for a message id in use. */
@@ -84,7 +124,8 @@ export class MessagesApi {
       const seen = new Set<string>();
       data.forEach((m, i) => {
         const field = Array.isArray(input) ? `messages[${i}]` : 'message';
-        if (messages.added.has(m.messageId) || seen.has(m.messageId)) {
+        // A deleted message's id may be used again: a new message, the deleted one kept in its history.
+        if (messages.digests.has(m.messageId) || seen.has(m.messageId)) {
           throw new FfcdbError(ErrorCode.CONFLICT, `message ${JSON.stringify(m.messageId)} already exists in session ${sessionId}`, { field: `${field}.messageId`, messageId: m.messageId });
         }
         seen.add(m.messageId);
@@ -114,12 +155,18 @@ export class MessagesApi {
     return { ...revisions.at(-1)!, position };
   }
 
-  /** Every revision of a message, oldest first. */
-  async history(sessionId: string, messageId: string, options?: ReadOptions): Promise<{ revisions: Message[]; position: number }> {
+  /**
+   * Every revision of a message, oldest first; `earlier`: the revisions of each
+   * earlier message of this id, deleted before the id was used again, oldest first.
+   */
+  async history(sessionId: string, messageId: string, options?: ReadOptions): Promise<{ revisions: Message[]; earlier: Message[][]; position: number }> {
     assertId(sessionId, 'sessionId');
     assertId(messageId, 'messageId');
     const position = await this.#core.reflect(options);
-    return { revisions: await this.#revisions(sessionId, this.#located(sessionId, messageId).versions), position };
+    const revisions = await this.#revisions(sessionId, this.#located(sessionId, messageId).versions);
+    const earlier: Message[][] = [];
+    for (const versions of this.#messages(sessionId).retired.get(messageId) ?? []) earlier.push(await this.#revisions(sessionId, versions));
+    return { revisions, earlier, position };
   }
 
   /** A page of a session's messages (deleted ones left out), read from the log with constant memory. */
@@ -209,7 +256,7 @@ export class MessagesApi {
   }
 
   /** Attached or referenced documents must be live and belong to the session or its user's library. */
-  #assertDocuments(sessionId: string, m: { attachments?: Attachment[]; content?: unknown }, field: string): void {
+  #assertDocuments(sessionId: string, m: { attachments?: unknown; content?: unknown }, field: string): void {
     const documents = this.#core.state(documentsProjection).documents;
     const userId = this.#core.state(sessionsProjection).sessions.get(sessionId)!.userId;
     const check = (documentId: unknown, at: string) => {
@@ -266,12 +313,14 @@ function messageFrom(sessionId: string, e: CatalogEvent & { type: 'message.added
 
 function edited(before: Message, e: CatalogEvent & { type: 'message.edited' }): Message {
   const { content, attachments, metadata, extra = before.extra } = e.data;
+  const { extra: _, ...rest } = before;
   return {
-    ...before,
+    ...rest,
     content,
     attachments: attachments ?? before.attachments,
     metadata: metadata ?? before.metadata,
-    ...(extra !== undefined && { extra }),
+    // null: the edit removed the extra.
+    ...(extra != null && { extra }),
     updatedAt: e.timestamp,
     revision: before.revision + 1,
   };

@@ -7,9 +7,9 @@ import { readOnlyError } from '../kernel/errors.js';
  * purges too, whatever reaches it.
  */
 export const CHAT_WRITES = {
-  users: ['create', 'update'],
-  sessions: ['create', 'rename', 'tag', 'archive', 'delete'],
-  messages: ['add', 'edit', 'delete'],
+  users: ['create', 'ensure', 'update'],
+  sessions: ['create', 'ensure', 'update', 'rename', 'tag', 'archive', 'delete'],
+  messages: ['add', 'upsert', 'sync', 'edit', 'delete', 'truncate', 'clear'],
   documents: ['upload', 'analyse', 'delete', 'release'],
   context: ['set', 'patch', 'snapshot'],
 } as const;

@@ -1,5 +1,6 @@
 import { monotonicFactory } from 'ulid';
 import { type JsonObject, object } from '../events/fields.js';
+import type { SessionUpdated } from '../events/sessions.js';
 import { sessionStream } from '../events/streams.js';
 import { documentsProjection } from '../projections/documents.js';
 import { messagesProjection } from '../projections/messages.js';
@@ -7,7 +8,7 @@ import { type SessionView, type SessionsState, listingIndex, sessionsProjection 
 import { usersProjection } from '../projections/users.js';
 import { assertId, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
-import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, storedObject } from './chat-core.js';
+import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload, storedObject } from './chat-core.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -24,6 +25,9 @@ export interface NewSession {
   tags?: string[];
   metadata?: JsonObject;
 }
+
+/** What `sessions.update` may change: each field given replaces the one before. */
+export type SessionChanges = SessionUpdated;
 
 export interface SessionListOptions extends PageOptions {
   /** `desc` (default): newest first, by creation time. */
@@ -67,6 +71,34 @@ export class SessionsApi {
     return this.#view(sessionId);
   }
 
+  /**
+   * Get-or-create, safe across processes (as users.ensure): creates the
+   * session unless its id is live (then it is returned as it is, the fields
+   * given ignored). NOT_FOUND for an unknown user; CONFLICT when the session
+   * belongs to another user, or its id is of a deleted session (restore it).
+   */
+  async ensure(session: NewSession & { sessionId: string }, options?: WriteOptions): Promise<Reflected<Session> & { created: boolean }> {
+    const { userId, sessionId, ...rest } = storedObject(session, 'session', { userId: 'userId', sessionId: 'sessionId' }) as unknown as NewSession;
+    assertId(userId, 'userId');
+    assertId(sessionId, 'session.sessionId');
+    let created = false;
+    await this.#core
+      .change(sessionStream(sessionId), options, () => {
+        const live = this.#core.state(sessionsProjection).sessions.get(sessionId);
+        if (live && live.userId !== userId) {
+          throw new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} belongs to another user`, { field: 'session.userId', sessionId });
+        }
+        created = live === undefined;
+        if (created && !this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
+        return { events: created ? [{ type: 'session.created', data: { userId, ...rest }, field: 'session' }] : [], expected: 'no_stream' };
+      })
+      .catch((err: unknown) => {
+        if (!isFfcdbError(err, ErrorCode.CONFLICT) || err.details.field === 'session.userId') throw err;
+        throw new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} was deleted: restore it, or use another id`, { field: 'sessionId', sessionId });
+      });
+    return { ...this.#view(sessionId), created };
+  }
+
   /** NOT_FOUND for a session that does not exist or was deleted. */
   async get(sessionId: string, options?: ReadOptions): Promise<Reflected<Session>> {
     assertId(sessionId, 'sessionId');
@@ -81,6 +113,16 @@ export class SessionsApi {
   /** Replaces the session's tags. */
   tag(sessionId: string, tags: string[], options?: WriteOptions): Promise<Reflected<Session>> {
     return this.#change(sessionId, options, () => ({ type: 'session.tagged', data: { tags }, field: '' }));
+  }
+
+  /**
+   * Changes any of the title, tags and metadata in one event: each field given
+   * replaces the one before (metadata whole, not merged); fields left out stay.
+   * INVALID_ARGUMENT when nothing is given.
+   */
+  update(sessionId: string, changes: SessionChanges, options?: WriteOptions): Promise<Reflected<Session>> {
+    const data = payload(changes, 'changes', ['userId', 'sessionId']) as SessionChanges;
+    return this.#change(sessionId, options, () => ({ type: 'session.updated', data, field: 'changes' }));
   }
 
   archive(sessionId: string, archived = true, options?: WriteOptions): Promise<Reflected<Session>> {

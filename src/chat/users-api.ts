@@ -44,6 +44,23 @@ export class UsersApi {
     return this.#view(userId);
   }
 
+  /**
+   * Get-or-create, safe across processes: creates the user unless its id
+   * exists (then it is returned as it is, the fields given ignored). The
+   * creation expects no stream, so of two processes racing, one creates and
+   * the other, on CONFLICT, catches up and reads it.
+   */
+  async ensure(user: NewUser & { userId: string }, options?: WriteOptions): Promise<Reflected<UserView> & { created: boolean }> {
+    const { userId, ...rest } = storedObject(user, 'user', { userId: 'userId' }) as NewUser;
+    assertId(userId, 'user.userId');
+    let created = false;
+    await this.#core.change(userStream(userId), options, () => {
+      created = !this.#core.state(usersProjection).has(userId);
+      return { events: created ? [{ type: 'user.created', data: { userId, ...rest }, field: 'user' }] : [], expected: 'no_stream' };
+    });
+    return { ...this.#view(userId), created };
+  }
+
   async get(userId: string, options?: ReadOptions): Promise<Reflected<UserView>> {
     assertId(userId, 'userId');
     await this.#core.reflect(options);

@@ -15,6 +15,8 @@ export const EVENT_LIMITS = {
   extractedTextChars: 8_000_000,
   /** Content parts in one message. */
   parts: 256,
+  /** Messages one truncate or clear deletes. */
+  messagesPerEvent: 1_000_000,
   /** Attachments on one message. */
   attachments: 64,
   /** Entities in one document analysis. */

@@ -112,17 +112,33 @@ export interface MessageAddedV1 {
   model?: string;
 }
 
-/** A new version of a message's content; earlier versions stay in the log. Attachments, metadata and extra left out stay as they were. */
-export type MessageEdited = Omit<MessageAdded, 'role'>;
+/**
+ * Schema version 3: a new version of a message's content; earlier versions
+ * stay in the log. Attachments, metadata and extra left out stay as they were;
+ * `extra: null` removes the extra (version 2 could not).
+ */
+export type MessageEdited = Omit<MessageAdded, 'role' | 'extra'> & { extra?: Extra | null };
 
 export interface MessageDeleted {
   messageId: string;
+}
+
+/**
+ * Several messages deleted at once: `messages.truncate` (the messages after
+ * `after`) and `messages.clear` (every message: no `after`). `messageIds` are
+ * the messages it deletes, so every reader folds it as those deletions without
+ * knowing the session's order; `after` records what was asked.
+ */
+export interface MessageTruncated {
+  after?: string;
+  messageIds: string[];
 }
 
 export interface MessageEvents {
   'message.added': MessageAdded;
   'message.edited': MessageEdited;
   'message.deleted': MessageDeleted;
+  'message.truncated': MessageTruncated;
 }
 
 /** Any scheme but the script ones, which a page showing the URL would run. */
@@ -263,7 +279,25 @@ function upcastMessageAddedV1({ model, ...rest }: MessageAddedV1): MessageAdded 
 }
 
 function validateMessageEdited(data: unknown): asserts data is MessageEdited {
+  const o = fields(data, 'data', ['messageId', 'content', 'attachments', 'metadata', 'extra']);
+  messageBody(o.extra === null ? { ...o, extra: undefined } : o);
+}
+
+function validateMessageEditedV2(data: unknown): void {
   messageBody(fields(data, 'data', ['messageId', 'content', 'attachments', 'metadata', 'extra']));
+}
+
+function validateMessageTruncated(data: unknown): asserts data is MessageTruncated {
+  const o = fields(data, 'data', ['after', 'messageIds']);
+  if (o.after !== undefined) assertId(o.after, 'data.after');
+  list(o.messageIds, 'data.messageIds', EVENT_LIMITS.messagesPerEvent);
+  if (o.messageIds.length === 0) throw invalid('data.messageIds', 'must name at least one message');
+  const seen = new Set<unknown>();
+  o.messageIds.forEach((id, i) => {
+    assertId(id, `data.messageIds[${i}]`);
+    if (seen.has(id) || id === o.after) throw invalid(`data.messageIds[${i}]`, `repeats the message ${JSON.stringify(id)}`);
+    seen.add(id);
+  });
 }
 
 function validateMessageDeleted(data: unknown): asserts data is MessageDeleted {
@@ -285,6 +319,11 @@ export const messageEvents: Definitions<MessageEvents> = {
       2: { validate: validateMessageAdded, upcast: sameShape },
     },
   },
-  'message.edited': { version: 2, validate: validateMessageEdited, history: { 1: { validate: validateMessageEdited, upcast: sameShape } } },
+  'message.edited': {
+    version: 3,
+    validate: validateMessageEdited,
+    history: { 1: { validate: validateMessageEditedV2, upcast: sameShape }, 2: { validate: validateMessageEditedV2, upcast: sameShape } },
+  },
   'message.deleted': { version: 1, validate: validateMessageDeleted },
+  'message.truncated': { version: 1, validate: validateMessageTruncated },
 };

@@ -35,12 +35,20 @@ export interface SessionDeleted {
   purge?: boolean;
 }
 
+/** Several of a session's fields changed at once (`sessions.update`): each field given replaces the one before (metadata too, whole); fields left out stay. */
+export interface SessionUpdated {
+  title?: string;
+  tags?: string[];
+  metadata?: JsonObject;
+}
+
 export interface SessionEvents {
   'session.created': SessionCreated;
   'session.renamed': SessionRenamed;
   'session.tagged': SessionTagged;
   'session.archived': SessionArchived;
   'session.deleted': SessionDeleted;
+  'session.updated': SessionUpdated;
 }
 
 function tags(value: unknown, field: string): void {
@@ -78,10 +86,21 @@ function validateSessionDeleted(data: unknown): asserts data is SessionDeleted {
   if (o.purge !== undefined) flag(o.purge, 'data.purge');
 }
 
+const UPDATED_FIELDS = ['title', 'tags', 'metadata'] as const;
+
+function validateSessionUpdated(data: unknown): asserts data is SessionUpdated {
+  const o = fields(data, 'data', UPDATED_FIELDS);
+  if (!UPDATED_FIELDS.some((k) => o[k] !== undefined)) throw invalid('data', `must change at least one of ${UPDATED_FIELDS.join(', ')}`);
+  if (o.title !== undefined) label(o.title, 'data.title');
+  if (o.tags !== undefined) tags(o.tags, 'data.tags');
+  if (o.metadata !== undefined) jsonObject(o.metadata, 'data.metadata', EVENT_LIMITS.metadataBytes);
+}
+
 export const sessionEvents: Definitions<SessionEvents> = {
   'session.created': { version: 1, validate: validateSessionCreated },
   'session.renamed': { version: 1, validate: validateSessionRenamed },
   'session.tagged': { version: 1, validate: validateSessionTagged },
   'session.archived': { version: 1, validate: validateSessionArchived },
   'session.deleted': { version: 1, validate: validateSessionDeleted },
+  'session.updated': { version: 1, validate: validateSessionUpdated },
 };

@@ -8,7 +8,7 @@ import type { ColumnDef, ColumnType, TableDef } from '../sql/driver.js';
  */
 
 /** Bumped when the tables change; a database written by another version is refused (roll back and migrate again). */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** The marker row's format: what says these tables are the migration's. */
 export const FORMAT = 'flatfile-chat-db migration';
 
@@ -107,7 +107,7 @@ export const MESSAGES: TableDef = {
   doc: 'Each message as it reads now (its latest revision); deleted ones kept with `deleted_at`.',
   columns: [
     col('session_id', 'text', 'session'),
-    col('message_id', 'text', 'id (the first message.added of an id wins)'),
+    col('message_id', 'text', 'id (the first message.added of a live id wins; a deleted id added again is a new message in this row)'),
     col('seq', 'integer', 'stream version of its message.added: the order of the session\'s messages'),
     col('role', 'text', 'system, user, assistant, tool or an app\'s role'),
     col('content', 'json', 'text (a JSON string) or an array of parts'),
@@ -116,7 +116,7 @@ export const MESSAGES: TableDef = {
     col('revision', 'integer', '1 as added, one more per edit'),
     col('created_at', 'integer', 'time of message.added'),
     col('updated_at', 'integer', 'time of the latest revision'),
-    col('deleted_at', 'integer', 'time of message.deleted; NULL while live', true),
+    col('deleted_at', 'integer', 'time of message.deleted or message.truncated; NULL while live', true),
     col('extra', 'json', 'what the message holds besides the typed fields, as given; NULL when none', true),
   ],
   primaryKey: ['session_id', 'message_id'],
@@ -126,7 +126,7 @@ export const MESSAGES: TableDef = {
 
 export const MESSAGE_REVISIONS: TableDef = {
   name: 'message_revisions',
-  doc: 'Every revision of every message: revision 1 as added, then each edit (attachments, metadata and extra an edit left out carried over).',
+  doc: 'Every revision of every message: revision 1 as added, then each edit (attachments, metadata and extra an edit left out carried over); those of a deleted message whose id was used again stay.',
   columns: [
     col('session_id', 'text', 'session'),
     col('message_id', 'text', 'message'),
@@ -138,7 +138,7 @@ export const MESSAGE_REVISIONS: TableDef = {
     col('at', 'integer', 'time of the revision'),
     col('extra', 'json', 'extra of this revision', true),
   ],
-  primaryKey: ['session_id', 'message_id', 'revision'],
+  primaryKey: ['session_id', 'stream_version'],
   foreignKeys: [{ columns: ['session_id', 'message_id'], table: 'messages', references: ['session_id', 'message_id'] }],
 };
 

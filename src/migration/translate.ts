@@ -116,9 +116,10 @@ export class Translator {
       if (!e) continue;
       const born = owner.kind === 'session' && bornHere.has(owner.id);
       if (inFamily(e, 'message')) {
-        const id = e.data.messageId;
-        if (born) fold.messages.rows.set(key(owner.id, id), null);
-        else messages.set(key(owner.id, id), [owner.id, id]);
+        for (const id of e.type === 'message.truncated' ? e.data.messageIds : [e.data.messageId]) {
+          if (born) fold.messages.rows.set(key(owner.id, id), null);
+          else messages.set(key(owner.id, id), [owner.id, id]);
+        }
       } else if (inFamily(e, 'context')) {
         if (!born) contexts.add(owner.id);
       } else if (inFamily(e, 'document')) documents.add(e.data.documentId);

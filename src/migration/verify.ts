@@ -228,7 +228,8 @@ function documentRow(doc: DocumentView): SqlValue[] {
 
 /** One step of a stream's content the states point at, by stream version. */
 type Step =
-  | { kind: 'message'; messageId: string }
+  /** Events of messages, by key: the message id, or for an earlier message of a reused id (revisions only) the id and its place. */
+  | { kind: 'message'; keys: string[] }
   | { kind: 'context'; version: number }
   | { kind: 'analysis'; documentId: string };
 
@@ -247,12 +248,27 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
     const steps = new Map<number, Step>();
     const messages = states.messages.get(id);
     const pending = new Map<string, number>();
+    const messageStep = (version: number, key: string) => {
+      const step = steps.get(version);
+      if (step?.kind === 'message') step.keys.push(key);
+      else steps.set(version, { kind: 'message', keys: [key] });
+    };
+    /** Earlier messages of reused ids: their revision rows stay, their message row is the new one's. */
+    const retired = new Set<string>();
+    for (const [messageId, incarnations] of messages?.retired ?? []) {
+      for (const [n, versions] of incarnations.entries()) {
+        const key = `${messageId}\u0000${n}`;
+        retired.add(key);
+        for (const v of versions) messageStep(v, key);
+        pending.set(key, versions.length - 1);
+      }
+    }
     for (const [messageId, added] of messages?.added ?? []) {
-      steps.set(added, { kind: 'message', messageId });
+      messageStep(added, messageId);
       const edits = messages!.edits.get(messageId) ?? [];
-      for (const v of edits) steps.set(v, { kind: 'message', messageId });
+      for (const v of edits) messageStep(v, messageId);
       const gone = messages!.deleted.get(messageId);
-      if (gone !== undefined) steps.set(gone, { kind: 'message', messageId });
+      if (gone !== undefined) messageStep(gone, messageId);
       pending.set(messageId, edits.length + (gone === undefined ? 0 : 1));
     }
     const context = states.context.get(id);
@@ -283,15 +299,17 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
         expected.add(scope, CONTEXT_CHANGES, [id, change.version, change.op, jsonText(value), change.streamVersion, change.position, change.at]);
         if (wanted.has(change.version)) valueAt.set(change.version, current);
       } else if (step.kind === 'message') {
-        const m = messageStep(id, e, inProgress.get(step.messageId));
-        if (!m) continue;
-        inProgress.set(step.messageId, m);
-        if (e.type !== 'message.deleted') expected.add(scope, MESSAGE_REVISIONS, revisionRow(m.row, e));
-        const left = pending.get(step.messageId)! - (e.type === 'message.added' ? 0 : 1);
-        pending.set(step.messageId, left);
-        if (left === 0) {
-          finish(m);
-          inProgress.delete(step.messageId);
+        for (const key of step.keys) {
+          const m = messageRowAfter(id, e, key.split('\u0000')[0]!, inProgress.get(key));
+          if (!m) continue;
+          inProgress.set(key, m);
+          if (e.type === 'message.added' || e.type === 'message.edited') expected.add(scope, MESSAGE_REVISIONS, revisionRow(m.row, e));
+          const left = pending.get(key)! - (e.type === 'message.added' ? 0 : 1);
+          pending.set(key, left);
+          if (left === 0) {
+            if (!retired.has(key)) finish(m);
+            inProgress.delete(key);
+          }
         }
       }
     }
@@ -317,19 +335,21 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
   }
 }
 
-/** A message's row after one of its events: added (revision 1), edited (the next revision; attachments, metadata and extra left out carried over), deleted. */
-function messageStep(sessionId: string, e: CatalogEvent, before: MessageInProgress | undefined): MessageInProgress | undefined {
+/** Message `messageId`'s row after one of its events: added (revision 1), edited (the next revision; attachments, metadata and extra left out carried over), deleted or truncated. */
+function messageRowAfter(sessionId: string, e: CatalogEvent, messageId: string, before: MessageInProgress | undefined): MessageInProgress | undefined {
   if (e.type === 'message.added') {
     const { messageId, role, content, attachments = [], metadata = {}, extra } = e.data;
     const row = [sessionId, messageId, e.version, role, jsonText(content), jsonText(attachments), jsonText(metadata), 1, e.timestamp, e.timestamp, null, extra === undefined ? null : jsonText(extra)];
     return { row, attachments };
   }
   if (!before) return undefined;
-  if (e.type === 'message.deleted') return { row: [...before.row.slice(0, 10), e.timestamp, before.row[11]!], attachments: before.attachments };
+  if (e.type === 'message.deleted' || (e.type === 'message.truncated' && e.data.messageIds.includes(messageId))) {
+    return { row: [...before.row.slice(0, 10), e.timestamp, before.row[11]!], attachments: before.attachments };
+  }
   if (e.type !== 'message.edited') return undefined;
   const { content, attachments, metadata, extra } = e.data;
   const row = [...before.row];
-  if (extra !== undefined) row[11] = jsonText(extra);
+  if (extra !== undefined) row[11] = extra === null ? null : jsonText(extra);
   row[4] = jsonText(content);
   if (attachments !== undefined) row[5] = jsonText(attachments);
   if (metadata !== undefined) row[6] = jsonText(metadata);

@@ -32,7 +32,7 @@ export interface SessionsState {
 export const sessionsProjection = defineProjection<SessionsState>({
   name: 'sessions',
   version: 1,
-  handles: ['session.created', 'session.renamed', 'session.tagged', 'session.archived', 'session.deleted', 'message.added'],
+  handles: ['session.created', 'session.renamed', 'session.tagged', 'session.updated', 'session.archived', 'session.deleted', 'message.added'],
   init: () => ({ sessions: new Map(), byUser: new Map() }),
   apply(state, event: CatalogEvent) {
     const owner = streamEntity(event.streamId);
@@ -69,6 +69,13 @@ export const sessionsProjection = defineProjection<SessionsState>({
       case 'session.tagged':
         session.tags = event.data.tags;
         break;
+      case 'session.updated': {
+        const { title, tags, metadata } = event.data;
+        if (title !== undefined) session.title = title;
+        if (tags !== undefined) session.tags = tags;
+        if (metadata !== undefined) session.metadata = metadata;
+        break;
+      }
       case 'session.archived':
         session.archived = event.data.archived;
         break;

@@ -29,7 +29,7 @@ chatSuites('chat: messages', (test, open) => {
       assert.is((await chat.messages.count('s1')).count, 1);
     }));
 
-  test('add keeps a caller-given message id; the same id again is CONFLICT naming message.messageId', () =>
+  test('add keeps a caller-given message id; the same id again is CONFLICT naming message.messageId, unless deleted', () =>
     open(async (chat) => {
       await seedSession(chat);
       const m = await chat.messages.add('s1', { messageId: 'msg-1', role: 'assistant', content: 'Hi' });
@@ -38,9 +38,13 @@ chatSuites('chat: messages', (test, open) => {
       // Message ids are per session: another session may use the same one.
       await seedSession(chat, 'u1', 's2');
       await chat.messages.add('s2', { messageId: 'msg-1', role: 'user', content: 'fine' });
-      // A deleted message's id stays taken.
+      // A deleted message's id may be used again: a new message, the deleted one kept in its history.
       await chat.messages.delete('s1', 'msg-1');
-      await failsCleanly(chat, () => chat.messages.add('s1', { messageId: 'msg-1', role: 'user', content: 'again' }), ErrorCode.CONFLICT, 'message.messageId');
+      const again = await chat.messages.add('s1', { messageId: 'msg-1', role: 'user', content: 'again' });
+      assert.is(again.revision, 1);
+      const { revisions, earlier } = await chat.messages.history('s1', 'msg-1');
+      assert.equal(revisions.map((r) => r.content), ['again']);
+      assert.equal(earlier.map((e) => e.map((r) => r.content)), [['Hi']]);
     }));
 
   test('add many appends them in one atomic batch, in order', () =>

@@ -81,8 +81,11 @@ const EXPECTED = {
 /** A call of each write, with arguments it would accept on a writable store. */
 const WRITE_CALLS: Record<string, (chat: ChatStore) => Promise<unknown>> = {
   'users.create': (c) => c.users.create({ userId: 'bob' }),
+  'users.ensure': (c) => c.users.ensure({ userId: 'cid' }),
   'users.update': (c) => c.users.update('ann', { displayName: 'Anne' }),
   'sessions.create': (c) => c.sessions.create({ userId: 'ann', title: 'Another' }),
+  'sessions.ensure': (c) => c.sessions.ensure({ userId: 'ann', sessionId: 's2', title: 'Another' }),
+  'sessions.update': (c) => c.sessions.update('s1', { title: 'Updated' }),
   'sessions.rename': (c) => c.sessions.rename('s1', 'Renamed'),
   'sessions.tag': (c) => c.sessions.tag('s1', ['x']),
   'sessions.archive': (c) => c.sessions.archive('s1'),
@@ -90,6 +93,10 @@ const WRITE_CALLS: Record<string, (chat: ChatStore) => Promise<unknown>> = {
   'messages.add': (c) => c.messages.add('s1', { role: 'user', content: 'more' }),
   'messages.edit': (c) => c.messages.edit('s1', 'm1', { content: 'changed' }),
   'messages.delete': (c) => c.messages.delete('s1', 'm1'),
+  'messages.upsert': (c) => c.messages.upsert('s1', { messageId: 'm1', role: 'user', content: 'upserted' }),
+  'messages.sync': (c) => c.messages.sync('s1', []),
+  'messages.truncate': (c) => c.messages.truncate('s1', { after: 'm1' }),
+  'messages.clear': (c) => c.messages.clear('s1'),
   'documents.upload': (c) => c.documents.upload({ sessionId: 's1', name: 'b.txt', mediaType: 'text/plain' }, Buffer.from('new bytes')),
   'documents.analyse': (c) => c.documents.analyse('d1', { summary: 'a plan' }),
   'documents.delete': (c) => c.documents.delete('d1'),

@@ -20,12 +20,12 @@ test('the catalog holds every user, session, message, document and context event
   assert.equal([...EVENT_TYPES].sort(), [
     'context.patched', 'context.set', 'context.snapshotted',
     'document.analysed', 'document.deleted', 'document.uploaded',
-    'message.added', 'message.deleted', 'message.edited',
-    'session.archived', 'session.created', 'session.deleted', 'session.renamed', 'session.tagged',
+    'message.added', 'message.deleted', 'message.edited', 'message.truncated',
+    'session.archived', 'session.created', 'session.deleted', 'session.renamed', 'session.tagged', 'session.updated',
     'user.created', 'user.updated',
   ]);
   assert.is(currentVersion('message.added'), 3);
-  assert.is(currentVersion('message.edited'), 2);
+  assert.is(currentVersion('message.edited'), 3);
   assert.is(currentVersion('session.created'), 1);
 });
 

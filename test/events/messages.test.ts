@@ -8,17 +8,19 @@ import { fails } from './fails.js';
 const added: EventDefinition<unknown> = messageEvents['message.added'];
 const edited: EventDefinition<unknown> = messageEvents['message.edited'];
 const deleted: EventDefinition<unknown> = messageEvents['message.deleted'];
+const truncated: EventDefinition<unknown> = messageEvents['message.truncated'];
 const test = flatfileSuite('events: messages');
 
 const base = { messageId: '01J0MSG', role: 'user' };
 const withParts = (...parts: unknown[]) => ({ ...base, content: parts });
 
-test('message.added is at schema version 3 with upcasters from versions 1 and 2; message.edited at 2 with one from 1', () => {
+test('message.added is at schema version 3 with upcasters from versions 1 and 2; message.edited at 3 with ones from 1 and 2', () => {
   assert.is(added.version, 3);
   assert.ok(added.history?.[1]);
   assert.ok(added.history?.[2]);
-  assert.is(edited.version, 2);
+  assert.is(edited.version, 3);
   assert.ok(edited.history?.[1]);
+  assert.ok(edited.history?.[2]);
 });
 
 test('message.added accepts plain text content and every kind of typed part', () => {
@@ -194,6 +196,22 @@ test('version 2 payloads read as they are (version 3 only widened them)', () => 
   const oldEdit = { messageId: 'm1', content: 'b' };
   e1.validate(oldEdit);
   assert.is(e1.upcast(oldEdit as never), oldEdit);
+});
+
+test('message.edited version 3 removes the extra with null; version 2 refuses a null extra', () => {
+  edited.validate({ messageId: 'm1', content: 'x', extra: null });
+  fails(() => edited.history![2]!.validate({ messageId: 'm1', content: 'x', extra: null }), 'data.extra');
+  fails(() => edited.validate({ messageId: 'm1', content: 'x', extra: 'gone' }), 'data.extra');
+});
+
+test('message.truncated names the messages it deletes, and optionally the message kept last', () => {
+  truncated.validate({ after: 'm1', messageIds: ['m2', 'm3'] });
+  truncated.validate({ messageIds: ['m1'] });
+  fails(() => truncated.validate({ after: 'm1' }), 'data.messageIds');
+  fails(() => truncated.validate({ messageIds: [] }), 'data.messageIds');
+  fails(() => truncated.validate({ messageIds: ['m2', 'm2'] }), 'data.messageIds[1]');
+  fails(() => truncated.validate({ after: 'm2', messageIds: ['m2'] }), 'data.messageIds[0]');
+  fails(() => truncated.validate({ messageIds: ['m1'], reason: 'x' }), 'data.reason');
 });
 
 test.run();

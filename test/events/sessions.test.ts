@@ -9,6 +9,7 @@ const renamed: EventDefinition<unknown> = sessionEvents['session.renamed'];
 const tagged: EventDefinition<unknown> = sessionEvents['session.tagged'];
 const archived: EventDefinition<unknown> = sessionEvents['session.archived'];
 const deleted: EventDefinition<unknown> = sessionEvents['session.deleted'];
+const updated: EventDefinition<unknown> = sessionEvents['session.updated'];
 const test = flatfileSuite('events: sessions');
 
 test('session.created accepts an owner and title, with optional tags and metadata', () => {
@@ -50,6 +51,16 @@ test('session.deleted takes an optional purge flag', () => {
   deleted.validate({});
   deleted.validate({ purge: true });
   fails(() => deleted.validate({ purge: 1 }), 'data.purge');
+});
+
+test('session.updated changes at least one of title, tags and metadata, each checked as at creation', () => {
+  updated.validate({ title: 'New' });
+  updated.validate({ tags: [], metadata: {} });
+  fails(() => updated.validate({}), 'data');
+  fails(() => updated.validate({ title: '' }), 'data.title');
+  fails(() => updated.validate({ tags: ['a', 'a'] }), 'data.tags[1]');
+  fails(() => updated.validate({ metadata: [] }), 'data.metadata');
+  fails(() => updated.validate({ title: 't', owner: 'u2' }), 'data.owner');
 });
 
 test.run();

@@ -65,6 +65,19 @@ for (const { kind, make } of KINDS) {
         const m5Revisions = await d.query(`SELECT extra FROM ${d.dialect.table('message_revisions')} WHERE message_id = 'm5' ORDER BY revision`);
         assert.equal(m5Revisions.map((r) => r.extra), ['{"name":"critic","additional_kwargs":{}}', '{"name":"critic","additional_kwargs":{}}', '{"name":"critic-2"}'], 'extra carried over by an edit that left it out');
         assert.is((await one(`SELECT extra FROM {messages} WHERE message_id = 'm1'`)).extra, null);
+        const m6 = await one(`SELECT content, extra, revision FROM {messages} WHERE message_id = 'm6'`);
+        assert.equal([m6.content, m6.extra, Number(m6.revision)], ['"six!"', null, 2], 'an edit removing extra');
+        assert.ok((await one(`SELECT deleted_at FROM {messages} WHERE message_id = 'm8'`)).deleted_at !== null, 'deleted by a truncate');
+        const m7 = await one(`SELECT content, deleted_at, revision FROM {messages} WHERE message_id = 'm7'`);
+        assert.equal([m7.content, m7.deleted_at, Number(m7.revision)], ['"seven again"', null, 1], 'a deleted id used again');
+        const m7Revisions = await d.query(`SELECT content FROM ${d.dialect.table('message_revisions')} WHERE message_id = 'm7' ORDER BY stream_version`);
+        assert.equal(m7Revisions.map((r) => r.content), ['"seven"', '"seven again"'], 'the earlier message of the id stays in the revisions');
+        assert.ok((await one(`SELECT deleted_at FROM {messages} WHERE message_id = 'm4'`)).deleted_at !== null, 'deleted by a sync');
+        assert.is((await one(`SELECT content FROM {messages} WHERE message_id = 'm9'`)).content, '"nine"', 'added by a sync');
+        const second = await one(`SELECT title, metadata FROM {sessions} WHERE session_id = 'second'`);
+        assert.equal([second.title, second.metadata], ['Second, renamed', '{"pinned":true}'], 'a session update, the title it left out kept');
+        const secondTags = await d.query(`SELECT tag FROM ${d.dialect.table('session_tags')} WHERE session_id = 'second' ORDER BY idx`);
+        assert.equal(secondTags.map((r) => r.tag), ['u1', 'u2']);
         assert.is((await one(`SELECT value FROM {context} WHERE session_id = 'main'`)).value, '{"summary":"trip","goals":["hotel","food"],"budget":{"currency":"EUR","min":100}}');
         const snaps = await d.query(`SELECT name, version, value FROM ${d.dialect.table('context_snapshots')} ORDER BY session_id, name`);
         assert.equal(

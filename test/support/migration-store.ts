@@ -72,6 +72,14 @@ export async function fillChatStore(chat: ChatStore, options: { bulkMessages?: n
   await chat.messages.edit('main', m3!.messageId, { content: 'See the plan and CV', attachments: [{ documentId: 'd-plan' }, { documentId: 'd-lib', name: 'cv' }] });
   await chat.messages.delete('main', m2!.messageId);
   await chat.messages.add('second', [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'two' }]);
+  // Saving as frameworks save: an upsert's edit removing extra, a truncate, a deleted id used again, a sync.
+  await chat.messages.upsert('main', { messageId: 'm6', role: 'user', content: 'six', extra: { x: 1 } });
+  await chat.messages.upsert('main', { messageId: 'm6', role: 'user', content: 'six!' });
+  await chat.messages.add('main', [{ messageId: 'm7', role: 'assistant', content: 'seven' }, { messageId: 'm8', role: 'user', content: 'eight' }]);
+  await chat.messages.truncate('main', { after: 'm6' });
+  await chat.messages.add('main', { messageId: 'm7', role: 'assistant', content: 'seven again' });
+  const kept = (await chat.messages.list('main', { limit: 100 })).items.filter((m) => m.messageId !== 'm4');
+  await chat.messages.sync('main', [...kept, { messageId: 'm9', role: 'user', content: 'nine' }]);
 
   await chat.context.set('main', { summary: 'trip', goals: ['hotel'], budget: { max: 900, currency: 'EUR' } });
   await chat.context.snapshot('main', 'start');
@@ -84,8 +92,11 @@ export async function fillChatStore(chat: ChatStore, options: { bulkMessages?: n
   await chat.sessions.rename('second', 'Second, renamed');
   await chat.sessions.tag('main', ['travel']);
   await chat.sessions.archive('second');
+  await chat.sessions.update('second', { tags: ['u1', 'u2'], metadata: { pinned: true } });
 
   await chat.messages.add('deleted', { role: 'user', content: 'bye' });
+  await chat.messages.clear('deleted');
+  await chat.messages.add('deleted', { role: 'user', content: 'bye again' });
   await chat.context.set('deleted', { x: 1 });
   await chat.sessions.delete('deleted');
   // Its document's id is free again once the session is gone.

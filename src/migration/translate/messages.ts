@@ -12,8 +12,9 @@ interface TrackedMessage extends Tracked<MessageRow> {
 
 /**
  * message.* events → messages, message_attachments and message_revisions rows
- * (the messages projection's rules): the first message of an id wins; edits
- * and deletes of unknown or deleted messages are ignored.
+ * (the messages projection's rules): the first message of a live id wins, a
+ * deleted id added again is a new message in the same row; edits and deletes
+ * of unknown or deleted messages are ignored; a truncate deletes the messages it names.
  */
 export class MessagesFold {
   /** Every message the batch touches, by key(session, message), as prefetched (null: not in the database). */
@@ -26,7 +27,9 @@ export class MessagesFold {
       case 'message.added': {
         const { messageId, role, attachments = [], metadata = {}, extra } = e.data;
         const k = key(sessionId, messageId);
-        if (loaded(this.rows, k)) return;
+        const before = loaded(this.rows, k);
+        // A live id's first message wins; a deleted id used again is a new message in its row (the old one's revisions stay).
+        if (before && before.row.deleted_at === null) return;
         const row: MessageRow = {
           session_id: sessionId,
           message_id: messageId,
@@ -41,7 +44,7 @@ export class MessagesFold {
           deleted_at: null,
           extra: extra === undefined ? null : jsonText(extra),
         };
-        this.rows.set(k, { row, isNew: true, dirty: true, attachments });
+        this.rows.set(k, { row, isNew: before?.isNew ?? true, dirty: true, attachments });
         this.#revision(row, raw);
         return;
       }
@@ -55,27 +58,33 @@ export class MessagesFold {
           m.attachments = attachments;
         }
         if (metadata !== undefined) m.row.metadata = jsonText(metadata);
-        if (extra !== undefined) m.row.extra = jsonText(extra);
+        if (extra !== undefined) m.row.extra = extra === null ? null : jsonText(extra);
         m.row.revision++;
         m.row.updated_at = raw.timestamp;
         m.dirty = true;
         this.#revision(m.row, raw);
         return;
       }
-      case 'message.deleted': {
-        const m = this.#live(sessionId, e.data.messageId);
-        if (m) {
-          m.row.deleted_at = raw.timestamp;
-          m.dirty = true;
-        }
+      case 'message.deleted':
+        this.#delete(sessionId, e.data.messageId, raw);
         return;
-      }
+      case 'message.truncated':
+        for (const id of e.data.messageIds) this.#delete(sessionId, id, raw);
+        return;
       default:
     }
   }
 
   #revision(m: MessageRow, raw: RecordedEvent): void {
     this.#revisions.push({ stream: raw.streamId, values: [m.session_id, m.message_id, m.revision, raw.version, m.content, m.attachments, m.metadata, raw.timestamp, m.extra] });
+  }
+
+  #delete(sessionId: string, messageId: string, raw: RecordedEvent): void {
+    const m = this.#live(sessionId, messageId);
+    if (m) {
+      m.row.deleted_at = raw.timestamp;
+      m.dirty = true;
+    }
   }
 
   #live(sessionId: string, messageId: string): TrackedMessage | null {

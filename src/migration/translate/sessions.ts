@@ -54,6 +54,13 @@ export class SessionsFold {
       case 'session.tagged':
         this.#tags.set(s.row.session_id, e.data.tags);
         return;
+      case 'session.updated': {
+        const { title, tags, metadata } = e.data;
+        if (title !== undefined) s.row.title = title;
+        if (tags !== undefined) this.#tags.set(s.row.session_id, tags);
+        if (metadata !== undefined) s.row.metadata = jsonText(metadata);
+        return;
+      }
       case 'session.archived':
         s.row.archived = e.data.archived;
         return;

@@ -28,8 +28,8 @@ import { applyContextChange } from '../context.js';
 export const SEARCH_PROJECTION_VERSION = 3;
 
 export const SEARCH_HANDLES: readonly EventType[] = [
-  'session.created', 'session.renamed', 'session.tagged', 'session.deleted',
-  'message.added', 'message.edited', 'message.deleted',
+  'session.created', 'session.renamed', 'session.tagged', 'session.updated', 'session.deleted',
+  'message.added', 'message.edited', 'message.deleted', 'message.truncated',
   'document.uploaded', 'document.analysed', 'document.deleted',
   'context.set', 'context.patched',
 ];
@@ -90,6 +90,13 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
     case 'session.tagged':
       session.tags = event.data.tags;
       return [{ op: 'update', key: sessionKey, fields: { tags: session.tags.join(' ') } }];
+    case 'session.updated': {
+      const { title, tags } = event.data;
+      if (title === undefined && tags === undefined) return [];
+      if (title !== undefined) session.title = title;
+      if (tags !== undefined) session.tags = tags;
+      return [{ op: 'update', key: sessionKey, fields: { ...(title !== undefined && { title }), ...(tags !== undefined && { tags: tags.join(' ') }) } }];
+    }
     case 'session.deleted':
       registry.sessions.delete(sessionId);
       return [{ op: 'deleteSession', sessionId }];
@@ -107,6 +114,8 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
     }
     case 'message.deleted':
       return [{ op: 'delete', key: docKey('message', sessionId, event.data.messageId) }];
+    case 'message.truncated':
+      return event.data.messageIds.map((id) => ({ op: 'delete', key: docKey('message', sessionId, id) }));
     case 'document.uploaded':
       return [{ op: 'put', doc: documentDoc(sessionId, session.userId, event) }];
     case 'document.analysed':
