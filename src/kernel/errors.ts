@@ -58,3 +58,14 @@ export function ioError(err: unknown, file: string, syscall: string): FfcdbError
     { cause: err },
   );
 }
+
+/**
+ * An error from file operations as an FfcdbError: an FfcdbError as it is, a Node.js system error as IO
+ * naming its own path and call (else `file` and `syscall`). Anything else (a bug) is returned unchanged.
+ */
+export function asIoError(err: unknown, file: string, syscall: string): unknown {
+  if (err instanceof FfcdbError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (typeof e?.code !== 'string' || typeof e.syscall !== 'string') return err;
+  return ioError(err, e.path ?? file, e.syscall ?? syscall);
+}

@@ -134,8 +134,12 @@ export class CommitJournal {
   /** After a final checkpoint nothing in it is needed: the file goes. */
   close(remove: boolean): void {
     OPEN_JOURNALS.delete(this.#file);
-    fs.closeSync(this.#fd);
-    if (remove) fs.rmSync(this.#file, { force: true });
+    try {
+      fs.closeSync(this.#fd);
+      if (remove) fs.rmSync(this.#file, { force: true });
+    } catch (err) {
+      throw ioError(err, this.#file, 'close');
+    }
   }
 
   /**

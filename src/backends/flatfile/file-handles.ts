@@ -47,7 +47,14 @@ export class FileHandles {
       if (code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is a symlink; the store refuses symlinks`, { path: file });
       throw ioError(err, file, 'open');
     }
-    if (!fs.fstatSync(opened).isFile()) {
+    let regular: boolean;
+    try {
+      regular = fs.fstatSync(opened).isFile();
+    } catch (err) {
+      fs.closeSync(opened);
+      throw ioError(err, file, 'fstat');
+    }
+    if (!regular) {
       fs.closeSync(opened);
       throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
     }
@@ -180,9 +187,18 @@ export class FileHandles {
     return [...this.#syncing.keys()];
   }
 
+  /** Closes every file, all of them even when one fails (IO, the first failure). */
   closeAll(): void {
-    for (const fd of this.#open.values()) fs.closeSync(fd);
+    let failure: FfcdbError | undefined;
+    for (const [file, fd] of this.#open) {
+      try {
+        fs.closeSync(fd);
+      } catch (err) {
+        failure ??= ioError(err, file, 'close');
+      }
+    }
     this.#open.clear();
+    if (failure) throw failure;
   }
 
   #openFile(file: string, create: boolean): number {

@@ -20,9 +20,11 @@ export function claimStore(root: string): void {
 function claimStoreFiles(root: string): void {
   const marker = path.join(root, STORE_FILE);
   if (fs.existsSync(marker)) {
+    // A marker that cannot be read is IO (below); one that is not our JSON is another format.
+    const text = fs.readFileSync(marker, 'utf8');
     let found: unknown;
     try {
-      found = JSON.parse(fs.readFileSync(marker, 'utf8'));
+      found = JSON.parse(text);
     } catch {
       found = undefined;
     }

@@ -156,8 +156,13 @@ export class Tombstones {
   }
 
   close(): void {
-    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    const fd = this.#fd;
     this.#fd = undefined;
+    try {
+      if (fd !== undefined) fs.closeSync(fd);
+    } catch (err) {
+      throw this.#error(err, 'close');
+    }
   }
 
   /** Records the tombstone in `buf` at `at` (at `offset` in the file); returns its stream id. */
