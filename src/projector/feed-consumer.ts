@@ -33,6 +33,8 @@ export interface FeedBatch {
 export interface TailObserver {
   next: (head: number) => void;
   complete?: () => void;
+  /** The backend stopped following commits (a read of other processes' commits failed). */
+  error?: (err: unknown) => void;
 }
 
 /**

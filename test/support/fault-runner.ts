@@ -56,10 +56,13 @@ export interface CleanPass {
   calls: number;
   writes: number;
   sites: Set<string>;
+  /** The site of each call, and of each write call, in order. */
+  callSites: string[];
+  writeSites: string[];
 }
 
-/** How to choose the N to fail: every N, or a spread of them (npm test keeps time bounded for the slower kinds). */
-export type Coverage = 'every' | { spread: number };
+/** How to choose the N to fail: every N; the first call of each distinct site; or a spread of N evenly apart. */
+export type Coverage = 'every' | 'sites' | { spread: number };
 
 export interface FaultReport {
   scenario: string;
@@ -103,13 +106,17 @@ async function intercepted<T>(root: string, before: (call: FsCall) => FsVerdict,
 
 export async function cleanPass(s: FaultScenario, template: string): Promise<CleanPass> {
   return withCopy(template, async (root) => {
-    const pass: CleanPass = { calls: 0, writes: 0, sites: new Set() };
+    const pass: CleanPass = { calls: 0, writes: 0, sites: new Set(), callSites: [], writeSites: [] };
     const run = s.start(root);
     await intercepted(
       root,
       (call) => {
         pass.calls++;
-        if (isWrite(call)) pass.writes++;
+        pass.callSites.push(siteName(call));
+        if (isWrite(call)) {
+          pass.writes++;
+          pass.writeSites.push(siteName(call));
+        }
         pass.sites.add(siteName(call));
         return undefined;
       },
@@ -220,9 +227,11 @@ async function faultedRun(s: FaultScenario, root: string, kind: FaultKind, n: nu
   return { outcome, probeCheck };
 }
 
-/** Which N to fail for a kind: all of 1..max, or `spread` of them evenly apart (always the first and the last). */
-export function chooseN(max: number, coverage: Coverage): number[] {
+/** Which N to fail among calls made from `sites` (in order): all, each site's first, or `spread` of them evenly apart (the first and the last among them). */
+export function chooseN(sites: readonly string[], coverage: Coverage): number[] {
+  const max = sites.length;
   const all = Array.from({ length: max }, (_, i) => i + 1);
+  if (coverage === 'sites') return all.filter((n) => sites.indexOf(sites[n - 1]!) === n - 1);
   if (coverage === 'every' || coverage.spread >= max) return all;
   const picked = new Set<number>();
   for (let i = 0; i < coverage.spread; i++) picked.add(1 + Math.round((i * (max - 1)) / (coverage.spread - 1)));
@@ -249,7 +258,7 @@ async function faultsFrom(s: FaultScenario, template: string, coverage: (kind: F
   const failedSites = new Set<string>();
   const problems: string[] = [];
   for (const kind of FAULT_KINDS) {
-    for (const n of chooseN(kind === 'short' ? clean.writes : clean.calls, coverage(kind))) {
+    for (const n of chooseN(kind === 'short' ? clean.writeSites : clean.callSites, coverage(kind))) {
       await withCopy(template, async (root) => {
         try {
           const t0 = Date.now();
@@ -294,7 +303,19 @@ async function checkAfter(s: FaultScenario, root: string, views: unknown[], fail
     assert.is(finished, JSON.stringify(views[after]), `${where}: after finishing ${steps[failed]}, the folder reads as if it had worked`);
     return;
   }
-  assert.is(text, JSON.stringify(views[after]), `${where}: the folder reads as before the failed step (${failed < 0 ? 'none' : steps[failed]}) or after it, whole`);
+  assert.unreachable(`${where}: the folder reads neither as before the failed step (${failed < 0 ? 'none' : steps[failed]}) nor as after it: ${difference(view, views[after])}`);
+}
+
+/** Where two plain values first differ, as `path: actual ≠ expected`. */
+function difference(actual: unknown, expected: unknown, at = ''): string {
+  if (JSON.stringify(actual) === JSON.stringify(expected)) return '';
+  if (actual && expected && typeof actual === 'object' && typeof expected === 'object') {
+    for (const key of new Set([...Object.keys(actual), ...Object.keys(expected)])) {
+      const d = difference((actual as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], `${at}.${key}`);
+      if (d) return d;
+    }
+  }
+  return `${at || '(the view)'}: ${JSON.stringify(actual)?.slice(0, 300)} ≠ ${JSON.stringify(expected)?.slice(0, 300)}`;
 }
 
 /** One line for the test's output: what was covered. */
