@@ -6,7 +6,7 @@
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
 import { flatfileSuite } from '../flatfile/unit-helpers.js';
 import { type FaultScenario, describeReport, runFaults } from '../support/fault-runner.js';
-import { attempt, coverage, probeAppend } from '../support/fault-scenarios.js';
+import { attempt, coverage, probeAppend, takesWrites } from '../support/fault-scenarios.js';
 
 const scenario: FaultScenario = {
   name: 'chat session',
@@ -60,7 +60,7 @@ const scenario: FaultScenario = {
         searchOranges: await attempt(() => chat.search('u1', 'oranges')),
       };
       // It takes writes again.
-      await chat.users.create({ userId: 'after-reopen' });
+      await takesWrites(chat.events);
       return view;
     } finally {
       await chat.close();

@@ -299,11 +299,11 @@ async function checkAfter(s: FaultScenario, root: string, views: unknown[], fail
   if (text === JSON.stringify(views[before]) || text === JSON.stringify(views[after])) return;
   if (failed >= 0 && s.finish) {
     await s.finish(root, steps[failed]!);
-    const finished = JSON.stringify(await s.view(root));
-    assert.is(finished, JSON.stringify(views[after]), `${where}: after finishing ${steps[failed]}, the folder reads as if it had worked`);
+    const finished = await s.view(root);
+    if (JSON.stringify(finished) !== JSON.stringify(views[after])) assert.unreachable(`${where}: after finishing ${steps[failed]}, the folder does not read as if it had worked: ${difference(finished, views[after])}`);
     return;
   }
-  assert.unreachable(`${where}: the folder reads neither as before the failed step (${failed < 0 ? 'none' : steps[failed]}) nor as after it: ${difference(view, views[after])}`);
+  assert.unreachable(`${where}: the folder reads neither as before the failed step (${failed < 0 ? 'none' : steps[failed]}) nor as after it: before: ${difference(view, views[before])}; after: ${difference(view, views[after])}`);
 }
 
 /** Where two plain values first differ, as `path: actual ≠ expected`. */

@@ -62,3 +62,8 @@ export async function bytesOf(stream: AsyncIterable<Uint8Array | string>): Promi
   for await (const c of stream) parts.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
   return Buffer.concat(parts);
 }
+
+/** The reopened store takes writes again (an engine append to a stream no view reads). */
+export async function takesWrites(events: EventStore): Promise<void> {
+  await events.append('after-reopen', { type: 'test.after-reopen', data: null });
+}

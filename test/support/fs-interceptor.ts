@@ -122,6 +122,8 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
       patch(fsObj, key, (original) => (...args) => {
         const call = describe('sync', name, args);
         const j = judge(call);
+        // existsSync reports any failure as false, never as an error.
+        if ('error' in j && name === 'exists') return false;
         if ('error' in j) throw j.error;
         const result = original(...j.args);
         track(call, result);
@@ -134,7 +136,8 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
         const call = describe('callback', key, args.slice(0, -1));
         const j = judge(call);
         if ('error' in j) {
-          process.nextTick(cb as (e: unknown) => void, j.error);
+          // fs.exists calls back with false alone, as it does for any failure.
+          process.nextTick(cb as (e: unknown) => void, key === 'exists' ? false : j.error);
           return undefined;
         }
         return original(...j.args, (err: unknown, ...rest: unknown[]) => {

@@ -6,7 +6,7 @@ import { FLAG_BLANKED, encodeFrame, frameIntact, frameLength, parseHeader } from
 import type { FaultInjection } from '../../storage/durable-files.js';
 import { JOURNAL_DIR } from '../../storage/store-folder.js';
 import { isRealDirectory } from '../../storage/durable-files.js';
-import { fsyncDirSync } from '../../storage/durable-files.js';
+import { fsyncDirSync, writeAllSync } from '../../storage/durable-files.js';
 
 export const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
 const JOURNAL_SUFFIX = '.journal';
@@ -63,7 +63,7 @@ export class CommitJournal {
       fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
       for (let at = 0; at < size; at += ZEROS.length) {
         faults?.write?.(file);
-        fs.writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, size - at), at);
+        writeAllSync(fd, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)), at);
       }
       faults?.sync?.(file);
       fs.fsyncSync(fd);
@@ -103,7 +103,7 @@ export class CommitJournal {
   async append(record: Buffer): Promise<void> {
     try {
       this.#faults?.write?.(this.#file);
-      fs.writeSync(this.#fd, record, 0, record.length, this.#offset);
+      writeAllSync(this.#fd, record, this.#offset);
       this.#faults?.sync?.(this.#file);
     } catch (err) {
       throw err instanceof FfcdbError ? err : ioError(err, this.#file, 'write');
@@ -185,7 +185,7 @@ function scrubFile(file: string, faults: FaultInjection | undefined): void {
     let wrote = false;
     const write = (bytes: Buffer, at: number) => {
       faults?.write?.(file);
-      fs.writeSync(fd, bytes, 0, bytes.length, at);
+      writeAllSync(fd, bytes, at);
       wrote = true;
     };
     let at = 0;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
 import type { FaultInjection } from '../../storage/durable-files.js';
+import { writeAllSync } from '../../storage/durable-files.js';
 
 const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW;
 
@@ -99,8 +100,7 @@ export class FileHandles {
     const fd = this.get(file, create)!;
     try {
       this.#faults?.write?.(file);
-      let done = 0;
-      while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
+      writeAllSync(fd, data, position);
     } catch (err) {
       throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
     }

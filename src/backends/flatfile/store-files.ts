@@ -19,9 +19,14 @@ export function claimStore(root: string): void {
 
 function claimStoreFiles(root: string): void {
   const marker = path.join(root, STORE_FILE);
-  if (fs.existsSync(marker)) {
-    // A marker that cannot be read is IO (below); one that is not our JSON is another format.
-    const text = fs.readFileSync(marker, 'utf8');
+  // Read, not existsSync (which says false for a marker it failed to look at): a marker that cannot be read is IO (below); one that is not our JSON is another format.
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(marker, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (text !== undefined) {
     let found: unknown;
     try {
       found = JSON.parse(text);
