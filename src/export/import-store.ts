@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
 import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
-import { ErrorCode, FfcdbError, ioError } from '../kernel/errors.js';
+import { ErrorCode, FfcdbError, asIoError, ioError } from '../kernel/errors.js';
 import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
 import type { StoreParts } from './export-store.js';
@@ -87,6 +87,15 @@ const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
  * UNSUPPORTED_FORMAT for another format or version.
  */
 export async function verifyExport(fromDir: string, options: ImportOptions = {}): Promise<ExportManifest> {
+  try {
+    return await verify(fromDir, options);
+  } catch (err) {
+    // A file of the export failing to be read (not its content) is IO.
+    throw asIoError(err, String(fromDir), 'read');
+  }
+}
+
+async function verify(fromDir: string, options: ImportOptions): Promise<ExportManifest> {
   const dir = exportDir(fromDir);
   const report = options.onProgress ?? (() => undefined);
   const signal = options.signal;
@@ -175,7 +184,14 @@ export async function importExport(target: StoreParts, fromDir: string, options:
   try {
     for (const [i, blob] of manifest.blobs.entries.entries()) {
       options.signal?.throwIfAborted();
-      const put = await target.blobs.put(fs.createReadStream(path.join(dir, BLOBS_DIR, blob.sha256)), { expectedSha256: blob.sha256, maxBytes: blob.size });
+      const source = fs.createReadStream(path.join(dir, BLOBS_DIR, blob.sha256));
+      let put: { sha256: string; created: boolean };
+      try {
+        put = await target.blobs.put(source, { expectedSha256: blob.sha256, maxBytes: blob.size });
+      } finally {
+        // A put that failed before reading it all leaves the stream open (its file descriptor, and any error it meets unheard).
+        source.destroy();
+      }
       if (put.created) created.push(put.sha256);
       report({ phase: 'blobs', done: i + 1, total: manifest.blobs.count });
     }
@@ -372,6 +388,8 @@ async function verifyBlobs(dir: string, manifest: ExportManifest, signal: AbortS
   try {
     names = fs.readdirSync(blobsDir);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw ioError(err, blobsDir, 'readdir');
     throw new FfcdbError(ErrorCode.CORRUPT, `${BLOBS_DIR}/ cannot be read: ${(err as Error).message}`, { file: BLOBS_DIR }, { cause: err });
   }
   const listed = new Set(manifest.blobs.entries.map((b) => b.sha256));
