@@ -257,8 +257,11 @@ async function faultsFrom(s: FaultScenario, template: string, coverage: (kind: F
   const report: FaultReport = { scenario: s.name, sites: clean.sites.size, calls: clean.calls, writes: clean.writes, points: 0, failedSites: 0, failedSteps: {}, ms: 0 };
   const failedSites = new Set<string>();
   const problems: string[] = [];
+  const only = process.env.FFCDB_FAULTS_ONLY;
   for (const kind of FAULT_KINDS) {
     for (const n of chooseN(kind === 'short' ? clean.writeSites : clean.callSites, coverage(kind))) {
+      // FFCDB_FAULTS_ONLY=EIO:170 reruns one failure point.
+      if (only && only !== `${kind}:${n}`) continue;
       await withCopy(template, async (root) => {
         try {
           const t0 = Date.now();

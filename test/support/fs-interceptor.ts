@@ -156,16 +156,35 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
       const j = judge(call);
       if ('error' in j) throw j.error;
       const result = await original(...j.args);
-      if (key === 'open' && result && call.path) handlePaths.set(result as object, call.path);
+      if (key === 'open' && result && call.path) {
+        handlePaths.set(result as object, call.path);
+        wrapOwnClose(result as Record<string, unknown>);
+      }
       track(call, result);
       return result;
     });
   }
 
+  /** A FileHandle's close is its own property (an arrow function), not the prototype's: wrapped on each handle opened. */
+  const wrapOwnClose = (handle: Record<string, unknown>) => {
+    const original = handle.close;
+    if (!Object.hasOwn(handle, 'close') || typeof original !== 'function') return;
+    handle.close = async (...args: unknown[]) => {
+      const call = describe('handle', 'close', args, handle);
+      const j = judge(call);
+      if ('error' in j) throw j.error;
+      const result = await original(...j.args);
+      track(call, result);
+      return result;
+    };
+  };
+
   const probe = await fsp.open(process.execPath, 'r');
   const handleProto = Object.getPrototypeOf(probe) as Record<string, unknown>;
   await probe.close();
   for (const key of ['read', 'readv', 'readFile', 'write', 'writev', 'writeFile', 'appendFile', 'sync', 'datasync', 'truncate', 'stat', 'close', 'chmod', 'utimes']) {
+    // Only methods the prototype has (close is each handle's own: see wrapOwnClose).
+    if (typeof handleProto[key] !== 'function') continue;
     patch(handleProto, key, (original) =>
       async function (this: object, ...args: unknown[]) {
         const call = describe('handle', key, args, this);

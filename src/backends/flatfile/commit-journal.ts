@@ -99,8 +99,8 @@ export class CommitJournal {
     return this.#offset + record.length <= this.#size;
   }
 
-  /** Writes the record and fdatasyncs the journal. An error is final for this journal, as for any file. */
-  async append(record: Buffer): Promise<void> {
+  /** Writes the record and fdatasyncs the journal; resolves with the offset it went to. An error is final for this journal, as for any file. */
+  async append(record: Buffer): Promise<number> {
     try {
       this.#faults?.write?.(this.#file);
       writeAllSync(this.#fd, record, this.#offset);
@@ -109,7 +109,9 @@ export class CommitJournal {
       throw err instanceof FfcdbError ? err : ioError(err, this.#file, 'write');
     }
     await new Promise<void>((resolve, reject) => fs.fdatasync(this.#fd, (err) => (err ? reject(ioError(err, this.#file, 'fdatasync')) : resolve())));
+    const at = this.#offset;
     this.#offset += record.length;
+    return at;
   }
 
   /**
@@ -118,8 +120,14 @@ export class CommitJournal {
    * reported as failed.
    */
   forgetFailed(record: Buffer): void {
+    this.forget(this.#offset, record.length);
+  }
+
+  /** Blots out the record at `at` (one appended for a commit that failed after it), and appends go there again. Best effort, as forgetFailed. */
+  forget(at: number, length: number): void {
+    if (at + length === this.#offset) this.#offset = at;
     try {
-      fs.writeSync(this.#fd, Buffer.alloc(Math.min(record.length, 64)), 0, Math.min(record.length, 64), this.#offset);
+      writeAllSync(this.#fd, Buffer.alloc(Math.min(length, 64)), at);
       fs.fdatasyncSync(this.#fd);
     } catch {
       // The disk is failing: replay checks records against the feed before applying them.
