@@ -15,6 +15,20 @@ const ev = (n: string) => ({ type: 'test.event', data: { n, body: `event ${n}` }
 
 const appendScenario: FaultScenario = {
   name: 'engine append',
+  pinned: [
+    { kind: 'EIO', step: 'open', name: 'readFile', file: 'src/backends/flatfile/store-files.ts', why: 'an unreadable ffcdb.json was UNSUPPORTED_FORMAT' },
+    { kind: 'EIO', step: 'close', name: 'close', file: 'src/backends/flatfile/commit-journal.ts', why: 'a failed journal close left the writer lock held: the store could not reopen' },
+    { kind: 'EIO', step: 'append to a', name: 'read', file: 'src/storage/writer-lock.ts', why: 'an unreadable lock token was reported as a takeover (LOCKED)' },
+    { kind: 'EIO', step: 'append to a', name: 'fstat', file: 'src/backends/flatfile/file-handles.ts', why: 'a raw fstat error' },
+    {
+      kind: 'EIO',
+      step: 'append to a',
+      name: 'fstat',
+      file: 'src/backends/flatfile/file-handles.ts',
+      after: 'fdatasync',
+      why: 'a commit that failed after its journal record was synced came back on reopen',
+    },
+  ],
   async prepare(root) {
     const store = await open(root, 'none');
     await store.append('a', [ev('a1'), ev('a2')]);

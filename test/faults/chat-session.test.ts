@@ -4,12 +4,20 @@
  * close; with the N-th call failing (see test/support/fault-runner.ts).
  */
 import { type ChatStore, openChatStore } from '../../src/chat/chat-store.js';
-import { flatfileSuite } from '../flatfile/unit-helpers.js';
+import fs from 'node:fs';
+import * as assert from 'uvu/assert';
+import { flatfileSuite, tempRoot } from '../flatfile/unit-helpers.js';
+import { interceptFs } from '../support/fs-interceptor.js';
 import { type FaultScenario, describeReport, runFaults } from '../support/fault-runner.js';
 import { attempt, coverage, probeAppend, takesWrites } from '../support/fault-scenarios.js';
 
 const scenario: FaultScenario = {
   name: 'chat session',
+  pinned: [
+    { kind: 'EIO', step: 'search', name: 'readdir', file: 'src/search/index-writer.ts', why: 'a raw error from the search index' },
+    { kind: 'EIO', step: 'close', name: 'close', file: 'src/search/segment-writer.ts', why: 'a raw error from the search index' },
+    { kind: 'short', step: 'close', name: 'writev', file: 'src/search/segment-writer.ts', why: 'a short writev left a search segment cut (CORRUPT)' },
+  ],
   async prepare(root) {
     // An existing store, so opening it replays and loads as a real one does.
     const chat = await openChatStore({ dir: root, durability: 'none' });
@@ -72,6 +80,29 @@ const test = flatfileSuite('faults: a chat session with its N-th file-system cal
 
 test('every acknowledged chat write survives, the failed one is whole or absent, and every error is typed', async () => {
   console.log(describeReport(await runFaults(scenario, coverage)));
+});
+
+test('a failing poll of the log (for other processes\' commits) is reported, and does not end the process', async () => {
+  const dir = tempRoot('faults-poll');
+  try {
+    const chat = await openChatStore({ dir });
+    const errors: string[] = [];
+    const sub = chat.monitor$.subscribe((e) => {
+      if (e.kind === 'error') errors.push(e.op);
+    });
+    // Idle, the store only polls: every fstat in its folder fails for a while. Before the fix, rxjs threw the poll's error from a timer.
+    const uninstall = await interceptFs({ before: (c) => (c.path?.startsWith(dir) && c.name === 'fstat' ? { fail: 'EIO' } : undefined) });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    uninstall();
+    assert.ok(errors.includes('projections-follow'), `the failed poll is reported: ${errors}`);
+    // Its own writes and reads go on.
+    await chat.users.create({ userId: 'u2' });
+    assert.is((await chat.users.get('u2')).userId, 'u2');
+    sub.unsubscribe();
+    await chat.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -17,6 +17,12 @@ import { coverage } from '../support/fault-scenarios.js';
 
 const scenario: FaultScenario = {
   name: 'import',
+  pinned: [
+    { kind: 'EIO', step: 'importToFolder', name: 'open', file: 'src/blobs/file-blob-store.ts', why: "a failed blob put left its source ReadStream open; its 'error' event ended the process" },
+    { kind: 'EIO', step: 'importToFolder', name: 'lstat', file: 'src/export/import-store.ts', why: 'a raw error reading the export' },
+    { kind: 'EIO', step: 'importToFolder', name: 'readdir', file: 'src/export/import-store.ts', why: 'an unreadable blobs/ was CORRUPT' },
+    { kind: 'EIO', step: 'importToFolder', name: 'close', file: 'src/export/import-store.ts', why: 'a raw error reading the export' },
+  ],
   async prepare(root) {
     const source = path.join(root, 'source');
     const chat = await openChatStore({ dir: source, durability: 'none' });

@@ -22,6 +22,10 @@ function markerOnDisk(root: string): string[] {
 
 const scenario: FaultScenario = {
   name: 'purge',
+  pinned: [
+    { kind: 'EIO', step: 'sessions.delete (purge)', name: 'fdatasync', file: 'src/backends/flatfile/tombstones.ts', why: 'a purge finished by asking again released no blob' },
+    { kind: 'short', step: 'sessions.delete (purge)', name: 'write', file: 'src/storage/durable-files.ts', caller: 'src/backends/flatfile/tombstones.ts', why: 'a short tombstone write: the store could not reopen' },
+  ],
   async prepare(root) {
     const chat = await openChatStore({ dir: root, durability: 'none' });
     await chat.users.create({ userId: 'u1' });

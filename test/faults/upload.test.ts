@@ -13,6 +13,17 @@ const BYTES = Buffer.from('%PDF-1.4 a plan for the trip\n'.repeat(4000));
 
 const scenario: FaultScenario = {
   name: 'document upload',
+  pinned: [
+    { kind: 'EIO', step: 'upload d1', name: 'open', file: 'src/storage/durable-files.ts', caller: 'src/blobs/file-blob-store.ts', why: 'a blob put whose folder fsync failed left its blob' },
+    {
+      kind: 'EIO',
+      step: 'upload d1',
+      name: 'fstat',
+      file: 'src/backends/flatfile/file-handles.ts',
+      after: 'fdatasync',
+      why: 'a commit that failed after its journal record was synced came back on reopen, its blob released: a document without bytes',
+    },
+  ],
   async prepare(root) {
     const chat = await openChatStore({ dir: root, durability: 'none' });
     await chat.users.create({ userId: 'u1' });

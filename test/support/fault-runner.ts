@@ -49,6 +49,22 @@ export interface FaultScenario {
   view(root: string): Promise<unknown>;
   /** Completes a failed step that is promised to finish when asked again; the view must then be the one after it. */
   finish?(root: string, step: string): Promise<void>;
+  /** Failure points that found defects, run in every mode (their N moves with timers, their call does not). */
+  pinned?: PinnedFault[];
+}
+
+/** A failure point pinned to a call: the `nth` (default 1) call named `name` from `file` (a src/ path) during `step`, counted after the step's first `after` call when given. */
+export interface PinnedFault {
+  kind: FaultKind;
+  step: string;
+  name: string;
+  file: string;
+  nth?: number;
+  after?: string;
+  /** A src/ file the call must come through (a shared helper's caller). */
+  caller?: string;
+  /** The defect it found. */
+  why: string;
 }
 
 /** What a clean pass saw: the calls in the folder, in order, and the sites that made them. */
@@ -69,8 +85,9 @@ export interface FaultReport {
   sites: number;
   calls: number;
   writes: number;
-  /** Failure points run (kind × N), and the distinct sites they failed. */
+  /** Failure points run (kind × N, and the pinned ones), and the distinct sites they failed. */
   points: number;
+  pinned: number;
   failedSites: number;
   /** Runs where a step's call failed, by the failing step. */
   failedSteps: Record<string, number>;
@@ -181,32 +198,57 @@ interface Outcome {
   failed: number;
 }
 
-async function faultedRun(s: FaultScenario, root: string, kind: FaultKind, n: number): Promise<{ outcome: Outcome; probeCheck: ((root: string) => Promise<void>) | undefined }> {
-  const run = s.start(root);
+/** Picks the one call to fail, told the step running. */
+type Picker = (call: FsCall, step: string) => boolean;
+
+/** The N-th call (the N-th write, for short writes). */
+function nthCall(kind: FaultKind, n: number): Picker {
   let seen = 0;
+  return (call) => (kind !== 'short' || isWrite(call)) && ++seen === n;
+}
+
+/** A pinned failure point's call: the nth from its file and of its name during its step (counted after its `after` call, if any). */
+function pinnedCall(pin: PinnedFault): Picker {
+  let seen = 0;
+  let after = pin.after === undefined;
+  return (call, step) => {
+    if (step !== pin.step) return false;
+    if (!after) {
+      after = call.name === pin.after;
+      return false;
+    }
+    const from = (file: string) => (site: string | undefined) => (site ?? '').startsWith(`${file}:`);
+    return call.name === pin.name && from(pin.file)(call.site) && (pin.caller === undefined || call.sites.some(from(pin.caller))) && ++seen === (pin.nth ?? 1);
+  };
+}
+
+async function faultedRun(s: FaultScenario, root: string, kind: FaultKind, label: string, pick: Picker): Promise<{ outcome: Outcome; probeCheck: ((root: string) => Promise<void>) | undefined }> {
+  const run = s.start(root);
+  let step = '';
   const outcome: Outcome = { fired: undefined, failed: -1 };
   let probeCheck: ((root: string) => Promise<void>) | undefined;
-  const describe = () => `${s.name}, ${kind} at call ${n} (${outcome.fired ? `${outcome.fired.name} ${siteName(outcome.fired)}` : 'not reached'})`;
+  const describe = () => `${s.name}, ${kind} at ${label} (${outcome.fired ? `${outcome.fired.name} ${siteName(outcome.fired)}` : 'not reached'})`;
   await intercepted(
     root,
     (call) => {
-      if (kind === 'short' ? !isWrite(call) : false) return undefined;
-      if (++seen !== n) return undefined;
+      if (outcome.fired || !pick(call, step)) return undefined;
       outcome.fired = call;
       return kind === 'short' ? { shortWrite: Math.floor(writeLength(call) / 2) } : { fail: kind };
     },
     async () => {
-      for (const [i, step] of run.steps.entries()) {
+      for (const [i, current] of run.steps.entries()) {
+        step = current.name;
         try {
-          await step.run();
+          await current.run();
         } catch (err) {
-          assertTyped(err, kind, `${describe()}: step ${step.name}`);
+          assertTyped(err, kind, `${describe()}: step ${current.name}`);
           outcome.failed = i;
           break;
         }
       }
       if (outcome.failed < 0) return;
       // The store objects after a failure: one more call, then the close, may fail (typed) or work.
+      step = '(after the failure)';
       if (outcome.failed > 0 && outcome.failed < run.steps.length - 1) {
         if (run.probe) {
           try {
@@ -254,30 +296,35 @@ async function faultsFrom(s: FaultScenario, template: string, coverage: (kind: F
   const clean = await cleanPass(s, template);
   const views = await referenceViews(s, template);
   const steps = s.start('').steps.map((step) => step.name);
-  const report: FaultReport = { scenario: s.name, sites: clean.sites.size, calls: clean.calls, writes: clean.writes, points: 0, failedSites: 0, failedSteps: {}, ms: 0 };
+  const report: FaultReport = { scenario: s.name, sites: clean.sites.size, calls: clean.calls, writes: clean.writes, points: 0, pinned: 0, failedSites: 0, failedSteps: {}, ms: 0 };
   const failedSites = new Set<string>();
   const problems: string[] = [];
   const only = process.env.FFCDB_FAULTS_ONLY;
+  const points: Array<{ kind: FaultKind; label: string; pick: Picker; pinned?: boolean }> = [];
   for (const kind of FAULT_KINDS) {
     for (const n of chooseN(kind === 'short' ? clean.writeSites : clean.callSites, coverage(kind))) {
-      // FFCDB_FAULTS_ONLY=EIO:170 reruns one failure point.
+      // FFCDB_FAULTS_ONLY=EIO:170 reruns one failure point; =pinned runs the pinned ones.
       if (only && only !== `${kind}:${n}`) continue;
-      await withCopy(template, async (root) => {
-        try {
-          const t0 = Date.now();
-          const { outcome, probeCheck } = await faultedRun(s, root, kind, n);
-          if (process.env.FFCDB_FAULTS_SLOW && Date.now() - t0 > 300) console.log(`slow: ${kind} ${n} ${outcome.fired?.name} ${outcome.fired?.site} ${Date.now() - t0} ms, failed step ${outcome.failed}`);
-          const where = `${s.name}, ${kind} at call ${n} (${outcome.fired ? `${outcome.fired.name} ${siteName(outcome.fired)}` : 'not reached'})`;
-          report.points++;
-          if (outcome.fired) failedSites.add(siteName(outcome.fired));
-          if (outcome.failed >= 0) report.failedSteps[steps[outcome.failed]!] = (report.failedSteps[steps[outcome.failed]!] ?? 0) + 1;
-          await checkAfter(s, root, views, outcome.failed, steps, where);
-          if (probeCheck) await probeCheck(root);
-        } catch (err) {
-          problems.push((err as Error)?.message ?? String(err));
-        }
-      });
+      points.push({ kind, label: `call ${n}`, pick: nthCall(kind, n) });
     }
+  }
+  if (!only || only === 'pinned') for (const pin of s.pinned ?? []) points.push({ kind: pin.kind, label: `${pin.name} of ${pin.file} in ${pin.step} (${pin.why})`, pick: pinnedCall(pin), pinned: true });
+  for (const { kind, label, pick, pinned } of points) {
+    await withCopy(template, async (root) => {
+      try {
+        const { outcome, probeCheck } = await faultedRun(s, root, kind, label, pick);
+        const where = `${s.name}, ${kind} at ${label} (${outcome.fired ? `${outcome.fired.name} ${siteName(outcome.fired)}` : 'not reached'})`;
+        if (pinned && !outcome.fired) assert.unreachable(`${where}: the pinned failure point was not reached (did the code move?)`);
+        report.points++;
+        if (pinned) report.pinned++;
+        if (outcome.fired) failedSites.add(siteName(outcome.fired));
+        if (outcome.failed >= 0) report.failedSteps[steps[outcome.failed]!] = (report.failedSteps[steps[outcome.failed]!] ?? 0) + 1;
+        await checkAfter(s, root, views, outcome.failed, steps, where);
+        if (probeCheck) await probeCheck(root);
+      } catch (err) {
+        problems.push((err as Error)?.message ?? String(err));
+      }
+    });
   }
   // Every problem at once (a defect tends to show at many N): the first ones in full, and how many.
   if (problems.length > 0) assert.unreachable(`${problems.length} faulted runs went wrong:\n${problems.slice(0, 40).join('\n')}`);
@@ -326,5 +373,5 @@ export function describeReport(r: FaultReport): string {
   const steps = Object.entries(r.failedSteps)
     .map(([step, n]) => `${step} ${n}`)
     .join(', ');
-  return `faults ${r.scenario}: ${r.calls} fs calls (${r.writes} writes) from ${r.sites} sites; ${r.points} failure points run, failing ${r.failedSites} distinct sites; failed steps: ${steps || 'none'}; ${(r.ms / 1000).toFixed(1)} s`;
+  return `faults ${r.scenario}: ${r.calls} fs calls (${r.writes} writes) from ${r.sites} sites; ${r.points} failure points run (${r.pinned} pinned), failing ${r.failedSites} distinct sites; failed steps: ${steps || 'none'}; ${(r.ms / 1000).toFixed(1)} s`;
 }

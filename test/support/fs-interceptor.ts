@@ -34,6 +34,8 @@ export interface FsCall {
   args: unknown[];
   /** `file:line` in src/ of the innermost frame there, or undefined when no frame is in src/. */
   site: string | undefined;
+  /** Every src/ frame, innermost first (`site` and its callers: a shared helper's callers tell calls apart). */
+  sites: string[];
 }
 
 export type FsVerdict = { fail: string } | { shortWrite: number } | undefined;
@@ -51,14 +53,26 @@ const WRITES = new Set(['write', 'writev']);
 const SRC = `${path.sep}src${path.sep}`;
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
-function siteOf(stack: string | undefined): string | undefined {
+function srcFrames(stack: string | undefined): string[] {
+  const frames: string[] = [];
   for (const line of (stack ?? '').split('\n').slice(2)) {
     const at = line.indexOf(SRC);
     if (at < 0 || line.includes('node_modules')) continue;
     const m = /\(?(?:file:\/\/)?([^()\s]+):(\d+):\d+\)?\s*$/.exec(line.trim());
-    if (m) return `${path.relative(REPO, m[1]!)}:${m[2]}`;
+    if (m) frames.push(`${path.relative(REPO, m[1]!)}:${m[2]}`);
   }
-  return undefined;
+  return frames;
+}
+
+/** The stack of a call, deep enough to reach past helpers to their callers. */
+function stackHere(): string | undefined {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  try {
+    return new Error().stack;
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 export function systemError(code: string, call: FsCall): NodeJS.ErrnoException {
@@ -66,6 +80,18 @@ export function systemError(code: string, call: FsCall): NodeJS.ErrnoException {
 }
 
 let installed: FsHooks | undefined;
+
+/** Unpatched, so that looking up an fd is not a call the hooks see. */
+const readlinkSync = fs.readlinkSync;
+
+/** The path of an fd opened before the hooks were installed, where the system tells (Linux: /proc/self/fd). */
+function openedBefore(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Installs the hooks; returns the function that removes them. One set of hooks at a time. A FileHandle's
@@ -92,9 +118,10 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
     if (api === 'handle') p = handlePaths.get(self!);
     else if (typeof args[0] === 'number') {
       fd = args[0];
-      p = fdPaths.get(fd);
+      p = fdPaths.get(fd) ?? openedBefore(fd);
     } else if (typeof args[0] === 'string' || args[0] instanceof URL || Buffer.isBuffer(args[0])) p = path.resolve(String(args[0] instanceof URL ? args[0].pathname : args[0]));
-    const call: FsCall = { api, name, path: p, args, site: siteOf(new Error().stack) };
+    const sites = srcFrames(stackHere());
+    const call: FsCall = { api, name, path: p, args, site: sites[0], sites };
     if (fd !== undefined) call.fd = fd;
     if (PATH_ARGS_2.has(name) && typeof args[1] === 'string') call.dest = path.resolve(args[1]);
     return call;
