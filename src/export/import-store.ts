@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
 import { LIMITS, assertEventId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
-import { ErrorCode, FfcdbError, asIoError, ioError } from '../kernel/errors.js';
+import { ErrorCode, FfcdbError, asIoError, ioError, isFfcdbError } from '../kernel/errors.js';
 import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
 import type { StoreParts } from './export-store.js';
@@ -184,12 +184,19 @@ export async function importExport(target: StoreParts, fromDir: string, options:
   try {
     for (const [i, blob] of manifest.blobs.entries.entries()) {
       options.signal?.throwIfAborted();
-      const source = fs.createReadStream(path.join(dir, BLOBS_DIR, blob.sha256));
+      const file = path.join(dir, BLOBS_DIR, blob.sha256);
+      // The stream opens at once: an error before put reads it (its open failing) is kept for put's read, not
+      // an 'error' event nobody hears (which ends the process).
+      const source = fs.createReadStream(file).on('error', () => undefined);
       let put: { sha256: string; created: boolean };
       try {
         put = await target.blobs.put(source, { expectedSha256: blob.sha256, maxBytes: blob.size });
+      } catch (err) {
+        // The export's file failing to be read is IO (put calls a failing source INVALID_ARGUMENT).
+        const cause = (err as FfcdbError).cause as NodeJS.ErrnoException | undefined;
+        throw isFfcdbError(err, ErrorCode.INVALID_ARGUMENT) && typeof cause?.syscall === 'string' ? ioError(cause, file, 'read') : err;
       } finally {
-        // A put that failed before reading it all leaves the stream open (its file descriptor, and any error it meets unheard).
+        // A put that failed before reading it all leaves the stream open (its file descriptor).
         source.destroy();
       }
       if (put.created) created.push(put.sha256);

@@ -80,6 +80,18 @@ test('fails the chosen call with a system error of the code asked, in every API;
   assert.is(fs.existsSync(file), true);
 });
 
+test('a failed close still releases the descriptor, as close(2) does', async () => {
+  const file = path.join(dir, 'close.txt');
+  const fd = fs.openSync(file, 'w');
+  const uninstall = await interceptFs({ before: (c) => (c.name === 'close' && c.fd === fd ? { fail: 'EIO' } : undefined) });
+  try {
+    assert.throws(() => fs.closeSync(fd), (e: NodeJS.ErrnoException) => e.code === 'EIO');
+  } finally {
+    uninstall();
+  }
+  assert.throws(() => fs.fstatSync(fd), (e: NodeJS.ErrnoException) => e.code === 'EBADF');
+});
+
 test('a short write writes only the first bytes and reports how many; after sees each call that ran', async () => {
   const file = path.join(dir, 'short.txt');
   const results: Array<[string, unknown]> = [];

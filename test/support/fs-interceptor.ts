@@ -9,7 +9,7 @@
  * A hook runs before each call with what the call touches (a path, or the path an fd was opened on) and
  * the source line in `src/` that made it. It may return:
  * - `{ fail: code }`: the call fails with a system error of that code (EIO, ENOSPC, EACCES, EINTR...)
- *   without running;
+ *   without running (a close runs, then fails: the descriptor is released, as close(2) does);
  * - `{ shortWrite: n }` (writes only): the call writes only its first n bytes and reports n;
  * - nothing: the call runs.
  * An `after` hook sees each call that ran, with its result, so that a model of the disk can follow it
@@ -43,6 +43,15 @@ export type FsVerdict = { fail: string } | { shortWrite: number } | undefined;
 export interface FsHooks {
   before?(call: FsCall): FsVerdict;
   after?(call: FsCall, result: unknown): void;
+}
+
+/** A failed close still releases the descriptor (close(2) on Linux, whatever it reports): so does a simulated one. */
+function closeAnyway(close: () => unknown): void {
+  try {
+    close();
+  } catch {
+    // Reported as the simulated error.
+  }
 }
 
 /** Classes and helpers on `fs` that are not calls on the disk. */
@@ -151,7 +160,10 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
         const j = judge(call);
         // existsSync reports any failure as false, never as an error.
         if ('error' in j && name === 'exists') return false;
-        if ('error' in j) throw j.error;
+        if ('error' in j) {
+          if (name === 'close') closeAnyway(() => original(...args));
+          throw j.error;
+        }
         const result = original(...j.args);
         track(call, result);
         return result;
@@ -163,6 +175,7 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
         const call = describe('callback', key, args.slice(0, -1));
         const j = judge(call);
         if ('error' in j) {
+          if (key === 'close') return original(...args.slice(0, -1), () => (cb as (e: unknown) => void)(j.error));
           // fs.exists calls back with false alone, as it does for any failure.
           process.nextTick(cb as (e: unknown) => void, key === 'exists' ? false : j.error);
           return undefined;
@@ -199,7 +212,10 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
     handle.close = async (...args: unknown[]) => {
       const call = describe('handle', 'close', args, handle);
       const j = judge(call);
-      if ('error' in j) throw j.error;
+      if ('error' in j) {
+        await Promise.resolve(original(...args)).catch(() => undefined);
+        throw j.error;
+      }
       const result = await original(...j.args);
       track(call, result);
       return result;
