@@ -161,10 +161,11 @@ export class FlatfileBackend implements StorageBackend {
     s.journal = undefined;
     const closeError = attempt(() => journal?.close(!s.failure && !syncError));
     await s.lock.release().catch(() => undefined);
-    const filesError = attempt(() => s.files.closeAll()) ?? attempt(() => s.tombstones.close());
+    const filesError = attempt(() => s.files.closeAll());
+    const tombstonesError = attempt(() => s.tombstones.close());
     s.states.clear();
     this.#commits.close();
-    const error = syncError ?? closeError ?? filesError;
+    const error = syncError ?? closeError ?? filesError ?? tombstonesError;
     if (error) throw asIoError(error, s.layout.root, 'close');
   }
 
