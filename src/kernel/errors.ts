@@ -48,9 +48,9 @@ export function isFfcdbError(e: unknown, code?: ErrorCode): e is FfcdbError {
   return e instanceof FfcdbError && (code === undefined || e.code === code);
 }
 
-/** Wraps a Node.js system error from a file operation as an IO error naming the file; an FfcdbError (from a helper the operation called) is kept as it is. */
+/** Wraps a Node.js system error from a file operation as an IO error naming the file; an IO error (from a helper the operation called) is kept, with the errno it names. */
 export function ioError(err: unknown, file: string, syscall: string): FfcdbError {
-  if (err instanceof FfcdbError) return err;
+  if (isFfcdbError(err, ErrorCode.IO)) return err;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   return new FfcdbError(
     ErrorCode.IO,
