@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openChatStore } from '../../src/chat/chat-store.js';
+import { CHAT_PROJECTIONS } from '../../src/projections/index.js';
 
 const CLI = path.resolve('src/cli/ffcdb.ts');
 
@@ -30,7 +31,7 @@ test('projections compare rebuilds each projection beside the live one and exits
   await withStore((dir) => {
     const run = ffcdb('projections', 'compare', '--dir', dir);
     assert.is(run.status, 0, run.stderr);
-    for (const name of ['users', 'sessions', 'messages', 'documents', 'context']) assert.match(run.stdout, `${name} v1 at position 4: identical`);
+    for (const p of CHAT_PROJECTIONS) assert.match(run.stdout, `${p.name} v${p.version} at position 4: identical`);
   });
 });
 
