@@ -9,6 +9,7 @@ import { sessionsProjection } from '../projections/sessions.js';
 import { assertEventId, assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload, storedObject } from './chat-core.js';
+import { createdAt } from './created-at.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -24,8 +25,9 @@ export interface Message {
   metadata: MessageMetadata;
   /** What the message holds besides the typed fields, as given (a framework's own fields: see message-shapes); absent when none was given. */
   extra?: Extra;
+  /** The `createdAt` it was added with (history imported), else the time it was added. */
   createdAt: number;
-  /** Time of the revision shown. */
+  /** Time of the revision shown (`createdAt` for revision 1). */
   updatedAt: number;
   /** 1 for the message as added, one more per edit. */
   revision: number;
@@ -39,6 +41,8 @@ export interface NewMessage {
   attachments?: Attachment[];
   metadata?: MessageMetadata;
   extra?: Extra;
+  /** For history imported: when the message was written (an ISO 8601 string, a Date, or ms since the epoch; 1970 to 9999). Reads, listings, search and SQL use it; the event's own timestamp stays the time of the write. */
+  createdAt?: string | Date | number;
 }
 
 /** The new content; attachments, metadata and extra left out stay as they were. */
@@ -74,9 +78,10 @@ export class MessagesApi {
     if (list.length === 0) throw invalid('messages', 'must hold at least one message');
     const data: MessageAdded[] = list.map((m, i) => {
       const field = Array.isArray(input) ? `messages[${i}]` : 'message';
-      const { messageId = nextId(), ...rest } = storedObject(m, field) as unknown as NewMessage;
+      const { messageId = nextId(), createdAt: given, ...rest } = storedObject(m, field) as unknown as NewMessage;
       assertEventId(messageId, `${field}.messageId`);
-      return { messageId, ...rest };
+      const at = createdAt(given, `${field}.createdAt`);
+      return at === undefined ? { messageId, ...rest } : { messageId, ...rest, createdAt: at };
     });
     const stream = sessionStream(sessionId);
     const result = await this.#core.command(stream, options, () => {
@@ -258,8 +263,8 @@ export class MessagesApi {
 
 /** Events a backend reads are the reader's own objects (the backend contract), so their data is handed out as it is. */
 function messageFrom(sessionId: string, e: CatalogEvent & { type: 'message.added' }): Message {
-  const { messageId, role, content, attachments = [], metadata = {}, extra } = e.data;
-  const message: Message = { messageId, sessionId, role, content, attachments, metadata, createdAt: e.timestamp, updatedAt: e.timestamp, revision: 1 };
+  const { messageId, role, content, attachments = [], metadata = {}, extra, createdAt = e.timestamp } = e.data;
+  const message: Message = { messageId, sessionId, role, content, attachments, metadata, createdAt, updatedAt: createdAt, revision: 1 };
   if (extra !== undefined) message.extra = extra;
   return message;
 }

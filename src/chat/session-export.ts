@@ -59,7 +59,7 @@ export async function* exportSession(chat: ChatStore, sessionId: string, format:
   for await (const m of messages(chat, sessionId)) yield markdownMessage(m);
   if (documents.length > 0) {
     yield '\n## Documents\n\n| Name | Type | Size | SHA-256 | Uploaded |\n| --- | --- | --- | --- | --- |\n';
-    for (const d of documents) yield `| ${cell(d.name)} | ${cell(d.mediaType)} | ${d.size} | \`${d.sha256}\` | ${iso(d.uploadedAt)} |\n`;
+    for (const d of documents) yield `| ${cell(d.name ?? '')} | ${cell(d.mediaType)} | ${d.size} | \`${d.sha256}\` | ${iso(d.uploadedAt)} |\n`;
   }
   yield `\n## Context (version ${context.version})\n\n${fenced(json(context.context, 2), 'json')}`;
   if (context.version > 0) {

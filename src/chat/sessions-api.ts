@@ -8,6 +8,7 @@ import { usersProjection } from '../projections/users.js';
 import { invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, storedObject } from './chat-core.js';
+import { createdAt } from './created-at.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -20,9 +21,12 @@ export interface NewSession {
   userId: string;
   /** Generated (a ULID) when left out. */
   sessionId?: string;
+  /** Any text a person types, tabs and line breaks included, empty allowed; up to 1,000 characters. */
   title: string;
   tags?: string[];
   metadata?: JsonObject;
+  /** For history imported: when the session began (an ISO 8601 string, a Date, or ms since the epoch; 1970 to 9999). Listings, their time filters, search and SQL use it; the event's own timestamp stays the time of the write. */
+  createdAt?: string | Date | number;
 }
 
 export interface SessionListOptions extends PageOptions {
@@ -55,9 +59,11 @@ export class SessionsApi {
 
   /** NOT_FOUND when the user does not exist; CONFLICT when the session id is taken. */
   async create(session: NewSession, options?: WriteOptions): Promise<Reflected<Session>> {
-    const { userId, sessionId = nextId(), ...rest } = storedObject(session, 'session') as unknown as NewSession;
+    const { userId, sessionId = nextId(), createdAt: given, ...rest } = storedObject(session, 'session') as unknown as NewSession;
     assertEntityId(userId, 'userId');
     assertEntityId(sessionId, 'sessionId');
+    const at = createdAt(given, 'session.createdAt');
+    if (at !== undefined) Object.assign(rest, { createdAt: at });
     await this.#core.command(sessionStream(sessionId), options, () => {
       if (!this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
       return { events: [{ type: 'session.created', data: { userId, ...rest }, field: 'session' }], expected: 'no_stream' };

@@ -8,7 +8,7 @@ import type { ColumnDef, ColumnType, TableDef } from '../sql/driver.js';
  */
 
 /** Bumped when the tables change; a database written by another version is refused (roll back and migrate again). */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** The marker row's format: what says these tables are the migration's. */
 export const FORMAT = 'flatfile-chat-db migration';
 
@@ -83,10 +83,10 @@ export const SESSIONS: TableDef = {
     col('title', 'text', 'title'),
     col('metadata', 'json', 'metadata object ({} when none)'),
     col('archived', 'boolean', 'archived'),
-    col('created_at', 'integer', 'time of session.created'),
+    col('created_at', 'integer', 'the createdAt it was created with (history imported), else the time of session.created'),
     col('updated_at', 'integer', 'time of the stream\'s latest event (while live)'),
     col('version', 'integer', 'the session stream\'s version (while live)'),
-    col('last_message_at', 'integer', 'time of the latest message.added', true),
+    col('last_message_at', 'integer', 'created_at of the latest message added', true),
     col('deleted_at', 'integer', 'time of session.deleted; NULL while live', true),
   ],
   primaryKey: ['session_id'],
@@ -114,8 +114,8 @@ export const MESSAGES: TableDef = {
     col('attachments', 'json', 'array of { documentId, name?, mediaType? }'),
     col('metadata', 'json', 'model, usage, finishReason and free fields ({} when none)'),
     col('revision', 'integer', '1 as added, one more per edit'),
-    col('created_at', 'integer', 'time of message.added'),
-    col('updated_at', 'integer', 'time of the latest revision'),
+    col('created_at', 'integer', 'the createdAt it was added with (history imported), else the time of message.added'),
+    col('updated_at', 'integer', 'time of the latest revision (created_at for revision 1)'),
     col('deleted_at', 'integer', 'time of message.deleted; NULL while live', true),
     col('extra', 'json', 'what the message holds besides the typed fields, as given; NULL when none', true),
   ],
@@ -135,7 +135,7 @@ export const MESSAGE_REVISIONS: TableDef = {
     col('content', 'json', 'content of this revision'),
     col('attachments', 'json', 'attachments of this revision'),
     col('metadata', 'json', 'metadata of this revision'),
-    col('at', 'integer', 'time of the revision'),
+    col('at', 'integer', 'time of the revision (created_at for revision 1)'),
     col('extra', 'json', 'extra of this revision', true),
   ],
   primaryKey: ['session_id', 'message_id', 'revision'],
@@ -166,12 +166,12 @@ export const DOCUMENTS: TableDef = {
     col('document_id', 'text', 'id'),
     col('user_id', 'text', 'owner'),
     col('session_id', 'text', 'session it was uploaded to; NULL in the user\'s library', true),
-    col('name', 'text', 'file name'),
+    col('name', 'text', 'file name; NULL when the upload gave none', true),
     col('media_type', 'text', 'media type'),
     col('size', 'integer', 'bytes'),
     col('sha256', 'text', 'lowercase hex sha256 of the bytes'),
     col('metadata', 'json', 'metadata object ({} when none)'),
-    col('uploaded_at', 'integer', 'time of the upload'),
+    col('uploaded_at', 'integer', 'the createdAt it was uploaded with (history imported), else the time of the upload'),
     col('deleted_at', 'integer', 'time of document.deleted or of its session\'s deletion; NULL while live', true),
   ],
   primaryKey: ['upload_position'],

@@ -19,7 +19,8 @@ test('session.created accepts an owner and title, with optional tags and metadat
 test('session.created names the bad field: owner id, title, metadata', () => {
   fails(() => created.validate({ userId: 'a b', title: 't' }), 'data.userId', ErrorCode.INVALID_ID);
   fails(() => created.validate({ userId: 'u1' }), 'data.title');
-  fails(() => created.validate({ userId: 'u1', title: '' }), 'data.title');
+  fails(() => created.validate({ userId: 'u1', title: 'x'.repeat(1001) }), 'data.title');
+  fails(() => created.validate({ userId: 'u1', title: 'a\u0000b' }), 'data.title');
   fails(() => created.validate({ userId: 'u1', title: 't', metadata: 'x' }), 'data.metadata');
   fails(() => created.validate({ userId: 'u1', title: 't', metadata: { a: Number.NaN } }), 'data.metadata.a');
 });
