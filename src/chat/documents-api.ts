@@ -191,14 +191,8 @@ export class DocumentsApi {
   }
 
   /** Removes each blob no live document names, under the blob lock, after seeing every process's uploads. */
-  async release(sha256s: Iterable<string>): Promise<void> {
-    const candidates = [...sha256s];
-    if (candidates.length === 0) return;
-    await this.#core.blobs.withLock(async () => {
-      await this.#core.runner.catchUp();
-      const refs = this.#core.state(documentsProjection).blobRefs;
-      for (const sha of candidates) if (!refs.has(sha)) await this.#core.blobs.delete(sha);
-    });
+  release(sha256s: Iterable<string>): Promise<void> {
+    return releaseBlobs(this.#core, sha256s);
   }
 
   #document(documentId: string): DocumentView {
@@ -226,6 +220,17 @@ export class DocumentsApi {
   #streamVersion(sessionId: string | undefined, userId: string | undefined): number {
     return sessionId !== undefined ? this.#core.state(sessionsProjection).sessions.get(sessionId)!.version : this.#core.state(usersProjection).get(userId!)!.version;
   }
+}
+
+/** Removes each blob no live document names, under the blob lock, after seeing every process's uploads. */
+export async function releaseBlobs(core: ChatCore, sha256s: Iterable<string>): Promise<void> {
+  const candidates = [...sha256s];
+  if (candidates.length === 0) return;
+  await core.blobs.withLock(async () => {
+    await core.runner.catchUp();
+    const refs = core.state(documentsProjection).blobRefs;
+    for (const sha of candidates) if (!refs.has(sha)) await core.blobs.delete(sha);
+  });
 }
 
 function analysisFrom(e: CatalogEvent): Analysis {

@@ -10,6 +10,7 @@ import { assertEventId, assertInert, assertPositiveInteger, invalid } from '../k
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload, storedObject } from './chat-core.js';
 import { createdAt } from './created-at.js';
+import { type InlineUploads, inlineDocumentEvents, recordInline, recordedWith, restoreInline, storeInline } from './inline-bytes.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -48,7 +49,13 @@ export interface NewMessage {
 /** The new content; attachments, metadata and extra left out stay as they were. */
 export type MessageChanges = Omit<MessageEdited, 'messageId'>;
 
-export interface MessageListOptions extends PageOptions {
+/** How reads give back an image or file part whose bytes came inline. */
+export interface InlineReadOptions {
+  /** true (default): as they came (the same bytes, or the same data: URL); false: as the document reference the store keeps (`documentId` and `inline`). */
+  inlineDocuments?: boolean;
+}
+
+export interface MessageListOptions extends PageOptions, InlineReadOptions {
   /** `asc` (default): oldest first; `desc`: newest first (the last N messages of a chat). */
   order?: 'asc' | 'desc';
   waitFor?: number;
@@ -84,28 +91,36 @@ export class MessagesApi {
       return at === undefined ? { messageId, ...rest } : { messageId, ...rest, createdAt: at };
     });
     const stream = sessionStream(sessionId);
-    const result = await this.#core.command(stream, options, () => {
-      const messages = this.#messages(sessionId);
-      const seen = new Set<string>();
-      data.forEach((m, i) => {
-        const field = Array.isArray(input) ? `messages[${i}]` : 'message';
-        if (messages.added.has(m.messageId) || seen.has(m.messageId)) {
-          throw new FfcdbError(ErrorCode.CONFLICT, `message ${JSON.stringify(m.messageId)} already exists in session ${sessionId}`, { field: `${field}.messageId`, messageId: m.messageId });
-        }
-        seen.add(m.messageId);
-        this.#assertDocuments(sessionId, m, field);
+    const fieldOf = (i: number) => (Array.isArray(input) ? `messages[${i}]` : 'message');
+    const uploads = await storeInline(this.#core, data.map((m, i) => ({ payload: m, field: fieldOf(i) })));
+    let appended = 0;
+    const write = () =>
+      this.#core.command(stream, options, () => {
+        const documents = uploads ? inlineDocumentEvents(this.#core, sessionId, uploads) : [];
+        const messages = this.#messages(sessionId);
+        const seen = new Set<string>();
+        data.forEach((m, i) => {
+          const field = fieldOf(i);
+          if (messages.added.has(m.messageId) || seen.has(m.messageId)) {
+            throw new FfcdbError(ErrorCode.CONFLICT, `message ${JSON.stringify(m.messageId)} already exists in session ${sessionId}`, { field: `${field}.messageId`, messageId: m.messageId });
+          }
+          seen.add(m.messageId);
+          this.#assertDocuments(sessionId, m, field, uploads);
+        });
+        appended = documents.length + data.length;
+        return { events: [...documents, ...data.map((d, i) => ({ type: 'message.added' as const, data: d, field: fieldOf(i) }))], expected: this.#version(sessionId) };
       });
-      return { events: data.map((d, i) => ({ type: 'message.added' as const, data: d, field: Array.isArray(input) ? `messages[${i}]` : 'message' })), expected: this.#version(sessionId) };
-    });
+    const result = uploads ? await recordInline(this.#core, uploads, write) : await write();
     // Read back through the feed, which points straight at the frame just written.
-    const added = (await this.#core.events.readAll({ fromPosition: result.firstPosition, limit: data.length })).events;
+    const added = (await this.#core.events.readAll({ fromPosition: result.firstPosition, limit: appended })).events.filter((e) => e.type === 'message.added');
     const position = this.#core.runner.position;
-    const out = added.map((e) => ({ ...messageFrom(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }), position }));
+    const out: Reflected<Message>[] = [];
+    for (const e of added) out.push({ ...(await this.#shown(messageFrom(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }), true)), position });
     return Array.isArray(input) ? out : out[0]!;
   }
 
   /** The message as it reads now, or at `revision` (1: as added). NOT_FOUND when missing or deleted. */
-  async get(sessionId: string, messageId: string, options: ReadOptions & { revision?: number } = {}): Promise<Reflected<Message>> {
+  async get(sessionId: string, messageId: string, options: ReadOptions & InlineReadOptions & { revision?: number } = {}): Promise<Reflected<Message>> {
     assertEntityId(sessionId, 'sessionId');
     assertEventId(messageId, 'messageId');
     assertOptions(options);
@@ -116,15 +131,18 @@ export class MessagesApi {
       throw new FfcdbError(ErrorCode.NOT_FOUND, `message ${messageId} has ${versions.length} revisions, not ${options.revision}`, { field: 'revision', revision: options.revision });
     }
     const revisions = await this.#revisions(sessionId, versions.slice(0, options.revision ?? versions.length));
-    return { ...revisions.at(-1)!, position };
+    return { ...(await this.#shown(revisions.at(-1)!, inlineOption(options))), position };
   }
 
   /** Every revision of a message, oldest first. */
-  async history(sessionId: string, messageId: string, options?: ReadOptions): Promise<{ revisions: Message[]; position: number }> {
+  async history(sessionId: string, messageId: string, options?: ReadOptions & InlineReadOptions): Promise<{ revisions: Message[]; position: number }> {
     assertEntityId(sessionId, 'sessionId');
     assertEventId(messageId, 'messageId');
+    const inline = inlineOption(options);
     const position = await this.#core.reflect(options);
-    return { revisions: await this.#revisions(sessionId, this.#located(sessionId, messageId).versions), position };
+    const revisions: Message[] = [];
+    for (const r of await this.#revisions(sessionId, this.#located(sessionId, messageId).versions)) revisions.push(await this.#shown(r, inline));
+    return { revisions, position };
   }
 
   /** A page of a session's messages (deleted ones left out), read from the log with constant memory. */
@@ -132,6 +150,7 @@ export class MessagesApi {
     assertEntityId(sessionId, 'sessionId');
     object(options, 'options');
     const limit = pageLimit(options.limit);
+    const inline = inlineOption(options);
     const direction = pageDirection(options);
     const order = options.order ?? 'asc';
     if (order !== 'asc' && order !== 'desc') throw invalid('order', `must be 'asc' or 'desc'`);
@@ -155,7 +174,7 @@ export class MessagesApi {
         page.hasMore = true;
         break;
       }
-      page.items.push(await this.#current(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }, messages));
+      page.items.push(await this.#shown(await this.#current(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }, messages), inline));
     }
     if (direction === 'before') page.items.reverse();
     if (page.items.length > 0) {
@@ -170,11 +189,15 @@ export class MessagesApi {
     assertEntityId(sessionId, 'sessionId');
     assertEventId(messageId, 'messageId');
     const data = { messageId, ...(payload(changes, 'changes', ['messageId']) as unknown as MessageChanges) };
-    await this.#core.command(sessionStream(sessionId), options, () => {
-      this.#located(sessionId, messageId);
-      this.#assertDocuments(sessionId, data, 'changes');
-      return { events: [{ type: 'message.edited', data, field: 'changes' }], expected: this.#version(sessionId) };
-    });
+    const uploads = await storeInline(this.#core, [{ payload: data, field: 'changes' }]);
+    const write = () =>
+      this.#core.command(sessionStream(sessionId), options, () => {
+        const documents = uploads ? inlineDocumentEvents(this.#core, sessionId, uploads) : [];
+        this.#located(sessionId, messageId);
+        this.#assertDocuments(sessionId, data, 'changes', uploads);
+        return { events: [...documents, { type: 'message.edited', data, field: 'changes' }], expected: this.#version(sessionId) };
+      });
+    await (uploads ? recordInline(this.#core, uploads, write) : write());
     return this.get(sessionId, messageId);
   }
 
@@ -214,7 +237,7 @@ export class MessagesApi {
   }
 
   /** Attached or referenced documents must be live and belong to the session or its user's library. */
-  #assertDocuments(sessionId: string, m: { attachments?: Attachment[]; content?: unknown }, field: string): void {
+  #assertDocuments(sessionId: string, m: { attachments?: Attachment[]; content?: unknown }, field: string, uploads?: InlineUploads): void {
     const documents = this.#core.state(documentsProjection).documents;
     const userId = this.#core.state(sessionsProjection).sessions.get(sessionId)!.userId;
     const check = (documentId: unknown, at: string) => {
@@ -230,9 +253,16 @@ export class MessagesApi {
     }
     if (Array.isArray(m.content)) {
       m.content.forEach((p: unknown, i) => {
-        if (p && typeof p === 'object' && 'documentId' in p) check(p.documentId, `${field}.content[${i}].documentId`);
+        if (p && typeof p === 'object' && 'documentId' in p && !recordedWith(uploads, p.documentId)) check(p.documentId, `${field}.content[${i}].documentId`);
       });
     }
+  }
+
+  /** The message as a read shows it: inline parts as they came, unless `inlineDocuments: false`. */
+  async #shown(message: Message, inline: boolean): Promise<Message> {
+    if (!inline) return message;
+    const content = await restoreInline(this.#core, message.content);
+    return content === message.content ? message : { ...message, content };
   }
 
   /** The message as of each of `versions` (its added event, then edits). */
@@ -259,6 +289,13 @@ export class MessagesApi {
     const [e] = await this.#core.events.readStream(sessionStream(sessionId), { fromVersion: version, limit: 1 });
     return upcast(e!);
   }
+}
+
+/** Whether a read gives inline parts back as they came (`inlineDocuments`, default true). */
+function inlineOption(options: InlineReadOptions | undefined): boolean {
+  const inline = options?.inlineDocuments ?? true;
+  if (typeof inline !== 'boolean') throw invalid('inlineDocuments', 'must be true or false');
+  return inline;
 }
 
 /** Events a backend reads are the reader's own objects (the backend contract), so their data is handed out as it is. */

@@ -72,10 +72,11 @@ export async function* exportSession(chat: ChatStore, sessionId: string, format:
   }
 }
 
+/** Inline bytes are shown as the document reference: the document is listed beside the messages. */
 async function* messages(chat: ChatStore, sessionId: string): AsyncGenerator<Message> {
   let after: string | undefined;
   for (;;) {
-    const page = await chat.messages.list(sessionId, after === undefined ? { limit: PAGE } : { limit: PAGE, after });
+    const page = await chat.messages.list(sessionId, after === undefined ? { limit: PAGE, inlineDocuments: false } : { limit: PAGE, after, inlineDocuments: false });
     yield* page.items;
     if (!page.hasMore || page.nextCursor === undefined) return;
     after = page.nextCursor;

@@ -30,6 +30,8 @@ export interface ReferencePart {
   name?: string;
   /** With `documentId`: the document was made from bytes given inline, and how they came (reads give them back so). */
   inline?: InlineForm;
+  /** The bytes themselves, given to or read from the chat API (never stored in the part: they become a document, see `inline`). */
+  bytes?: Uint8Array;
   extra?: Extra;
 }
 

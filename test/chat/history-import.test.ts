@@ -128,7 +128,7 @@ chatSuites('chat: history import', (test, open, kind) => {
     }));
 
   if (kind === 'flatfile') {
-    test('createdAt survives reopening, and an export imported into a new store', () =>
+    test('createdAt and inline bytes survive reopening, and an export imported into a new store', () =>
       withTempDir(async (root) => {
         const dir = path.join(root, 'store');
         let chat = await openChatStore({ dir, durability: 'none' });
@@ -136,6 +136,7 @@ chatSuites('chat: history import', (test, open, kind) => {
         await chat.sessions.create({ userId: 'u1', sessionId: 'old', title: 'Old\tthread', createdAt: '2002-08-01T09:30:00Z' });
         await chat.messages.add('old', { messageId: 'm1', role: 'user', content: 'hello 2002', createdAt: '2002-08-01T09:31:00Z' });
         await chat.documents.upload({ sessionId: 'old', documentId: 'd1', mediaType: 'text/plain', createdAt: '2002-08-01T09:32:00Z' }, Buffer.from('doc'));
+        await chat.messages.add('old', { messageId: 'm2', role: 'user', content: [{ type: 'file', url: 'data:text/plain;base64,aGk=' }] });
         await chat.close();
         await exportFolder(dir, path.join(root, 'export'));
         await importToFolder(path.join(root, 'copy'), path.join(root, 'export'));
@@ -146,6 +147,7 @@ chatSuites('chat: history import', (test, open, kind) => {
             assert.equal([s.title, s.createdAt], ['Old\tthread', T2002]);
             assert.is((await chat.messages.get('old', 'm1')).createdAt, T2002 + 60_000);
             assert.is((await chat.documents.get('d1')).uploadedAt, T2002 + 120_000);
+            assert.equal((await chat.messages.get('old', 'm2')).content, [{ type: 'file', url: 'data:text/plain;base64,aGk=' }]);
           } finally {
             await chat.close();
           }
