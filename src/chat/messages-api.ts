@@ -138,8 +138,8 @@ export class MessagesApi {
   async history(sessionId: string, messageId: string, options?: ReadOptions & InlineReadOptions): Promise<{ revisions: Message[]; position: number }> {
     assertEntityId(sessionId, 'sessionId');
     assertEventId(messageId, 'messageId');
-    const inline = inlineOption(options);
     const position = await this.#core.reflect(options);
+    const inline = inlineOption(options);
     const revisions: Message[] = [];
     for (const r of await this.#revisions(sessionId, this.#located(sessionId, messageId).versions)) revisions.push(await this.#shown(r, inline));
     return { revisions, position };
