@@ -83,13 +83,7 @@ export class MessagesApi {
     assertInert(input, 'messages');
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw invalid('messages', 'must hold at least one message');
-    const data: MessageAdded[] = list.map((m, i) => {
-      const field = Array.isArray(input) ? `messages[${i}]` : 'message';
-      const { messageId = nextId(), createdAt: given, ...rest } = storedObject(m, field) as unknown as NewMessage;
-      assertEventId(messageId, `${field}.messageId`);
-      const at = createdAt(given, `${field}.createdAt`);
-      return at === undefined ? { messageId, ...rest } : { messageId, ...rest, createdAt: at };
-    });
+    const data: MessageAdded[] = list.map((m, i) => messageAddedData(m, Array.isArray(input) ? `messages[${i}]` : 'message'));
     const stream = sessionStream(sessionId);
     const fieldOf = (i: number) => (Array.isArray(input) ? `messages[${i}]` : 'message');
     const uploads = await storeInline(this.#core, data.map((m, i) => ({ payload: m, field: fieldOf(i) })));
@@ -289,6 +283,14 @@ export class MessagesApi {
     const [e] = await this.#core.events.readStream(sessionStream(sessionId), { fromVersion: version, limit: 1 });
     return upcast(e!);
   }
+}
+
+/** The message.added payload of a new message (its id generated when left out, createdAt in ms), as it will be stored. */
+export function messageAddedData(message: NewMessage, field: string): MessageAdded {
+  const { messageId = nextId(), createdAt: given, ...rest } = storedObject(message, field) as unknown as NewMessage;
+  assertEventId(messageId, `${field}.messageId`);
+  const at = createdAt(given, `${field}.createdAt`);
+  return at === undefined ? { messageId, ...rest } : { messageId, ...rest, createdAt: at };
 }
 
 /** Whether a read gives inline parts back as they came (`inlineDocuments`, default true). */

@@ -1,5 +1,6 @@
 import { monotonicFactory } from 'ulid';
 import { type JsonObject, object } from '../events/fields.js';
+import type { SessionCreated } from '../events/sessions.js';
 import { assertEntityId, sessionStream } from '../events/streams.js';
 import { documentsProjection } from '../projections/documents.js';
 import { messagesProjection } from '../projections/messages.js';
@@ -59,14 +60,11 @@ export class SessionsApi {
 
   /** NOT_FOUND when the user does not exist; CONFLICT when the session id is taken. */
   async create(session: NewSession, options?: WriteOptions): Promise<Reflected<Session>> {
-    const { userId, sessionId = nextId(), createdAt: given, ...rest } = storedObject(session, 'session') as unknown as NewSession;
-    assertEntityId(userId, 'userId');
-    assertEntityId(sessionId, 'sessionId');
-    const at = createdAt(given, 'session.createdAt');
-    if (at !== undefined) Object.assign(rest, { createdAt: at });
+    const { sessionId, data } = sessionCreatedData(session, 'session');
+    const { userId } = data;
     await this.#core.command(sessionStream(sessionId), options, () => {
       if (!this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
-      return { events: [{ type: 'session.created', data: { userId, ...rest }, field: 'session' }], expected: 'no_stream' };
+      return { events: [{ type: 'session.created', data, field: 'session' }], expected: 'no_stream' };
     }).catch((err: unknown) => {
       throw isFfcdbError(err, ErrorCode.CONFLICT) ? new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} already exists`, { field: 'sessionId', sessionId }) : err;
     });
@@ -194,6 +192,17 @@ export class SessionsApi {
   #session(view: SessionView): Session {
     return { ...detached(view), messageCount: this.#core.state(messagesProjection).get(view.sessionId)?.count ?? 0 };
   }
+}
+
+/** The id and session.created payload of a new session (its id generated when left out, createdAt in ms), as it will be stored. */
+export function sessionCreatedData(session: NewSession, field: string): { sessionId: string; data: SessionCreated } {
+  const { userId, sessionId = nextId(), createdAt: given, ...rest } = storedObject(session, field) as unknown as NewSession;
+  assertEntityId(userId, 'userId');
+  assertEntityId(sessionId, 'sessionId');
+  const at = createdAt(given, `${field}.createdAt`);
+  const data = { userId, ...rest } as SessionCreated;
+  if (at !== undefined) data.createdAt = at;
+  return { sessionId, data };
 }
 
 /** The first index of the ascending list whose session was created at or after `t`. */

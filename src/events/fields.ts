@@ -57,7 +57,7 @@ export function title(value: unknown, field: string): asserts value is string {
 }
 
 /** The earliest and latest time a payload may name: 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z. */
-export const INSTANT_RANGE = { min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) } as const;
+const INSTANT_RANGE = { min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) } as const;
 
 /** A time in milliseconds since the epoch, within INSTANT_RANGE. */
 export function instant(value: unknown, field: string): asserts value is number {
