@@ -44,11 +44,12 @@ interface Given {
 
 /** A caller's message as it will be stored, its id required (without one there is nothing to match it by), checked and digested in one pass. */
 function givenMessage(value: unknown, field: string): Given {
+  // The id first (as storedObject checks ids), so a bad id is INVALID_ID whatever the JSON rule would say of the rest.
+  const id = typeof value === 'object' && value !== null ? (value as { messageId?: unknown }).messageId : undefined;
+  if (id !== undefined) assertId(id, `${field}.messageId`);
   const digester = messageDigester();
-  const idField = `${field}.messageId`;
-  const message = storedObject(value, field, { messageId: idField }, digester) as unknown as MessageAdded;
-  if (message.messageId === undefined) throw invalid(idField, 'is required: a saved message is matched by its id');
-  assertId(message.messageId, idField);
+  const message = storedObject(value, field, undefined, digester) as unknown as MessageAdded;
+  if (message.messageId === undefined) throw invalid(`${field}.messageId`, 'is required: a saved message is matched by its id');
   return { message, digest: digester.digest };
 }
 
@@ -62,7 +63,10 @@ function editTo(m: MessageAdded, stored: MessageDigest, given: MessageDigest): M
   return edit;
 }
 
-const same = (a: MessageDigest, b: MessageDigest) => a.every((d, i) => d === b[i]);
+function same(a: MessageDigest, b: MessageDigest): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Live message ids in the order of the conversation (their added events' stream versions). */
 function liveInOrder(messages: SessionMessages): string[] {

@@ -113,7 +113,8 @@ class Hasher implements JsonSink {
   }
 
   scalar(value: string | number | boolean | null): void {
-    if (this.#depth < this.#base) return;
+    // Below the values digested (a message that is not an object), or in a message field the digest leaves out (its id).
+    if (this.#depth < this.#base || this.#slot < 0) return;
     if (typeof value === 'string') this.#string(STRING, value);
     else if (typeof value === 'number') {
       if ((value | 0) === value) this.#mix(INT, value);
