@@ -90,37 +90,45 @@ function liveInOrder(messages: SessionMessages): string[] {
  */
 function planSync(messages: SessionMessages, list: readonly Given[], fieldOf: (i: number) => string) {
   const kept: string[] = [];
-  const seen = new Set<string>();
+  const added = new Set<string>();
   const edits: ChatEvent[] = [];
   const adds: ChatEvent[] = [];
   const result = { added: [] as string[], edited: [] as string[], deleted: [] as string[], unchanged: 0 };
-  // The stream version of the last kept message's `message.added`: the order of the conversation.
+  // The stream version of the last kept message's `message.added`: kept messages follow the conversation's order.
   let last = -1;
   let appending = false;
+  let keep: Set<string> | undefined;
   for (let i = 0; i < list.length; i++) {
     const { message: m, digest: given } = list[i]!;
-    if (seen.has(m.messageId)) throw invalid(`${fieldOf(i)}.messageId`, `repeats the message ${JSON.stringify(m.messageId)}`);
-    seen.add(m.messageId);
-    const stored = appending ? undefined : messages.digests.get(m.messageId);
-    const at = stored && messages.added.get(m.messageId)!;
-    if (stored && at! > last && stored[0] === given[0]) {
-      last = at!;
-      kept.push(m.messageId);
-      if (same(stored, given)) result.unchanged++;
-      else {
-        edits.push({ type: 'message.edited', data: editTo(m, stored, given), field: fieldOf(i) });
-        result.edited.push(m.messageId);
+    const id = m.messageId;
+    if (!appending) {
+      const stored = messages.digests.get(id);
+      const at = stored && messages.added.get(id)!;
+      if (stored && at! > last && stored[0] === given[0]) {
+        last = at!;
+        kept.push(id);
+        if (same(stored, given)) result.unchanged++;
+        else {
+          edits.push({ type: 'message.edited', data: editTo(m, stored, given), field: fieldOf(i) });
+          result.edited.push(id);
+        }
+        continue;
       }
-      continue;
+      appending = true;
     }
-    appending = true;
+    // A kept id comes after every kept one before it, so a repeat is one added before, or one kept (live, and before `last`).
+    const live = messages.digests.has(id) ? messages.added.get(id)! : undefined;
+    if (added.has(id) || (live !== undefined && live <= last && (keep ??= new Set(kept)).has(id))) {
+      throw invalid(`${fieldOf(i)}.messageId`, `repeats the message ${JSON.stringify(id)}`);
+    }
+    added.add(id);
     adds.push({ type: 'message.added', data: m, field: fieldOf(i) });
-    result.added.push(m.messageId);
+    result.added.push(id);
   }
   const deletes: ChatEvent[] = [];
   // Every live message kept (a chat saved with messages added at its end) deletes nothing.
   if (kept.length < messages.digests.size) {
-    const keep = new Set(kept);
+    keep ??= new Set(kept);
     for (const id of liveInOrder(messages)) {
       if (keep.has(id)) continue;
       deletes.push({ type: 'message.deleted', data: { messageId: id } });
