@@ -180,10 +180,19 @@ class Hasher implements JsonSink {
       const { written } = encoder.encodeInto(s, scratch);
       const count = (written + 3) >>> 2;
       scratch.fill(0, written, count * 4);
-      for (let i = 0; i < count; i++) {
-        const w = LITTLE_ENDIAN ? words[i]! : view.getInt32(i * 4, true);
-        h1 = Math.imul(h1 ^ w, 2654435761);
-        h2 = Math.imul(h2 ^ w, 1597334677);
+      const w32 = words;
+      if (LITTLE_ENDIAN) {
+        for (let i = 0; i < count; i++) {
+          const w = w32[i]!;
+          h1 = Math.imul(h1 ^ w, 2654435761);
+          h2 = Math.imul(h2 ^ w, 1597334677);
+        }
+      } else {
+        for (let i = 0; i < count; i++) {
+          const w = view.getInt32(i * 4, true);
+          h1 = Math.imul(h1 ^ w, 2654435761);
+          h2 = Math.imul(h2 ^ w, 1597334677);
+        }
       }
     }
     this.#h1 = h1;
