@@ -118,7 +118,8 @@ function planSync(messages: SessionMessages, list: readonly Given[], fieldOf: (i
     }
     // A kept id comes after every kept one before it, so a repeat is one added before, or one kept (live, and before `last`).
     const live = messages.digests.has(id) ? messages.added.get(id)! : undefined;
-    if (added.has(id) || (live !== undefined && live <= last && (keep ??= new Set(kept)).has(id))) {
+    if (live !== undefined && live <= last) keep ??= new Set(kept);
+    if (added.has(id) || (live !== undefined && live <= last && keep!.has(id))) {
       throw invalid(`${fieldOf(i)}.messageId`, `repeats the message ${JSON.stringify(id)}`);
     }
     added.add(id);
