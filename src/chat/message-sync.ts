@@ -117,9 +117,10 @@ function planSync(messages: SessionMessages, list: readonly Given[], fieldOf: (i
       appending = true;
     }
     // A kept id comes after every kept one before it, so a repeat is one added before, or one kept (live, and before `last`).
-    const live = messages.digests.has(id) ? messages.added.get(id)! : undefined;
-    if (live !== undefined && live <= last) keep ??= new Set(kept);
-    if (added.has(id) || (live !== undefined && live <= last && keep!.has(id))) {
+    const at = messages.digests.has(id) ? messages.added.get(id)! : undefined;
+    const beforeLast = at !== undefined && at <= last;
+    if (beforeLast) keep ??= new Set(kept);
+    if (added.has(id) || (beforeLast && keep!.has(id))) {
       throw invalid(`${fieldOf(i)}.messageId`, `repeats the message ${JSON.stringify(id)}`);
     }
     added.add(id);
