@@ -185,10 +185,10 @@ export function payload(value: unknown, field: string, reserved: readonly string
  * write it (undefined keys dropped, Dates as ISO strings). `sink` hears it as
  * stored, in the same pass (see jsonValue).
  */
-export function storedObject(value: unknown, field: string, ids: Readonly<Record<string, string>> = {}, sink?: JsonSink): Record<string, unknown> {
+export function storedObject(value: unknown, field: string, ids?: Readonly<Record<string, string>>, sink?: JsonSink): Record<string, unknown> {
   if (value === undefined) return object(value, field);
   // Ids are checked first, so a bad id is INVALID_ID whatever the JSON rule would say of it.
-  if (typeof value === 'object' && value !== null) {
+  if (ids !== undefined && typeof value === 'object' && value !== null) {
     for (const key in ids) {
       const id = (value as Record<string, unknown>)[key];
       if (id !== undefined) assertId(id, ids[key]!);
@@ -196,7 +196,9 @@ export function storedObject(value: unknown, field: string, ids: Readonly<Record
   }
   const stored = jsonValue(value, field, sink);
   // jsonValue has checked a plain object's prototype and enumerable keys: `object` is left to look at any other own key (a symbol, a hidden getter).
-  if (isPlainObject(stored) && Reflect.ownKeys(stored).length === Object.keys(stored).length) return stored;
+  if (isPlainObject(stored) && Object.getOwnPropertySymbols(stored).length === 0 && Object.getOwnPropertyNames(stored).length === Object.keys(stored).length) {
+    return stored;
+  }
   return object(stored, field);
 }
 

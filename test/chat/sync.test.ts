@@ -177,6 +177,22 @@ chatSuites('chat: messages.sync', (test, open) => {
       assert.equal(Object.keys(extra.y), ['q', 'p']);
     }));
 
+  test('sync refuses a message with a hidden getter (not enumerable, or on a symbol), unchanged or not, without running it', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      await chat.messages.sync('s1', [msg('a', '1')]);
+      let ran = false;
+      const get = () => {
+        ran = true;
+        return 'x';
+      };
+      const hidden = Object.defineProperty(msg('a', '1'), 'extra', { get, enumerable: false });
+      await failsCleanly(chat, () => chat.messages.sync('s1', [hidden]), ErrorCode.INVALID_ARGUMENT, 'messages[0].extra');
+      const symbol = Object.defineProperty(msg('b', '2'), Symbol('s'), { get, enumerable: true });
+      await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), symbol]), ErrorCode.INVALID_ARGUMENT, 'messages[1].a symbol key');
+      assert.is(ran, false);
+    }));
+
   test('the digests sync compares are the same rebuilt from the log as kept live', () =>
     open(async (chat) => {
       await seedSession(chat);
