@@ -137,6 +137,7 @@ chatSuites('chat: messages.sync', (test, open) => {
       await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), msg('n', '2'), msg('n', '3')]), ErrorCode.INVALID_ARGUMENT, 'messages[2].messageId');
       await failsCleanly(chat, () => chat.messages.sync('s1', [{ role: 'user', content: 'x' } as never]), ErrorCode.INVALID_ARGUMENT, 'messages[0].messageId');
       await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), { messageId: 'b', role: 'user', content: 9 as never }]), ErrorCode.INVALID_ARGUMENT, 'messages[1].content');
+      await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), { messageId: 'c', role: 'user' } as never]), ErrorCode.INVALID_ARGUMENT, 'messages[1].content');
       await failsCleanly(chat, () => chat.messages.sync('s1', 'x' as never), ErrorCode.INVALID_ARGUMENT, 'messages');
       await failsCleanly(chat, () => chat.messages.sync('nope', [msg('a', '1')]), ErrorCode.NOT_FOUND, 'sessionId');
       assert.equal(await contents(chat), ['a:1']);
