@@ -28,7 +28,7 @@ export type MessagesState = Map<string, SessionMessages>;
 
 export const messagesProjection = defineProjection<MessagesState>({
   name: 'messages',
-  version: 2,
+  version: 3,
   handles: ['session.created', 'session.deleted', 'message.added', 'message.edited', 'message.deleted', 'message.truncated'],
   init: () => new Map(),
   apply(state, event: CatalogEvent) {
