@@ -63,10 +63,12 @@ export class QueryRun {
   /** The documents a clause matches among those the filters keep (and within `within`, ascending, if given), with its score in each. */
   clause(c: Clause, within?: readonly number[]): Scored {
     switch (c.kind) {
-      case 'term':
+      case 'term': {
         if (!c.exclude) for (const t of c.alternatives) this.matched.add(t);
         // The word and, with stemming, its stem (see wordClause).
-        return c.alternatives.length === 1 ? this.#termScores(c.alternatives[0]!, within) : stemmed(this.#termScores(c.alternatives[0]!, within), this.#termScores(c.alternatives[1]!, within));
+        const [word, stem] = c.alternatives.map((t) => this.#termScores(t, within));
+        return stem ? stemmed(word!, stem) : word!;
+      }
       case 'prefix': {
         const expansions = this.#expansions(c.prefix);
         if (!c.exclude) for (const t of expansions) this.matched.add(t);

@@ -205,8 +205,9 @@ async function messages(texts: Record<string, string>, sessionOf: (name: string)
 
 test('a word in over half of the items weighs almost nothing (idf floored as FTS5 floors it): "the quokka" ranks by quokka alone', async () => {
   const { chat, ids } = await messages({
-    many: 'The quokka and the wallaby and the wombat met the echidna at the pond.',
-    short: 'The quokka swims.',
+    // One word longer, four more of "the": ahead if "the" weighed anything.
+    many: 'The quokka, the owl, the fox, the cat, the dog.',
+    short: 'The quokka swims in a cool and quiet bay.',
     f1: 'The ferry is late.',
     f2: 'The tea is hot.',
     f3: 'The sun is out.',
