@@ -96,7 +96,8 @@ export function checkOptions(o: SearchOptions): CheckedOptions {
 }
 
 function decodeCursor(cursor: unknown): [number, number, string] {
-  if (typeof cursor === 'string' && cursor.length <= 1_000) {
+  // Room for the longest: a key of two 512-byte ids, each byte escaped in the JSON.
+  if (typeof cursor === 'string' && cursor.length <= 4_000) {
     try {
       const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
       if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'number' && typeof v[1] === 'number' && typeof v[2] === 'string') return [v[0], v[1], v[2]];
