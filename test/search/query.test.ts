@@ -156,7 +156,7 @@ test('pages: a cursor works for the longest ids (512 bytes, every byte escaped i
     await chat.users.create({ userId: 'alice' });
     const sessionId = '"'.repeat(512);
     await chat.sessions.create({ userId: 'alice', sessionId, title: 'Quotes' });
-    const messageIds = ['\\'.repeat(511) + '1', '\\'.repeat(511) + '2'];
+    const messageIds = ['1', '2'].map((n) => `${'\\'.repeat(511)}${n}`);
     for (const messageId of messageIds) await chat.messages.add(sessionId, { messageId, role: 'user', content: 'quokka' });
     const first = await chat.search('alice', 'quokka', { limit: 1 });
     assert.ok(first.hasMore);
