@@ -56,7 +56,8 @@ interface CheckedOptions {
   entity: { term: string; text: string } | undefined;
   kinds: Set<DocKind> | undefined;
   limit: number;
-  after: [number, string] | undefined;
+  /** The last hit of the previous page: its score (a listing: its time), time and key. */
+  after: [number, number, string] | undefined;
 }
 
 const OPTION_KEYS = new Set(['operator', 'sessionId', 'role', 'from', 'to', 'tag', 'entity', 'kinds', 'limit', 'after']);
@@ -94,11 +95,12 @@ export function checkOptions(o: SearchOptions): CheckedOptions {
   };
 }
 
-function decodeCursor(cursor: unknown): [number, string] {
-  if (typeof cursor === 'string' && cursor.length <= 1_000) {
+function decodeCursor(cursor: unknown): [number, number, string] {
+  // Room for the longest: a key of two 512-byte ids, each byte escaped in the JSON.
+  if (typeof cursor === 'string' && cursor.length <= 4_000) {
     try {
       const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
+      if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'number' && typeof v[1] === 'number' && typeof v[2] === 'string') return [v[0], v[1], v[2]];
     } catch {
       // Reported below, as any other malformed cursor.
     }

@@ -3,7 +3,7 @@ import type { IndexStats } from './manifest.js';
 import type { Clause } from './query-parser.js';
 import { type DocRecord, type PostingList, type Segment, type SegmentSource, emptyPostings, sortKey } from './segment.js';
 import { fieldWeight, sessionKeyPrefix } from '../projections/search/search-doc.js';
-import { Cursor, type Scored, best } from './scored-lists.js';
+import { Cursor, type Scored, best, stemmed } from './scored-lists.js';
 
 /** What a query reads: the index's segments, statistics and session registry. */
 export interface IndexView {
@@ -16,6 +16,8 @@ export interface IndexView {
 const K1 = 1.2;
 const B = 0.75;
 const MAX_EXPANSIONS = 1_000;
+/** FTS5's floor for the idf of a word in over half of the documents. */
+const MIN_IDF = 1e-6;
 
 /** One term's live postings of the user's documents across segments, documents numbered globally; and its live document frequency over every user. */
 interface Live extends PostingList {
@@ -61,9 +63,12 @@ export class QueryRun {
   /** The documents a clause matches among those the filters keep (and within `within`, ascending, if given), with its score in each. */
   clause(c: Clause, within?: readonly number[]): Scored {
     switch (c.kind) {
-      case 'term':
+      case 'term': {
         if (!c.exclude) for (const t of c.alternatives) this.matched.add(t);
-        return best(c.alternatives.map((t) => this.#termScores(t, within)));
+        // The word and, with stemming, its stem (see wordClause).
+        const [word, stem] = c.alternatives.map((t) => this.#termScores(t, within));
+        return stem ? stemmed(word!, stem) : word!;
+      }
       case 'prefix': {
         const expansions = this.#expansions(c.prefix);
         if (!c.exclude) for (const t of expansions) this.matched.add(t);
@@ -146,8 +151,10 @@ export class QueryRun {
     return live;
   }
 
+  /** FTS5's bm25 idf: a word in over half of the documents weighs almost nothing (not less than nothing), as there. */
   #idf(df: number): number {
-    return Math.log(1 + (this.#n - df + 0.5) / (df + 0.5));
+    const idf = Math.log((this.#n - df + 0.5) / (df + 0.5));
+    return idf > 0 ? idf : MIN_IDF;
   }
 
   /** BM25 of one field occurrence count, weighted by the field. */

@@ -74,17 +74,20 @@ export function runQuery(index: IndexView, userId: string, query: string, option
     scores = scores.filter((_, k) => keep[k]);
   }
 
-  // Keys break ties only, so records are read for tied scores and the page alone.
-  const key = (doc: number) => run.record(doc).key;
+  // Ties break oldest first, then by key (FTS5's bm25 ranking orders ties by rowid, so first written first); records are read for tied scores and the page alone.
+  const tie = (doc: number): Tie => {
+    const r = run.record(doc);
+    return [r.timestamp, r.key];
+  };
   const after = opts.after;
   // A listing ranks by time (newest first) where a search ranks by score: pages and cursors work alike.
   const rank = listing ? (doc: number) => run.record(doc).timestamp : (_: number, k: number) => scores[k]!;
   const pool: { doc: number; score: number }[] = [];
   candidates.forEach((doc, k) => {
     const score = rank(doc, k);
-    if (!after || score < after[0] || (score === after[0] && compareKeys(key(doc), after[1]) > 0)) pool.push({ doc, score });
+    if (!after || score < after[0] || (score === after[0] && compareTies(tie(doc), [after[1], after[2]]) > 0)) pool.push({ doc, score });
   });
-  const page = topHits(pool, opts.limit, key);
+  const page = topHits(pool, opts.limit, tie);
   const hasMore = pool.length > opts.limit;
   const last = page[page.length - 1];
   return {
@@ -102,20 +105,28 @@ export function runQuery(index: IndexView, userId: string, query: string, option
     }),
     total: candidates.length,
     hasMore,
-    nextCursor: hasMore && last ? Buffer.from(JSON.stringify([last.score, key(last.doc)])).toString('base64url') : undefined,
+    nextCursor: hasMore && last ? Buffer.from(JSON.stringify([last.score, ...tie(last.doc)])).toString('base64url') : undefined,
   };
 }
 
+/** What orders equal scores: the item's time, then its key. */
+type Tie = [timestamp: number, key: string];
+
+function compareTies(a: Tie, b: Tie): number {
+  return a[0] - b[0] || compareKeys(a[1], b[1]);
+}
+
 /**
- * The best `limit` hits, by score and then key: only those scoring at least
- * the (limit+1)-th best score are sorted, so keys are read for them alone.
+ * The best `limit` hits, by score and then tie (see Tie): only those scoring
+ * at least the (limit+1)-th best score are sorted, so records are read for
+ * them alone.
  */
-function topHits(pool: readonly { doc: number; score: number }[], limit: number, key: (doc: number) => string): { doc: number; score: number }[] {
+function topHits(pool: readonly { doc: number; score: number }[], limit: number, tie: (doc: number) => Tie): { doc: number; score: number }[] {
   let chosen = pool;
   if (pool.length > limit) {
     const scores = Float64Array.from(pool, (h) => h.score).sort();
     const threshold = scores[scores.length - 1 - limit]!;
     chosen = pool.filter((h) => h.score >= threshold);
   }
-  return [...chosen].sort((a, b) => b.score - a.score || compareKeys(key(a.doc), key(b.doc))).slice(0, limit);
+  return [...chosen].sort((a, b) => b.score - a.score || compareTies(tie(a.doc), tie(b.doc))).slice(0, limit);
 }

@@ -59,29 +59,39 @@ export function sumInOrder(candidates: readonly number[], scored: readonly Score
     return sum;
   });
 }
-/** Per document, the best of several scorings (a word or its stem, a prefix's expansions). */
+/** Per document, the best of several scorings (a prefix's expansions). */
 export function best(lists: readonly Scored[]): Scored {
-  if (lists.length === 1) return lists[0]!;
-  let out: Scored = { docs: [], scores: [] };
-  for (const m of lists) {
-    const merged: Scored = { docs: [], scores: [] };
-    let i = 0;
-    let j = 0;
-    while (i < out.docs.length || j < m.docs.length) {
-      const a = out.docs[i];
-      const b = m.docs[j];
-      if (b === undefined || (a !== undefined && a < b)) {
-        merged.docs.push(a!);
-        merged.scores.push(out.scores[i++]!);
-      } else if (a === undefined || b < a) {
-        merged.docs.push(b);
-        merged.scores.push(m.scores[j++]!);
-      } else {
-        merged.docs.push(a);
-        merged.scores.push(Math.max(out.scores[i++]!, m.scores[j++]!));
-      }
+  return lists.length === 1 ? lists[0]! : lists.reduce((out, m) => merge(out, m, Math.max), EMPTY);
+}
+
+/**
+ * A word's scoring and its stem's, as one: per document the stem's score (the
+ * stem stands for every form of the word, as in FTS5's porter tokenizer), or
+ * the word's where the word stands without its stem (an all-capitals word is
+ * not stemmed).
+ */
+export function stemmed(word: Scored, stem: Scored): Scored {
+  return merge(word, stem, (_, s) => s);
+}
+
+/** The union of two scored lists; a document in both scores `both(a's score, b's score)`. */
+function merge(a: Scored, b: Scored, both: (x: number, y: number) => number): Scored {
+  const out: Scored = { docs: [], scores: [] };
+  let i = 0;
+  let j = 0;
+  while (i < a.docs.length || j < b.docs.length) {
+    const x = a.docs[i];
+    const y = b.docs[j];
+    if (y === undefined || (x !== undefined && x < y)) {
+      out.docs.push(x!);
+      out.scores.push(a.scores[i++]!);
+    } else if (x === undefined || y < x) {
+      out.docs.push(y);
+      out.scores.push(b.scores[j++]!);
+    } else {
+      out.docs.push(x);
+      out.scores.push(both(a.scores[i++]!, b.scores[j++]!));
     }
-    out = merged;
   }
   return out;
 }

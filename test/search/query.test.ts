@@ -150,6 +150,24 @@ withFixture('pages: a cursor walks every match once, in score order', async (f) 
   for (let i = 1; i < all.items.length; i++) assert.ok(all.items[i - 1]!.score >= all.items[i]!.score);
 });
 
+test('pages: a cursor works for the longest ids (512 bytes, every byte escaped in its JSON)', async () => {
+  const chat = await openChatStore({ backend: new MemoryBackend() });
+  try {
+    await chat.users.create({ userId: 'alice' });
+    const sessionId = '"'.repeat(512);
+    await chat.sessions.create({ userId: 'alice', sessionId, title: 'Quotes' });
+    const messageIds = ['1', '2'].map((n) => `${'\\'.repeat(511)}${n}`);
+    for (const messageId of messageIds) await chat.messages.add(sessionId, { messageId, role: 'user', content: 'quokka' });
+    const first = await chat.search('alice', 'quokka', { limit: 1 });
+    assert.ok(first.hasMore);
+    const second = await chat.search('alice', 'quokka', { limit: 1, after: first.nextCursor! });
+    assert.equal([...first.items, ...second.items].map((h) => h.itemId), messageIds);
+    assert.not.ok(second.hasMore);
+  } finally {
+    await chat.close();
+  }
+});
+
 withFixture('bad queries and options are refused, naming the field', async (f) => {
   await refused(f.chat.search('alice', ''), ErrorCode.INVALID_ARGUMENT, 'query');
   await refused(f.chat.search('alice', '-hotel'), ErrorCode.INVALID_ARGUMENT, 'query');

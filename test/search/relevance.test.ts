@@ -185,4 +185,78 @@ test('real mail: an empty query with filters lists what they match, newest first
   }
 });
 
+/**
+ * FTS5's bm25 is the reference ranking (the bench measures the top-10 overlap
+ * with it): its idf, its stems, its order of ties.
+ */
+async function messages(texts: Record<string, string>, sessionOf: (name: string) => string = () => 'misc'): Promise<{ chat: ChatStore; ids: Map<string, string> }> {
+  const chat = await openChatStore({ backend: new MemoryBackend() });
+  await chat.users.create({ userId: 'alice' });
+  const ids = new Map<string, string>();
+  for (const [name, content] of Object.entries(texts)) {
+    const sessionId = sessionOf(name);
+    await chat.sessions.ensure({ userId: 'alice', sessionId, title: sessionId });
+    ids.set((await chat.messages.add(sessionId, { role: 'user', content })).messageId, name);
+    // Distinct times: ties order by time.
+    await sleep(2);
+  }
+  return { chat, ids };
+}
+
+test('a word in over half of the items weighs almost nothing (idf floored as FTS5 floors it): "the quokka" ranks by quokka alone', async () => {
+  const { chat, ids } = await messages({
+    // One word longer, four more of "the": ahead if "the" weighed anything.
+    many: 'The quokka, the owl, the fox, the cat, the dog.',
+    short: 'The quokka swims in a cool and quiet bay.',
+    f1: 'The ferry is late.',
+    f2: 'The tea is hot.',
+    f3: 'The sun is out.',
+    f4: 'The bus is full.',
+  });
+  try {
+    const page = await chat.search('alice', 'the quokka', { kinds: ['message'] });
+    assert.equal(page.items.map((h) => ids.get(h.itemId)), ['short', 'many']);
+  } finally {
+    await chat.close();
+  }
+});
+
+test('a word scores as its stem: every form of it counts, the form asked for no higher', async () => {
+  const { chat, ids } = await messages({
+    plural: 'The hotels we saw were far from the beach.',
+    singular: 'The hotel bar and the hotel pool were both closed all week long.',
+    f1: 'The ferry is late again today.',
+    f2: 'The tea is hot and sweet.',
+    f3: 'The sun is out at last.',
+    f4: 'The bus is full of tourists.',
+  });
+  try {
+    const page = await chat.search('alice', 'hotels', { kinds: ['message'] });
+    assert.equal(page.items.map((h) => ids.get(h.itemId)), ['singular', 'plural']);
+  } finally {
+    await chat.close();
+  }
+});
+
+test('equal scores order oldest first (FTS5 orders them by rowid), not by id, and pages walk them once', async () => {
+  // The older message is in the session whose id sorts last.
+  const { chat, ids } = await messages({ older: 'A quokka sighting.', newer: 'A quokka sighting.', third: 'A quokka sighting.' }, (name) => (name === 'older' ? 'zz' : name === 'newer' ? 'mm' : 'aa'));
+  try {
+    const page = await chat.search('alice', 'quokka', { kinds: ['message'] });
+    assert.is(new Set(page.items.map((h) => h.score)).size, 1);
+    assert.equal(page.items.map((h) => ids.get(h.itemId)), ['older', 'newer', 'third']);
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const one = await chat.search('alice', 'quokka', { kinds: ['message'], limit: 1, ...(after === undefined ? {} : { after }) });
+      seen.push(...one.items.map((h) => ids.get(h.itemId)!));
+      if (!one.hasMore) break;
+      after = one.nextCursor;
+    }
+    assert.equal(seen, ['older', 'newer', 'third']);
+  } finally {
+    await chat.close();
+  }
+});
+
 test.run();
