@@ -246,7 +246,7 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
     expected.add(scope, SESSIONS, sessionRow(view, null));
     for (const [i, tag] of view.tags.entries()) expected.add(scope, SESSION_TAGS, [id, tag, i]);
     const steps = new Map<number, Step>();
-    const messages = states.messages.get(id);
+    const messages = states.messages.sessions.get(id);
     const pending = new Map<string, number>();
     const messageStep = (version: number, key: string) => {
       const step = steps.get(version);
@@ -271,7 +271,7 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
       if (gone !== undefined) messageStep(gone, messageId);
       pending.set(messageId, edits.length + (gone === undefined ? 0 : 1));
     }
-    const context = states.context.get(id);
+    const context = states.context.sessions.get(id);
     for (const change of context?.history ?? []) steps.set(change.streamVersion, { kind: 'context', version: change.version });
     const documents = (states.documents.bySession.get(id) ?? []).map((d) => states.documents.documents.get(d)!);
     for (const doc of documents) {
