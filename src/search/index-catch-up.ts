@@ -100,11 +100,11 @@ export class IndexCatchUp {
     }
   }
 
-  /** Puts back a restored session's documents: those its events before the restore (at `version`) give. */
+  /** Puts back a restored session's documents: those its events up to the restore (at `version`) give. */
   async #restore(streamId: string, version: number): Promise<void> {
     const events: CatalogEvent[] = [];
     for await (const raw of this.#events.streamEvents(streamId)) {
-      if (raw.version >= version) break;
+      if (raw.version > version) break;
       const e = catalogEvent(raw);
       if (e) events.push(e);
     }

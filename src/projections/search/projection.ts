@@ -61,7 +61,7 @@ export type SearchChange =
   /**
    * A deleted session restored: its documents as they were at its deletion
    * go back into the index. The index derives them from the session's events
-   * before this one (`sessionDocs`): the changes do not repeat them.
+   * up to this one (`sessionDocs`): the changes do not repeat them.
    */
   | { op: 'restoreSession'; sessionId: string; version: number };
 
