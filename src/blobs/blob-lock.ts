@@ -31,9 +31,12 @@ export class BlobLock {
     } catch (error) {
       outcome = { error };
     }
-    const lost =
-      this.#lockLost ??
-      (this.#lock.stillOurs() ? undefined : new FfcdbError(ErrorCode.LOCKED, `the blob lock on ${this.#dir} was taken over while held`, { dir: this.#dir }));
+    let lost: unknown;
+    try {
+      lost = this.#lockLost ?? (this.#lock.stillOurs() ? undefined : new FfcdbError(ErrorCode.LOCKED, `the blob lock on ${this.#dir} was taken over while held`, { dir: this.#dir }));
+    } catch (err) {
+      lost = err;
+    }
     await this.#lock.release().catch((err: unknown) => {
       throw ioError(err, this.#dir, 'unlock');
     });

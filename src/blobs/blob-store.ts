@@ -270,10 +270,12 @@ export class StoreGate {
     }
     return this.run(() => {
       // Work that fn started and that outlives it (a timer, say) inherits this token, but no longer holds the lock.
+      // It stops holding when fn settles, not when the lock is let go (a file lock's release takes a while).
       const token = { held: true };
-      const turn = this.#lockTail.then(() => this.#lockHolder.run(token, () => hold(fn))).finally(() => {
+      const release = () => {
         token.held = false;
-      });
+      };
+      const turn = this.#lockTail.then(() => this.#lockHolder.run(token, () => hold(() => fn().finally(release)))).finally(release);
       this.#lockTail = turn.catch(() => undefined);
       return turn;
     });

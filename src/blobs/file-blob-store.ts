@@ -124,8 +124,14 @@ export class FileBlobStore implements BlobStore {
         });
         this.#makeShardDirs(sha256);
         const created = await this.#link(tmp, this.#blobPath(sha256), sha256);
-        // Also when the blob was there already: its maker may not have fsynced its folders yet.
-        await this.#syncShard(sha256);
+        try {
+          // Also when the blob was there already: its maker may not have fsynced its folders yet.
+          await this.#syncShard(sha256);
+        } catch (err) {
+          // A failed put leaves nothing behind: not the blob it linked either (a caller gave it up, no document names it).
+          if (created) await fsp.unlink(this.#blobPath(sha256)).catch(() => undefined);
+          throw err;
+        }
         return { sha256, size, created };
       } finally {
         await fh?.close().catch(() => undefined);

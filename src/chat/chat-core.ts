@@ -185,6 +185,7 @@ export function storedObject(value: unknown, field: string, ids: Readonly<Record
   if (value === undefined) return object(value, field);
   // Ids are checked first, so a bad id is INVALID_ID whatever the JSON rule would say of it.
   if (typeof value === 'object' && value !== null) {
+    assertInert(value, field); // so reading an id runs no getter or Proxy trap
     for (const [key, name] of Object.entries(ids)) {
       const id = (value as Record<string, unknown>)[key];
       if (id !== undefined) assertId(id, name);

@@ -7,6 +7,7 @@ import type { SearchOptions } from '../search/query-options.js';
 import { SearchIndex } from '../search/search-index.js';
 import { type ChatCore, type ReadOptions, assertOptions } from './chat-core.js';
 import { assertInert } from '../kernel/validation.js';
+import { asIoError } from '../kernel/errors.js';
 
 export type ChatSearchOptions = SearchOptions & ReadOptions;
 export type ChatSearchPage = SearchPage & { position: number };
@@ -52,9 +53,13 @@ export class SearchService {
     const { waitFor, ...searchOptions } = options;
     const c = this.#core();
     const position = await c.reflect(waitFor === undefined ? {} : { waitFor });
-    const idx = await this.open();
-    await idx.catchUp(position);
-    return { ...runQuery(idx, userId, query, searchOptions), position };
+    try {
+      const idx = await this.open();
+      await idx.catchUp(position);
+      return { ...runQuery(idx, userId, query, searchOptions), position };
+    } catch (err) {
+      throw this.#ioError(err);
+    }
   };
 
   /**
@@ -64,7 +69,11 @@ export class SearchService {
   async afterPurge(): Promise<void> {
     const dir = this.#dir();
     if (this.#index === undefined && (dir === undefined || !fs.existsSync(dir))) return;
-    await (await this.open()).catchUp();
+    try {
+      await (await this.open()).catchUp();
+    } catch (err) {
+      throw this.#ioError(err);
+    }
   }
 
   /**
@@ -100,6 +109,15 @@ export class SearchService {
   async close(): Promise<void> {
     const index = this.#index;
     if (index === undefined) return;
-    await (await index.catch(() => undefined))?.close();
+    try {
+      await (await index.catch(() => undefined))?.close();
+    } catch (err) {
+      throw this.#ioError(err);
+    }
+  }
+
+  /** The index's files failing: a system error as IO (the search modules read and write with plain fs calls). */
+  #ioError(err: unknown): unknown {
+    return asIoError(err, this.#dir() ?? '', 'search');
   }
 }

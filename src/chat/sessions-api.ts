@@ -1,4 +1,5 @@
 import { monotonicFactory } from 'ulid';
+import { type CatalogEvent, upcast } from '../events/catalog.js';
 import { type JsonObject, object } from '../events/fields.js';
 import type { SessionUpdated } from '../events/sessions.js';
 import { sessionStream } from '../events/streams.js';
@@ -156,7 +157,12 @@ export class SessionsApi {
         return { events: [{ type: 'session.deleted', data: purge ? { purge } : {} }], expected: session.version };
       });
       position = result.lastPosition;
+    } else {
+      // Its documents left the projection with the deletion; the log still names their blobs, which the failed call may not have released.
+      for (const e of await this.#core.events.readStream(stream, { types: ['document.uploaded'] })) blobs.add((upcast(e) as CatalogEvent & { type: 'document.uploaded' }).data.sha256);
     }
+    // Before the purge erases the events that name them, so that asking again after any failure finds them.
+    await this.#releaseBlobs(blobs);
     if (purge) {
       await this.#core.events.purgeStream(stream);
       // Snapshots saved before the purge may hold the session's title, context and ids: replace them.

@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sessionStream } from '../events/streams.js';
 import type { EventStore, ImportedEvent } from '../engine/event-store.js';
 import { LIMITS, assertId, assertEventType, assertJsonValue, assertStreamId, invalid } from '../kernel/validation.js';
-import { ErrorCode, FfcdbError, ioError, readOnlyError } from '../kernel/errors.js';
+import { ErrorCode, FfcdbError, asIoError, ioError, isFfcdbError, readOnlyError } from '../kernel/errors.js';
 import { openFolderParts } from '../engine/open-store.js';
 import type { RecordedEvent } from '../kernel/types.js';
 import type { StoreParts } from './export-store.js';
@@ -88,6 +88,15 @@ const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
  * UNSUPPORTED_FORMAT for another format or version.
  */
 export async function verifyExport(fromDir: string, options: ImportOptions = {}): Promise<ExportManifest> {
+  try {
+    return await verify(fromDir, options);
+  } catch (err) {
+    // A file of the export failing to be read (not its content) is IO.
+    throw asIoError(err, String(fromDir), 'read');
+  }
+}
+
+async function verify(fromDir: string, options: ImportOptions): Promise<ExportManifest> {
   const dir = exportDir(fromDir);
   const report = options.onProgress ?? (() => undefined);
   const signal = options.signal;
@@ -178,7 +187,21 @@ export async function importExport(target: StoreParts, fromDir: string, options:
   try {
     for (const [i, blob] of manifest.blobs.entries.entries()) {
       options.signal?.throwIfAborted();
-      const put = await target.blobs.put(fs.createReadStream(path.join(dir, BLOBS_DIR, blob.sha256)), { expectedSha256: blob.sha256, maxBytes: blob.size });
+      const file = path.join(dir, BLOBS_DIR, blob.sha256);
+      // The stream opens at once: an error before put reads it (its open failing) is kept for put's read, not
+      // an 'error' event nobody hears (which ends the process).
+      const source = fs.createReadStream(file).on('error', () => undefined);
+      let put: { sha256: string; created: boolean };
+      try {
+        put = await target.blobs.put(source, { expectedSha256: blob.sha256, maxBytes: blob.size });
+      } catch (err) {
+        // The export's file failing to be read is IO (put calls a failing source INVALID_ARGUMENT).
+        const cause = (err as FfcdbError).cause as NodeJS.ErrnoException | undefined;
+        throw isFfcdbError(err, ErrorCode.INVALID_ARGUMENT) && typeof cause?.syscall === 'string' ? ioError(cause, file, 'read') : err;
+      } finally {
+        // A put that failed before reading it all leaves the stream open (its file descriptor).
+        source.destroy();
+      }
       if (put.created) created.push(put.sha256);
       report({ phase: 'blobs', done: i + 1, total: manifest.blobs.count });
     }
@@ -375,6 +398,8 @@ async function verifyBlobs(dir: string, manifest: ExportManifest, signal: AbortS
   try {
     names = fs.readdirSync(blobsDir);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw ioError(err, blobsDir, 'readdir');
     throw new FfcdbError(ErrorCode.CORRUPT, `${BLOBS_DIR}/ cannot be read: ${(err as Error).message}`, { file: BLOBS_DIR }, { cause: err });
   }
   const listed = new Set(manifest.blobs.entries.map((b) => b.sha256));

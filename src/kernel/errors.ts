@@ -55,8 +55,9 @@ export function readOnlyError(op: string): FfcdbError {
   return new FfcdbError(ErrorCode.READ_ONLY, `${op} refused: the store was opened read-only (readOnly: true) and writes nothing`, { op });
 }
 
-/** Wraps a Node.js system error from a file operation as an IO error naming the file. */
+/** Wraps a Node.js system error from a file operation as an IO error naming the file; an IO error (from a helper the operation called) is kept, with the errno it names. */
 export function ioError(err: unknown, file: string, syscall: string): FfcdbError {
+  if (isFfcdbError(err, ErrorCode.IO)) return err;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   return new FfcdbError(
     ErrorCode.IO,
@@ -64,4 +65,15 @@ export function ioError(err: unknown, file: string, syscall: string): FfcdbError
     { file, syscall, errno },
     { cause: err },
   );
+}
+
+/**
+ * An error from file operations as an FfcdbError: an FfcdbError as it is, a Node.js system error as IO
+ * naming its own path and call (else `file` and `syscall`). Anything else (a bug) is returned unchanged.
+ */
+export function asIoError(err: unknown, file: string, syscall: string): unknown {
+  if (err instanceof FfcdbError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (typeof e?.code !== 'string' || typeof e.syscall !== 'string') return err;
+  return ioError(err, e.path ?? file, e.syscall ?? syscall);
 }

@@ -85,6 +85,7 @@ export class ProjectionRunner {
     runner.#unfollow = runner.#feed.follow({
       // Nothing was skipped: the next catch-up starts where this one stopped.
       next: (head) => void runner.catchUp(head).catch((err: unknown) => runner.#error('follow', err)),
+      // Without it a failed poll of the log would be rxjs's unhandled error, thrown from a timer: the process would exit.
       error: (err) => runner.#error('follow', err),
     });
     return runner;

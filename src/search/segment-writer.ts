@@ -219,7 +219,14 @@ class ChunkedWriter {
   }
 
   flush(): void {
-    if (this.#pending.length > 0) fs.writevSync(this.#fd, this.#pending);
+    if (this.#pending.length > 0) {
+      // writev may write less than asked (a full disk): the rest follows, or the failure is thrown.
+      const written = fs.writevSync(this.#fd, this.#pending);
+      if (written < this.#pendingBytes) {
+        const rest = Buffer.concat(this.#pending).subarray(written);
+        for (let done = 0; done < rest.length; ) done += fs.writeSync(this.#fd, rest, done, rest.length - done);
+      }
+    }
     this.#pending = [];
     this.#pendingBytes = 0;
   }

@@ -28,6 +28,11 @@ export function existingRoot(dir: string): string {
   }
 }
 
+/** Writes all of `bytes` at `position`: a write may take fewer bytes than asked (a full disk), and the rest must follow or fail. */
+export function writeAllSync(fd: number, bytes: Uint8Array, position: number): void {
+  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
+
 /** Replaces a file of a folder whole: written aside, fsynced, renamed over, and the rename fsynced. */
 export function replaceDurably(root: string, name: string, content: string | Uint8Array): void {
   const file = path.join(root, name);

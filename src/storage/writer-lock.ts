@@ -90,12 +90,14 @@ export class WriterLock {
    */
   stillOurs(): boolean {
     if (!this.#release || this.#ownerFd === undefined) return false;
+    let n: number;
     try {
-      const n = fs.readSync(this.#ownerFd, this.#tokenBuf, 0, this.#tokenBuf.length, 0);
-      return this.#tokenBuf.toString('utf8', 0, n) === this.#token;
-    } catch {
-      return false;
+      n = fs.readSync(this.#ownerFd, this.#tokenBuf, 0, this.#tokenBuf.length, 0);
+    } catch (err) {
+      // Unknown is not lost: the caller fails with IO rather than report a takeover.
+      throw ioError(err, this.#ownerFile, 'read');
     }
+    return this.#tokenBuf.toString('utf8', 0, n) === this.#token;
   }
 
   /** True when another process asked for the lock within the last `withinMs`. */
@@ -123,16 +125,25 @@ export class WriterLock {
   async release(): Promise<void> {
     const release = this.#release;
     if (!release) return;
-    // Our token goes with the lock (a folder that turned out not to be a store is left as it was).
-    if (this.stillOurs()) fs.rmSync(this.#ownerFile, { force: true });
-    if (this.#ownerFd !== undefined) fs.closeSync(this.#ownerFd);
+    // Our token goes with the lock (a folder that turned out not to be a store is left as it was). Best
+    // effort: a token left behind is overwritten by the next holder, while the lock itself must go.
+    try {
+      if (this.stillOurs()) fs.rmSync(this.#ownerFile, { force: true });
+    } catch {
+      // Left for the next holder.
+    }
+    try {
+      if (this.#ownerFd !== undefined) fs.closeSync(this.#ownerFd);
+    } catch {
+      // The descriptor is gone either way.
+    }
     this.#ownerFd = undefined;
     this.#release = undefined;
     try {
       await release();
     } catch (err) {
       // Already released or compromised: nothing of ours is held any more.
-      if ((err as NodeJS.ErrnoException).code !== 'ERELEASED') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ERELEASED') throw ioError(err, this.#root, 'unlock');
     }
   }
 }

@@ -9,7 +9,7 @@
  * A hook runs before each call with what the call touches (a path, or the path an fd was opened on) and
  * the source line in `src/` that made it. It may return:
  * - `{ fail: code }`: the call fails with a system error of that code (EIO, ENOSPC, EACCES, EINTR...)
- *   without running;
+ *   without running (a close runs, then fails: the descriptor is released, as close(2) does);
  * - `{ shortWrite: n }` (writes only): the call writes only its first n bytes and reports n;
  * - nothing: the call runs.
  * An `after` hook sees each call that ran, with its result, so that a model of the disk can follow it
@@ -36,6 +36,8 @@ export interface FsCall {
   args: unknown[];
   /** `file:line` in src/ of the innermost frame there, or undefined when no frame is in src/. */
   site: string | undefined;
+  /** Every src/ frame, innermost first (`site` and its callers: a shared helper's callers tell calls apart). */
+  sites: string[];
 }
 
 export type FsVerdict = { fail: string } | { shortWrite: number } | undefined;
@@ -43,6 +45,15 @@ export type FsVerdict = { fail: string } | { shortWrite: number } | undefined;
 export interface FsHooks {
   before?(call: FsCall): FsVerdict;
   after?(call: FsCall, result: unknown): void;
+}
+
+/** A failed close still releases the descriptor (close(2) on Linux, whatever it reports): so does a simulated one. */
+function closeAnyway(close: () => unknown): void {
+  try {
+    close();
+  } catch {
+    // Reported as the simulated error.
+  }
 }
 
 /** Classes and helpers on `fs` that are not calls on the disk. */
@@ -53,14 +64,26 @@ const WRITES = new Set(['write', 'writev']);
 const SRC = `${path.sep}src${path.sep}`;
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
-function siteOf(stack: string | undefined): string | undefined {
+function srcFrames(stack: string | undefined): string[] {
+  const frames: string[] = [];
   for (const line of (stack ?? '').split('\n').slice(2)) {
     const at = line.indexOf(SRC);
     if (at < 0 || line.includes('node_modules')) continue;
     const m = /\(?(?:file:\/\/)?([^()\s]+):(\d+):\d+\)?\s*$/.exec(line.trim());
-    if (m) return `${path.relative(REPO, m[1]!)}:${m[2]}`;
+    if (m) frames.push(`${path.relative(REPO, m[1]!)}:${m[2]}`);
   }
-  return undefined;
+  return frames;
+}
+
+/** An error holding the stack of a call, deep enough to reach past helpers to their callers (V8 formats it when `stack` is first read). */
+function errorHere(): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  try {
+    return new Error();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 export function systemError(code: string, call: FsCall): NodeJS.ErrnoException {
@@ -68,6 +91,18 @@ export function systemError(code: string, call: FsCall): NodeJS.ErrnoException {
 }
 
 let installed: FsHooks | undefined;
+
+/** Unpatched, so that looking up an fd is not a call the hooks see. */
+const readlinkSync = fs.readlinkSync;
+
+/** The path of an fd opened before the hooks were installed, where the system tells (Linux: /proc/self/fd). */
+function openedBefore(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Installs the hooks; returns the function that removes them. One set of hooks at a time. A FileHandle's
@@ -94,19 +129,15 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
     if (api === 'handle') p = handlePaths.get(self!);
     else if (typeof args[0] === 'number') {
       fd = args[0];
-      p = fdPaths.get(fd);
+      p = fdPaths.get(fd) ?? openedBefore(fd);
     } else if (typeof args[0] === 'string' || args[0] instanceof URL || Buffer.isBuffer(args[0])) p = path.resolve(String(args[0] instanceof URL ? args[0].pathname : args[0]));
-    // The stack is captured now but formatted (source maps: the costly part) only when `site` is read.
-    const captured = new Error();
-    let site: string | undefined | null = null;
+    // The stack is captured now but formatted (source maps: the costly part) only when `site` or `sites` is read.
+    const captured = errorHere();
+    let frames: string[] | undefined;
+    const sites = () => (frames ??= srcFrames(captured.stack));
     const call = { api, name, path: p, args } as FsCall;
-    Object.defineProperty(call, 'site', {
-      enumerable: true,
-      get: () => {
-        if (site === null) site = siteOf(captured.stack);
-        return site;
-      },
-    });
+    Object.defineProperty(call, 'site', { enumerable: true, get: () => sites()[0] });
+    Object.defineProperty(call, 'sites', { enumerable: true, get: sites });
     if (fd !== undefined) call.fd = fd;
     if (api === 'handle') call.handle = self!;
     if (PATH_ARGS_2.has(name) && typeof args[1] === 'string') call.dest = path.resolve(args[1]);
@@ -135,7 +166,12 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
       patch(fsObj, key, (original) => (...args) => {
         const call = describe('sync', name, args);
         const j = judge(call);
-        if ('error' in j) throw j.error;
+        // existsSync reports any failure as false, never as an error.
+        if ('error' in j && name === 'exists') return false;
+        if ('error' in j) {
+          if (name === 'close') closeAnyway(() => original(...args));
+          throw j.error;
+        }
         const result = original(...j.args);
         track(call, result);
         return result;
@@ -147,7 +183,9 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
         const call = describe('callback', key, args.slice(0, -1));
         const j = judge(call);
         if ('error' in j) {
-          process.nextTick(cb as (e: unknown) => void, j.error);
+          if (key === 'close') return original(...args.slice(0, -1), () => (cb as (e: unknown) => void)(j.error));
+          // fs.exists calls back with false alone, as it does for any failure.
+          process.nextTick(cb as (e: unknown) => void, key === 'exists' ? false : j.error);
           return undefined;
         }
         return original(...j.args, (err: unknown, ...rest: unknown[]) => {
@@ -166,16 +204,38 @@ export async function interceptFs(hooks: FsHooks): Promise<() => void> {
       const j = judge(call);
       if ('error' in j) throw j.error;
       const result = await original(...j.args);
-      if (key === 'open' && result && call.path) handlePaths.set(result as object, call.path);
+      if (key === 'open' && result && call.path) {
+        handlePaths.set(result as object, call.path);
+        wrapOwnClose(result as Record<string, unknown>);
+      }
       track(call, result);
       return result;
     });
   }
 
+  /** A FileHandle's close is its own property (an arrow function), not the prototype's: wrapped on each handle opened. */
+  const wrapOwnClose = (handle: Record<string, unknown>) => {
+    const original = handle.close;
+    if (!Object.hasOwn(handle, 'close') || typeof original !== 'function') return;
+    handle.close = async (...args: unknown[]) => {
+      const call = describe('handle', 'close', args, handle);
+      const j = judge(call);
+      if ('error' in j) {
+        await Promise.resolve(original(...args)).catch(() => undefined);
+        throw j.error;
+      }
+      const result = await original(...j.args);
+      track(call, result);
+      return result;
+    };
+  };
+
   const probe = await fsp.open(process.execPath, 'r');
   const handleProto = Object.getPrototypeOf(probe) as Record<string, unknown>;
   await probe.close();
   for (const key of ['read', 'readv', 'readFile', 'write', 'writev', 'writeFile', 'appendFile', 'sync', 'datasync', 'truncate', 'stat', 'close', 'chmod', 'utimes']) {
+    // Only methods the prototype has (close is each handle's own: see wrapOwnClose).
+    if (typeof handleProto[key] !== 'function') continue;
     patch(handleProto, key, (original) =>
       async function (this: object, ...args: unknown[]) {
         const call = describe('handle', key, args, this);

@@ -6,7 +6,7 @@ import { FLAG_BLANKED, encodeFrame, frameIntact, frameLength, parseHeader } from
 import type { FaultInjection } from '../../storage/durable-files.js';
 import { JOURNAL_DIR } from '../../storage/store-folder.js';
 import { isRealDirectory } from '../../storage/durable-files.js';
-import { fsyncDirSync } from '../../storage/durable-files.js';
+import { fsyncDirSync, writeAllSync } from '../../storage/durable-files.js';
 
 export const JOURNAL_MAGIC = 0x4a434646; // 'FFCJ'
 const JOURNAL_SUFFIX = '.journal';
@@ -63,7 +63,7 @@ export class CommitJournal {
       fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
       for (let at = 0; at < size; at += ZEROS.length) {
         faults?.write?.(file);
-        fs.writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, size - at), at);
+        writeAllSync(fd, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)), at);
       }
       faults?.sync?.(file);
       fs.fsyncSync(fd);
@@ -99,17 +99,19 @@ export class CommitJournal {
     return this.#offset + record.length <= this.#size;
   }
 
-  /** Writes the record and fdatasyncs the journal. An error is final for this journal, as for any file. */
-  async append(record: Buffer): Promise<void> {
+  /** Writes the record and fdatasyncs the journal; resolves with the offset it went to. An error is final for this journal, as for any file. */
+  async append(record: Buffer): Promise<number> {
     try {
       this.#faults?.write?.(this.#file);
-      fs.writeSync(this.#fd, record, 0, record.length, this.#offset);
+      writeAllSync(this.#fd, record, this.#offset);
       this.#faults?.sync?.(this.#file);
     } catch (err) {
       throw err instanceof FfcdbError ? err : ioError(err, this.#file, 'write');
     }
     await new Promise<void>((resolve, reject) => fs.fdatasync(this.#fd, (err) => (err ? reject(ioError(err, this.#file, 'fdatasync')) : resolve())));
+    const at = this.#offset;
     this.#offset += record.length;
+    return at;
   }
 
   /**
@@ -118,8 +120,14 @@ export class CommitJournal {
    * reported as failed.
    */
   forgetFailed(record: Buffer): void {
+    this.forget(this.#offset, record.length);
+  }
+
+  /** Blots out the record at `at` (one appended for a commit that failed after it), and appends go there again. Best effort, as forgetFailed. */
+  forget(at: number, length: number): void {
+    if (at + length === this.#offset) this.#offset = at;
     try {
-      fs.writeSync(this.#fd, Buffer.alloc(Math.min(record.length, 64)), 0, Math.min(record.length, 64), this.#offset);
+      writeAllSync(this.#fd, Buffer.alloc(Math.min(length, 64)), at);
       fs.fdatasyncSync(this.#fd);
     } catch {
       // The disk is failing: replay checks records against the feed before applying them.
@@ -134,8 +142,12 @@ export class CommitJournal {
   /** After a final checkpoint nothing in it is needed: the file goes. */
   close(remove: boolean): void {
     OPEN_JOURNALS.delete(this.#file);
-    fs.closeSync(this.#fd);
-    if (remove) fs.rmSync(this.#file, { force: true });
+    try {
+      fs.closeSync(this.#fd);
+      if (remove) fs.rmSync(this.#file, { force: true });
+    } catch (err) {
+      throw ioError(err, this.#file, 'close');
+    }
   }
 
   /**
@@ -181,7 +193,7 @@ function scrubFile(file: string, faults: FaultInjection | undefined): void {
     let wrote = false;
     const write = (bytes: Buffer, at: number) => {
       faults?.write?.(file);
-      fs.writeSync(fd, bytes, 0, bytes.length, at);
+      writeAllSync(fd, bytes, at);
       wrote = true;
     };
     let at = 0;

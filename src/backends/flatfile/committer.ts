@@ -168,6 +168,7 @@ export class Committer {
     for (let i = 0; i < planned.length; i++) setLink(planned[i]!.frame, feedPlan.segment, feedPlan.located[i]!.feedOffset);
 
     s.feed.writing = true;
+    let forgetRecord: (() => void) | undefined;
     try {
       // Fencing: if another process holds the lock now or wrote to the feed, our lock was taken over (our
       // event loop may have stalled past the stale time before the lock library could tell us). Write nothing.
@@ -198,7 +199,7 @@ export class Committer {
       writes.push({ file: feedPlan.file, offset: feedPlan.offset, bytes: feedPlan.bytes });
       for (const d of dirsToSync) s.newDirs.add(d);
       const waits = s.options.durability === 'always';
-      if (waits) await this.#sync.commitGroup(writes, touched, planned[0]!.result.firstPosition, planned.at(-1)!.result.lastPosition);
+      if (waits) forgetRecord = await this.#sync.commitGroup(writes, touched, planned[0]!.result.firstPosition, planned.at(-1)!.result.lastPosition);
       // Still ours? Nothing may have been appended after our frames, and the lock must not have been lost meanwhile.
       // (Without an await since the last check, nothing could have run in between.)
       if (s.failure) throw s.failure;
@@ -206,7 +207,11 @@ export class Committer {
     } catch (err) {
       const failure = err instanceof FfcdbError ? err : ioError(err, s.layout.root, 'commit');
       s.fail(failure);
-      if (failure.code !== ErrorCode.LOCKED) this.#cutBack(feedPlan, planned);
+      if (failure.code !== ErrorCode.LOCKED) {
+        // The journal's record first: replay would bring the commit back, though it was reported as failed.
+        forgetRecord?.();
+        this.#cutBack(feedPlan, planned);
+      }
       for (const p of planned) p.pending.reject(failure);
       settleRetries(failure);
       return;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FfcdbError, ioError, readOnlyError } from '../../kernel/errors.js';
 import type { FaultInjection } from '../../storage/durable-files.js';
+import { writeAllSync } from '../../storage/durable-files.js';
 
 const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW;
 const READ_ONLY_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
@@ -52,7 +53,14 @@ export class FileHandles {
       if (code === 'ELOOP') throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is a symlink; the store refuses symlinks`, { path: file });
       throw ioError(err, file, 'open');
     }
-    if (!fs.fstatSync(opened).isFile()) {
+    let regular: boolean;
+    try {
+      regular = fs.fstatSync(opened).isFile();
+    } catch (err) {
+      fs.closeSync(opened);
+      throw ioError(err, file, 'fstat');
+    }
+    if (!regular) {
       fs.closeSync(opened);
       throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
     }
@@ -98,8 +106,7 @@ export class FileHandles {
     const fd = this.get(file, create)!;
     try {
       this.#faults?.write?.(file);
-      let done = 0;
-      while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
+      writeAllSync(fd, data, position);
     } catch (err) {
       throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
     }
@@ -188,9 +195,18 @@ export class FileHandles {
     return [...this.#syncing.keys()];
   }
 
+  /** Closes every file, all of them even when one fails (IO, the first failure). */
   closeAll(): void {
-    for (const fd of this.#open.values()) fs.closeSync(fd);
+    let failure: FfcdbError | undefined;
+    for (const [file, fd] of this.#open) {
+      try {
+        fs.closeSync(fd);
+      } catch (err) {
+        failure ??= ioError(err, file, 'close');
+      }
+    }
     this.#open.clear();
+    if (failure) throw failure;
   }
 
   #assertWritable(op: string): void {

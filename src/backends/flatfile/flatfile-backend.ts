@@ -1,4 +1,4 @@
-import { ErrorCode, FfcdbError, readOnlyError } from '../../kernel/errors.js';
+import { ErrorCode, FfcdbError, asIoError, readOnlyError } from '../../kernel/errors.js';
 import type { AppendResult, ExpectedVersion, RecordedEvent } from '../../kernel/types.js';
 import type { BackendCapabilities, BackendContext, CommitListener, MonitorSink, PreparedEvent, PurgeResult, StorageBackend, StreamReadOptions } from '../backend.js';
 import { CommitListeners } from '../commit-listeners.js';
@@ -99,6 +99,14 @@ export class FlatfileBackend implements StorageBackend {
   async open(context?: BackendContext): Promise<void> {
     if (this.#s?.open) return;
     if (context) this.#monitor = context.monitor;
+    try {
+      await this.#open();
+    } catch (err) {
+      throw asIoError(err, this.#options.dir, 'open');
+    }
+  }
+
+  async #open(): Promise<void> {
     const o = this.#options;
     const root = o.readOnly ? checkStore(o.dir) : makeRoot(o.dir);
     const layout = new Layout(root);
@@ -109,8 +117,9 @@ export class FlatfileBackend implements StorageBackend {
     const tombstones = new Tombstones(root, o.faults, o.readOnly);
     const s = new StoreState(o, this.#monitor, layout, files, feed, streams, lock, tombstones, new StreamStates(layout, files, feed, streams, tombstones));
     const abandon = (err: unknown) => {
-      files.closeAll();
-      tombstones.close();
+      // Closing what was opened must not hide why the open failed.
+      attempt(() => files.closeAll());
+      attempt(() => tombstones.close());
       throw err;
     };
     if (o.readOnly) {
@@ -170,15 +179,18 @@ export class FlatfileBackend implements StorageBackend {
     let syncError: unknown;
     // Everything committed goes to disk and into `synced`, so the next opening checks nothing twice.
     if (!s.failure) await this.#sync.through(s.feed.head).catch((err) => (syncError = err));
+    // Every step runs whatever the others did (a lock left held would keep the store from reopening); the first error is thrown.
     // Once everything is synced the journal holds nothing needed; otherwise the next opening replays it.
-    s.journal?.close(!s.failure && !syncError);
+    const journal = s.journal;
     s.journal = undefined;
+    const closeError = attempt(() => journal?.close(!s.failure && !syncError));
     await s.lock.release().catch(() => undefined);
-    s.files.closeAll();
-    s.tombstones.close();
+    const filesError = attempt(() => s.files.closeAll());
+    const tombstonesError = attempt(() => s.tombstones.close());
     s.states.clear();
     this.#commits.close();
-    if (syncError) throw syncError;
+    const error = syncError ?? closeError ?? filesError ?? tombstonesError;
+    if (error) throw asIoError(error, s.layout.root, 'close');
   }
 
   append(streamId: string, events: readonly PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
@@ -198,26 +210,47 @@ export class FlatfileBackend implements StorageBackend {
 
   async streamVersion(streamId: string): Promise<number> {
     this.#assertReadable();
-    this.#s.states.refresh();
-    return this.#s.states.readerState(streamId)?.version ?? this.#s.tombstones.version(streamId)!;
+    return this.#reading(() => {
+      this.#s.states.refresh();
+      return this.#s.states.readerState(streamId)?.version ?? this.#s.tombstones.version(streamId)!;
+    });
   }
 
   async headPosition(): Promise<number> {
     this.#assertReadable();
-    this.#s.states.refresh();
-    return this.#s.feed.head;
+    return this.#reading(() => {
+      this.#s.states.refresh();
+      return this.#s.feed.head;
+    });
   }
 
   async *readStream(streamId: string, options: StreamReadOptions): AsyncIterable<readonly RecordedEvent[]> {
     this.#assertReadable();
-    this.#s.states.refresh();
-    yield* readStreamPages(this.#s, streamId, options);
+    try {
+      this.#s.states.refresh();
+      yield* readStreamPages(this.#s, streamId, options);
+    } catch (err) {
+      throw asIoError(err, this.#s.layout.root, 'read');
+    }
   }
 
   async *readAll(fromPosition: number, limit?: number): AsyncIterable<readonly RecordedEvent[]> {
     this.#assertReadable();
-    this.#s.states.refresh();
-    yield* readFeedPages(this.#s, fromPosition, limit);
+    try {
+      this.#s.states.refresh();
+      yield* readFeedPages(this.#s, fromPosition, limit);
+    } catch (err) {
+      throw asIoError(err, this.#s.layout.root, 'read');
+    }
+  }
+
+  /** A read's system errors as IO. */
+  #reading<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      throw asIoError(err, this.#s.layout.root, 'read');
+    }
   }
 
   #assertReadable(): void {
@@ -228,6 +261,16 @@ export class FlatfileBackend implements StorageBackend {
 function flag(value: boolean | undefined, field: string): boolean {
   if (value !== undefined && typeof value !== 'boolean') throw new FfcdbError(ErrorCode.INVALID_ARGUMENT, `${field} must be a boolean; got ${typeof value}`, { field });
   return value === true;
+}
+
+/** Runs a cleanup step, returning what it threw instead of throwing. */
+function attempt(step: () => void): unknown {
+  try {
+    step();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
 }
 
 function positive(value: number | undefined, fallback: number, field: string): number {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeMsgpack } from '../../codec/event-codec.js';
 import { ErrorCode, FfcdbError, ioError } from '../../kernel/errors.js';
-import { isRealDirectory } from '../../storage/durable-files.js';
+import { isRealDirectory, writeAllSync } from '../../storage/durable-files.js';
 import { FEED_DIR, JOURNAL_DIR, STREAMS_DIR } from '../../storage/store-folder.js';
 import type { MonitorSink } from '../backend.js';
 import { JOURNAL_MAGIC, journalEpoch, journalOwnerGone } from './commit-journal.js';
@@ -206,7 +206,7 @@ function writeAt(root: string, file: string, offset: number, bytes: Uint8Array):
   }
   try {
     if (!fs.fstatSync(fd).isFile()) throw new FfcdbError(ErrorCode.UNSAFE_PATH, `${file} is not a regular file`, { path: file });
-    fs.writeSync(fd, bytes, 0, bytes.length, offset);
+    writeAllSync(fd, bytes, offset);
   } catch (err) {
     throw err instanceof FfcdbError ? err : ioError(err, file, 'write');
   } finally {

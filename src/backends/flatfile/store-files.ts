@@ -32,10 +32,21 @@ export function checkStore(dir: string): string {
   return root;
 }
 
-function checkMarker(marker: string): void {
+/** The marker's text, undefined when there is none. Read, not existsSync (which says false for a marker it failed to look at): one that cannot be read is IO. */
+function readMarker(marker: string): string | undefined {
+  try {
+    return fs.readFileSync(marker, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(err, marker, 'read');
+  }
+}
+
+/** UNSUPPORTED_FORMAT unless the marker's text (undefined: none) describes a store of our format. */
+function checkMarker(marker: string, text = readMarker(marker)): void {
   let found: unknown;
   try {
-    found = JSON.parse(fs.readFileSync(marker, 'utf8'));
+    found = text === undefined ? undefined : JSON.parse(text);
   } catch {
     found = undefined;
   }
@@ -47,8 +58,9 @@ function checkMarker(marker: string): void {
 
 function claimStoreFiles(root: string): void {
   const marker = path.join(root, STORE_FILE);
-  if (fs.existsSync(marker)) {
-    checkMarker(marker);
+  const text = readMarker(marker);
+  if (text !== undefined) {
+    checkMarker(marker, text);
   } else {
     // A marker's temporary file (a crash while the store was being made) does not make the folder another's.
     const others = fs.readdirSync(root).filter((n) => n !== LOCK_DIR && n !== LOCK_WAITING_FILE && n !== LOCK_OWNER_FILE && !(n.startsWith(`${STORE_FILE}.`) && n.endsWith('.tmp')));

@@ -63,8 +63,9 @@ export class Syncer {
    * `always` mode: the group's bytes go into the commit journal, one fdatasync
    * on a preallocated file. When the journal is full, a checkpoint first syncs
    * the logs and lets it start over; a group too large for it is fsynced in place.
+   * Resolves with a function that takes the journal's record back, for a commit that fails after it.
    */
-  async commitGroup(writes: readonly JournalWrite[], touched: Set<string>, firstPosition: number, lastPosition: number): Promise<void> {
+  async commitGroup(writes: readonly JournalWrite[], touched: Set<string>, firstPosition: number, lastPosition: number): Promise<(() => void) | undefined> {
     const s = this.#s;
     const journal = s.journal!;
     const record = journal.record(writes, firstPosition, lastPosition - firstPosition + 1, s.epoch);
@@ -73,13 +74,14 @@ export class Syncer {
       journal.rewind();
     }
     if (record && journal.fits(record)) {
+      let at: number;
       try {
-        await journal.append(record);
+        at = await journal.append(record);
       } catch (err) {
         journal.forgetFailed(record);
         throw err;
       }
-      return;
+      return () => journal.forget(at, record.length);
     }
     await s.files.sync(touched);
     await this.dirs([...s.newDirs]);
@@ -88,6 +90,7 @@ export class Syncer {
       s.feed.syncedThrough = lastPosition;
       writeSynced(s.layout.root, lastPosition);
     }
+    return undefined;
   }
 
   /** `batched` mode's timer: one checkpoint at a time, and a failing one stops the store. */

@@ -8,7 +8,7 @@ import type { FaultInjection } from '../../storage/durable-files.js';
 import { encodeFrame, frameIntact, frameLength, framePayload, parseHeader } from './frame.js';
 import { PURGED_FILE } from '../../storage/store-folder.js';
 import { corruptAt, scanSegment } from './segment-scan.js';
-import { fsyncDirSync } from '../../storage/durable-files.js';
+import { fsyncDirSync, writeAllSync } from '../../storage/durable-files.js';
 
 const TOMBSTONE_MAGIC = 0x54434646; // 'FFCT'
 /** A tombstone's payload is a stream id (at most 128 characters) and a version: far below this. */
@@ -158,7 +158,7 @@ export class Tombstones {
       // Bytes past the last whole tombstone are a purger's torn write: ours goes over them.
       if (fs.fstatSync(fd).size > this.#end) this.#truncate(this.#end);
       this.#faults?.write?.(this.#file);
-      fs.writeSync(fd, frame, 0, frame.length, this.#end);
+      writeAllSync(fd, frame, this.#end);
       this.#faults?.sync?.(this.#file);
       fs.fdatasyncSync(fd);
     } catch (err) {
@@ -169,9 +169,14 @@ export class Tombstones {
   }
 
   close(): void {
-    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    const fd = this.#fd;
     this.#fd = undefined;
     this.#missing = false;
+    try {
+      if (fd !== undefined) fs.closeSync(fd);
+    } catch (err) {
+      throw this.#error(err, 'close');
+    }
   }
 
   /** Read-only, while the file is missing: opens it once a writer has created it. */
