@@ -158,18 +158,16 @@ export class SessionsApi {
       });
       position = result.lastPosition;
     } else {
-      // Its documents left the projection with the deletion; the log still names their blobs, which the failed call may not have released.
+      // Its documents left the projection with the purge's deletion; the log still names their blobs, which the failed call may not have released.
       for (const e of await this.#core.events.readStream(stream, { types: ['document.uploaded'] })) blobs.add((upcast(e) as CatalogEvent & { type: 'document.uploaded' }).data.sha256);
     }
-    // Before the purge erases the events that name them, so that asking again after any failure finds them.
-    await this.#releaseBlobs(blobs);
     if (purge) {
+      // Kept for a restore until now. Released before the purge erases the events that name them, so that asking again after any failure finds them.
+      await this.#releaseBlobs(blobs);
       await this.#core.events.purgeStream(stream);
       // Snapshots saved before the purge may hold the session's title, context and ids: replace them.
       await this.#core.runner.saveSnapshots();
       await this.#core.afterPurge?.();
-      // Kept for a restore until now.
-      await this.#releaseBlobs(blobs);
     }
     return { sessionId, purged: purge, position };
   }
