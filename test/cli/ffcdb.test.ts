@@ -5,6 +5,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openChatStore } from '../../src/chat/chat-store.js';
+import { CHAT_PROJECTIONS } from '../../src/projections/index.js';
+import { sessionsProjection } from '../../src/projections/sessions.js';
 
 const CLI = path.resolve('src/cli/ffcdb.ts');
 
@@ -30,7 +32,7 @@ test('projections compare rebuilds each projection beside the live one and exits
   await withStore((dir) => {
     const run = ffcdb('projections', 'compare', '--dir', dir);
     assert.is(run.status, 0, run.stderr);
-    for (const name of ['users', 'sessions', 'messages', 'documents', 'context']) assert.match(run.stdout, `${name} v1 at position 4: identical`);
+    for (const p of CHAT_PROJECTIONS) assert.match(run.stdout, `${p.name} v${p.version} at position 4: identical`);
   });
 });
 
@@ -38,7 +40,7 @@ test('projections rebuild swaps the rebuilt state in and needs a name', async ()
   await withStore((dir) => {
     const run = ffcdb('projections', 'rebuild', '--dir', dir, 'sessions');
     assert.is(run.status, 0, run.stderr);
-    assert.match(run.stdout, 'sessions v1 at position 4: identical, rebuilt state swapped in');
+    assert.match(run.stdout, `sessions v${sessionsProjection.version} at position 4: identical, rebuilt state swapped in`);
     assert.is(ffcdb('projections', 'rebuild', '--dir', dir).status, 2);
   });
 });
