@@ -226,8 +226,12 @@ async function check(chat: ChatStore, expected: readonly Expected[], where: stri
 /** How many batches of UI messages the SDK itself took as valid: the SDK check is not vacuous. */
 const seen = { sdkValid: 0 };
 
-/** Runs the property on a store that `open` opens (again, after each batch: the reopen), then exports and imports it. */
-async function roundTrips(open: () => Promise<ChatStore>, exportTo: string, runs: number): Promise<void> {
+/**
+ * Runs the property on a store that `open` opens (again, after each batch: the
+ * reopen), then exports and imports it with its blobs (in `blobRoot`: inline
+ * bytes, data: URLs among them, are documents).
+ */
+async function roundTrips(open: () => Promise<ChatStore>, exportTo: string, runs: number, blobRoot: string): Promise<void> {
   const expected: Expected[] = [];
   let n = 0;
   let chat = await open();
@@ -251,7 +255,7 @@ async function roundTrips(open: () => Promise<ChatStore>, exportTo: string, runs
       { numRuns: runs },
     );
     // Export and import the whole store: every message reads back the same.
-    const blobs = new FileBlobStore(path.join(exportTo, 'unused-blobs'));
+    const blobs = new FileBlobStore(blobRoot);
     await exportStore({ events: chat.events, blobs }, path.join(exportTo, 'export'));
     await blobs.close();
     await importToFolder(path.join(exportTo, 'imported'), path.join(exportTo, 'export'));
@@ -267,13 +271,16 @@ async function roundTrips(open: () => Promise<ChatStore>, exportTo: string, runs
 }
 
 test('flatfile: store, reopen, read; export and import', () =>
-  withTempDir('message-model', (dir) => roundTrips(() => openChatStore({ dir: path.join(dir, 'store'), durability: 'none' }), dir, 40)));
+  withTempDir('message-model', (dir) => roundTrips(() => openChatStore({ dir: path.join(dir, 'store'), durability: 'none' }), dir, 40, path.join(dir, 'store'))));
 
 if (TEST_POSTGRES) {
   test('PostgreSQL: store, reopen, read; export and import', async () => {
     const schema = uniqueSchema('ffcdb_msg');
     try {
-      await withTempDir('message-model-pg', (dir) => roundTrips(() => openChatStore({ backend: postgresBackend({ connectionString: TEST_POSTGRES!, schema }) }), dir, 25));
+      await withTempDir('message-model-pg', (dir) => {
+        const blobRoot = path.join(dir, 'blobs');
+        return roundTrips(() => openChatStore({ backend: postgresBackend({ connectionString: TEST_POSTGRES!, schema }), blobs: new FileBlobStore(blobRoot) }), dir, 25, blobRoot);
+      });
     } finally {
       await dropSchema(schema);
     }

@@ -15,10 +15,21 @@ const mediaType = fc.constantFrom('image/png', 'application/pdf', 'text/plain', 
 const url = fc.webUrl().filter((u) => /^https?:\/\/\S+$/i.test(u));
 const tokens = fc.nat();
 const tags = fc.uniqueArray(label.filter((t) => t.length <= 64), { maxLength: 6 });
+/** Any text a person types, tabs and line breaks included, empty allowed. */
+const title = fc.string({ unit: 'grapheme', maxLength: 30 }).filter((s) => !/[^\P{Cc}\t\n\r]/u.test(s));
+/** A history import's time: 1970 to 9999, ms since the epoch. */
+const createdAt = fc.integer({ min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) });
 
 const reference = (type: 'image' | 'file') =>
   fc
-    .tuple(fc.oneof(fc.record({ documentId: streamId }), fc.record({ url })), fc.record({ mediaType, name: label }, { requiredKeys: [] }))
+    .tuple(
+      fc.oneof(
+        fc.record({ documentId: streamId }),
+        fc.record({ url }),
+        fc.record({ documentId: streamId, inline: fc.oneof(fc.constant({ as: 'bytes' }), fc.record({ as: fc.constant('url'), prefix: fc.constantFrom('data:;base64,', 'data:image/png;base64,', 'data:text/plain;charset=utf-8;base64,') })) }),
+      ),
+      fc.record({ mediaType, name: label }, { requiredKeys: [] }),
+    )
     .map(([source, rest]) => ({ type, ...source, ...rest }));
 
 const part = fc.oneof(
@@ -52,22 +63,22 @@ const profile = { displayName: label, email: fc.emailAddress(), profile: object(
 export const payloads: { readonly [K in EventType]: fc.Arbitrary<JsonValue> } = {
   'user.created': fc.record({ userId: streamId, ...profile }, { requiredKeys: ['userId'] }),
   'user.updated': fc.record({ userId: streamId, ...profile }, { requiredKeys: ['userId', 'displayName'] }),
-  'session.created': fc.record({ userId: streamId, title: label, tags, metadata: object() }, { requiredKeys: ['userId', 'title'] }),
-  'session.renamed': fc.record({ title: label }),
+  'session.created': fc.record({ userId: streamId, title, tags, metadata: object(), createdAt }, { requiredKeys: ['userId', 'title'] }),
+  'session.renamed': fc.record({ title }),
   'session.tagged': fc.record({ tags }),
   'session.archived': fc.record({ archived: fc.boolean() }),
   'session.deleted': fc.record({ purge: fc.boolean() }, { requiredKeys: [] }),
   'session.restored': fc.constant({}),
   'session.updated': fc.record({ title: label, tags, metadata: object() }, { requiredKeys: ['title'] }),
-  'message.added': fc.record({ messageId: eventId, role, content, attachments, metadata: messageMetadata }, { requiredKeys: ['messageId', 'role', 'content'] }),
+  'message.added': fc.record({ messageId: eventId, role, content, attachments, metadata: messageMetadata, createdAt }, { requiredKeys: ['messageId', 'role', 'content'] }),
   'message.edited': fc.record({ messageId: eventId, content, attachments, metadata: messageMetadata, extra: fc.oneof(object(), fc.constant(null)) }, { requiredKeys: ['messageId', 'content'] }),
   'message.deleted': fc.record({ messageId: eventId }),
   'message.truncated': fc
     .tuple(fc.uniqueArray(eventId, { minLength: 2, maxLength: 5 }), fc.boolean())
     .map(([[after, ...messageIds], clear]): JsonValue => (clear ? { messageIds } : { after: after!, messageIds })),
   'document.uploaded': fc.record(
-    { documentId: streamId, name: label, mediaType, size: fc.maxSafeNat(), sha256: fc.stringMatching(/^[0-9a-f]{64}$/), metadata: object() },
-    { requiredKeys: ['documentId', 'name', 'mediaType', 'size', 'sha256'] },
+    { documentId: streamId, name: label, mediaType, size: fc.maxSafeNat(), sha256: fc.stringMatching(/^[0-9a-f]{64}$/), metadata: object(), createdAt },
+    { requiredKeys: ['documentId', 'mediaType', 'size', 'sha256'] },
   ),
   'document.analysed': fc.record(
     { documentId: streamId, analysisVersion: fc.integer({ min: 1, max: 1000 }), summary: text(60), text: text(200), entities: fc.array(fc.record({ type: label, text: label }), { maxLength: 4 }), data: jsonValue() },

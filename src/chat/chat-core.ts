@@ -2,7 +2,7 @@ import { currentVersion, validateEvent, type EventDataMap, type EventType } from
 import { object } from '../events/fields.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { EventStore } from '../engine/event-store.js';
-import { assertId, assertInert, assertPositiveInteger, invalid, jsonValue } from '../kernel/validation.js';
+import { type JsonSink, assertId, assertInert, assertPositiveInteger, invalid, jsonValue } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
 import type { ProjectionRunner } from '../projector/projection-runner.js';
 import type { Projection } from '../projections/projection.js';
@@ -180,18 +180,31 @@ export function payload(value: unknown, field: string, reserved: readonly string
   return o;
 }
 
-/** The caller's object `field` as it will be stored: as JSON.stringify would write it (undefined keys dropped, Dates as ISO strings). */
-export function storedObject(value: unknown, field: string, ids: Readonly<Record<string, string>> = {}): Record<string, unknown> {
+/**
+ * The caller's object `field` as it will be stored: as JSON.stringify would
+ * write it (undefined keys dropped, Dates as ISO strings). `sink` hears it as
+ * stored, in the same pass (see jsonValue).
+ */
+export function storedObject(value: unknown, field: string, ids?: Readonly<Record<string, string>>, sink?: JsonSink): Record<string, unknown> {
   if (value === undefined) return object(value, field);
   // Ids are checked first, so a bad id is INVALID_ID whatever the JSON rule would say of it.
-  if (typeof value === 'object' && value !== null) {
+  if (ids !== undefined && typeof value === 'object' && value !== null) {
     assertInert(value, field); // so reading an id runs no getter or Proxy trap
-    for (const [key, name] of Object.entries(ids)) {
+    for (const key in ids) {
       const id = (value as Record<string, unknown>)[key];
-      if (id !== undefined) assertId(id, name);
+      if (id !== undefined) assertId(id, ids[key]!);
     }
   }
-  return object(jsonValue(value, field), field);
+  const stored = jsonValue(value, field, sink);
+  // jsonValue has checked a plain object's prototype and enumerable keys: `object` is left to look at any other own key (a symbol, a hidden getter).
+  if (isPlainObject(stored) && Object.getOwnPropertySymbols(stored).length === 0 && Object.getOwnPropertyNames(stored).length === Object.keys(stored).length) {
+    return stored;
+  }
+  return object(stored, field);
+}
+
+function isPlainObject(value: JsonValue): value is Record<string, JsonValue> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
 /** NOT_FOUND naming the entity. */

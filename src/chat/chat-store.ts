@@ -12,6 +12,7 @@ import { type StoreFolderOptions, flatfileBackend } from '../engine/open-store.j
 import { FileSnapshotStore } from '../projector/file-snapshot-store.js';
 import { type ProjectionComparison, ProjectionRunner } from '../projector/projection-runner.js';
 import { MemorySnapshotStore, type SnapshotStore } from '../projector/snapshot-store.js';
+import { ImportApi } from './bulk-import.js';
 import { ChatCore } from './chat-core.js';
 import { ContextApi } from './context-api.js';
 import { DocumentsApi } from './documents-api.js';
@@ -60,6 +61,8 @@ export class ChatStore {
   readonly messages: MessagesApi;
   readonly documents: DocumentsApi;
   readonly context: ContextApi;
+  /** The bulk path for history imports: many sessions with their messages (src/chat/bulk-import.ts). */
+  readonly import: ImportApi;
   readonly #search = new SearchService(() => this.#core);
   /** Full-text search of one user's messages, sessions, documents and contexts (src/chat/search-api.ts). */
   readonly search: ChatSearch = this.#search.search;
@@ -79,6 +82,7 @@ export class ChatStore {
     this.sessions = new SessionsApi(core, (blobs) => this.documents.release(blobs));
     this.messages = new MessagesApi(core);
     this.context = new ContextApi(core);
+    this.import = new ImportApi(core);
     if (core.events.readOnly) refuseWrites(this);
     const runner = core.runner;
     this.projections = {

@@ -11,6 +11,7 @@ import { type BlobSource, type ByteRange, assertMaxBytes, assertSha256 } from '.
 import { assertId, assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import type { JsonValue } from '../kernel/types.js';
+import { createdAt as historicalTime } from './created-at.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload } from './chat-core.js';
 import type { Reflected } from './users-api.js';
 
@@ -22,9 +23,12 @@ export interface NewDocument {
   userId?: string;
   /** Generated (a ULID) when left out. */
   documentId?: string;
-  name: string;
+  /** The file name shown; optional. */
+  name?: string;
   mediaType: string;
   metadata?: JsonObject;
+  /** For history imported: when the document was made (an ISO 8601 string, a Date, or ms since the epoch; 1970 to 9999); it reads as uploaded then. */
+  createdAt?: string | Date | number;
   /** Refuse bytes hashing to anything else (an upload's checksum). */
   sha256?: string;
   /** Refuse more bytes than this (default: the blob store's limit). */
@@ -39,7 +43,7 @@ export interface Analysis extends DocumentAnalysed {
 }
 
 const nextId = monotonicFactory();
-const UPLOAD_FIELDS = ['sessionId', 'userId', 'documentId', 'name', 'mediaType', 'metadata', 'sha256', 'maxBytes'];
+const UPLOAD_FIELDS = ['sessionId', 'userId', 'documentId', 'name', 'mediaType', 'metadata', 'sha256', 'maxBytes', 'createdAt'];
 
 /**
  * Documents: bytes in the blob store (once per content hash), named by events
@@ -57,17 +61,26 @@ export class DocumentsApi {
   /** Stores the bytes durably, then records the document. NOT_FOUND for an unknown session or user; CONFLICT for a document id in use. */
   async upload(document: NewDocument, source: BlobSource, options?: WriteOptions): Promise<Reflected<DocumentView>> {
     // Unknown fields are refused: a misspelt `metdata` must not be dropped without a word.
-    const { sessionId, userId, documentId = nextId(), name, mediaType: type, metadata, sha256: expectedSha256, maxBytes } = fields(document, 'document', UPLOAD_FIELDS) as unknown as NewDocument;
+    const { sessionId, userId, documentId = nextId(), name, mediaType: type, metadata, sha256: expectedSha256, maxBytes, createdAt } = fields(document, 'document', UPLOAD_FIELDS) as unknown as NewDocument;
     const stream = this.#home(sessionId, userId);
     assertId(documentId, 'documentId');
-    label(name, 'document.name');
+    if (name !== undefined) label(name, 'document.name');
+    const at = historicalTime(createdAt, 'document.createdAt');
     mediaType(type, 'document.mediaType');
     if (expectedSha256 !== undefined) assertSha256(expectedSha256, 'document.sha256');
     if (maxBytes !== undefined) assertMaxBytes(maxBytes, 'document.maxBytes');
     this.#assertHome(sessionId, userId);
     assertInert(source, 'source');
     const put = await this.#core.blobs.put(source, { ...(maxBytes === undefined ? {} : { maxBytes }), ...(expectedSha256 === undefined ? {} : { expectedSha256 }) });
-    const data: DocumentUploaded = { documentId, name, mediaType: type, size: put.size, sha256: put.sha256, ...(metadata === undefined ? {} : { metadata }) };
+    const data: DocumentUploaded = {
+      documentId,
+      ...(name === undefined ? {} : { name }),
+      mediaType: type,
+      size: put.size,
+      sha256: put.sha256,
+      ...(metadata === undefined ? {} : { metadata }),
+      ...(at === undefined ? {} : { createdAt: at }),
+    };
     try {
       await this.#core.blobs.withLock(async () => {
         // A delete elsewhere may have removed these bytes between our put and the lock.
@@ -182,14 +195,8 @@ export class DocumentsApi {
   }
 
   /** Removes each blob no document names (live, or of a deleted session not purged), under the blob lock, after seeing every process's uploads. */
-  async release(sha256s: Iterable<string>): Promise<void> {
-    const candidates = [...sha256s];
-    if (candidates.length === 0) return;
-    await this.#core.blobs.withLock(async () => {
-      await this.#core.runner.catchUp();
-      const refs = this.#core.state(documentsProjection).blobRefs;
-      for (const sha of candidates) if (!refs.has(sha)) await this.#core.blobs.delete(sha);
-    });
+  release(sha256s: Iterable<string>): Promise<void> {
+    return releaseBlobs(this.#core, sha256s);
   }
 
   #document(documentId: string): DocumentView {
@@ -217,6 +224,17 @@ export class DocumentsApi {
   #streamVersion(sessionId: string | undefined, userId: string | undefined): number {
     return sessionId !== undefined ? this.#core.state(sessionsProjection).sessions.get(sessionId)!.version : this.#core.state(usersProjection).get(userId!)!.version;
   }
+}
+
+/** Removes each blob no live document names, under the blob lock, after seeing every process's uploads. */
+export async function releaseBlobs(core: ChatCore, sha256s: Iterable<string>): Promise<void> {
+  const candidates = [...sha256s];
+  if (candidates.length === 0) return;
+  await core.blobs.withLock(async () => {
+    await core.runner.catchUp();
+    const refs = core.state(documentsProjection).blobRefs;
+    for (const sha of candidates) if (!refs.has(sha)) await core.blobs.delete(sha);
+  });
 }
 
 function analysisFrom(e: CatalogEvent): Analysis {

@@ -1,6 +1,6 @@
 import type { MessageAdded, MessageEdited } from '../events/messages.js';
 import { sessionStream } from '../events/streams.js';
-import { type MessageDigest, addedDigest, digestChanges } from '../projections/message-digest.js';
+import { type MessageDigest, digestChanges, messageDigester } from '../projections/message-digest.js';
 import type { SessionMessages } from '../projections/messages.js';
 import { assertId, assertInert, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
@@ -36,12 +36,21 @@ export interface SavingContext {
   assertDocuments(sessionId: string, m: { attachments?: unknown; content?: unknown }, field: string): void;
 }
 
-/** A caller's message as it will be stored, its id required: without one there is nothing to match it by. */
-function givenMessage(value: unknown, field: string): MessageAdded {
-  const m = storedObject(value, field, { messageId: `${field}.messageId` }) as unknown as MessageAdded;
-  if (m.messageId === undefined) throw invalid(`${field}.messageId`, 'is required: a saved message is matched by its id');
-  assertId(m.messageId, `${field}.messageId`);
-  return m;
+/** A caller's message as it will be stored, and its digest. */
+interface Given {
+  message: MessageAdded;
+  digest: MessageDigest;
+}
+
+/** A caller's message as it will be stored, its id required (without one there is nothing to match it by), checked and digested in one pass. */
+function givenMessage(value: unknown, field: string): Given {
+  // The id first (as storedObject checks ids), so a bad id is INVALID_ID whatever the JSON rule would say of the rest.
+  const id = typeof value === 'object' && value !== null ? (value as { messageId?: unknown }).messageId : undefined;
+  if (id !== undefined) assertId(id, `${field}.messageId`);
+  const digester = messageDigester();
+  const message = storedObject(value, field, undefined, digester) as unknown as MessageAdded;
+  if (message.messageId === undefined) throw invalid(`${field}.messageId`, 'is required: a saved message is matched by its id');
+  return { message, digest: digester.digest };
 }
 
 /** The edit that makes a stored message (digest `stored`) read as `m`: content always, the other fields only when they changed. */
@@ -54,11 +63,19 @@ function editTo(m: MessageAdded, stored: MessageDigest, given: MessageDigest): M
   return edit;
 }
 
-const same = (a: MessageDigest, b: MessageDigest) => a.every((d, i) => d === b[i]);
+function same(a: MessageDigest, b: MessageDigest): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Live message ids in the order of the conversation (their added events' stream versions). */
 function liveInOrder(messages: SessionMessages): string[] {
-  return [...messages.digests.keys()].sort((a, b) => messages.added.get(a)! - messages.added.get(b)!);
+  const ids = [...messages.digests.keys()];
+  // The projection keeps them in that order already (a reused id is set again at the end): sorted only if not.
+  for (let i = 1; i < ids.length; i++) {
+    if (messages.added.get(ids[i - 1]!)! > messages.added.get(ids[i]!)!) return ids.sort((a, b) => messages.added.get(a)! - messages.added.get(b)!);
+  }
+  return ids;
 }
 
 /**
@@ -71,42 +88,54 @@ function liveInOrder(messages: SessionMessages): string[] {
  * deleted. Deletions come first, so an id deleted and added again in one sync
  * is a new message, the old one kept in the audit trail.
  */
-function planSync(messages: SessionMessages, list: readonly MessageAdded[], fieldOf: (i: number) => string) {
-  const order = new Map(liveInOrder(messages).map((id, i) => [id, i]));
-  const kept = new Set<string>();
-  const seen = new Set<string>();
+function planSync(messages: SessionMessages, list: readonly Given[], fieldOf: (i: number) => string) {
+  const kept: string[] = [];
+  const added = new Set<string>();
   const edits: ChatEvent[] = [];
   const adds: ChatEvent[] = [];
   const result = { added: [] as string[], edited: [] as string[], deleted: [] as string[], unchanged: 0 };
+  // The stream version of the last kept message's `message.added`: kept messages follow the conversation's order.
   let last = -1;
   let appending = false;
-  list.forEach((m, i) => {
-    const field = fieldOf(i);
-    if (seen.has(m.messageId)) throw invalid(`${field}.messageId`, `repeats the message ${JSON.stringify(m.messageId)}`);
-    seen.add(m.messageId);
-    const { messageId: _, ...fields } = m;
-    const given = addedDigest(fields);
-    const stored = messages.digests.get(m.messageId);
-    const at = order.get(m.messageId);
-    if (!appending && stored && at! > last && stored[0] === given[0]) {
-      last = at!;
-      kept.add(m.messageId);
-      if (same(stored, given)) result.unchanged++;
-      else {
-        edits.push({ type: 'message.edited', data: editTo(m, stored, given), field });
-        result.edited.push(m.messageId);
+  let keep: Set<string> | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const { message: m, digest: given } = list[i]!;
+    const id = m.messageId;
+    if (!appending) {
+      const stored = messages.digests.get(id);
+      const at = stored && messages.added.get(id)!;
+      if (stored && at! > last && stored[0] === given[0]) {
+        last = at!;
+        kept.push(id);
+        if (same(stored, given)) result.unchanged++;
+        else {
+          edits.push({ type: 'message.edited', data: editTo(m, stored, given), field: fieldOf(i) });
+          result.edited.push(id);
+        }
+        continue;
       }
-      return;
+      appending = true;
     }
-    appending = true;
-    adds.push({ type: 'message.added', data: m, field });
-    result.added.push(m.messageId);
-  });
+    // A kept id comes after every kept one before it, so a repeat is one added before, or one kept (live, and before `last`).
+    const at = messages.digests.has(id) ? messages.added.get(id)! : undefined;
+    const beforeLast = at !== undefined && at <= last;
+    if (beforeLast) keep ??= new Set(kept);
+    if (added.has(id) || (beforeLast && keep!.has(id))) {
+      throw invalid(`${fieldOf(i)}.messageId`, `repeats the message ${JSON.stringify(id)}`);
+    }
+    added.add(id);
+    adds.push({ type: 'message.added', data: m, field: fieldOf(i) });
+    result.added.push(id);
+  }
   const deletes: ChatEvent[] = [];
-  for (const id of order.keys()) {
-    if (kept.has(id)) continue;
-    deletes.push({ type: 'message.deleted', data: { messageId: id } });
-    result.deleted.push(id);
+  // Every live message kept (a chat saved with messages added at its end) deletes nothing.
+  if (kept.length < messages.digests.size) {
+    keep ??= new Set(kept);
+    for (const id of liveInOrder(messages)) {
+      if (keep.has(id)) continue;
+      deletes.push({ type: 'message.deleted', data: { messageId: id } });
+      result.deleted.push(id);
+    }
   }
   return { events: [...deletes, ...edits, ...adds], result };
 }
@@ -127,9 +156,7 @@ export class MessageSaving {
   async upsert(sessionId: string, message: unknown, options?: WriteOptions): Promise<{ outcome: UpsertOutcome; messageId: string }> {
     assertId(sessionId, 'sessionId');
     assertInert(message, 'message');
-    const m = givenMessage(message, 'message');
-    const { messageId: _, ...fields } = m;
-    const given = addedDigest(fields);
+    const { message: m, digest: given } = givenMessage(message, 'message');
     let outcome: UpsertOutcome = 'unchanged';
     await this.#ctx.core.change(sessionStream(sessionId), options, () => {
       const stored = this.#ctx.messages(sessionId).digests.get(m.messageId);

@@ -9,6 +9,8 @@ import { sessionsProjection } from '../projections/sessions.js';
 import { assertId, assertInert, assertPositiveInteger, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ReadOptions, type WriteOptions, assertOptions, notFound, payload, storedObject } from './chat-core.js';
+import { createdAt } from './created-at.js';
+import { type InlineUploads, inlineDocumentEvents, recordInline, recordedWith, restoreInline, storeInline } from './inline-bytes.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 import { MessageSaving, type SyncResult, type UpsertOutcome } from './message-sync.js';
@@ -25,8 +27,9 @@ export interface Message {
   metadata: MessageMetadata;
   /** What the message holds besides the typed fields, as given (a framework's own fields: see message-shapes); absent when none was given. */
   extra?: Extra;
+  /** The `createdAt` it was added with (history imported), else the time it was added. */
   createdAt: number;
-  /** Time of the revision shown. */
+  /** Time of the revision shown (`createdAt` for revision 1). */
   updatedAt: number;
   /** 1 for the message as added, one more per edit. */
   revision: number;
@@ -40,12 +43,20 @@ export interface NewMessage {
   attachments?: Attachment[];
   metadata?: MessageMetadata;
   extra?: Extra;
+  /** For history imported: when the message was written (an ISO 8601 string, a Date, or ms since the epoch; 1970 to 9999). Reads, listings, search and SQL use it; the event's own timestamp stays the time of the write. */
+  createdAt?: string | Date | number;
 }
 
 /** The new content; attachments, metadata and extra left out stay as they were. */
 export type MessageChanges = Omit<MessageEdited, 'messageId'>;
 
-export interface MessageListOptions extends PageOptions {
+/** How reads give back an image or file part whose bytes came inline. */
+export interface InlineReadOptions {
+  /** true (default): as they came (the same bytes, or the same data: URL); false: as the document reference the store keeps (`documentId` and `inline`). */
+  inlineDocuments?: boolean;
+}
+
+export interface MessageListOptions extends PageOptions, InlineReadOptions {
   /** `asc` (default): oldest first; `desc`: newest first (the last N messages of a chat). */
   order?: 'asc' | 'desc';
   waitFor?: number;
@@ -112,36 +123,39 @@ export class MessagesApi {
     assertInert(input, 'messages');
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw invalid('messages', 'must hold at least one message');
-    const data: MessageAdded[] = list.map((m, i) => {
-      const field = Array.isArray(input) ? `messages[${i}]` : 'message';
-      const { messageId = nextId(), ...rest } = storedObject(m, field, { messageId: `${field}.messageId` }) as unknown as NewMessage;
-      assertId(messageId, `${field}.messageId`);
-      return { messageId, ...rest };
-    });
+    const data: MessageAdded[] = list.map((m, i) => messageAddedData(m, Array.isArray(input) ? `messages[${i}]` : 'message'));
     const stream = sessionStream(sessionId);
-    const result = await this.#core.command(stream, options, () => {
-      const messages = this.#messages(sessionId);
-      const seen = new Set<string>();
-      data.forEach((m, i) => {
-        const field = Array.isArray(input) ? `messages[${i}]` : 'message';
-        // A deleted message's id may be used again: a new message, the deleted one kept in its history.
-        if (messages.digests.has(m.messageId) || seen.has(m.messageId)) {
-          throw new FfcdbError(ErrorCode.CONFLICT, `message ${JSON.stringify(m.messageId)} already exists in session ${sessionId}`, { field: `${field}.messageId`, messageId: m.messageId });
-        }
-        seen.add(m.messageId);
-        this.#assertDocuments(sessionId, m, field);
+    const fieldOf = (i: number) => (Array.isArray(input) ? `messages[${i}]` : 'message');
+    const uploads = await storeInline(this.#core, data.map((m, i) => ({ payload: m, field: fieldOf(i) })));
+    let appended = 0;
+    const write = () =>
+      this.#core.command(stream, options, () => {
+        const documents = uploads ? inlineDocumentEvents(this.#core, sessionId, uploads) : [];
+        const messages = this.#messages(sessionId);
+        const seen = new Set<string>();
+        data.forEach((m, i) => {
+          const field = fieldOf(i);
+          // A deleted message's id may be used again: a new message, the deleted one kept in its history.
+          if (messages.digests.has(m.messageId) || seen.has(m.messageId)) {
+            throw new FfcdbError(ErrorCode.CONFLICT, `message ${JSON.stringify(m.messageId)} already exists in session ${sessionId}`, { field: `${field}.messageId`, messageId: m.messageId });
+          }
+          seen.add(m.messageId);
+          this.#assertDocuments(sessionId, m, field, uploads);
+        });
+        appended = documents.length + data.length;
+        return { events: [...documents, ...data.map((d, i) => ({ type: 'message.added' as const, data: d, field: fieldOf(i) }))], expected: this.#version(sessionId) };
       });
-      return { events: data.map((d, i) => ({ type: 'message.added' as const, data: d, field: Array.isArray(input) ? `messages[${i}]` : 'message' })), expected: this.#version(sessionId) };
-    });
+    const result = uploads ? await recordInline(this.#core, uploads, write) : await write();
     // Read back through the feed, which points straight at the frame just written.
-    const added = (await this.#core.events.readAll({ fromPosition: result.firstPosition, limit: data.length })).events;
+    const added = (await this.#core.events.readAll({ fromPosition: result.firstPosition, limit: appended })).events.filter((e) => e.type === 'message.added');
     const position = this.#core.runner.position;
-    const out = added.map((e) => ({ ...messageFrom(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }), position }));
+    const out: Reflected<Message>[] = [];
+    for (const e of added) out.push({ ...(await this.#shown(messageFrom(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }), true)), position });
     return Array.isArray(input) ? out : out[0]!;
   }
 
   /** The message as it reads now, or at `revision` (1: as added). NOT_FOUND when missing or deleted. */
-  async get(sessionId: string, messageId: string, options: ReadOptions & { revision?: number } = {}): Promise<Reflected<Message>> {
+  async get(sessionId: string, messageId: string, options: ReadOptions & InlineReadOptions & { revision?: number } = {}): Promise<Reflected<Message>> {
     assertId(sessionId, 'sessionId');
     assertId(messageId, 'messageId');
     assertOptions(options);
@@ -152,20 +166,26 @@ export class MessagesApi {
       throw new FfcdbError(ErrorCode.NOT_FOUND, `message ${messageId} has ${versions.length} revisions, not ${options.revision}`, { field: 'revision', revision: options.revision });
     }
     const revisions = await this.#revisions(sessionId, versions.slice(0, options.revision ?? versions.length));
-    return { ...revisions.at(-1)!, position };
+    return { ...(await this.#shown(revisions.at(-1)!, inlineOption(options))), position };
   }
 
   /**
    * Every revision of a message, oldest first; `earlier`: the revisions of each
    * earlier message of this id, deleted before the id was used again, oldest first.
    */
-  async history(sessionId: string, messageId: string, options?: ReadOptions): Promise<{ revisions: Message[]; earlier: Message[][]; position: number }> {
+  async history(sessionId: string, messageId: string, options?: ReadOptions & InlineReadOptions): Promise<{ revisions: Message[]; earlier: Message[][]; position: number }> {
     assertId(sessionId, 'sessionId');
     assertId(messageId, 'messageId');
     const position = await this.#core.reflect(options);
-    const revisions = await this.#revisions(sessionId, this.#located(sessionId, messageId).versions);
+    const inline = inlineOption(options);
+    const shown = async (versions: number[]) => {
+      const out: Message[] = [];
+      for (const r of await this.#revisions(sessionId, versions)) out.push(await this.#shown(r, inline));
+      return out;
+    };
+    const revisions = await shown(this.#located(sessionId, messageId).versions);
     const earlier: Message[][] = [];
-    for (const versions of this.#messages(sessionId).retired.get(messageId) ?? []) earlier.push(await this.#revisions(sessionId, versions));
+    for (const versions of this.#messages(sessionId).retired.get(messageId) ?? []) earlier.push(await shown(versions));
     return { revisions, earlier, position };
   }
 
@@ -174,6 +194,7 @@ export class MessagesApi {
     assertId(sessionId, 'sessionId');
     object(options, 'options');
     const limit = pageLimit(options.limit);
+    const inline = inlineOption(options);
     const direction = pageDirection(options);
     const order = options.order ?? 'asc';
     if (order !== 'asc' && order !== 'desc') throw invalid('order', `must be 'asc' or 'desc'`);
@@ -197,7 +218,7 @@ export class MessagesApi {
         page.hasMore = true;
         break;
       }
-      page.items.push(await this.#current(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }, messages));
+      page.items.push(await this.#shown(await this.#current(sessionId, upcast(e) as CatalogEvent & { type: 'message.added' }, messages), inline));
     }
     if (direction === 'before') page.items.reverse();
     if (page.items.length > 0) {
@@ -212,11 +233,15 @@ export class MessagesApi {
     assertId(sessionId, 'sessionId');
     assertId(messageId, 'messageId');
     const data = { messageId, ...(payload(changes, 'changes', ['messageId']) as unknown as MessageChanges) };
-    await this.#core.command(sessionStream(sessionId), options, () => {
-      this.#located(sessionId, messageId);
-      this.#assertDocuments(sessionId, data, 'changes');
-      return { events: [{ type: 'message.edited', data, field: 'changes' }], expected: this.#version(sessionId) };
-    });
+    const uploads = await storeInline(this.#core, [{ payload: data, field: 'changes' }]);
+    const write = () =>
+      this.#core.command(sessionStream(sessionId), options, () => {
+        const documents = uploads ? inlineDocumentEvents(this.#core, sessionId, uploads) : [];
+        this.#located(sessionId, messageId);
+        this.#assertDocuments(sessionId, data, 'changes', uploads);
+        return { events: [...documents, { type: 'message.edited', data, field: 'changes' }], expected: this.#version(sessionId) };
+      });
+    await (uploads ? recordInline(this.#core, uploads, write) : write());
     return this.get(sessionId, messageId);
   }
 
@@ -256,7 +281,7 @@ export class MessagesApi {
   }
 
   /** Attached or referenced documents must be live and belong to the session or its user's library. */
-  #assertDocuments(sessionId: string, m: { attachments?: unknown; content?: unknown }, field: string): void {
+  #assertDocuments(sessionId: string, m: { attachments?: unknown; content?: unknown }, field: string, uploads?: InlineUploads): void {
     const documents = this.#core.state(documentsProjection).documents;
     const userId = this.#core.state(sessionsProjection).sessions.get(sessionId)!.userId;
     const check = (documentId: unknown, at: string) => {
@@ -267,14 +292,21 @@ export class MessagesApi {
     };
     if (Array.isArray(m.attachments)) {
       m.attachments.forEach((a, i) => {
-        check(a?.documentId, `${field}.attachments[${i}].documentId`);
+        check((a as Attachment | undefined)?.documentId, `${field}.attachments[${i}].documentId`);
       });
     }
     if (Array.isArray(m.content)) {
       m.content.forEach((p: unknown, i) => {
-        if (p && typeof p === 'object' && 'documentId' in p) check(p.documentId, `${field}.content[${i}].documentId`);
+        if (p && typeof p === 'object' && 'documentId' in p && !recordedWith(uploads, p.documentId)) check(p.documentId, `${field}.content[${i}].documentId`);
       });
     }
+  }
+
+  /** The message as a read shows it: inline parts as they came, unless `inlineDocuments: false`. */
+  async #shown(message: Message, inline: boolean): Promise<Message> {
+    if (!inline) return message;
+    const content = await restoreInline(this.#core, message.content);
+    return content === message.content ? message : { ...message, content };
   }
 
   /** The message as of each of `versions` (its added event, then edits). */
@@ -303,10 +335,25 @@ export class MessagesApi {
   }
 }
 
+/** The message.added payload of a new message (its id generated when left out, createdAt in ms), as it will be stored. */
+export function messageAddedData(message: NewMessage, field: string): MessageAdded {
+  const { messageId = nextId(), createdAt: given, ...rest } = storedObject(message, field, { messageId: `${field}.messageId` }) as unknown as NewMessage;
+  assertId(messageId, `${field}.messageId`);
+  const at = createdAt(given, `${field}.createdAt`);
+  return at === undefined ? { messageId, ...rest } : { messageId, ...rest, createdAt: at };
+}
+
+/** Whether a read gives inline parts back as they came (`inlineDocuments`, default true). */
+function inlineOption(options: InlineReadOptions | undefined): boolean {
+  const inline = options?.inlineDocuments ?? true;
+  if (typeof inline !== 'boolean') throw invalid('inlineDocuments', 'must be true or false');
+  return inline;
+}
+
 /** Events a backend reads are the reader's own objects (the backend contract), so their data is handed out as it is. */
 function messageFrom(sessionId: string, e: CatalogEvent & { type: 'message.added' }): Message {
-  const { messageId, role, content, attachments = [], metadata = {}, extra } = e.data;
-  const message: Message = { messageId, sessionId, role, content, attachments, metadata, createdAt: e.timestamp, updatedAt: e.timestamp, revision: 1 };
+  const { messageId, role, content, attachments = [], metadata = {}, extra, createdAt = e.timestamp } = e.data;
+  const message: Message = { messageId, sessionId, role, content, attachments, metadata, createdAt, updatedAt: createdAt, revision: 1 };
   if (extra !== undefined) message.extra = extra;
   return message;
 }

@@ -12,6 +12,7 @@ export const CHAT_WRITES = {
   messages: ['add', 'upsert', 'sync', 'edit', 'delete', 'truncate', 'clear'],
   documents: ['upload', 'analyse', 'delete', 'release'],
   context: ['set', 'patch', 'snapshot'],
+  import: ['sessions'],
 } as const;
 
 /** Replaces each write of the store's API objects with a refusal (own properties, over the prototype's methods). */

@@ -59,7 +59,7 @@ export async function* exportSession(chat: ChatStore, sessionId: string, format:
   for await (const m of messages(chat, sessionId)) yield markdownMessage(m);
   if (documents.length > 0) {
     yield '\n## Documents\n\n| Name | Type | Size | SHA-256 | Uploaded |\n| --- | --- | --- | --- | --- |\n';
-    for (const d of documents) yield `| ${cell(d.name)} | ${cell(d.mediaType)} | ${d.size} | \`${d.sha256}\` | ${iso(d.uploadedAt)} |\n`;
+    for (const d of documents) yield `| ${cell(d.name ?? '')} | ${cell(d.mediaType)} | ${d.size} | \`${d.sha256}\` | ${iso(d.uploadedAt)} |\n`;
   }
   yield `\n## Context (version ${context.version})\n\n${fenced(json(context.context, 2), 'json')}`;
   if (context.version > 0) {
@@ -72,10 +72,11 @@ export async function* exportSession(chat: ChatStore, sessionId: string, format:
   }
 }
 
+/** Inline bytes are shown as the document reference: the document is listed beside the messages. */
 async function* messages(chat: ChatStore, sessionId: string): AsyncGenerator<Message> {
   let after: string | undefined;
   for (;;) {
-    const page = await chat.messages.list(sessionId, after === undefined ? { limit: PAGE } : { limit: PAGE, after });
+    const page = await chat.messages.list(sessionId, after === undefined ? { limit: PAGE, inlineDocuments: false } : { limit: PAGE, after, inlineDocuments: false });
     yield* page.items;
     if (!page.hasMore || page.nextCursor === undefined) return;
     after = page.nextCursor;

@@ -1,15 +1,16 @@
 import { monotonicFactory } from 'ulid';
 import { type CatalogEvent, upcast } from '../events/catalog.js';
 import { type JsonObject, object } from '../events/fields.js';
-import type { SessionUpdated } from '../events/sessions.js';
+import type { SessionCreated, SessionUpdated } from '../events/sessions.js';
 import { sessionStream } from '../events/streams.js';
 import { type DocumentView, type DocumentsState, documentsProjection } from '../projections/documents.js';
 import { messagesProjection } from '../projections/messages.js';
 import { type SessionView, type SessionsState, listingIndex, sessionsProjection } from '../projections/sessions.js';
 import { usersProjection } from '../projections/users.js';
-import { assertId, invalid } from '../kernel/validation.js';
+import { assertId, assertInert, invalid } from '../kernel/validation.js';
 import { ErrorCode, FfcdbError, isFfcdbError } from '../kernel/errors.js';
 import { type ChatCore, type ChatEvent, type ReadOptions, type WriteOptions, assertOptions, detached, notFound, payload, storedObject } from './chat-core.js';
+import { createdAt } from './created-at.js';
 import { type Page, type PageOptions, decodeCursor, encodeCursor, pageDirection, pageLimit } from './page.js';
 import type { Reflected } from './users-api.js';
 
@@ -22,9 +23,12 @@ export interface NewSession {
   userId: string;
   /** Generated (a ULID) when left out. */
   sessionId?: string;
+  /** Any text a person types, tabs and line breaks included, empty allowed; up to 1,000 characters. */
   title: string;
   tags?: string[];
   metadata?: JsonObject;
+  /** For history imported: when the session began (an ISO 8601 string, a Date, or ms since the epoch; 1970 to 9999). Listings, their time filters, search and SQL use it; the event's own timestamp stays the time of the write. */
+  createdAt?: string | Date | number;
 }
 
 /** What `sessions.update` may change: each field given replaces the one before. */
@@ -60,12 +64,11 @@ export class SessionsApi {
 
   /** NOT_FOUND when the user does not exist; CONFLICT when the session id is taken. */
   async create(session: NewSession, options?: WriteOptions): Promise<Reflected<Session>> {
-    const { userId, sessionId = nextId(), ...rest } = storedObject(session, 'session', { userId: 'userId', sessionId: 'sessionId' }) as unknown as NewSession;
-    assertId(userId, 'userId');
-    assertId(sessionId, 'sessionId');
+    const { sessionId, data } = sessionCreatedData(session, 'session');
+    const { userId } = data;
     await this.#core.command(sessionStream(sessionId), options, () => {
       if (!this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
-      return { events: [{ type: 'session.created', data: { userId, ...rest }, field: 'session' }], expected: 'no_stream' };
+      return { events: [{ type: 'session.created', data, field: 'session' }], expected: 'no_stream' };
     }).catch((err: unknown) => {
       throw isFfcdbError(err, ErrorCode.CONFLICT) ? new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} already exists`, { field: 'sessionId', sessionId }) : err;
     });
@@ -79,9 +82,10 @@ export class SessionsApi {
    * belongs to another user, or its id is of a deleted session (restore it).
    */
   async ensure(session: NewSession & { sessionId: string }, options?: WriteOptions): Promise<Reflected<Session> & { created: boolean }> {
-    const { userId, sessionId, ...rest } = storedObject(session, 'session', { userId: 'userId', sessionId: 'sessionId' }) as unknown as NewSession;
-    assertId(userId, 'userId');
-    assertId(sessionId, 'session.sessionId');
+    assertInert(session, 'session'); // so reading the id runs none of the caller's code
+    if (typeof session === 'object' && session !== null) assertId((session as { sessionId?: unknown }).sessionId, 'session.sessionId');
+    const { sessionId, data } = sessionCreatedData(session, 'session');
+    const { userId } = data;
     let created = false;
     await this.#core
       .change(sessionStream(sessionId), options, () => {
@@ -91,7 +95,7 @@ export class SessionsApi {
         }
         created = live === undefined;
         if (created && !this.#core.state(usersProjection).has(userId)) throw notFound('user', userId, 'userId');
-        return { events: created ? [{ type: 'session.created', data: { userId, ...rest }, field: 'session' }] : [], expected: 'no_stream' };
+        return { events: created ? [{ type: 'session.created', data, field: 'session' }] : [], expected: 'no_stream' };
       })
       .catch((err: unknown) => {
         if (!isFfcdbError(err, ErrorCode.CONFLICT) || err.details.field === 'session.userId') throw err;
@@ -262,6 +266,17 @@ export class SessionsApi {
 /** A session's documents, live or (the session deleted) kept for a restore. */
 function sessionDocuments(state: DocumentsState, sessionId: string): DocumentView[] {
   return state.deletedSessions.get(sessionId)?.documents ?? (state.bySession.get(sessionId) ?? []).map((id) => state.documents.get(id)!);
+}
+
+/** The id and session.created payload of a new session (its id generated when left out, createdAt in ms), as it will be stored. */
+export function sessionCreatedData(session: NewSession, field: string): { sessionId: string; data: SessionCreated } {
+  const { userId, sessionId = nextId(), createdAt: given, ...rest } = storedObject(session, field, { userId: 'userId', sessionId: 'sessionId' }) as unknown as NewSession;
+  assertId(userId, 'userId');
+  assertId(sessionId, 'sessionId');
+  const at = createdAt(given, `${field}.createdAt`);
+  const data = { userId, ...rest } as SessionCreated;
+  if (at !== undefined) data.createdAt = at;
+  return { sessionId, data };
 }
 
 /** The first index of the ascending list whose session was created at or after `t`. */

@@ -1,20 +1,22 @@
 import { assertId, invalid } from '../kernel/validation.js';
 import type { JsonValue } from '../kernel/types.js';
-import type { Definitions } from './definition.js';
-import { type JsonObject, fields, integer, json, jsonObject, label, list, matching, mediaType, text } from './fields.js';
+import { type Definitions, sameShape } from './definition.js';
+import { type JsonObject, fields, instant, integer, json, jsonObject, label, list, matching, mediaType, text } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';
 
-/** A document's bytes were stored (once per content hash); this names them. */
+/** A document's bytes were stored (once per content hash); this names them. Schema version 2: version 1 with `createdAt`, `name` optional. */
 export interface DocumentUploaded {
   documentId: string;
-  /** The file name as the user gave it; shown, never used as a path. */
-  name: string;
+  /** The file name as the user gave it, if any; shown, never used as a path. */
+  name?: string;
   mediaType: string;
   /** Bytes. */
   size: number;
   /** Lowercase hex sha256 of the bytes: the blob's address. */
   sha256: string;
   metadata?: JsonObject;
+  /** When the document was made, for history imported (ms since the epoch); it reads as uploaded then. The event's own timestamp stays the time of the write. */
+  createdAt?: number;
 }
 
 /** Something found in a document: a person, a place, an id ... */
@@ -49,9 +51,10 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const ANALYSIS_RESULTS = ['summary', 'text', 'entities', 'data'] as const;
 
 function validateDocumentUploaded(data: unknown): asserts data is DocumentUploaded {
-  const o = fields(data, 'data', ['documentId', 'name', 'mediaType', 'size', 'sha256', 'metadata']);
+  const o = fields(data, 'data', ['documentId', 'name', 'mediaType', 'size', 'sha256', 'metadata', 'createdAt']);
   assertId(o.documentId, 'data.documentId');
-  label(o.name, 'data.name');
+  if (o.name !== undefined) label(o.name, 'data.name');
+  if (o.createdAt !== undefined) instant(o.createdAt, 'data.createdAt');
   mediaType(o.mediaType, 'data.mediaType');
   integer(o.size, 'data.size', 0);
   matching(o.sha256, 'data.sha256', SHA256, '64 lowercase hex digits (a sha256)');
@@ -83,7 +86,7 @@ function validateDocumentDeleted(data: unknown): asserts data is DocumentDeleted
 }
 
 export const documentEvents: Definitions<DocumentEvents> = {
-  'document.uploaded': { version: 1, validate: validateDocumentUploaded },
+  'document.uploaded': { version: 2, validate: validateDocumentUploaded, history: { 1: { validate: validateDocumentUploaded, upcast: sameShape } } },
   'document.analysed': { version: 1, validate: validateDocumentAnalysed },
   'document.deleted': { version: 1, validate: validateDocumentDeleted },
 };

@@ -46,6 +46,25 @@ export function label(value: unknown, field: string, max: number = EVENT_LIMITS.
   if (/\p{Cc}/u.test(value)) throw invalid(field, 'must not hold control characters');
 }
 
+/**
+ * A title: any text a person types, tabs and line breaks included, empty
+ * allowed, up to EVENT_LIMITS.titleChars. Other control characters are
+ * refused: they are never typed, and PostgreSQL text cannot hold NUL.
+ */
+export function title(value: unknown, field: string): asserts value is string {
+  text(value, field, EVENT_LIMITS.titleChars);
+  if (/[^\P{Cc}\t\n\r]/u.test(value)) throw invalid(field, 'must not hold control characters other than tab, line feed and carriage return');
+}
+
+/** The earliest and latest time a payload may name: 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z. */
+const INSTANT_RANGE = { min: 0, max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) } as const;
+
+/** A time in milliseconds since the epoch, within INSTANT_RANGE. */
+export function instant(value: unknown, field: string): asserts value is number {
+  integer(value, field, INSTANT_RANGE.min);
+  if (value > INSTANT_RANGE.max) throw invalid(field, `must be at most ${INSTANT_RANGE.max} (9999-12-31T23:59:59.999Z); got ${value}`);
+}
+
 /** A string matching `pattern`, described as `what` in the error. */
 export function matching(value: unknown, field: string, pattern: RegExp, what: string): asserts value is string {
   if (typeof value !== 'string' || !pattern.test(value)) throw invalid(field, `must be ${what}; got ${describe(value)}`);

@@ -5,6 +5,8 @@
 export const EVENT_LIMITS = {
   /** Titles, display names, file names: 1..256 characters, no control characters. (Snapshot names are ids: kernel/validation.ts.) */
   labelChars: 256,
+  /** A session title: any text, tabs and line breaks included, empty allowed. */
+  titleChars: 1_000,
   /** One tag: 1..64 characters, no control characters. */
   tagChars: 64,
   /** Tags on one session. */

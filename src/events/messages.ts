@@ -1,8 +1,8 @@
 import { assertId, invalid } from '../kernel/validation.js';
 import type { JsonValue } from '../kernel/types.js';
-import type { Definitions } from './definition.js';
+import { type Definitions, sameShape } from './definition.js';
 import type { Entity } from './documents.js';
-import { type JsonObject, choice, fields, flag, integer, json, jsonObject, label, list, matching, mediaType, object, text } from './fields.js';
+import { type JsonObject, choice, fields, flag, instant, integer, json, jsonObject, label, list, matching, mediaType, object, text } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';
 
 /** The well-known roles, or any role an app names, case kept (1-256 characters, no control characters). */
@@ -28,8 +28,15 @@ export interface ReferencePart {
   /** `type/subtype`, parameters allowed (`text/plain; charset=utf-8`). */
   mediaType?: string;
   name?: string;
+  /** With `documentId`: the document was made from bytes given inline, and how they came (reads give them back so). */
+  inline?: InlineForm;
+  /** The bytes themselves, given to or read from the chat API (never stored in the part: they become a document, see `inline`). */
+  bytes?: Uint8Array;
   extra?: Extra;
 }
+
+/** How inline bytes came: as bytes, or as a base64 `data:` URL (`prefix` is the URL up to and including its comma). */
+export type InlineForm = { as: 'bytes' } | { as: 'url'; prefix: string };
 
 export interface ToolCallPart {
   type: 'tool_call';
@@ -91,8 +98,9 @@ export interface MessageMetadata {
 }
 
 /**
- * Schema version 3 (version 2 with `extra` on the message and its parts, `other`
- * parts, and wider rules for roles, URLs, media types, tool names and usage).
+ * Schema version 4 (version 3 with `createdAt`, and `inline` on image and file
+ * parts). Version 3 was version 2 with `extra` on the message and its parts,
+ * `other` parts, and wider rules for roles, URLs, media types, tool names and usage.
  * The chat API generates `messageId` (a ULID) unless the caller gives one.
  */
 export interface MessageAdded {
@@ -102,6 +110,8 @@ export interface MessageAdded {
   attachments?: Attachment[];
   metadata?: MessageMetadata;
   extra?: Extra;
+  /** When the message was written, for history imported (ms since the epoch); the message reads as created then. The event's own timestamp stays the time of the write. */
+  createdAt?: number;
 }
 
 /** Version 1: plain-text content, the model beside it. */
@@ -115,9 +125,9 @@ export interface MessageAddedV1 {
 /**
  * Schema version 3: a new version of a message's content; earlier versions
  * stay in the log. Attachments, metadata and extra left out stay as they were;
- * `extra: null` removes the extra (version 2 could not).
+ * `extra: null` removes the extra, and parts may carry `inline` (version 2 could do neither).
  */
-export type MessageEdited = Omit<MessageAdded, 'role' | 'extra'> & { extra?: Extra | null };
+export type MessageEdited = Omit<MessageAdded, 'role' | 'extra' | 'createdAt'> & { extra?: Extra | null };
 
 export interface MessageDeleted {
   messageId: string;
@@ -149,8 +159,8 @@ const ENTITY_LIMITS = { items: 100, typeChars: 32, textChars: 200 } as const;
 
 const PARTS: Record<ContentPart['type'], { keys: readonly string[]; check(o: Record<string, unknown>, field: string): void }> = {
   text: { keys: ['text'], check: (o, f) => text(o.text, `${f}.text`, EVENT_LIMITS.textChars) },
-  image: { keys: ['documentId', 'url', 'mediaType', 'name'], check: reference },
-  file: { keys: ['documentId', 'url', 'mediaType', 'name'], check: reference },
+  image: { keys: ['documentId', 'url', 'mediaType', 'name', 'inline'], check: reference },
+  file: { keys: ['documentId', 'url', 'mediaType', 'name', 'inline'], check: reference },
   tool_call: {
     keys: ['id', 'name', 'arguments'],
     check(o, f) {
@@ -184,6 +194,18 @@ function reference(o: Record<string, unknown>, f: string): void {
   if (o.url !== undefined) url(o.url, `${f}.url`);
   if (o.mediaType !== undefined) mediaType(o.mediaType, `${f}.mediaType`);
   if (o.name !== undefined) label(o.name, `${f}.name`);
+  if (o.inline !== undefined) inlineForm(o, `${f}.inline`);
+}
+
+/** A base64 data: URL's prefix: `data:`, an optional media type with parameters, `;base64,`. */
+const DATA_URL_PREFIX = /^data:[^,\p{Cc}]{0,256};base64,$/iu;
+
+function inlineForm(o: Record<string, unknown>, f: string): void {
+  if (o.documentId === undefined) throw invalid(f, 'is only given with documentId');
+  const form = object(o.inline, f);
+  choice(form.as, `${f}.as`, ['bytes', 'url']);
+  if (form.as === 'bytes') fields(form, f, ['as']);
+  else matching(fields(form, f, ['as', 'prefix']).prefix, `${f}.prefix`, DATA_URL_PREFIX, 'the prefix of a base64 data: URL, up to its comma');
 }
 
 /** A URL with a scheme; a `data:` URL (the bytes themselves) may be as long as a text. */
@@ -260,9 +282,10 @@ function messageBody(o: Record<string, unknown>): void {
 }
 
 function validateMessageAdded(data: unknown): asserts data is MessageAdded {
-  const o = fields(data, 'data', ['messageId', 'role', 'content', 'attachments', 'metadata', 'extra']);
+  const o = fields(data, 'data', ['messageId', 'role', 'content', 'attachments', 'metadata', 'extra', 'createdAt']);
   label(o.role, 'data.role');
   messageBody(o);
+  if (o.createdAt !== undefined) instant(o.createdAt, 'data.createdAt');
 }
 
 function validateMessageAddedV1(data: unknown): asserts data is MessageAddedV1 {
@@ -304,19 +327,15 @@ function validateMessageDeleted(data: unknown): asserts data is MessageDeleted {
   assertId(fields(data, 'data', ['messageId']).messageId, 'data.messageId');
 }
 
-/**
- * The previous versions' payloads are payloads of today's (whose rules only
- * widened theirs): they are checked by today's rules and read as they are.
- */
-const sameShape = <T>(data: T): T => data;
-
 export const messageEvents: Definitions<MessageEvents> = {
   'message.added': {
-    version: 3,
+    version: 4,
     validate: validateMessageAdded,
+    // The previous versions' payloads (but version 1's) are payloads of today's, whose rules only widened theirs.
     history: {
       1: { validate: validateMessageAddedV1, upcast: upcastMessageAddedV1 },
       2: { validate: validateMessageAdded, upcast: sameShape },
+      3: { validate: validateMessageAdded, upcast: sameShape },
     },
   },
   'message.edited': {

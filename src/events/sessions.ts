@@ -1,6 +1,6 @@
 import { assertId, invalid } from '../kernel/validation.js';
-import type { Definitions } from './definition.js';
-import { type JsonObject, fields, flag, jsonObject, label, list } from './fields.js';
+import { type Definitions, sameShape } from './definition.js';
+import { type JsonObject, fields, flag, instant, jsonObject, label, list, title } from './fields.js';
 import { EVENT_LIMITS } from './limits.js';
 
 /**
@@ -8,14 +8,18 @@ import { EVENT_LIMITS } from './limits.js';
  * id is the session id, so the payloads do not repeat it).
  */
 
+/** Schema version 2: version 1 with `createdAt`, and titles of any text (see `title`). */
 export interface SessionCreated {
   /** The owner. */
   userId: string;
   title: string;
   tags?: string[];
   metadata?: JsonObject;
+  /** When the session began, for history imported (ms since the epoch); the session reads as created then. The event's own timestamp stays the time of the write. */
+  createdAt?: number;
 }
 
+/** Schema version 2: titles of any text. */
 export interface SessionRenamed {
   title: string;
 }
@@ -70,16 +74,18 @@ function tags(value: unknown, field: string): void {
 }
 
 function validateSessionCreated(data: unknown): asserts data is SessionCreated {
-  const o = fields(data, 'data', ['userId', 'title', 'tags', 'metadata']);
+  const o = fields(data, 'data', ['userId', 'title', 'tags', 'metadata', 'createdAt']);
   assertId(o.userId, 'data.userId');
-  label(o.title, 'data.title');
+  title(o.title, 'data.title');
   if (o.tags !== undefined) tags(o.tags, 'data.tags');
   if (o.metadata !== undefined) jsonObject(o.metadata, 'data.metadata', EVENT_LIMITS.metadataBytes);
+  if (o.createdAt !== undefined) instant(o.createdAt, 'data.createdAt');
 }
 
 function validateSessionRenamed(data: unknown): asserts data is SessionRenamed {
-  label(fields(data, 'data', ['title']).title, 'data.title');
+  title(fields(data, 'data', ['title']).title, 'data.title');
 }
+
 
 function validateSessionTagged(data: unknown): asserts data is SessionTagged {
   tags(fields(data, 'data', ['tags']).tags, 'data.tags');
@@ -103,14 +109,14 @@ const UPDATED_FIELDS = ['title', 'tags', 'metadata'] as const;
 function validateSessionUpdated(data: unknown): asserts data is SessionUpdated {
   const o = fields(data, 'data', UPDATED_FIELDS);
   if (!UPDATED_FIELDS.some((k) => o[k] !== undefined)) throw invalid('data', `must change at least one of ${UPDATED_FIELDS.join(', ')}`);
-  if (o.title !== undefined) label(o.title, 'data.title');
+  if (o.title !== undefined) title(o.title, 'data.title');
   if (o.tags !== undefined) tags(o.tags, 'data.tags');
   if (o.metadata !== undefined) jsonObject(o.metadata, 'data.metadata', EVENT_LIMITS.metadataBytes);
 }
 
 export const sessionEvents: Definitions<SessionEvents> = {
-  'session.created': { version: 1, validate: validateSessionCreated },
-  'session.renamed': { version: 1, validate: validateSessionRenamed },
+  'session.created': { version: 2, validate: validateSessionCreated, history: { 1: { validate: validateSessionCreated, upcast: sameShape } } },
+  'session.renamed': { version: 2, validate: validateSessionRenamed, history: { 1: { validate: validateSessionRenamed, upcast: sameShape } } },
   'session.tagged': { version: 1, validate: validateSessionTagged },
   'session.archived': { version: 1, validate: validateSessionArchived },
   'session.deleted': { version: 1, validate: validateSessionDeleted },

@@ -93,8 +93,8 @@ export function assertExpectedVersion(value: unknown): asserts value is Expected
  * value is encoded. The engine's rule: data is stored exactly as given, so
  * what it would change (an undefined value, a Date) is refused.
  */
-export function assertJsonValue(value: unknown, field: string, depth = 0): asserts value is JsonValue {
-  walkJson(value, field, depth, false, []);
+export function assertJsonValue(value: unknown, field: string): asserts value is JsonValue {
+  walkJson(value, { root: field, path: [], parents: [], asApps: false, sink: undefined }, 0);
 }
 
 /**
@@ -104,68 +104,127 @@ export function assertJsonValue(value: unknown, field: string, depth = 0): asser
  * bytes (Uint8Array) stay bytes. Everything assertJsonValue refuses besides
  * those is refused here too (NaN, Infinity, BigInt, functions, symbols,
  * cycles, class instances, Proxies, getters), naming the field. The value is
- * returned as it is when nothing changes, else a copy.
+ * returned as it is when nothing changes, else a copy. `sink`, when given,
+ * hears the value as it is returned, in the same pass (a digest of it).
  */
-export function jsonValue(value: unknown, field: string): JsonValue {
-  return walkJson(value, field, 0, true, []) as JsonValue;
+export function jsonValue(value: unknown, field: string, sink?: JsonSink): JsonValue {
+  return walkJson(value, { root: field, path: [], parents: [], asApps: true, sink }, 0) as JsonValue;
 }
 
-/** The one walk of both rules: `asApps` chooses between refusing (the engine's) and rewriting (JSON.stringify's) undefined values and Dates. */
-function walkJson(value: unknown, field: string, depth: number, asApps: boolean, parents: object[]): unknown {
-  if (depth > LIMITS.maxDepth) throw invalid(field, `is nested deeper than ${LIMITS.maxDepth} levels`);
+/**
+ * Hears a value token by token, in order, as jsonValue returns it: scalars
+ * and bytes, and for an array or object its `open`, each of an object's keys
+ * before the key's value, and its `close`.
+ */
+export interface JsonSink {
+  scalar(value: string | number | boolean | null): void;
+  bytes(value: Uint8Array): void;
+  open(array: boolean): void;
+  key(key: string): void;
+  close(): void;
+}
+
+/**
+ * One walk's state. `asApps` chooses between refusing (the engine's rule) and
+ * rewriting (JSON.stringify's) undefined values and Dates. The path to the
+ * value at hand (keys and indexes under `root`) is kept as a stack and made a
+ * field name only for an error: building one per value would cost more than
+ * the checks.
+ */
+interface Walk {
+  root: string;
+  path: (string | number)[];
+  parents: object[];
+  asApps: boolean;
+  sink: JsonSink | undefined;
+}
+
+/** The field name of the value at hand: `root.key[1]`. */
+function at(w: Walk): string {
+  let field = w.root;
+  for (const p of w.path) field += typeof p === 'number' ? `[${p}]` : `.${p}`;
+  return field;
+}
+
+/** The one walk of both rules (see Walk). */
+function walkJson(value: unknown, w: Walk, depth: number): unknown {
+  if (depth > LIMITS.maxDepth) throw invalid(at(w), `is nested deeper than ${LIMITS.maxDepth} levels`);
   if (typeof value === 'string') {
-    if (!isWellFormed(value)) throw invalid(field, 'holds a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
+    if (!isWellFormed(value)) throw invalid(at(w), 'holds a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
+    w.sink?.scalar(value);
     return value;
   }
-  if (value === null || typeof value === 'boolean') return value;
+  if (value === null || typeof value === 'boolean') {
+    w.sink?.scalar(value);
+    return value;
+  }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalid(field, `must be a finite number; got ${value}`);
+    if (!Number.isFinite(value)) throw invalid(at(w), `must be a finite number; got ${value}`);
+    w.sink?.scalar(value);
     return value;
   }
-  if (value === undefined && asApps && depth === 0) throw invalid(field, 'is undefined');
-  if (typeof value !== 'object') throw invalid(field, `must be JSON-compatible; got ${describe(value)}`);
-  if (types.isProxy(value)) throw invalid(field, 'must be plain data; got a Proxy');
-  if (value instanceof Uint8Array) return value;
-  if (asApps && types.isDate(value)) {
-    const time = Date.prototype.getTime.call(value);
-    return Number.isNaN(time) ? null : Date.prototype.toISOString.call(value);
+  if (value === undefined && w.asApps && depth === 0) throw invalid(at(w), 'is undefined');
+  if (typeof value !== 'object') throw invalid(at(w), `must be JSON-compatible; got ${describe(value)}`);
+  if (types.isProxy(value)) throw invalid(at(w), 'must be plain data; got a Proxy');
+  if (value instanceof Uint8Array) {
+    w.sink?.bytes(value);
+    return value;
   }
-  if (parents.includes(value)) throw invalid(field, 'refers to itself (a cycle), which JSON cannot hold');
-  parents.push(value);
-  const out = Array.isArray(value) ? walkArray(value, field, depth, asApps, parents) : walkObject(value, field, depth, asApps, parents);
-  parents.pop();
+  if (w.asApps && types.isDate(value)) {
+    const time = Date.prototype.getTime.call(value);
+    const text = Number.isNaN(time) ? null : Date.prototype.toISOString.call(value);
+    w.sink?.scalar(text);
+    return text;
+  }
+  if (w.parents.includes(value)) throw invalid(at(w), 'refers to itself (a cycle), which JSON cannot hold');
+  w.parents.push(value);
+  const array = Array.isArray(value);
+  w.sink?.open(array);
+  const out = array ? walkArray(value, w, depth) : walkObject(value, w, depth);
+  w.sink?.close();
+  w.parents.pop();
   return out;
 }
 
-function walkArray(value: unknown[], field: string, depth: number, asApps: boolean, parents: object[]): unknown[] {
+function walkArray(value: unknown[], w: Walk, depth: number): unknown[] {
   let out: unknown[] | undefined;
   for (let i = 0; i < value.length; i++) {
-    const item = readItem(value, i, field);
-    const v = item === undefined && asApps ? null : walkJson(item, `${field}[${i}]`, depth + 1, asApps, parents);
+    w.path.push(i);
+    const item = readItem(value, i, w);
+    let v: unknown = null;
+    if (item === undefined && w.asApps) w.sink?.scalar(null);
+    else v = walkJson(item, w, depth + 1);
+    w.path.pop();
     if (v !== item) out ??= value.slice(0, i);
     out?.push(v);
   }
   return out ?? value;
 }
 
-function walkObject(value: object, field: string, depth: number, asApps: boolean, parents: object[]): object {
+function walkObject(value: object, w: Walk, depth: number): object {
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
-    throw invalid(field, `must be a plain object, array or primitive; got ${className(proto)}`);
+    throw invalid(at(w), `must be a plain object, array or primitive; got ${className(proto)}`);
   }
   const keys = Object.keys(value);
-  if (keys.length > LIMITS.maxObjectKeys) throw invalid(field, `holds ${keys.length} keys; an object may hold at most ${LIMITS.maxObjectKeys}`);
+  if (keys.length > LIMITS.maxObjectKeys) throw invalid(at(w), `holds ${keys.length} keys; an object may hold at most ${LIMITS.maxObjectKeys}`);
   let out: Record<string, unknown> | undefined;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    if (key === '__proto__') throw invalid(`${field}.__proto__`, 'is not an allowed key');
-    if (!isWellFormed(key)) throw invalid(field, 'has a key holding a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
+    if (!isWellFormed(key)) throw invalid(at(w), 'has a key holding a lone UTF-16 surrogate, which UTF-8 (and so msgpack) cannot store');
+    w.path.push(key);
+    if (key === '__proto__') throw invalid(at(w), 'is not an allowed key');
     // The descriptor, not a read: a getter would run the caller's code, and the codec would read it again.
     const d = Object.getOwnPropertyDescriptor(value, key)!;
-    if (d.get !== undefined || d.set !== undefined) throw invalid(`${field}.${key}`, 'must be plain data; got a getter or setter');
+    if (d.get !== undefined || d.set !== undefined) throw invalid(at(w), 'must be plain data; got a getter or setter');
     const item: unknown = d.value;
-    if (item === undefined && !asApps) throw invalid(`${field}.${key}`, 'is undefined (omit the key or use null)');
-    const v = item === undefined ? undefined : walkJson(item, `${field}.${key}`, depth + 1, asApps, parents);
+    if (item === undefined && !w.asApps) throw invalid(at(w), 'is undefined (omit the key or use null)');
+    let v: unknown;
+    if (item !== undefined) {
+      w.sink?.key(key);
+      v = walkJson(item, w, depth + 1);
+    }
+    w.path.pop();
     if ((v !== item || item === undefined) && out === undefined) out = copyKeys(value, keys, i);
     if (out !== undefined && v !== undefined) Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
   }
@@ -180,11 +239,11 @@ function copyKeys(value: object, keys: string[], count: number): Record<string, 
 }
 
 /** An array's item; a getter on an index (not looked for, see assertInert) that throws is INVALID_ARGUMENT naming the item. */
-function readItem(array: unknown[], i: number, field: string): unknown {
+function readItem(array: unknown[], i: number, w: Walk): unknown {
   try {
     return array[i];
   } catch (err) {
-    throw invalid(`${field}[${i}]`, `could not be read: ${describeError(err)}`);
+    throw invalid(at(w), `could not be read: ${describeError(err)}`);
   }
 }
 

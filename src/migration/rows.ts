@@ -110,7 +110,7 @@ export interface DocumentRow {
   document_id: string;
   user_id: string;
   session_id: string | null;
-  name: string;
+  name: string | null;
   media_type: string;
   size: number;
   sha256: string;

@@ -217,7 +217,7 @@ function sessionRow(view: SessionView, deletedAt: number | null): SqlValue[] {
 }
 
 function documentRow(doc: DocumentView): SqlValue[] {
-  return [null, doc.documentId, doc.userId, doc.sessionId ?? null, doc.name, doc.mediaType, doc.size, doc.sha256, jsonText(doc.metadata), doc.uploadedAt, null];
+  return [null, doc.documentId, doc.userId, doc.sessionId ?? null, doc.name ?? null, doc.mediaType, doc.size, doc.sha256, jsonText(doc.metadata), doc.uploadedAt, null];
 }
 
 /** One step of a stream's content the states point at, by stream version. */
@@ -332,8 +332,8 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
 /** Message `messageId`'s row after one of its events: added (revision 1), edited (the next revision; attachments, metadata and extra left out carried over), deleted or truncated. */
 function messageRowAfter(sessionId: string, e: CatalogEvent, messageId: string, before: MessageInProgress | undefined): MessageInProgress | undefined {
   if (e.type === 'message.added') {
-    const { messageId, role, content, attachments = [], metadata = {}, extra } = e.data;
-    const row = [sessionId, messageId, e.version, role, jsonText(content), jsonText(attachments), jsonText(metadata), 1, e.timestamp, e.timestamp, null, extra === undefined ? null : jsonText(extra)];
+    const { messageId, role, content, attachments = [], metadata = {}, extra, createdAt = e.timestamp } = e.data;
+    const row = [sessionId, messageId, e.version, role, jsonText(content), jsonText(attachments), jsonText(metadata), 1, createdAt, createdAt, null, extra === undefined ? null : jsonText(extra)];
     return { row, attachments };
   }
   if (!before) return undefined;
@@ -352,8 +352,9 @@ function messageRowAfter(sessionId: string, e: CatalogEvent, messageId: string, 
   return { row, attachments: attachments ?? before.attachments };
 }
 
+/** Revision 1's time is the message's created_at (its createdAt, for history imported). */
 function revisionRow(m: readonly SqlValue[], e: CatalogEvent): SqlValue[] {
-  return [m[0]!, m[1]!, m[7]!, e.version, m[4]!, m[5]!, m[6]!, e.timestamp, m[11]!];
+  return [m[0]!, m[1]!, m[7]!, e.version, m[4]!, m[5]!, m[6]!, e.type === 'message.added' ? m[8]! : e.timestamp, m[11]!];
 }
 
 function analysisRow(e: CatalogEvent): SqlValue[] {

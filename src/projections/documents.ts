@@ -15,11 +15,13 @@ export interface DocumentView {
   userId: string;
   /** The session it was uploaded to; absent for a document of the user's own library. */
   sessionId?: string;
-  name: string;
+  /** Absent when the upload gave none. */
+  name?: string;
   mediaType: string;
   size: number;
   sha256: string;
   metadata: JsonObject;
+  /** The time the upload gave as `createdAt` (history imported), else the time of its document.uploaded. */
   uploadedAt: number;
   /** Every analysis, in the order they were attached. */
   analyses: AnalysisRef[];
@@ -64,10 +66,11 @@ export const documentsProjection = defineProjection<DocumentsState>({
         if (owner.kind === 'session') sessionRestored(state, owner.id);
         return;
       case 'document.uploaded': {
-        const { documentId, name, mediaType, size, sha256, metadata } = event.data;
+        const { documentId, name, mediaType, size, sha256, metadata, createdAt = event.timestamp } = event.data;
         const userId = owner.kind === 'user' ? owner.id : state.sessionOwners.get(owner.id);
         if (userId === undefined || state.documents.has(documentId) || state.deletedIds.has(documentId)) return;
-        const doc: DocumentView = { documentId, userId, name, mediaType, size, sha256, metadata: metadata ?? {}, uploadedAt: event.timestamp, analyses: [] };
+        const doc: DocumentView = { documentId, userId, mediaType, size, sha256, metadata: metadata ?? {}, uploadedAt: createdAt, analyses: [] };
+        if (name !== undefined) doc.name = name;
         if (owner.kind === 'session') {
           doc.sessionId = owner.id;
           push(state.bySession, owner.id, documentId);

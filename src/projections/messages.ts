@@ -29,7 +29,7 @@ export type MessagesState = SessionStates<SessionMessages>;
 
 export const messagesProjection = defineProjection<MessagesState>({
   name: 'messages',
-  version: 3,
+  version: 4,
   handles: ['session.created', 'session.deleted', 'session.restored', 'message.added', 'message.edited', 'message.deleted', 'message.truncated'],
   init: initSessionStates,
   apply(state, event: CatalogEvent) {

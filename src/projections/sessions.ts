@@ -10,11 +10,13 @@ export interface SessionView {
   tags: string[];
   metadata: JsonObject;
   archived: boolean;
+  /** The time the session was created with (history imported), else the time of its session.created. */
   createdAt: number;
-  /** Time of the session's latest event of any kind. */
+  /** Time of the session's latest event of any kind (as written, whatever `createdAt` says). */
   updatedAt: number;
   /** The session stream's version: the expected version of its next change. */
   version: number;
+  /** `createdAt` of the latest message added. */
   lastMessageAt?: number;
 }
 
@@ -49,7 +51,7 @@ export const sessionsProjection = defineProjection<SessionsState>({
     if (owner?.kind !== 'session') return;
     const id = owner.id;
     if (event.type === 'session.created' && event.version === 1 && !state.sessions.has(id) && !state.deleted.has(id)) {
-      const { userId, title, tags, metadata } = event.data;
+      const { userId, title, tags, metadata, createdAt = event.timestamp } = event.data;
       const view: SessionView = {
         sessionId: id,
         userId,
@@ -57,7 +59,7 @@ export const sessionsProjection = defineProjection<SessionsState>({
         tags: tags ?? [],
         metadata: metadata ?? {},
         archived: false,
-        createdAt: event.timestamp,
+        createdAt,
         updatedAt: event.timestamp,
         version: event.version,
       };
@@ -102,7 +104,7 @@ export const sessionsProjection = defineProjection<SessionsState>({
         break;
       }
       case 'message.added':
-        session.lastMessageAt = event.timestamp;
+        session.lastMessageAt = event.data.createdAt ?? event.timestamp;
         break;
       default:
     }

@@ -15,7 +15,7 @@ test("a refused field is named where the caller put it, in details.field and the
     const cases: [field: string, call: () => Promise<unknown>][] = [
       ['session.title', () => chat.sessions.create({ userId: 'u1', title: 5 as never })],
       ['message.content[0].text', () => chat.messages.add(sessionId, { role: 'user', content: [{ type: 'text', text: 5 as never }] })],
-      ['title', () => chat.sessions.rename(sessionId, 'x'.repeat(300))],
+      ['title', () => chat.sessions.rename(sessionId, 'x'.repeat(1001))],
     ];
     for (const [field, call] of cases) {
       assert.ok(validation.includes(`\`${field}\``), `the README names ${field}`);

@@ -98,6 +98,7 @@ const WRITE_CALLS: Record<string, (chat: ChatStore) => Promise<unknown>> = {
   'messages.sync': (c) => c.messages.sync('s1', []),
   'messages.truncate': (c) => c.messages.truncate('s1', { after: 'm1' }),
   'messages.clear': (c) => c.messages.clear('s1'),
+  'import.sessions': (c) => c.import.sessions([{ userId: 'ann', sessionId: 's3', title: 'Imported', messages: [] }]),
   'documents.upload': (c) => c.documents.upload({ sessionId: 's1', name: 'b.txt', mediaType: 'text/plain' }, Buffer.from('new bytes')),
   'documents.analyse': (c) => c.documents.analyse('d1', { summary: 'a plan' }),
   'documents.delete': (c) => c.documents.delete('d1'),
@@ -114,6 +115,7 @@ const READS: Record<keyof typeof CHAT_WRITES, string[]> = {
   messages: ['get', 'history', 'list', 'count'],
   documents: ['get', 'open', 'list', 'analyses'],
   context: ['get', 'snapshots', 'history'],
+  import: [],
 };
 
 test('every write of the chat API and saveSnapshots fail with READ_ONLY naming the call, before their arguments are checked, and the folder stays as it was', async () => {

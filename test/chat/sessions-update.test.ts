@@ -29,7 +29,7 @@ chatSuites('chat: sessions.update', (test, open) => {
     open(async (chat) => {
       await seedSession(chat);
       await failsCleanly(chat, () => chat.sessions.update('s1', {}), ErrorCode.INVALID_ARGUMENT, 'changes');
-      await failsCleanly(chat, () => chat.sessions.update('s1', { title: '' }), ErrorCode.INVALID_ARGUMENT, 'changes.title');
+      await failsCleanly(chat, () => chat.sessions.update('s1', { title: 'a\u0000b' }), ErrorCode.INVALID_ARGUMENT, 'changes.title');
       await failsCleanly(chat, () => chat.sessions.update('s1', { tags: ['x', 'x'] }), ErrorCode.INVALID_ARGUMENT, 'changes.tags[1]');
       await failsCleanly(chat, () => chat.sessions.update('s1', { userId: 'u2' } as never), ErrorCode.INVALID_ARGUMENT, 'changes.userId');
       await failsCleanly(chat, () => chat.sessions.update('nope', { title: 'x' }), ErrorCode.NOT_FOUND, 'sessionId');

@@ -133,11 +133,65 @@ chatSuites('chat: messages.sync', (test, open) => {
       await seedSession(chat);
       await chat.messages.sync('s1', [msg('a', '1')]);
       await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), msg('a', '2')]), ErrorCode.INVALID_ARGUMENT, 'messages[1].messageId');
+      await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), msg('n', '2'), msg('a', '3')]), ErrorCode.INVALID_ARGUMENT, 'messages[2].messageId');
+      await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), msg('n', '2'), msg('n', '3')]), ErrorCode.INVALID_ARGUMENT, 'messages[2].messageId');
       await failsCleanly(chat, () => chat.messages.sync('s1', [{ role: 'user', content: 'x' } as never]), ErrorCode.INVALID_ARGUMENT, 'messages[0].messageId');
       await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), { messageId: 'b', role: 'user', content: 9 as never }]), ErrorCode.INVALID_ARGUMENT, 'messages[1].content');
+      await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), { messageId: 'c', role: 'user' } as never]), ErrorCode.INVALID_ARGUMENT, 'messages[1].content');
       await failsCleanly(chat, () => chat.messages.sync('s1', 'x' as never), ErrorCode.INVALID_ARGUMENT, 'messages');
       await failsCleanly(chat, () => chat.messages.sync('nope', [msg('a', '1')]), ErrorCode.NOT_FOUND, 'sessionId');
       assert.equal(await contents(chat), ['a:1']);
+    }));
+
+  test('sync finds a change anywhere in a message: deep in extra, at the end of a long text, in a number', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      const long = 'a long text, hashed as UTF-8 words: héllo 👋 '.repeat(20);
+      const make = (deep: string, text: string, n: number) =>
+        ({ messageId: 'b', role: 'assistant', content: [{ type: 'text', text }], metadata: { usage: { inputTokens: 3 }, score: n }, extra: { a: { b: [1, { c: deep }] } } }) as Saved;
+      await chat.messages.sync('s1', [msg('a', '1'), make('x', long, 1.5)]);
+      const edited = async (m: Saved) => (await chat.messages.sync('s1', [msg('a', '1'), m])).edited;
+      assert.equal(await edited(make('x', long, 1.5)), []);
+      assert.equal(await edited(make('y', long, 1.5)), ['b']);
+      assert.equal((await chat.messages.get('s1', 'b')).extra, { a: { b: [1, { c: 'y' }] } });
+      assert.equal(await edited(make('y', `${long.slice(0, -1)}!`, 1.5)), ['b']);
+      assert.equal(await edited(make('y', `${long.slice(0, -1)}!`, 1.5000001)), ['b']);
+      assert.equal(await edited(make('y', `${long.slice(0, -1)}!`, 1.5000001)), []);
+    }));
+
+  test('sync takes a message as it will be stored: a Date or an undefined key that stores the same is unchanged', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      const when = new Date(Date.UTC(2024, 0, 2));
+      await chat.messages.sync('s1', [{ messageId: 'a', role: 'user', content: 'hi', metadata: { when: when.toISOString() } }]);
+      const r = await chat.messages.sync('s1', [{ messageId: 'a', role: 'user', content: 'hi', metadata: { when, gone: undefined } as never, extra: undefined }]);
+      assert.equal([r.unchanged, r.edited], [1, []]);
+    }));
+
+  test('sync takes the same keys in another order as an edit: the message reads back in the order given', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      await chat.messages.sync('s1', [{ messageId: 'a', role: 'user', content: 'hi', extra: { x: 1, y: { p: 1, q: 2 } } }]);
+      const r = await chat.messages.sync('s1', [{ messageId: 'a', role: 'user', content: 'hi', extra: { x: 1, y: { q: 2, p: 1 } } }]);
+      assert.equal(r.edited, ['a']);
+      const extra = (await chat.messages.get('s1', 'a')).extra as { y: object };
+      assert.equal(Object.keys(extra.y), ['q', 'p']);
+    }));
+
+  test('sync refuses a message with a hidden getter (not enumerable, or on a symbol), unchanged or not, without running it', () =>
+    open(async (chat) => {
+      await seedSession(chat);
+      await chat.messages.sync('s1', [msg('a', '1')]);
+      let ran = false;
+      const get = () => {
+        ran = true;
+        return 'x';
+      };
+      const hidden = Object.defineProperty(msg('a', '1'), 'extra', { get, enumerable: false });
+      await failsCleanly(chat, () => chat.messages.sync('s1', [hidden]), ErrorCode.INVALID_ARGUMENT, 'messages[0].extra');
+      const symbol = Object.defineProperty(msg('b', '2'), Symbol('s'), { get, enumerable: true });
+      await failsCleanly(chat, () => chat.messages.sync('s1', [msg('a', '1'), symbol]), ErrorCode.INVALID_ARGUMENT, 'messages[1].a symbol key');
+      assert.is(ran, false);
     }));
 
   test('the digests sync compares are the same rebuilt from the log as kept live', () =>

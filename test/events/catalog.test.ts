@@ -24,9 +24,11 @@ test('the catalog holds every user, session, message, document and context event
     'session.archived', 'session.created', 'session.deleted', 'session.renamed', 'session.restored', 'session.tagged', 'session.updated',
     'user.created', 'user.updated',
   ]);
-  assert.is(currentVersion('message.added'), 3);
+  assert.is(currentVersion('message.added'), 4);
   assert.is(currentVersion('message.edited'), 3);
-  assert.is(currentVersion('session.created'), 1);
+  assert.is(currentVersion('session.created'), 2);
+  assert.is(currentVersion('session.renamed'), 2);
+  assert.is(currentVersion('document.uploaded'), 2);
 });
 
 test('validateEvent checks a payload against its type and version, naming the field', () => {
@@ -47,12 +49,12 @@ test('unknown types are INVALID_ARGUMENT naming the type', () => {
 });
 
 test('a schema version newer than the code knows is UNSUPPORTED_FORMAT with the versions in details', () => {
-  for (const fn of [() => validateEvent('message.added', 4, {}), () => upcast(recorded('session.created', 2, {}))]) {
+  for (const fn of [() => validateEvent('message.added', 5, {}), () => upcast(recorded('session.created', 3, {}))]) {
     const err = thrown(fn);
     assert.is(err.code, ErrorCode.UNSUPPORTED_FORMAT);
     assert.is(err.details.field, 'schemaVersion');
   }
-  assert.equal(thrown(() => upcast(recorded('message.added', 4, {}))).details, { field: 'schemaVersion', type: 'message.added', schemaVersion: 4, current: 3 });
+  assert.equal(thrown(() => upcast(recorded('message.added', 5, {}))).details, { field: 'schemaVersion', type: 'message.added', schemaVersion: 5, current: 4 });
 });
 
 test('schema versions below 1 or not integers are INVALID_ARGUMENT', () => {
@@ -67,16 +69,16 @@ test('the whole payload is bounded at 32 MiB encoded', () => {
   fails(() => validateEvent('message.added', 2, message(12)), 'data');
 });
 
-test('upcast turns a message.added v1 into v3 (through v2), keeping everything else of the event', () => {
+test('upcast turns a message.added v1 into v4 (through v2 and v3), keeping everything else of the event', () => {
   const old = recorded('message.added', 1, { messageId: 'm', role: 'assistant', content: 'hi', model: 'gpt-3.5-turbo' });
   const now = upcast(old);
-  assert.equal(now, { ...old, schemaVersion: 3, data: { messageId: 'm', role: 'assistant', content: 'hi', metadata: { model: 'gpt-3.5-turbo' } } });
+  assert.equal(now, { ...old, schemaVersion: 4, data: { messageId: 'm', role: 'assistant', content: 'hi', metadata: { model: 'gpt-3.5-turbo' } } });
   assert.is(old.schemaVersion, 1, 'the recorded event is not changed');
   validateEvent(now.type, now.schemaVersion, now.data);
 });
 
 test('upcast returns an event already at the current version as it is', () => {
-  const e = recorded('session.renamed', 1, { title: 'x' });
+  const e = recorded('session.renamed', 2, { title: 'x' });
   assert.is(upcast(e), e);
 });
 

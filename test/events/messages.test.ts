@@ -14,10 +14,11 @@ const test = flatfileSuite('events: messages');
 const base = { messageId: '01J0MSG', role: 'user' };
 const withParts = (...parts: unknown[]) => ({ ...base, content: parts });
 
-test('message.added is at schema version 3 with upcasters from versions 1 and 2; message.edited at 3 with ones from 1 and 2', () => {
-  assert.is(added.version, 3);
+test('message.added is at schema version 4 with upcasters from versions 1, 2 and 3; message.edited at 3 with ones from 1 and 2', () => {
+  assert.is(added.version, 4);
   assert.ok(added.history?.[1]);
   assert.ok(added.history?.[2]);
+  assert.ok(added.history?.[3]);
   assert.is(edited.version, 3);
   assert.ok(edited.history?.[1]);
   assert.ok(edited.history?.[2]);

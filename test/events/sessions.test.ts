@@ -21,7 +21,8 @@ test('session.created accepts an owner and title, with optional tags and metadat
 test('session.created names the bad field: owner id, title, metadata', () => {
   fails(() => created.validate({ userId: 'a\tb', title: 't' }), 'data.userId', ErrorCode.INVALID_ID);
   fails(() => created.validate({ userId: 'u1' }), 'data.title');
-  fails(() => created.validate({ userId: 'u1', title: '' }), 'data.title');
+  fails(() => created.validate({ userId: 'u1', title: 'x'.repeat(1001) }), 'data.title');
+  fails(() => created.validate({ userId: 'u1', title: 'a\u0000b' }), 'data.title');
   fails(() => created.validate({ userId: 'u1', title: 't', metadata: 'x' }), 'data.metadata');
   fails(() => created.validate({ userId: 'u1', title: 't', metadata: { a: Number.NaN } }), 'data.metadata.a');
 });
@@ -64,7 +65,8 @@ test('session.updated changes at least one of title, tags and metadata, each che
   updated.validate({ title: 'New' });
   updated.validate({ tags: [], metadata: {} });
   fails(() => updated.validate({}), 'data');
-  fails(() => updated.validate({ title: '' }), 'data.title');
+  fails(() => updated.validate({ title: 'a\u0000b' }), 'data.title');
+  updated.validate({ title: '' }); // titles take any text a person types, empty too
   fails(() => updated.validate({ tags: ['a', 'a'] }), 'data.tags[1]');
   fails(() => updated.validate({ metadata: [] }), 'data.metadata');
   fails(() => updated.validate({ title: 't', owner: 'u2' }), 'data.owner');

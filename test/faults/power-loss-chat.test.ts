@@ -86,7 +86,7 @@ function chatPath(name: string, cuts: number, o: { uploads: boolean; snapshotEve
         }
         // Every document there (acknowledged or not) reads back its own bytes.
         for (const doc of (await chat.documents.list({ sessionId: 's1' })).items) {
-          const variant = Number(/^v(\d)\.txt$/.exec(doc.name)?.[1]);
+          const variant = Number(/^v(\d)\.txt$/.exec(doc.name ?? '')?.[1]);
           const read = await chat.documents
             .open(doc.documentId)
             .then(bytesOf)

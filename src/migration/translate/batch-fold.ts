@@ -77,7 +77,7 @@ export class BatchFold {
     if (!s || !e) return;
     if (inFamily(e, 'session')) this.sessions.apply(s, raw, e);
     else if (inFamily(e, 'message')) {
-      if (e.type === 'message.added') s.row.last_message_at = raw.timestamp;
+      if (e.type === 'message.added') s.row.last_message_at = e.data.createdAt ?? raw.timestamp;
       this.messages.apply(id, raw, e, contentJson);
     } else if (inFamily(e, 'context')) this.contexts.apply(id, raw, e);
     else if (inFamily(e, 'document')) this.documents.apply({ session: id, user: s.row.user_id }, raw, e);

@@ -29,7 +29,7 @@ export class DocumentsFold {
     if (e.type === 'document.uploaded') {
       if (live) return;
       if (current) this.#superseded.push(current);
-      const { name, mediaType, size, sha256, metadata = {} } = e.data;
+      const { name = null, mediaType, size, sha256, metadata = {}, createdAt = raw.timestamp } = e.data;
       const row: DocumentRow = {
         upload_position: raw.position,
         document_id: id,
@@ -40,7 +40,7 @@ export class DocumentsFold {
         size,
         sha256,
         metadata: jsonText(metadata),
-        uploaded_at: raw.timestamp,
+        uploaded_at: createdAt,
         deleted_at: null,
       };
       this.rows.set(id, { row, isNew: true, dirty: true });

@@ -25,7 +25,7 @@ export class MessagesFold {
   apply(sessionId: string, raw: RecordedEvent, e: FamilyEvent<'message'>, contentJson: string | undefined): void {
     switch (e.type) {
       case 'message.added': {
-        const { messageId, role, attachments = [], metadata = {}, extra } = e.data;
+        const { messageId, role, attachments = [], metadata = {}, extra, createdAt = raw.timestamp } = e.data;
         const k = key(sessionId, messageId);
         const before = loaded(this.rows, k);
         // A live id's first message wins; a deleted id used again is a new message in its row (the old one's revisions stay).
@@ -39,13 +39,13 @@ export class MessagesFold {
           attachments: jsonText(attachments),
           metadata: jsonText(metadata),
           revision: 1,
-          created_at: raw.timestamp,
-          updated_at: raw.timestamp,
+          created_at: createdAt,
+          updated_at: createdAt,
           deleted_at: null,
           extra: extra === undefined ? null : jsonText(extra),
         };
         this.rows.set(k, { row, isNew: before?.isNew ?? true, dirty: true, attachments });
-        this.#revision(row, raw);
+        this.#revision(row, raw, createdAt);
         return;
       }
       case 'message.edited': {
@@ -62,7 +62,7 @@ export class MessagesFold {
         m.row.revision++;
         m.row.updated_at = raw.timestamp;
         m.dirty = true;
-        this.#revision(m.row, raw);
+        this.#revision(m.row, raw, raw.timestamp);
         return;
       }
       case 'message.deleted':
@@ -75,8 +75,9 @@ export class MessagesFold {
     }
   }
 
-  #revision(m: MessageRow, raw: RecordedEvent): void {
-    this.#revisions.push({ stream: raw.streamId, values: [m.session_id, m.message_id, m.revision, raw.version, m.content, m.attachments, m.metadata, raw.timestamp, m.extra] });
+  /** `at`: the revision's time (revision 1: the message's created_at). */
+  #revision(m: MessageRow, raw: RecordedEvent, at: number): void {
+    this.#revisions.push({ stream: raw.streamId, values: [m.session_id, m.message_id, m.revision, raw.version, m.content, m.attachments, m.metadata, at, m.extra] });
   }
 
   #delete(sessionId: string, messageId: string, raw: RecordedEvent): void {

@@ -13,14 +13,14 @@ export class SessionsFold {
 
   /** A stream's first event creating its session. */
   created(id: string, raw: RecordedEvent, e: Extract<FamilyEvent<'session'>, { type: 'session.created' }>): void {
-    const { userId, title, tags = [], metadata = {} } = e.data;
+    const { userId, title, tags = [], metadata = {}, createdAt = raw.timestamp } = e.data;
     const row: SessionRow = {
       session_id: id,
       user_id: userId,
       title,
       metadata: jsonText(metadata),
       archived: false,
-      created_at: raw.timestamp,
+      created_at: createdAt,
       updated_at: raw.timestamp,
       version: raw.version,
       last_message_at: null,

@@ -99,7 +99,7 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
     if (event.version !== 1 || registry.sessions.has(sessionId)) return [];
     const s: SearchSession = { userId: event.data.userId, title: event.data.title, tags: event.data.tags ?? [], context: {} };
     registry.sessions.set(sessionId, s);
-    return [{ op: 'put', doc: base('session', sessionId, sessionId, s.userId, '', event.timestamp, { title: s.title, tags: s.tags.join(' ') }) }];
+    return [{ op: 'put', doc: base('session', sessionId, sessionId, s.userId, '', event.data.createdAt ?? event.timestamp, { title: s.title, tags: s.tags.join(' ') }) }];
   }
   const session = registry.sessions.get(sessionId);
   // Events of an unknown or deleted session (written around the chat API) index nothing.
@@ -124,7 +124,7 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
       if (event.data.purge !== true) registry.deleted.set(sessionId, session);
       return [{ op: 'deleteSession', sessionId }];
     case 'message.added': {
-      const doc = base('message', sessionId, event.data.messageId, session.userId, event.data.role, event.timestamp, messageFields(event.data.content));
+      const doc = base('message', sessionId, event.data.messageId, session.userId, event.data.role, event.data.createdAt ?? event.timestamp, messageFields(event.data.content));
       const given = event.data.metadata?.entities;
       if (given?.length) doc.entities = givenTerms(given);
       return [{ op: 'put', doc }];
@@ -201,7 +201,7 @@ function base(kind: SearchDoc['kind'], scope: string, itemId: string, userId: st
 }
 
 function documentDoc(scope: string, userId: string, event: Extract<CatalogEvent, { type: 'document.uploaded' }>): SearchDoc {
-  return base('document', scope, event.data.documentId, userId, '', event.timestamp, { title: event.data.name });
+  return base('document', scope, event.data.documentId, userId, '', event.data.createdAt ?? event.timestamp, event.data.name === undefined ? {} : { title: event.data.name });
 }
 
 /**
