@@ -70,6 +70,7 @@ const sessionEvent: fc.Arbitrary<NewEvent> = fc.oneof(
   event('session.tagged'),
   event('session.archived'),
   event('session.deleted', fc.constant({})),
+  { weight: 2, arbitrary: event('session.restored') },
   { weight: 4, arbitrary: event('message.added', fc.record({ messageId: pick(MESSAGES) })) },
   // Schema version 1, upcast on every read.
   messageAddedV1.map((v1) => ({ type: 'message.added', schemaVersion: 1, data: { ...v1, messageId: 'm1' } as unknown as JsonValue })),

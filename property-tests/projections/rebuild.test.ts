@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { CHAT_PROJECTIONS } from '../../src/projections/index.js';
 import type { DocumentsState } from '../../src/projections/documents.js';
 import type { MessagesState } from '../../src/projections/messages.js';
+import type { ContextState } from '../../src/projections/context.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { FlatfileBackend } from '../../src/backends/flatfile/flatfile-backend.js';
 import { EventStore } from '../../src/engine/event-store.js';
@@ -31,20 +32,20 @@ import { type Step, assertValid, ignorePurged, scenario } from './chat-scenario.
 const test = suite('property: projection rebuild equals incremental');
 
 /** What the scenarios exercised, over all runs: the property is not vacuous. */
-const seen = { editsApplied: 0, deletesApplied: 0, idsReused: 0, sharedBlobs: 0, contextChanges: 0, reopens: 0, purges: 0 };
+const seen = { editsApplied: 0, deletesApplied: 0, idsReused: 0, sharedBlobs: 0, contextChanges: 0, reopens: 0, purges: 0, restores: 0 };
 
 function notice(projections: readonly Projection<unknown>[], runner: ProjectionRunner): void {
   for (const p of projections) {
     const state = runner.state(p) as unknown;
     if (p.name === 'messages') {
-      for (const s of (state as MessagesState).values()) {
+      for (const s of (state as MessagesState).sessions.values()) {
         if (s.edits.size > 0) seen.editsApplied++;
         if (s.deleted.size > 0) seen.deletesApplied++;
         if (s.retired.size > 0) seen.idsReused++;
       }
     }
     if (p.name === 'documents') for (const n of (state as DocumentsState).blobRefs.values()) if (n > 1) seen.sharedBlobs++;
-    if (p.name === 'context') for (const c of (state as Map<string, { history: unknown[] }>).values()) seen.contextChanges += c.history.length;
+    if (p.name === 'context') for (const c of (state as ContextState).sessions.values()) seen.contextChanges += c.history.length;
   }
 }
 
@@ -60,11 +61,17 @@ async function run(projections: readonly Projection<unknown>[], steps: Step[], s
   // The runner sees no commits by itself: it advances only as far as each step asks.
   const open = () => ProjectionRunner.open(withoutCommits(store), projections, { snapshots: backing.snapshots, monitor, snapshotEvery });
   let runner = await open();
+  /** Streams whose last session.deleted or session.restored was a deletion (not a purge). */
+  const deleted = new Set<string>();
   try {
     for (const s of steps) {
       if (s.kind === 'append') {
         assertValid(s.events);
-        await store.append(s.streamId, s.events).catch(ignorePurged);
+        const appended = await store.append(s.streamId, s.events).then(() => true, (err: unknown) => ignorePurged(err) ?? false);
+        for (const e of appended ? s.events : []) {
+          if (e.type === 'session.deleted' && (e.data as { purge?: boolean }).purge !== true) deleted.add(s.streamId);
+          else if (e.type === 'session.restored' && deleted.delete(s.streamId)) seen.restores++;
+        }
       } else if (s.kind === 'advance') {
         await runner.catchUp(Math.min(await store.headPosition(), runner.position + s.by));
       } else if (s.kind === 'reopen') {
@@ -167,7 +174,7 @@ async function runFlatfile(dir: string, steps: Step[], snapshotEvery: number): P
   }
 }
 
-test('the scenarios exercised what the property is about (edits, deletes, shared blobs, context changes, reopens, purges)', () => {
+test('the scenarios exercised what the property is about (edits, deletes, shared blobs, context changes, reopens, purges, restores of deleted sessions)', () => {
   if (process.env.FFCDB_TEST_VERBOSE) console.log(seen);
   for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `no run saw any ${what}`);
 });

@@ -68,6 +68,7 @@ export const payloads: { readonly [K in EventType]: fc.Arbitrary<JsonValue> } = 
   'session.tagged': fc.record({ tags }),
   'session.archived': fc.record({ archived: fc.boolean() }),
   'session.deleted': fc.record({ purge: fc.boolean() }, { requiredKeys: [] }),
+  'session.restored': fc.constant({}),
   'session.updated': fc.record({ title: label, tags, metadata: object() }, { requiredKeys: ['title'] }),
   'message.added': fc.record({ messageId: eventId, role, content, attachments, metadata: messageMetadata, createdAt }, { requiredKeys: ['messageId', 'role', 'content'] }),
   'message.edited': fc.record({ messageId: eventId, content, attachments, metadata: messageMetadata, extra: fc.oneof(object(), fc.constant(null)) }, { requiredKeys: ['messageId', 'content'] }),

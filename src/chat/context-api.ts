@@ -122,7 +122,7 @@ export class ContextApi {
   }
 
   #context(sessionId: string): SessionContext {
-    const context = this.#core.state(contextProjection).get(sessionId);
+    const context = this.#core.state(contextProjection).sessions.get(sessionId);
     if (!context) throw notFound('session', sessionId, 'sessionId');
     return context;
   }

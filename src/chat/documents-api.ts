@@ -47,9 +47,9 @@ const UPLOAD_FIELDS = ['sessionId', 'userId', 'documentId', 'name', 'mediaType',
 
 /**
  * Documents: bytes in the blob store (once per content hash), named by events
- * in the session's (or the user's) stream. A blob is removed once no live
- * document names it; the blob lock keeps that from racing an upload of the
- * same bytes in any process.
+ * in the session's (or the user's) stream. A blob is removed once no document
+ * names it, live or of a deleted session not purged (kept for a restore); the
+ * blob lock keeps that from racing an upload of the same bytes in any process.
  */
 export class DocumentsApi {
   readonly #core: ChatCore;
@@ -91,8 +91,12 @@ export class DocumentsApi {
         await this.#core.runner.catchUp();
         await this.#core.command(stream, options, () => {
           this.#assertHome(sessionId, userId);
-          if (this.#core.state(documentsProjection).documents.has(documentId)) {
+          const documents = this.#core.state(documentsProjection);
+          if (documents.documents.has(documentId)) {
             throw new FfcdbError(ErrorCode.CONFLICT, `document ${JSON.stringify(documentId)} already exists`, { field: 'documentId', documentId });
+          }
+          if (documents.deletedIds.has(documentId)) {
+            throw new FfcdbError(ErrorCode.CONFLICT, `document ${JSON.stringify(documentId)} belongs to a deleted session, kept until it is purged`, { field: 'documentId', documentId });
           }
           return { events: [{ type: 'document.uploaded', data, field: 'document' }], expected: this.#streamVersion(sessionId, userId) };
         });
@@ -177,7 +181,7 @@ export class DocumentsApi {
     return { analyses, position };
   }
 
-  /** Reads stop returning the document; its bytes go once no other document names them. */
+  /** Reads stop returning the document; its bytes go once no other document names them (a deleted session's included, until purged). */
   async delete(documentId: string, options?: WriteOptions): Promise<{ documentId: string; position: number }> {
     assertId(documentId, 'documentId');
     const doc = this.#document(documentId);
@@ -190,7 +194,7 @@ export class DocumentsApi {
     return { documentId, position: result.lastPosition };
   }
 
-  /** Removes each blob no live document names, under the blob lock, after seeing every process's uploads. */
+  /** Removes each blob no document names (live, or of a deleted session not purged), under the blob lock, after seeing every process's uploads. */
   release(sha256s: Iterable<string>): Promise<void> {
     return releaseBlobs(this.#core, sha256s);
   }

@@ -263,7 +263,7 @@ export class MessagesApi {
   }
 
   #messages(sessionId: string): SessionMessages {
-    const messages = this.#core.state(messagesProjection).get(sessionId);
+    const messages = this.#core.state(messagesProjection).sessions.get(sessionId);
     if (!messages) throw notFound('session', sessionId, 'sessionId');
     return messages;
   }

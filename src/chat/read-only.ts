@@ -8,7 +8,7 @@ import { readOnlyError } from '../kernel/errors.js';
  */
 export const CHAT_WRITES = {
   users: ['create', 'ensure', 'update'],
-  sessions: ['create', 'ensure', 'update', 'rename', 'tag', 'archive', 'delete'],
+  sessions: ['create', 'ensure', 'update', 'rename', 'tag', 'archive', 'delete', 'restore'],
   messages: ['add', 'upsert', 'sync', 'edit', 'delete', 'truncate', 'clear'],
   documents: ['upload', 'analyse', 'delete', 'release'],
   context: ['set', 'patch', 'snapshot'],

@@ -3,7 +3,7 @@ import { type CatalogEvent, upcast } from '../events/catalog.js';
 import { type JsonObject, object } from '../events/fields.js';
 import type { SessionCreated, SessionUpdated } from '../events/sessions.js';
 import { sessionStream } from '../events/streams.js';
-import { documentsProjection } from '../projections/documents.js';
+import { type DocumentView, type DocumentsState, documentsProjection } from '../projections/documents.js';
 import { messagesProjection } from '../projections/messages.js';
 import { type SessionView, type SessionsState, listingIndex, sessionsProjection } from '../projections/sessions.js';
 import { usersProjection } from '../projections/users.js';
@@ -54,7 +54,7 @@ const nextId = monotonicFactory();
 
 export class SessionsApi {
   readonly #core: ChatCore;
-  /** Removes the blobs of a deleted session's documents that nothing else names. */
+  /** Removes the blobs of a purged session's documents that nothing else names. */
   readonly #releaseBlobs: (sha256s: Iterable<string>) => Promise<void>;
 
   constructor(core: ChatCore, releaseBlobs: (sha256s: Iterable<string>) => Promise<void>) {
@@ -135,9 +135,12 @@ export class SessionsApi {
   }
 
   /**
-   * Reads stop returning the session, its messages, documents and context. The
-   * log keeps the audit trail, unless `purge`: then the session's events are
-   * erased from storage and blobs only it named are removed.
+   * Reads stop returning the session, its messages, documents and context; all
+   * are kept (the blobs of its documents too) for `restore`. The log keeps the
+   * audit trail, unless `purge` (of a live or a deleted session): then the
+   * session's events are erased from storage and blobs only it named are
+   * removed. NOT_FOUND for a session that does not exist, or is deleted and
+   * not asked to be purged.
    */
   async delete(sessionId: string, options: WriteOptions & { purge?: boolean } = {}): Promise<{ sessionId: string; purged: boolean; position: number }> {
     assertId(sessionId, 'sessionId');
@@ -145,31 +148,50 @@ export class SessionsApi {
     const { purge = false, ...write } = options;
     if (typeof purge !== 'boolean') throw invalid('purge', 'must be a boolean');
     const stream = sessionStream(sessionId);
-    const documents = this.#core.state(documentsProjection);
+    const sessions = this.#core.state(sessionsProjection);
     const blobs = new Set<string>();
     let position = this.#core.runner.position;
     // A purge that failed after the deletion was recorded is finished by asking again.
-    const unfinishedPurge = purge && !this.#core.state(sessionsProjection).sessions.has(sessionId) && (await this.#core.events.streamVersion(stream)) > 0;
+    const unfinishedPurge = purge && !sessions.sessions.has(sessionId) && !sessions.deleted.has(sessionId) && (await this.#core.events.streamVersion(stream)) > 0;
     if (!unfinishedPurge) {
       const result = await this.#core.command(stream, write, () => {
-        const session = this.#existing(sessionId);
-        for (const id of documents.bySession.get(sessionId) ?? []) blobs.add(documents.documents.get(id)!.sha256);
+        const gone = purge ? this.#core.state(sessionsProjection).deleted.get(sessionId)?.view : undefined;
+        const session = gone ?? this.#existing(sessionId);
+        for (const doc of sessionDocuments(this.#core.state(documentsProjection), sessionId)) blobs.add(doc.sha256);
         return { events: [{ type: 'session.deleted', data: purge ? { purge } : {} }], expected: session.version };
       });
       position = result.lastPosition;
     } else {
-      // Its documents left the projection with the deletion; the log still names their blobs, which the failed call may not have released.
+      // Its documents left the projection with the purge's deletion; the log still names their blobs, which the failed call may not have released.
       for (const e of await this.#core.events.readStream(stream, { types: ['document.uploaded'] })) blobs.add((upcast(e) as CatalogEvent & { type: 'document.uploaded' }).data.sha256);
     }
-    // Before the purge erases the events that name them, so that asking again after any failure finds them.
-    await this.#releaseBlobs(blobs);
     if (purge) {
+      // Kept for a restore until now. Released before the purge erases the events that name them, so that asking again after any failure finds them.
+      await this.#releaseBlobs(blobs);
       await this.#core.events.purgeStream(stream);
       // Snapshots saved before the purge may hold the session's title, context and ids: replace them.
       await this.#core.runner.saveSnapshots();
       await this.#core.afterPurge?.();
     }
     return { sessionId, purged: purge, position };
+  }
+
+  /**
+   * Brings back a deleted, not purged, session as it was when deleted: its
+   * messages, documents (their bytes) and context, and its search documents.
+   * CONFLICT for a live session; NOT_FOUND for one that never existed or was
+   * purged.
+   */
+  async restore(sessionId: string, options?: WriteOptions): Promise<Reflected<Session>> {
+    assertId(sessionId, 'sessionId');
+    await this.#core.command(sessionStream(sessionId), options, () => {
+      const state = this.#core.state(sessionsProjection);
+      if (state.sessions.has(sessionId)) throw new FfcdbError(ErrorCode.CONFLICT, `session ${JSON.stringify(sessionId)} is not deleted: there is nothing to restore`, { field: 'sessionId', sessionId });
+      const gone = state.deleted.get(sessionId);
+      if (!gone) throw new FfcdbError(ErrorCode.NOT_FOUND, `session ${JSON.stringify(sessionId)} cannot be restored: it never existed, or was purged`, { field: 'sessionId', id: sessionId });
+      return { events: [{ type: 'session.restored', data: {} }], expected: gone.view.version };
+    });
+    return this.#view(sessionId);
   }
 
   /** A user's sessions, newest first by default, filtered and paged with cursors. */
@@ -237,8 +259,13 @@ export class SessionsApi {
   }
 
   #session(view: SessionView): Session {
-    return { ...detached(view), messageCount: this.#core.state(messagesProjection).get(view.sessionId)?.count ?? 0 };
+    return { ...detached(view), messageCount: this.#core.state(messagesProjection).sessions.get(view.sessionId)?.count ?? 0 };
   }
+}
+
+/** A session's documents, live or (the session deleted) kept for a restore. */
+function sessionDocuments(state: DocumentsState, sessionId: string): DocumentView[] {
+  return state.deletedSessions.get(sessionId)?.documents ?? (state.bySession.get(sessionId) ?? []).map((id) => state.documents.get(id)!);
 }
 
 /** The id and session.created payload of a new session (its id generated when left out, createdAt in ms), as it will be stored. */

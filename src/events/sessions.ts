@@ -34,10 +34,17 @@ export interface SessionArchived {
   archived: boolean;
 }
 
-/** Reads stop returning the session; the log keeps the audit trail unless `purge` asks to erase the data itself. */
+/**
+ * Reads stop returning the session; its state is kept, hidden, so that
+ * `session.restored` can bring it back. `purge` drops that state for good and
+ * asks for the stream's events to be erased (on a live or a deleted session).
+ */
 export interface SessionDeleted {
   purge?: boolean;
 }
+
+/** A deleted, not purged, session comes back as it was when deleted: its messages, documents and context. */
+export type SessionRestored = Record<string, never>;
 
 /** Several of a session's fields changed at once (`sessions.update`): each field given replaces the one before (metadata too, whole); fields left out stay. */
 export interface SessionUpdated {
@@ -53,6 +60,7 @@ export interface SessionEvents {
   'session.archived': SessionArchived;
   'session.deleted': SessionDeleted;
   'session.updated': SessionUpdated;
+  'session.restored': SessionRestored;
 }
 
 function tags(value: unknown, field: string): void {
@@ -92,6 +100,10 @@ function validateSessionDeleted(data: unknown): asserts data is SessionDeleted {
   if (o.purge !== undefined) flag(o.purge, 'data.purge');
 }
 
+function validateSessionRestored(data: unknown): asserts data is SessionRestored {
+  fields(data, 'data', []);
+}
+
 const UPDATED_FIELDS = ['title', 'tags', 'metadata'] as const;
 
 function validateSessionUpdated(data: unknown): asserts data is SessionUpdated {
@@ -109,4 +121,5 @@ export const sessionEvents: Definitions<SessionEvents> = {
   'session.archived': { version: 1, validate: validateSessionArchived },
   'session.deleted': { version: 1, validate: validateSessionDeleted },
   'session.updated': { version: 1, validate: validateSessionUpdated },
+  'session.restored': { version: 1, validate: validateSessionRestored },
 };

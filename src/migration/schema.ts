@@ -8,7 +8,7 @@ import type { ColumnDef, ColumnType, TableDef } from '../sql/driver.js';
  */
 
 /** Bumped when the tables change; a database written by another version is refused (roll back and migrate again). */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 /** The marker row's format: what says these tables are the migration's. */
 export const FORMAT = 'flatfile-chat-db migration';
 
@@ -76,7 +76,7 @@ export const USERS: TableDef = {
 
 export const SESSIONS: TableDef = {
   name: 'sessions',
-  doc: 'Sessions, deleted ones kept with `deleted_at` (the log keeps their audit trail; a purge erases them).',
+  doc: 'Sessions, deleted ones kept with `deleted_at`, their other rows as they were (the log keeps their audit trail; session.restored clears `deleted_at`; a purge erases them).',
   columns: [
     col('session_id', 'text', 'id'),
     col('user_id', 'text', 'owner'),
@@ -87,7 +87,7 @@ export const SESSIONS: TableDef = {
     col('updated_at', 'integer', 'time of the stream\'s latest event (while live)'),
     col('version', 'integer', 'the session stream\'s version (while live)'),
     col('last_message_at', 'integer', 'created_at of the latest message added', true),
-    col('deleted_at', 'integer', 'time of session.deleted; NULL while live', true),
+    col('deleted_at', 'integer', 'time of session.deleted; NULL while live (and once restored)', true),
   ],
   primaryKey: ['session_id'],
   indexes: [{ name: 'listing', columns: ['user_id', 'created_at', 'session_id'], deferred: true }],
@@ -172,12 +172,12 @@ export const DOCUMENTS: TableDef = {
     col('sha256', 'text', 'lowercase hex sha256 of the bytes'),
     col('metadata', 'json', 'metadata object ({} when none)'),
     col('uploaded_at', 'integer', 'the createdAt it was uploaded with (history imported), else the time of the upload'),
-    col('deleted_at', 'integer', 'time of document.deleted or of its session\'s deletion; NULL while live', true),
+    col('deleted_at', 'integer', 'time of document.deleted; NULL while live (a deleted session\'s documents keep NULL: hidden with their session, as its messages are, until a restore or a purge)', true),
   ],
   primaryKey: ['upload_position'],
   indexes: [
     { name: 'live', columns: ['document_id'], unique: true, where: 'deleted_at IS NULL' },
-    // Not deferred: a session's deletion marks its documents deleted through it, during the catch-up too.
+    // Not deferred: a purge erases a session's documents through it, during the catch-up too.
     { name: 'session', columns: ['session_id'] },
     { name: 'user', columns: ['user_id'], deferred: true },
   ],

@@ -32,10 +32,6 @@ export async function applyWrites(driver: SqlDriver, writes: BatchWrites): Promi
   for (const { streamId } of writes.erase) calls.push(eraseRows(driver, streamId));
   calls.push(driver.deleteByKeys(SESSION_TAGS, ['session_id'], writes.replaceTags.map((id) => [id])));
   calls.push(driver.deleteByKeys(MESSAGE_ATTACHMENTS, ['session_id', 'message_id'], writes.replaceAttachments));
-  const p = (n: number) => driver.dialect.param(n);
-  for (const { sessionId, at } of writes.deletedSessions) {
-    calls.push(driver.run(`UPDATE ${driver.dialect.table(DOCUMENTS.name)} SET deleted_at = ${p(1)} WHERE session_id = ${p(2)} AND deleted_at IS NULL`, [at, sessionId]));
-  }
   for (const table of TABLES) {
     // Changed rows first: a document deleted and uploaded again in one batch must leave the live id free.
     const upserts = writes.upserts.get(table);

@@ -16,7 +16,7 @@ export type { BatchWrites };
  * taken from the LRU caches of rows written before; the fold then runs in
  * memory, in position order, and yields the batch's writes: new rows, the
  * final state of changed rows, and the few set-wise changes (tags and
- * attachments replaced, a deleted session's documents, erased streams).
+ * attachments replaced, erased streams).
  *
  * The rules are the projections' (projections/*.ts), so the database agrees
  * with what the chat API reads. Each event family's rules and rows are in
@@ -47,8 +47,8 @@ export class Translator {
   readonly #contexts: Known<ContextRow>;
   readonly #messages = new Known<MessageRow>();
   readonly #documents = new Known<DocumentRow>();
-  /** Sessions deleted or erased by batches not yet committed: their documents still read as live in the database. */
-  readonly #deletedSessions = new Map<string, { at: number; batch: number }>();
+  /** Sessions erased by batches not yet committed: their documents still read as live in the database. */
+  readonly #erasedSessions = new Map<string, number>();
   /** Streams erased so far (loaded from purged_streams, then as batches are folded): their events are not kept. */
   readonly erased: Set<string>;
 
@@ -78,14 +78,13 @@ export class Translator {
       this.erased.add(streamId);
       this.#sessions.delete(id);
       this.#contexts.delete(id);
-      this.#deletedSessions.set(id, { at: 0, batch });
+      this.#erasedSessions.set(id, batch);
     }
     for (const [id, s] of fold.sessions.rows) if (s && !fold.erasedNow.has(sessionStream(id))) this.#sessions.touched(id, s.row, batch);
     for (const [id, u] of fold.users.rows) if (u) this.#users.touched(id, u.row, batch);
     for (const [id, c] of fold.contexts.rows) if (c && !fold.erasedNow.has(sessionStream(id))) this.#contexts.touched(id, c.row, batch);
     for (const [k, m] of fold.messages.rows) if (m) this.#messages.touched(k, m.row, batch);
     for (const [id, d] of fold.documents.rows) this.#documents.touched(id, d.row, batch);
-    for (const { sessionId, at } of writes.deletedSessions) this.#deletedSessions.set(sessionId, { at, batch });
     return { writes, committed: () => this.#committed(batch) };
   }
 
@@ -97,7 +96,7 @@ export class Translator {
 
   #committed(batch: number): void {
     for (const known of [this.#sessions, this.#users, this.#contexts, this.#messages, this.#documents] as Known<unknown>[]) known.committed(batch);
-    for (const [id, d] of this.#deletedSessions) if (d.batch <= batch) this.#deletedSessions.delete(id);
+    for (const [id, b] of this.#erasedSessions) if (b <= batch) this.#erasedSessions.delete(id);
   }
 
   async #prefetch(fold: BatchFold, batch: readonly FeedEvent[]): Promise<void> {
@@ -133,9 +132,8 @@ export class Translator {
     await this.#load(documents, this.#documents, DOCUMENTS, ['document_id'], docs, (r) => r.document_id, undefined, (id) => [id], 'deleted_at IS NULL');
     for (const [id, d] of docs) {
       if (!d) continue;
-      // A session deleted (or erased) by a batch still being written took its documents along, whatever the database says yet.
-      const gone = d.row.session_id === null || d.row.deleted_at !== null ? undefined : this.#deletedSessions.get(d.row.session_id);
-      if (gone) d.row.deleted_at = gone.at;
+      // A session erased by a batch still being written took its documents along, whatever the database says yet.
+      if (d.row.session_id !== null && d.row.deleted_at === null && this.#erasedSessions.has(d.row.session_id)) d.row.deleted_at = 0;
       fold.documents.rows.set(id, d);
     }
   }

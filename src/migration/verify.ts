@@ -6,7 +6,7 @@ import { applyContextChange, type ContextState, contextProjection } from '../pro
 import { type DocumentsState, type DocumentView, documentsProjection } from '../projections/documents.js';
 import { CHAT_PROJECTIONS } from '../projections/index.js';
 import { type MessagesState, messagesProjection } from '../projections/messages.js';
-import { type SessionView, type SessionsState, sessionsProjection } from '../projections/sessions.js';
+import { type DeletedSession, type SessionView, type SessionsState, sessionsProjection } from '../projections/sessions.js';
 import { type UsersState, usersProjection } from '../projections/users.js';
 import type { EventStore } from '../engine/event-store.js';
 import { ErrorCode, FfcdbError } from '../kernel/errors.js';
@@ -176,12 +176,11 @@ function figures(d: Digest | undefined): TableFigures | null {
  * runner does (validated and upcast; what the catalog refuses goes to
  * `unhandled`), digesting every raw event per stream on the way.
  */
-async function replayLog(store: EventStore, position: number, expected: Digests): Promise<{ states: LogStates; deleted: Map<string, { view: SessionView; at: number }> }> {
+async function replayLog(store: EventStore, position: number, expected: Digests): Promise<{ states: LogStates; deleted: ReadonlyMap<string, DeletedSession> }> {
   const slots = CHAT_PROJECTIONS.map((p: Projection<unknown>) => ({ p, state: p.init() as unknown, handles: new Set<string>(p.handles) }));
   const state = <S>(p: Projection<S>) => slots.find((s) => s.p === p)!.state as S;
   const sessions = state(sessionsProjection);
   const erased = new Set<string>();
-  const deleted = new Map<string, { view: SessionView; at: number }>();
   if (position > 0) {
     for await (const raw of store.streamAll()) {
       if (raw.position > position) break;
@@ -189,7 +188,6 @@ async function replayLog(store: EventStore, position: number, expected: Digests)
       // Encoded here again, not taken from the migration's row: an encoding bug must show.
       expected.add(`stream:${raw.streamId}`, EVENTS, [raw.position, raw.streamId, raw.version, raw.id, raw.type, raw.schemaVersion, raw.timestamp, jsonText(raw.data), jsonText(raw.metadata)]);
       if (asksForPurge(fe)) erased.add(raw.streamId);
-      const dying = fe.event?.type === 'session.deleted' && fe.owner?.kind === 'session' ? sessions.sessions.get(fe.owner.id) : undefined;
       for (const slot of slots) {
         try {
           if (fe.event && slot.handles.has(raw.type)) slot.p.apply(slot.state, fe.event);
@@ -198,14 +196,10 @@ async function replayLog(store: EventStore, position: number, expected: Digests)
           // The runner skips what a projection cannot apply (reported there as event-skipped).
         }
       }
-      if (dying && !sessions.sessions.has(dying.sessionId)) deleted.set(dying.sessionId, { view: dying, at: raw.timestamp });
     }
   }
-  // A purge erases every row of the stream, its events included.
-  for (const streamId of erased) {
-    expected.byScope.delete(`stream:${streamId}`);
-    deleted.delete(streamId.slice(2));
-  }
+  // A purge erases every row of the stream, its events included (the projections drop a session asked to be purged).
+  for (const streamId of erased) expected.byScope.delete(`stream:${streamId}`);
   return {
     states: {
       users: state(usersProjection),
@@ -214,7 +208,7 @@ async function replayLog(store: EventStore, position: number, expected: Digests)
       documents: state(documentsProjection),
       context: state(contextProjection),
     },
-    deleted,
+    deleted: sessions.deleted,
   };
 }
 
@@ -246,7 +240,7 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
     expected.add(scope, SESSIONS, sessionRow(view, null));
     for (const [i, tag] of view.tags.entries()) expected.add(scope, SESSION_TAGS, [id, tag, i]);
     const steps = new Map<number, Step>();
-    const messages = states.messages.get(id);
+    const messages = states.messages.sessions.get(id);
     const pending = new Map<string, number>();
     const messageStep = (version: number, key: string) => {
       const step = steps.get(version);
@@ -271,7 +265,7 @@ async function expectedRows(store: EventStore, states: LogStates, expected: Dige
       if (gone !== undefined) messageStep(gone, messageId);
       pending.set(messageId, edits.length + (gone === undefined ? 0 : 1));
     }
-    const context = states.context.get(id);
+    const context = states.context.sessions.get(id);
     for (const change of context?.history ?? []) steps.set(change.streamVersion, { kind: 'context', version: change.version });
     const documents = (states.documents.bySession.get(id) ?? []).map((d) => states.documents.documents.get(d)!);
     for (const doc of documents) {
@@ -389,13 +383,13 @@ async function databaseRows(driver: SqlDriver, actual: Digests): Promise<void> {
       actual.add(`deleted:${id}`, SESSIONS, row);
     }
   }
-  // A deleted session's rows stay, hidden as the chat API hides them: only its session row is compared.
+  // A deleted session's rows stay, hidden as the chat API hides them (its documents too): only its session row is compared.
   for (const table of [SESSION_TAGS, MESSAGES, MESSAGE_REVISIONS, MESSAGE_ATTACHMENTS, CONTEXT, CONTEXT_CHANGES, CONTEXT_SNAPSHOTS]) {
     for await (const row of scanTable(driver, table)) if (!deleted.has(row[0] as string)) actual.add(`session:${String(row[0])}`, table, row);
   }
   const owners = new Map<number, string>();
   for await (const row of scanTable(driver, DOCUMENTS)) {
-    if (row[10] !== null) continue;
+    if (row[10] !== null || deleted.has(row[3] as string)) continue;
     const scope = row[3] === null ? `user:${String(row[2])}` : `session:${String(row[3])}`;
     owners.set(row[0] as number, scope);
     actual.add(scope, DOCUMENTS, row);

@@ -3,6 +3,7 @@ import type { JsonObject } from '../events/fields.js';
 import { streamEntity } from '../events/streams.js';
 import { defineProjection } from './projection.js';
 import { mergePatch } from './merge-patch.js';
+import { type SessionStates, initSessionStates, sessionState } from './session-states.js';
 
 /** One change of a session's context: its version is the count of changes up to and including it. */
 export interface ContextChange {
@@ -29,7 +30,7 @@ export interface SessionContext {
   snapshots: Map<string, ContextSnapshotRef>;
 }
 
-export type ContextState = Map<string, SessionContext>;
+export type ContextState = SessionStates<SessionContext>;
 
 /** Applies one change to a context: the same step serves the projection and time travel. */
 export function applyContextChange(current: JsonObject, event: Extract<CatalogEvent, { type: 'context.set' | 'context.patched' }>): JsonObject {
@@ -38,22 +39,15 @@ export function applyContextChange(current: JsonObject, event: Extract<CatalogEv
 
 export const contextProjection = defineProjection<ContextState>({
   name: 'context',
-  version: 1,
-  handles: ['session.created', 'session.deleted', 'context.set', 'context.patched', 'context.snapshotted'],
-  init: () => new Map(),
+  version: 2,
+  handles: ['session.created', 'session.deleted', 'session.restored', 'context.set', 'context.patched', 'context.snapshotted'],
+  init: initSessionStates,
   apply(state, event: CatalogEvent) {
     const owner = streamEntity(event.streamId);
     if (owner?.kind !== 'session') return;
-    if (event.type === 'session.created') {
-      if (event.version === 1) state.set(owner.id, { current: {}, history: [], snapshots: new Map() });
-      return;
-    }
-    const context = state.get(owner.id);
+    const context = sessionState(state, owner.id, event, () => ({ current: {}, history: [], snapshots: new Map() }));
     if (!context) return;
     switch (event.type) {
-      case 'session.deleted':
-        state.delete(owner.id);
-        break;
       case 'context.set':
       case 'context.patched':
         context.current = applyContextChange(context.current, event);

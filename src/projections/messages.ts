@@ -2,6 +2,7 @@ import type { CatalogEvent } from '../events/catalog.js';
 import { streamEntity } from '../events/streams.js';
 import { type MessageDigest, addedDigest, editedDigest } from './message-digest.js';
 import { defineProjection } from './projection.js';
+import { type SessionStates, initSessionStates, sessionState } from './session-states.js';
 
 /**
  * Where each message of a session lives in its stream. The content stays in
@@ -24,26 +25,19 @@ export interface SessionMessages {
   count: number;
 }
 
-export type MessagesState = Map<string, SessionMessages>;
+export type MessagesState = SessionStates<SessionMessages>;
 
 export const messagesProjection = defineProjection<MessagesState>({
   name: 'messages',
-  version: 3,
-  handles: ['session.created', 'session.deleted', 'message.added', 'message.edited', 'message.deleted', 'message.truncated'],
-  init: () => new Map(),
+  version: 4,
+  handles: ['session.created', 'session.deleted', 'session.restored', 'message.added', 'message.edited', 'message.deleted', 'message.truncated'],
+  init: initSessionStates,
   apply(state, event: CatalogEvent) {
     const owner = streamEntity(event.streamId);
     if (owner?.kind !== 'session') return;
-    if (event.type === 'session.created') {
-      if (event.version === 1) state.set(owner.id, { added: new Map(), edits: new Map(), deleted: new Map(), digests: new Map(), retired: new Map(), count: 0 });
-      return;
-    }
-    const session = state.get(owner.id);
+    const session = sessionState(state, owner.id, event, () => ({ added: new Map(), edits: new Map(), deleted: new Map(), digests: new Map(), retired: new Map(), count: 0 }));
     if (!session) return;
     switch (event.type) {
-      case 'session.deleted':
-        state.delete(owner.id);
-        break;
       case 'message.added': {
         const { messageId, ...message } = event.data;
         if (session.added.has(messageId)) {

@@ -20,27 +20,37 @@ export interface SessionView {
   lastMessageAt?: number;
 }
 
+/** A deleted, not purged, session: as it was when deleted, and when that was. */
+export interface DeletedSession {
+  view: SessionView;
+  at: number;
+}
+
 export interface SessionsState {
+  /** Live sessions. */
   sessions: Map<string, SessionView>;
+  /** Deleted sessions until purged: reads do not see them; `session.restored` brings one back. */
+  deleted: Map<string, DeletedSession>;
   /** Each user's session ids in listing order: by createdAt, then id, ascending. */
   byUser: Map<string, string[]>;
 }
 
 /**
- * Session listings. A deleted session leaves the state (reads stop returning
- * it; the log keeps its history). Every event of a session's stream counts in
+ * Session listings. A deleted session moves to `deleted`, as it was (reads stop
+ * returning it; events of its stream but its restore or purge change
+ * nothing); a purge drops it. Every event of a live session's stream counts in
  * its `version` and `updatedAt`, whatever its type.
  */
 export const sessionsProjection = defineProjection<SessionsState>({
   name: 'sessions',
-  version: 1,
-  handles: ['session.created', 'session.renamed', 'session.tagged', 'session.updated', 'session.archived', 'session.deleted', 'message.added'],
-  init: () => ({ sessions: new Map(), byUser: new Map() }),
+  version: 2,
+  handles: ['session.created', 'session.renamed', 'session.tagged', 'session.updated', 'session.archived', 'session.deleted', 'session.restored', 'message.added'],
+  init: () => ({ sessions: new Map(), deleted: new Map(), byUser: new Map() }),
   apply(state, event: CatalogEvent) {
     const owner = streamEntity(event.streamId);
     if (owner?.kind !== 'session') return;
     const id = owner.id;
-    if (event.type === 'session.created' && event.version === 1 && !state.sessions.has(id)) {
+    if (event.type === 'session.created' && event.version === 1 && !state.sessions.has(id) && !state.deleted.has(id)) {
       const { userId, title, tags, metadata, createdAt = event.timestamp } = event.data;
       const view: SessionView = {
         sessionId: id,
@@ -53,13 +63,17 @@ export const sessionsProjection = defineProjection<SessionsState>({
         updatedAt: event.timestamp,
         version: event.version,
       };
-      state.sessions.set(id, view);
-      let list = state.byUser.get(userId);
-      if (!list) {
-        list = [];
-        state.byUser.set(userId, list);
-      }
-      list.splice(listingIndex(state, list, view.createdAt, id), 0, id);
+      addToListing(state, view);
+      return;
+    }
+    const gone = state.deleted.get(id);
+    if (gone) {
+      if (event.type === 'session.restored') {
+        gone.view.version = event.version;
+        gone.view.updatedAt = event.timestamp;
+        addToListing(state, gone.view);
+        state.deleted.delete(id);
+      } else if (event.type === 'session.deleted' && event.data.purge === true) state.deleted.delete(id);
       return;
     }
     const session = counted(state, event);
@@ -86,6 +100,7 @@ export const sessionsProjection = defineProjection<SessionsState>({
         list.splice(listingIndex(state, list, session.createdAt, id), 1);
         state.sessions.delete(id);
         if (list.length === 0) state.byUser.delete(session.userId);
+        if (event.data.purge !== true) state.deleted.set(id, { view: session, at: event.timestamp });
         break;
       }
       case 'message.added':
@@ -96,6 +111,17 @@ export const sessionsProjection = defineProjection<SessionsState>({
   },
   unhandled: counted,
 });
+
+/** A live session into the state and its user's listing. */
+function addToListing(state: SessionsState, view: SessionView): void {
+  state.sessions.set(view.sessionId, view);
+  let ids = state.byUser.get(view.userId);
+  if (!ids) {
+    ids = [];
+    state.byUser.set(view.userId, ids);
+  }
+  ids.splice(listingIndex(state, ids, view.createdAt, view.sessionId), 0, view.sessionId);
+}
 
 /** The session an event of its stream belongs to, with the event counted in its version and time. */
 function counted(state: SessionsState, event: { streamId: string; version: number; timestamp: number }): SessionView | undefined {

@@ -1,6 +1,6 @@
-import { upcast, validateEvent } from '../events/catalog.js';
+import { type CatalogEvent, upcast, validateEvent } from '../events/catalog.js';
 import { sessionStream } from '../events/streams.js';
-import { SEARCH_HANDLES, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges } from '../projections/search/projection.js';
+import { SEARCH_HANDLES, type SearchChange, type SearchRegistry, initSearchRegistry, searchChanges, sessionDocs } from '../projections/search/projection.js';
 import type { EventStore } from '../engine/event-store.js';
 import { type Checkpoint, START } from '../projector/checkpoint.js';
 import { FeedConsumer } from '../projector/feed-consumer.js';
@@ -55,7 +55,7 @@ export class IndexCatchUp {
       const firstGap = batch.gaps[0];
       for (const e of batch.events) {
         if (firstGap && e.position > firstGap.to) await gap();
-        this.#applyEvent(e);
+        await this.#applyEvent(e);
         const flushing = afterEvent();
         if (flushing) await flushing;
       }
@@ -65,33 +65,50 @@ export class IndexCatchUp {
     this.checkpoint.position = Math.max(this.checkpoint.position, to);
   }
 
-  /** Drops every indexed session whose stream no longer holds any event (purged). */
+  /** Drops every indexed session, live or deleted, whose stream no longer holds any event (purged). */
   async #sweepPurged(): Promise<void> {
-    for (const [sessionId, session] of [...this.registry.sessions]) {
-      if ((await this.#events.readStream(sessionStream(sessionId), { limit: 1 })).length > 0) continue;
-      this.registry.sessions.delete(sessionId);
-      this.#applyChange({ op: 'deleteSession', sessionId }, session.userId, true);
+    for (const sessions of [this.registry.sessions, this.registry.deleted]) {
+      for (const [sessionId, session] of [...sessions]) {
+        if ((await this.#events.readStream(sessionStream(sessionId), { limit: 1 })).length > 0) continue;
+        sessions.delete(sessionId);
+        this.#applyChange({ op: 'deleteSession', sessionId }, session.userId, true);
+      }
     }
   }
 
-  #applyEvent(raw: RecordedEvent): void {
+  async #applyEvent(raw: RecordedEvent): Promise<void> {
     const c = this.checkpoint;
     c.position = c.eventPosition = raw.position;
     c.eventId = raw.id;
     if (SEARCH_HANDLES.includes(raw.type as never)) {
       let changes: SearchChange[];
-      // A deleted session's owner, which the registry forgets with it, says where its documents sort.
-      const owner = this.registry.sessions.get(raw.streamId.slice(2))?.userId;
+      // A deleted session's owner, which the registry moves with it, says where its documents sort.
+      const sessionId = raw.streamId.slice(2);
+      const owner = (this.registry.sessions.get(sessionId) ?? this.registry.deleted.get(sessionId))?.userId;
       const purge = raw.type === 'session.deleted' && (raw.data as { purge?: unknown }).purge === true;
+      const event = catalogEvent(raw);
+      // Events the catalog refuses (written around the chat API) are skipped, the same way on every replay.
       try {
-        validateEvent(raw.type, raw.schemaVersion, raw.data);
-        changes = searchChanges(this.registry, upcast(raw));
+        changes = event ? searchChanges(this.registry, event) : [];
       } catch {
-        // Events the catalog refuses (written around the chat API) are skipped, the same way on every replay.
         changes = [];
       }
-      for (const c of changes) this.#applyChange(c, owner, purge);
+      for (const c of changes) {
+        if (c.op === 'restoreSession') await this.#restore(raw.streamId, c.version);
+        else this.#applyChange(c, owner, purge);
+      }
     }
+  }
+
+  /** Puts back a restored session's documents: those its events up to the restore (at `version`) give. */
+  async #restore(streamId: string, version: number): Promise<void> {
+    const events: CatalogEvent[] = [];
+    for await (const raw of this.#events.streamEvents(streamId)) {
+      if (raw.version > version) break;
+      const e = catalogEvent(raw);
+      if (e) events.push(e);
+    }
+    for (const doc of sessionDocs(events)) this.#applyChange({ op: 'put', doc }, doc.userId);
   }
 
   /**
@@ -130,5 +147,15 @@ export class IndexCatchUp {
     const scope = key.slice(0, key.indexOf('\u0000'));
     const userId = scope.startsWith('~') ? scope.slice(1) : (this.registry.sessions.get(scope)?.userId ?? owner ?? '');
     return sortKey(userId, key);
+  }
+}
+
+/** The event at its current schema version, or undefined when the catalog refuses it. */
+function catalogEvent(raw: RecordedEvent): CatalogEvent | undefined {
+  try {
+    validateEvent(raw.type, raw.schemaVersion, raw.data);
+    return upcast(raw);
+  } catch {
+    return undefined;
   }
 }

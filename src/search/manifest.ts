@@ -76,6 +76,7 @@ function isManifest(v: unknown): v is Manifest {
     typeof m.registry === 'object' &&
     m.registry !== null &&
     m.registry.sessions instanceof Map &&
+    m.registry.deleted instanceof Map &&
     count(m.nextSegment)
   );
 }

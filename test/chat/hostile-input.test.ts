@@ -93,6 +93,7 @@ const CALLS: Call[] = [
   call('sessions.tag', () => ['s1', ['a'], {}], (c) => any(c.sessions.tag.bind(c.sessions))),
   call('sessions.archive', () => ['s1', true, {}], (c) => any(c.sessions.archive.bind(c.sessions))),
   call('sessions.delete', () => ['s1', {}], (c) => any(c.sessions.delete.bind(c.sessions))),
+  call('sessions.restore', () => ['s1', {}], (c) => any(c.sessions.restore.bind(c.sessions))),
   call('sessions.list', () => ['u1', {}], (c) => any(c.sessions.list.bind(c.sessions))),
   call('messages.add', () => ['s1', { role: 'user', content: 'hi' }, {}], (c) => any(c.messages.add.bind(c.messages))),
   call('messages.add (a list)', () => ['s1', [{ role: 'user', content: 'hi' }], {}], (c) => any(c.messages.add.bind(c.messages))),

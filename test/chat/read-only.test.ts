@@ -90,6 +90,7 @@ const WRITE_CALLS: Record<string, (chat: ChatStore) => Promise<unknown>> = {
   'sessions.tag': (c) => c.sessions.tag('s1', ['x']),
   'sessions.archive': (c) => c.sessions.archive('s1'),
   'sessions.delete': (c) => c.sessions.delete('s1', { purge: true }),
+  'sessions.restore': (c) => c.sessions.restore('s1'),
   'messages.add': (c) => c.messages.add('s1', { role: 'user', content: 'more' }),
   'messages.edit': (c) => c.messages.edit('s1', 'm1', { content: 'changed' }),
   'messages.delete': (c) => c.messages.delete('s1', 'm1'),

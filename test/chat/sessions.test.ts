@@ -148,7 +148,7 @@ chatSuites('chat: sessions', (test, open) => {
       await failsCleanly(chat, () => chat.sessions.create({ userId: 'u1', sessionId: 's1', title: 'T' }), ErrorCode.CONFLICT, 'sessionId');
     }));
 
-  test('delete releases the blobs only the session named; blobs another document names stay', () =>
+  test('delete keeps the blobs of the session\'s documents for a restore; a later purge releases those only it named', () =>
     open(async (chat, env) => {
       await seedSession(chat, 'u1', 's1');
       await seedSession(chat, 'u1', 's2');
@@ -157,6 +157,8 @@ chatSuites('chat: sessions', (test, open) => {
       await chat.documents.upload({ sessionId: 's2', name: 'shared.txt', mediaType: 'text/plain' }, Buffer.from('shared'));
       assert.is((await env.blobs()).length, 2);
       await chat.sessions.delete('s1');
+      assert.is((await env.blobs()).length, 2);
+      await chat.sessions.delete('s1', { purge: true });
       assert.equal(await env.blobs(), [shared.sha256]);
     }));
 

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openChatStore } from '../../src/chat/chat-store.js';
 import { CHAT_PROJECTIONS } from '../../src/projections/index.js';
+import { sessionsProjection } from '../../src/projections/sessions.js';
 
 const CLI = path.resolve('src/cli/ffcdb.ts');
 
@@ -39,7 +40,7 @@ test('projections rebuild swaps the rebuilt state in and needs a name', async ()
   await withStore((dir) => {
     const run = ffcdb('projections', 'rebuild', '--dir', dir, 'sessions');
     assert.is(run.status, 0, run.stderr);
-    assert.match(run.stdout, 'sessions v1 at position 4: identical, rebuilt state swapped in');
+    assert.match(run.stdout, `sessions v${sessionsProjection.version} at position 4: identical, rebuilt state swapped in`);
     assert.is(ffcdb('projections', 'rebuild', '--dir', dir).status, 2);
   });
 });

@@ -21,7 +21,7 @@ test('the catalog holds every user, session, message, document and context event
     'context.patched', 'context.set', 'context.snapshotted',
     'document.analysed', 'document.deleted', 'document.uploaded',
     'message.added', 'message.deleted', 'message.edited', 'message.truncated',
-    'session.archived', 'session.created', 'session.deleted', 'session.renamed', 'session.tagged', 'session.updated',
+    'session.archived', 'session.created', 'session.deleted', 'session.renamed', 'session.restored', 'session.tagged', 'session.updated',
     'user.created', 'user.updated',
   ]);
   assert.is(currentVersion('message.added'), 4);

@@ -10,6 +10,7 @@ const tagged: EventDefinition<unknown> = sessionEvents['session.tagged'];
 const archived: EventDefinition<unknown> = sessionEvents['session.archived'];
 const deleted: EventDefinition<unknown> = sessionEvents['session.deleted'];
 const updated: EventDefinition<unknown> = sessionEvents['session.updated'];
+const restored: EventDefinition<unknown> = sessionEvents['session.restored'];
 const test = flatfileSuite('events: sessions');
 
 test('session.created accepts an owner and title, with optional tags and metadata', () => {
@@ -52,6 +53,12 @@ test('session.deleted takes an optional purge flag', () => {
   deleted.validate({});
   deleted.validate({ purge: true });
   fails(() => deleted.validate({ purge: 1 }), 'data.purge');
+});
+
+test('session.restored carries nothing: the session comes back as it was deleted', () => {
+  restored.validate({});
+  fails(() => restored.validate({ purge: true }), 'data.purge');
+  fails(() => restored.validate(null), 'data');
 });
 
 test('session.updated changes at least one of title, tags and metadata, each checked as at creation', () => {

@@ -44,7 +44,7 @@ for (const { kind, make } of KINDS) {
         const result = await withDriver(t, (target) => migrate({ store, target, batchSize: 7 }));
         assert.is(result.position, await store.headPosition());
         const report = await assertVerified(store, t);
-        assert.is(report.sessions, 3, 'main, s-second live; s-deleted deleted; s-purged gone');
+        assert.is(report.sessions, 4, 'main, second and restored live; deleted deleted; purged gone');
         assert.is(report.events.log.rows, report.events.database.rows);
         assert.is(report.events.log.sha256, report.events.database.sha256);
       });
@@ -85,6 +85,7 @@ for (const { kind, make } of KINDS) {
           [
             ['later', 3, '{"summary":"trip","goals":["hotel","food"],"budget":{"currency":"EUR","min":100}}'],
             ['start', 1, '{"summary":"trip","goals":["hotel"],"budget":{"max":900,"currency":"EUR"}}'],
+            ['one', 1, '{"step":1}'],
             ['empty', 0, '{}'],
           ],
         );
@@ -96,14 +97,20 @@ for (const { kind, make } of KINDS) {
             ['d-lib', null, 'ann', true],
             ['d-gone', 'main', 'ann', false],
             ['d-gone', 'second', 'ann', true],
-            ['d-of-deleted', 'deleted', 'bob', false],
-            ['d-of-deleted', 'second', 'ann', true],
+            ['d-of-deleted', 'deleted', 'bob', true],
+            ['d-of-purged', 'second', 'ann', true],
+            ['d-restored', 'restored', 'ann', true],
             ['d-carl', null, 'carl', true],
           ],
         );
         const deleted = await one(`SELECT title, deleted_at FROM {sessions} WHERE session_id = 'deleted'`);
         assert.is(deleted.title, 'Going away');
         assert.ok(deleted.deleted_at !== null);
+        const restored = await one(`SELECT title, deleted_at FROM {sessions} WHERE session_id = 'restored'`);
+        assert.equal([restored.title, restored.deleted_at], ['Back again', null], 'a restore clears deleted_at');
+        const restoredMessages = await d.query(`SELECT message_id, deleted_at FROM ${d.dialect.table('messages')} WHERE session_id = 'restored' ORDER BY seq`);
+        assert.equal(restoredMessages.map((r) => [r.message_id, r.deleted_at === null]), [['r1', true], ['r2', false], ['r3', true]], 'as they were at the deletion, and written since');
+        assert.is((await one(`SELECT value FROM {context} WHERE session_id = 'restored'`)).value, '{"step":1}');
         assert.is(Number((await one(`SELECT count(*) AS n FROM {sessions} WHERE session_id = 'purged'`)).n), 0);
         assert.is(Number((await one(`SELECT count(*) AS n FROM {events} WHERE stream_id = 's-purged'`)).n), 0);
         const session = await one(`SELECT version, title, archived FROM {sessions} WHERE session_id = 'second'`);

@@ -21,7 +21,7 @@ function harness() {
     if (c.op === 'put') docs.set(c.doc.key, c.doc);
     else if (c.op === 'delete') docs.delete(c.key);
     else if (c.op === 'deleteSession') for (const key of docs.keys()) key.startsWith(sessionKeyPrefix(c.sessionId)) && docs.delete(key);
-    else {
+    else if (c.op === 'update') {
       const old = docs.get(c.key);
       if (old) docs.set(c.key, { ...old, fields: { ...old.fields, ...c.fields }, entities: c.entities ?? old.entities });
     }

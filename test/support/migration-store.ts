@@ -5,7 +5,7 @@
  * metadata, edits (with and without attachments and metadata), deletions, an
  * edit of a deleted message; documents in sessions and libraries, analysed,
  * deleted and uploaded again under the same id; context set, patched (keys
- * removed) and snapshotted; a deleted session and a purged one; and raw events
+ * removed) and snapshotted; a deleted session, a restored one and a purged one; and raw events
  * the chat API would not write (a type outside the catalog, a refused payload,
  * a repeated message id, a v1 message, bytes in a stream of another kind).
  */
@@ -28,6 +28,7 @@ export async function fillChatStore(chat: ChatStore, options: { bulkMessages?: n
   await chat.sessions.create({ userId: 'ann', sessionId: 'second', title: 'Second' });
   await chat.sessions.create({ userId: 'bob', sessionId: 'deleted', title: 'Going away', tags: ['tmp'] });
   await chat.sessions.create({ userId: 'bob', sessionId: 'purged', title: 'Secret' });
+  await chat.sessions.create({ userId: 'ann', sessionId: 'restored', title: 'Back again', tags: ['undo'] });
 
   const doc = await chat.documents.upload({ sessionId: 'main', documentId: 'd-plan', name: 'plan.txt', mediaType: 'text/plain', metadata: { pages: 2 } }, Buffer.from('the plan'));
   await chat.documents.analyse(doc.documentId, { summary: 'A plan', entities: [{ type: 'place', text: 'Lisbon' }], data: null });
@@ -99,10 +100,21 @@ export async function fillChatStore(chat: ChatStore, options: { bulkMessages?: n
   await chat.messages.add('deleted', { role: 'user', content: 'bye again' });
   await chat.context.set('deleted', { x: 1 });
   await chat.sessions.delete('deleted');
-  // Its document's id is free again once the session is gone.
-  await chat.documents.upload({ sessionId: 'second', documentId: 'd-of-deleted', name: 'reborn.txt', mediaType: 'text/plain' }, Buffer.from('reborn'));
   await chat.messages.add('purged', { role: 'user', content: 'my secret' });
+  await chat.documents.upload({ sessionId: 'purged', documentId: 'd-of-purged', name: 'secret.txt', mediaType: 'text/plain' }, Buffer.from('secret'));
   await chat.sessions.delete('purged', { purge: true });
+  // Its document's id is free again once the session is purged.
+  await chat.documents.upload({ sessionId: 'second', documentId: 'd-of-purged', name: 'reborn.txt', mediaType: 'text/plain' }, Buffer.from('reborn'));
+  // Deleted and restored: its messages, document and context come back as they were.
+  await chat.messages.add('restored', [{ messageId: 'r1', role: 'user', content: 'before' }, { messageId: 'r2', role: 'assistant', content: 'gone' }]);
+  await chat.messages.delete('restored', 'r2');
+  await chat.documents.upload({ sessionId: 'restored', documentId: 'd-restored', name: 'kept.txt', mediaType: 'text/plain' }, Buffer.from('kept'));
+  await chat.context.set('restored', { step: 1 });
+  await chat.context.snapshot('restored', 'one');
+  await chat.sessions.delete('restored');
+  await chat.events.append('s-restored', { type: 'message.added', data: { messageId: 'while-deleted', role: 'user', content: 'ignored' }, schemaVersion: 2 });
+  await chat.sessions.restore('restored');
+  await chat.messages.add('restored', { messageId: 'r3', role: 'user', content: 'after' });
 
   // Raw events, around the chat API's checks: the migration must treat them as the projections do.
   const raw = chat.events;
@@ -113,10 +125,11 @@ export async function fillChatStore(chat: ChatStore, options: { bulkMessages?: n
   await raw.append('s-main', { type: 'message.edited', data: { messageId: 'm2', content: 'edit of a deleted message' } });
   await raw.append('s-main', { type: 'session.renamed', data: { title: '' } });
   await raw.append('s-deleted', { type: 'message.added', data: { messageId: 'late', role: 'user', content: 'after the deletion' }, schemaVersion: 2 });
+  await raw.append('s-main', { type: 'session.restored', data: {} });
   await raw.append('u-carl', { type: 'document.uploaded', data: { documentId: 'd-carl', name: 'c.txt', mediaType: 'text/plain', size: 1, sha256: 'a'.repeat(64) } });
   await raw.append('x-audit', { type: 'audit.blob', data: { bytes: new Uint8Array([0, 1, 2, 255]), nested: [{ b: new Uint8Array([7]) }] }, metadata: { actor: 'ops' } });
 
-  const live = ['main', 'second'];
+  const live = ['main', 'second', 'restored'];
   const bulk = options.bulkMessages ?? 0;
   for (let i = 0; i < bulk; i += 100) {
     const sessionId = `bulk-${Math.floor(i / 1000)}`;

@@ -18,8 +18,6 @@ export interface BatchWrites {
   replaceTags: string[];
   /** Messages (session, message) whose attachment rows are replaced. */
   replaceAttachments: [string, string][];
-  /** Sessions deleted in the batch whose documents in the database are deleted with them. */
-  deletedSessions: { sessionId: string; at: number }[];
   /** Per table: rows to insert (new) and rows to upsert (changed), in table order. */
   inserts: Map<TableDef, SqlValue[][]>;
   upserts: Map<TableDef, SqlValue[][]>;
@@ -33,8 +31,9 @@ export interface BatchWrites {
  * of its family (sessions.ts, users.ts, messages.ts, context.ts,
  * documents.ts), which knows its rows and what its events do to them. What
  * crosses families is here: a session stream's events count only while its
- * session lives, a session created starts its context, a session deleted takes
- * its documents, a message added is the session's last message time.
+ * session lives (a deleted session's rows stay as they were, hidden with it,
+ * until a restore), a session created starts its context, a message added is
+ * the session's last message time.
  */
 export class BatchFold {
   readonly sessions = new SessionsFold();
@@ -73,12 +72,11 @@ export class BatchFold {
       this.contexts.started(id);
       return;
     }
+    if (e?.type === 'session.restored' && this.sessions.restored(id, raw)) return;
     const s = this.sessions.live(id, raw);
     if (!s || !e) return;
-    if (inFamily(e, 'session')) {
-      this.sessions.apply(s, raw, e);
-      if (e.type === 'session.deleted') this.documents.sessionDeleted(id, raw.timestamp);
-    } else if (inFamily(e, 'message')) {
+    if (inFamily(e, 'session')) this.sessions.apply(s, raw, e);
+    else if (inFamily(e, 'message')) {
       if (e.type === 'message.added') s.row.last_message_at = e.data.createdAt ?? raw.timestamp;
       this.messages.apply(id, raw, e, contentJson);
     } else if (inFamily(e, 'context')) this.contexts.apply(id, raw, e);
@@ -96,12 +94,12 @@ export class BatchFold {
   writes(): BatchWrites {
     const out = new TableWrites(this.erasedNow);
     this.users.write(out);
-    const { replaceTags, deletedSessions } = this.sessions.write(out);
+    const { replaceTags } = this.sessions.write(out);
     const replaceAttachments = this.messages.write(out);
     this.documents.write(out);
     this.contexts.write(out);
     out.tagged(EVENTS, this.#events);
     for (const { streamId, position } of this.#erase) out.insert(PURGED_STREAMS, [streamId, position]);
-    return { erase: this.#erase, replaceTags, replaceAttachments, deletedSessions, inserts: out.inserts, upserts: out.upserts, last: this.#last, events: this.#count };
+    return { erase: this.#erase, replaceTags, replaceAttachments, inserts: out.inserts, upserts: out.upserts, last: this.#last, events: this.#count };
   }
 }

@@ -69,11 +69,6 @@ export class DocumentsFold {
     });
   }
 
-  /** A session deleted: its live documents the batch holds go with it (those only in the database, by the sink). */
-  sessionDeleted(sessionId: string, at: number): void {
-    for (const d of this.rows.values()) if (d.row.session_id === sessionId && d.row.deleted_at === null) deleted(d, at);
-  }
-
   write(out: TableWrites): void {
     for (const d of [...this.#superseded, ...this.rows.values()]) if (out.keep(d.row.session_id)) out.tracked(DOCUMENTS, d);
     out.tagged(DOCUMENT_ANALYSES, this.#analyses);

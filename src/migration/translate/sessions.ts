@@ -10,8 +10,6 @@ export class SessionsFold {
   readonly rows = new Map<string, Tracked<SessionRow> | null>();
   /** Sessions whose tags the batch set: their tag rows are replaced. */
   readonly #tags = new Map<string, string[]>();
-  /** Sessions of the database deleted in the batch: their documents there are deleted with them. */
-  readonly #deleted: { sessionId: string; at: number }[] = [];
 
   /** A stream's first event creating its session. */
   created(id: string, raw: RecordedEvent, e: Extract<FamilyEvent<'session'>, { type: 'session.created' }>): void {
@@ -46,6 +44,17 @@ export class SessionsFold {
     return s;
   }
 
+  /** A deleted session restored: its row (and with it every row of the session, kept as they were) live again. False when it is not deleted. */
+  restored(id: string, raw: RecordedEvent): boolean {
+    const s = loaded(this.rows, id);
+    if (!s || s.row.deleted_at === null) return false;
+    s.row.deleted_at = null;
+    s.row.version = raw.version;
+    s.row.updated_at = raw.timestamp;
+    s.dirty = true;
+    return true;
+  }
+
   apply(s: Tracked<SessionRow>, raw: RecordedEvent, e: FamilyEvent<'session'>): void {
     switch (e.type) {
       case 'session.renamed':
@@ -65,14 +74,14 @@ export class SessionsFold {
         s.row.archived = e.data.archived;
         return;
       case 'session.deleted':
+        // Its other rows stay as they are, hidden with it, for a restore.
         s.row.deleted_at = raw.timestamp;
-        if (!s.isNew) this.#deleted.push({ sessionId: s.row.session_id, at: raw.timestamp });
         return;
       default:
     }
   }
 
-  write(out: TableWrites): { replaceTags: string[]; deletedSessions: { sessionId: string; at: number }[] } {
+  write(out: TableWrites): { replaceTags: string[] } {
     for (const [id, s] of this.rows) if (s && out.keep(id)) out.tracked(SESSIONS, s);
     const replaceTags: string[] = [];
     for (const [id, tags] of this.#tags) {
@@ -80,6 +89,6 @@ export class SessionsFold {
       if (!this.rows.get(id)!.isNew) replaceTags.push(id);
       for (const [idx, tag] of tags.entries()) out.insert(SESSION_TAGS, [id, tag, idx]);
     }
-    return { replaceTags, deletedSessions: this.#deleted.filter((d) => out.keep(d.sessionId)) };
+    return { replaceTags };
   }
 }

@@ -23,12 +23,13 @@ import { applyContextChange } from '../context.js';
  * of them bumps it, and an index written under another version is rebuilt
  * from the log when it is opened (the manifest records it). 3: compounds take
  * a position per part, acronym plurals stem to the acronym, URLs are found by
- * their domain.
+ * their domain. 4: deleted sessions are kept in the registry until purged,
+ * and a restore indexes a session again.
  */
-export const SEARCH_PROJECTION_VERSION = 3;
+export const SEARCH_PROJECTION_VERSION = 4;
 
 export const SEARCH_HANDLES: readonly EventType[] = [
-  'session.created', 'session.renamed', 'session.tagged', 'session.updated', 'session.deleted',
+  'session.created', 'session.renamed', 'session.tagged', 'session.updated', 'session.deleted', 'session.restored',
   'message.added', 'message.edited', 'message.deleted', 'message.truncated',
   'document.uploaded', 'document.analysed', 'document.deleted',
   'context.set', 'context.patched',
@@ -43,6 +44,8 @@ interface SearchSession {
 
 export interface SearchRegistry {
   sessions: Map<string, SearchSession>;
+  /** Deleted, not purged, sessions as they were: their documents leave the index, and come back on a restore. */
+  deleted: Map<string, SearchSession>;
 }
 
 export type SearchChange =
@@ -54,10 +57,16 @@ export type SearchChange =
    */
   | { op: 'update'; key: string; fields: SearchDoc['fields']; entities?: string[] }
   | { op: 'delete'; key: string }
-  | { op: 'deleteSession'; sessionId: string };
+  | { op: 'deleteSession'; sessionId: string }
+  /**
+   * A deleted session restored: its documents as they were at its deletion
+   * go back into the index. The index derives them from the session's events
+   * up to this one (`sessionDocs`): the changes do not repeat them.
+   */
+  | { op: 'restoreSession'; sessionId: string; version: number };
 
 export function initSearchRegistry(): SearchRegistry {
-  return { sessions: new Map() };
+  return { sessions: new Map(), deleted: new Map() };
 }
 
 /** The index changes `event` makes, updating `registry` in place. Deterministic: a replay gives the same changes. */
@@ -73,6 +82,19 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
     return [];
   }
   const sessionId = owner.id;
+  const gone = registry.deleted.get(sessionId);
+  if (gone) {
+    if (event.type === 'session.restored') {
+      registry.deleted.delete(sessionId);
+      registry.sessions.set(sessionId, gone);
+      return [{ op: 'restoreSession', sessionId, version: event.version }];
+    }
+    if (event.type === 'session.deleted' && event.data.purge === true) {
+      registry.deleted.delete(sessionId);
+      return [{ op: 'deleteSession', sessionId }];
+    }
+    return [];
+  }
   if (event.type === 'session.created') {
     if (event.version !== 1 || registry.sessions.has(sessionId)) return [];
     const s: SearchSession = { userId: event.data.userId, title: event.data.title, tags: event.data.tags ?? [], context: {} };
@@ -99,6 +121,7 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
     }
     case 'session.deleted':
       registry.sessions.delete(sessionId);
+      if (event.data.purge !== true) registry.deleted.set(sessionId, session);
       return [{ op: 'deleteSession', sessionId }];
     case 'message.added': {
       const doc = base('message', sessionId, event.data.messageId, session.userId, event.data.role, event.data.createdAt ?? event.timestamp, messageFields(event.data.content));
@@ -131,6 +154,45 @@ export function searchChanges(registry: SearchRegistry, event: CatalogEvent): Se
     default:
       return [];
   }
+}
+
+/**
+ * The index documents a session's events give (in the order last put): what
+ * the index holds for the session after them. The events are its stream's,
+ * oldest first (an index restoring a session reads them from the log).
+ */
+export function sessionDocs(events: Iterable<CatalogEvent>): SearchDoc[] {
+  const registry = initSearchRegistry();
+  let docs = new Map<string, SearchDoc>();
+  /** The documents a deletion took out, for a restore later in the stream. */
+  let hidden = new Map<string, SearchDoc>();
+  for (const event of events) {
+    for (const change of searchChanges(registry, event)) {
+      switch (change.op) {
+        case 'put':
+          docs.delete(change.doc.key);
+          docs.set(change.doc.key, change.doc);
+          break;
+        case 'update': {
+          const doc = docs.get(change.key);
+          if (doc) docs.set(change.key, { ...doc, fields: { ...doc.fields, ...change.fields }, ...(change.entities && { entities: change.entities }) });
+          break;
+        }
+        case 'delete':
+          docs.delete(change.key);
+          break;
+        case 'deleteSession':
+          hidden = docs;
+          docs = new Map();
+          break;
+        case 'restoreSession':
+          docs = hidden;
+          hidden = new Map();
+          break;
+      }
+    }
+  }
+  return [...docs.values()];
 }
 
 function base(kind: SearchDoc['kind'], scope: string, itemId: string, userId: string, role: string, timestamp: number, fields: SearchDoc['fields']): SearchDoc {
