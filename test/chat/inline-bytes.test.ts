@@ -107,11 +107,18 @@ chatSuites('chat: bytes inline', (test, open) => {
       assert.is((await chat.documents.list({ sessionId: 's1' })).items.length, 0);
     }));
 
-  test('deleting the session removes its inline documents and their blobs', () =>
+  test('deleting the session keeps its inline documents\' blobs for a restore; purging it removes them', () =>
     open(async (chat, env) => {
       await seedSession(chat);
       await chat.messages.add('s1', { role: 'user', content: [{ type: 'file', bytes: PNG }] });
+      const stored = await env.blobs();
+      assert.is(stored.length, 1);
       await chat.sessions.delete('s1');
+      assert.equal(await env.blobs(), stored);
+      await chat.sessions.restore('s1');
+      const [message] = (await chat.messages.list('s1')).items;
+      assert.equal((message!.content as { bytes?: Uint8Array }[])[0]!.bytes, PNG);
+      await chat.sessions.delete('s1', { purge: true });
       assert.equal(await env.blobs(), []);
     }));
 
