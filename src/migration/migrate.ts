@@ -144,7 +144,8 @@ export class Migration {
   async #catchUp(): Promise<MigrationResult> {
     if (this.#failed) throw new FfcdbError(ErrorCode.FAILED, 'an earlier batch of this migration failed: open it again to resume from its checkpoint', { cause: this.#failed });
     const batches = this.#feed.batches(this.#marker.position);
-    const read = () => batches.next().then((r) => (r.done ? undefined : this.#page(r.value)));
+    // Each read-ahead and write is awaited later: marked handled now, so one that fails while another step is awaited is not an unhandled rejection (which ends the process).
+    const read = () => handled(batches.next().then((r) => (r.done ? undefined : this.#page(r.value))));
     let next: Promise<Page | undefined> | undefined = read();
     /** The transactions, one after another: batch N is written while batch N + 1 is read and folded. */
     let writing: Promise<void> = Promise.resolve();
@@ -156,7 +157,7 @@ export class Migration {
         const { writes, committed } = await this.#translator.translate(page.events, batch);
         const previous = writing;
         const current = page;
-        writing = previous.then(() => this.#commit(current, writes, committed));
+        writing = handled(previous.then(() => this.#commit(current, writes, committed)));
         // At most one batch waits behind the one being written.
         await previous;
       }
@@ -300,4 +301,10 @@ export async function migrate(options: MigrationOptions & { follow?: boolean; si
   } finally {
     options.signal?.removeEventListener('abort', stop);
   }
+}
+
+/** The promise itself, with a no-op handler attached: awaiting it still throws. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
