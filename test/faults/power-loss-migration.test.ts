@@ -41,6 +41,8 @@ const migrationPath: PathUnderTest<MigrationState> = {
     s.target = await connectSqlite(s.sqlite);
     s.stop = new AbortController();
     s.following = migrate({ store: s.chat.events, target: s.target, follow: true, signal: s.stop.signal, batchSize: 4 });
+    // Awaited after the writes (or by abandon): marked handled now, so a cut that fails it meanwhile is not an unhandled rejection ending the test process.
+    s.following.catch(() => undefined);
     for (let i = 0; i < 12; i++) {
       await s.chat.messages.add('s1', { role: 'user', content: `message ${i}` });
       if (i % 3 === 2) await s.chat.context.patch('s1', { step: i });
